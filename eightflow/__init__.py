@@ -1,0 +1,59 @@
+"""eightflow: declarative, observable LLM workflows compiled to Prefect 3 flows.
+
+The public API is the seed's vocabulary. Nothing here imports Prefect or litellm at import
+time: both cost seconds, and listing workflows or reading a definition should not pay it.
+"""
+
+from eightflow.definition import Criterion, ParallelStep, Recovery, RetryPolicy, Step, WorkflowDefinition
+from eightflow.documents import Document
+from eightflow.errors import (
+    BudgetExceeded,
+    ModelError,
+    ModelOutputError,
+    ModelPermanentError,
+    ModelTemporaryError,
+    PromptError,
+    StepFailed,
+    WorkflowDefinitionError,
+    WorkflowError,
+    WorkflowFailed,
+)
+from eightflow.observe.metrics import MetricsCollector
+from eightflow.observe.monitor import WorkflowMonitor
+from eightflow.observe.tracer import WorkflowTracer
+from eightflow.prompts import Prompt, PromptRegistry
+from eightflow.runtime.context import Context, StepResult
+from eightflow.runtime.records import StepRecord, WorkflowResult
+from eightflow.workflow import Workflow
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BudgetExceeded",
+    "Context",
+    "Criterion",
+    "Document",
+    "MetricsCollector",
+    "ModelError",
+    "ModelOutputError",
+    "ModelPermanentError",
+    "ModelTemporaryError",
+    "ParallelStep",
+    "Prompt",
+    "PromptError",
+    "PromptRegistry",
+    "Recovery",
+    "RetryPolicy",
+    "Step",
+    "StepFailed",
+    "StepRecord",
+    "StepResult",
+    "Workflow",
+    "WorkflowDefinition",
+    "WorkflowDefinitionError",
+    "WorkflowError",
+    "WorkflowFailed",
+    "WorkflowMonitor",
+    "WorkflowResult",
+    "WorkflowTracer",
+]

@@ -1,0 +1,1 @@
+"""The ``eightflow`` command line."""

@@ -1,0 +1,45 @@
+"""Publishing a run to Prefect: a keyed markdown report and a keyed trace table.
+
+Keys are stable per workflow (``<workflow>-report``, ``<workflow>-trace``) so the UI's
+artifact page shows their history across runs; each version is also linked to its flow
+run. Publishing never fails a run: a server hiccup is logged, not raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.context import FlowRunContext
+
+from eightflow.definition import WorkflowDefinition
+from eightflow.observe.report import run_report, trace_rows
+from eightflow.runtime.records import WorkflowResult
+
+log = logging.getLogger("eightflow.artifacts")
+
+
+def artifact_key(*parts: str) -> str:
+    """Prefect keys allow lowercase letters, digits and dashes only."""
+    key = "-".join(parts).lower()
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", key)).strip("-")[:200]
+
+
+async def publish_run(definition: WorkflowDefinition, result: WorkflowResult) -> None:
+    if FlowRunContext.get() is None:
+        return
+    name = definition.name
+    try:
+        await acreate_markdown_artifact(
+            key=artifact_key(name, "report"),
+            markdown=run_report(definition, result),
+            description=f"{name} run {result.run_id}: {result.status}",
+        )
+        await acreate_table_artifact(
+            key=artifact_key(name, "trace"),
+            table=trace_rows(result),
+            description=f"{name} run {result.run_id}: one row per step",
+        )
+    except Exception as exc:  # observation must not break the run it observes
+        log.warning("could not publish artifacts for run %s: %s", result.run_id, exc)

@@ -1,0 +1,163 @@
+"""The one compiler: a ``WorkflowDefinition`` becomes a Prefect 3 flow.
+
+- every leaf step is a Prefect task named after the step, with retries from its
+  ``RetryPolicy`` and a ``retry_condition_fn`` that retries only what recovery chose to;
+- steps are awaited as async tasks in the flow's event loop, each started as soon as its
+  dependencies finish (sub-steps of a ``ParallelStep`` start together), with the upstream
+  states passed as ``wait_for`` so the UI draws the graph;
+- a failed step stops dependents; ``Recovery.fail_workflow()`` stops new steps starting.
+
+Async tasks in one loop, not ``.submit`` to a thread pool: Prefect's default thread pool
+is unbounded (500 tasks ran on 327 threads here) and would give every task its own event
+loop, which our shared model-call limiter could not span.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import Flow, flow, task
+from prefect.context import FlowRunContext, TaskRunContext
+from prefect.states import Failed, State
+
+from eightflow.compiler.task_options import step_task_options
+from eightflow.definition import WorkflowDefinition
+from eightflow.errors import StepFailed, WorkflowError
+from eightflow.runtime.executor import StepExecutor
+
+current_executor: ContextVar[StepExecutor | None] = ContextVar("eightflow_executor", default=None)
+
+
+def _task_run_name() -> str:
+    from prefect.runtime import task_run
+
+    params = task_run.parameters
+    doc = params.get("document")
+    return f"{params['step_name']} [{doc}]" if doc else str(params["step_name"])
+
+
+async def _step_body(step_name: str, document: str | None = None) -> list[str]:
+    """The body of every step task: one attempt of the step, via the run's executor."""
+    executor = current_executor.get()
+    if executor is None:
+        raise RuntimeError(f"step '{step_name}' ran outside an eightflow run")
+    ctx = TaskRunContext.get()
+    attempt = ctx.task_run.run_count if ctx and ctx.task_run.run_count else 1
+    if ctx is not None:
+        executor.run.records[step_name].task_run_id = str(ctx.task_run.id)
+    result = await executor.attempt(step_name, attempt)
+    return list(result.outputs)
+
+
+@dataclass
+class Orchestration:
+    """How the steps of one run ended: the first fatal error, if any."""
+
+    fatal: WorkflowError | None = None
+    states: dict[str, State[Any]] = field(default_factory=dict)
+
+
+class CompiledWorkflow:
+    """Prefect tasks for a definition's steps, and the orchestration that runs them."""
+
+    def __init__(self, definition: WorkflowDefinition, version: str) -> None:
+        self.definition = definition
+        self.version = version
+        self.flow_name = definition.name.replace("_", "-")
+        self.tasks = {
+            leaf.name: task(
+                _step_body,
+                **step_task_options(
+                    leaf.retry_policy or definition.default_retry_policy, leaf.name
+                ),
+                task_run_name=_task_run_name,
+            )
+            for leaf in definition.leaves
+        }
+
+    async def run_steps(self, executor: StepExecutor) -> Orchestration:
+        """Run every step in the current flow run; never raises for a step's failure."""
+        outcome = Orchestration()
+        token = current_executor.set(executor)
+        executor.run.loop = asyncio.get_running_loop()
+        jobs: dict[str, asyncio.Task[bool]] = {}
+        document = executor.run.document_id
+
+        async def run_leaf(name: str) -> bool:
+            deps = self.definition.leaf_dependencies[name]
+            ok = all([await jobs[d] for d in deps])
+            record = executor.run.records[name]
+            if not ok or executor.stopped is not None:
+                record.status = "not_run"
+                record.error = "upstream step failed" if not ok else "workflow stopped"
+                return False
+            wait_for = [outcome.states[d] for d in deps if d in outcome.states]
+            state = await self.tasks[name](
+                step_name=name, document=document, wait_for=wait_for or None, return_state=True
+            )
+            outcome.states[name] = state
+            if state.is_completed():
+                return True
+            error = _failure_of(state)
+            if outcome.fatal is None:
+                outcome.fatal = error
+            executor.stopped = error
+            return False
+
+        try:
+            for name in self.definition.topological_order():
+                jobs[name] = asyncio.ensure_future(run_leaf(name))
+            timeout = self.definition.timeout_seconds
+            try:
+                async with asyncio.timeout(timeout):
+                    await asyncio.gather(*jobs.values())
+            except TimeoutError:
+                for job in jobs.values():
+                    job.cancel()
+                await asyncio.gather(*jobs.values(), return_exceptions=True)
+                from eightflow.errors import StepTimeout
+
+                outcome.fatal = StepTimeout(f"workflow timed out after {timeout} s")
+                for record in executor.run.records.values():
+                    if record.status in ("pending", "running"):
+                        record.status = "failed" if record.status == "running" else "not_run"
+                        record.error = "workflow timed out"
+        finally:
+            current_executor.reset(token)
+        return outcome
+
+    def build_flow(self, body: Callable[..., Any], **options: Any) -> Flow[..., Any]:
+        """A Prefect flow named after the definition, versioned by its hash."""
+        return flow(
+            body,
+            name=self.flow_name,
+            version=self.version,
+            description=self.definition.description or None,
+            validate_parameters=True,
+            persist_result=False,
+            log_prints=False,
+            **options,
+        )
+
+
+def _failure_of(state: State[Any]) -> WorkflowError:
+    data = state.data
+    if isinstance(data, StepFailed):
+        return data.original if isinstance(data.original, WorkflowError) else data
+    if isinstance(data, WorkflowError):
+        return data
+    if isinstance(data, BaseException):
+        return WorkflowError(f"{type(data).__name__}: {data}", original=data)
+    return WorkflowError(state.message or "step failed")
+
+
+def in_flow_run() -> bool:
+    return FlowRunContext.get() is not None
+
+
+def failed_state(message: str) -> State[Any]:
+    return Failed(message=message)

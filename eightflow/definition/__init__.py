@@ -1,0 +1,8 @@
+"""The definition layer: workflows as frozen, validated data. No Prefect in here."""
+
+from eightflow.definition.criteria import Criterion
+from eightflow.definition.policy import Recovery, RetryPolicy
+from eightflow.definition.step import ParallelStep, Step
+from eightflow.definition.workflow_definition import WorkflowDefinition
+
+__all__ = ["Criterion", "ParallelStep", "Recovery", "RetryPolicy", "Step", "WorkflowDefinition"]

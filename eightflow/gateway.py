@@ -1,0 +1,445 @@
+"""The model gateway: the one module that imports litellm.
+
+Every model call in eightflow goes through :class:`ModelGateway`. It renders the prompt,
+picks the model (fallback > run > step > prompt > settings), bounds concurrency, reserves
+and settles the run's budget, serves repeated requests from the response cache, calls
+litellm with its own retries off (Prefect's task retries are the one retry layer), maps
+provider errors to ``ModelTemporaryError`` / ``ModelPermanentError``, and appends a
+``ModelCall`` record (tokens, USD cost, latency, prompt id/version/hash) to the current
+step's trace.
+
+``import litellm`` costs seconds, so this module is imported lazily, only by code that
+calls a model.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before litellm: no price fetch
+
+import asyncio  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from typing import Any  # noqa: E402
+
+import litellm  # noqa: E402
+from pydantic import BaseModel, ValidationError  # noqa: E402
+
+from eightflow.errors import (  # noqa: E402
+    BudgetExceeded,
+    ModelError,
+    ModelOutputError,
+    ModelPermanentError,
+    ModelTemporaryError,
+)
+from eightflow.prompts import Prompt, PromptRegistry  # noqa: E402
+from eightflow.runtime.budget import Budget  # noqa: E402
+from eightflow.runtime.limiter import CallLimiter  # noqa: E402
+from eightflow.runtime.records import ModelCall  # noqa: E402
+from eightflow.runtime.run_state import RunState, current_run, current_step  # noqa: E402
+from eightflow.settings import EMBEDDED_MODEL, get_settings  # noqa: E402
+
+litellm.suppress_debug_info = True  # no "Give Feedback" banner on every error
+litellm.num_retries = 0
+litellm.drop_params = True  # providers that lack e.g. response_format still answer
+
+_TEMPORARY = (
+    litellm.RateLimitError,
+    litellm.Timeout,
+    litellm.APIConnectionError,
+    litellm.ServiceUnavailableError,
+    litellm.InternalServerError,
+)
+_PERMANENT = (
+    litellm.AuthenticationError,
+    litellm.ContextWindowExceededError,
+    litellm.BadRequestError,
+    litellm.NotFoundError,
+    litellm.PermissionDeniedError,
+    litellm.UnprocessableEntityError,
+)
+
+
+class Generation(BaseModel):
+    """A model's answer with what it cost. ``output`` is text or the prompt's schema."""
+
+    output: Any
+    text: str
+    model: str
+    provider: str
+    prompt: str | None
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float | None
+    latency_ms: float
+    cache_hit: bool = False
+
+
+def provider_of(model: str) -> str:
+    return model.split("/", 1)[0] if "/" in model else "openai"
+
+
+def map_error(exc: BaseException, model: str) -> ModelError:
+    """A litellm/provider exception as one of ours (picklable, safe for Prefect)."""
+    if isinstance(exc, ModelError):
+        return exc
+    kind = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    message = _clean_message(str(exc))
+    fields: dict[str, Any] = {
+        "model": model,
+        "provider": provider_of(model),
+        "status_code": status if isinstance(status, int) else None,
+        "kind": kind,
+    }
+    if isinstance(exc, _PERMANENT):
+        return ModelPermanentError(message, **fields)
+    if isinstance(exc, _TEMPORARY | asyncio.TimeoutError | json.JSONDecodeError):
+        return ModelTemporaryError(message, **fields)
+    if isinstance(status, int) and 400 <= status < 500 and status not in (408, 409, 429):
+        return ModelPermanentError(message, **fields)
+    # Unknown provider failures (malformed bodies, 5xx without a class) are worth a retry.
+    return ModelTemporaryError(message, **fields)
+
+
+def _clean_message(text: str, limit: int = 500) -> str:
+    from eightflow.observe.sanitize import sanitize_text
+
+    return sanitize_text(text.replace("\n", " "), limit=limit)
+
+
+def _key_of(model: str) -> str | None:
+    """The API key for a model's provider, looked up explicitly (and never logged)."""
+    provider = provider_of(model)
+    return os.environ.get(f"{provider.upper()}_API_KEY") or None
+
+
+class ModelGateway:
+    """The door to every model. One per workflow; run state comes from the context."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        prompts: PromptRegistry | None = None,
+        api_base: str | None = None,
+        timeout_s: float | None = None,
+    ) -> None:
+        self.default_model = model
+        self.prompts = prompts or PromptRegistry()
+        self.api_base = api_base
+        self.timeout_s = timeout_s
+        self._limiter = CallLimiter(8)  # used outside a run only
+        ensure_local_provider()
+
+    # -- public API -----------------------------------------------------------------------
+
+    async def generate(
+        self, prompt: Prompt | str, input: Any = None, *, model: str | None = None, **variables: Any
+    ) -> Any:
+        """Text, or a validated pydantic object when the prompt declares an output schema."""
+        return (await self.complete(prompt, input, model=model, **variables)).output
+
+    def generate_sync(
+        self, prompt: Prompt | str, input: Any = None, *, model: str | None = None, **variables: Any
+    ) -> Any:
+        """``generate`` for sync handlers (they run in a worker thread)."""
+        run = current_run.get()
+        loop = run.loop if run is not None else None
+        coro = self.generate(prompt, input, model=model, **variables)
+        if loop is not None and loop.is_running():
+            return asyncio.run_coroutine_threadsafe(coro, loop).result()
+        return asyncio.run(coro)
+
+    async def complete(
+        self, prompt: Prompt | str, input: Any = None, *, model: str | None = None, **variables: Any
+    ) -> Generation:
+        """Like ``generate``, with tokens, cost, model and latency alongside the output."""
+        if isinstance(prompt, str):
+            prompt = self.prompts.get(prompt)
+        messages = prompt.render(_as_text(input), **variables)
+        run = current_run.get()
+        chosen = self.resolve_model(prompt, model)
+        params = {k: v for k, v in prompt.params.items() if k != "timeout"}
+        key = _cache_key(prompt, chosen, params, messages)
+        cache = run.cache if run is not None else None
+        if cache is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                return self._from_cache(hit, prompt, chosen, run)
+        budget = run.budget if run is not None else Budget()
+        limiter = run.limiter if run is not None else self._limiter
+        reservation = budget.reserve(*_estimate(chosen, messages, budget))
+        started = datetime.now(UTC)
+        t0 = time.perf_counter()
+        try:
+            async with limiter.slot():
+                if run is not None:
+                    run.model_calls += 1
+                response = await litellm.acompletion(**self._request(prompt, chosen, messages, params))
+        except BaseException as exc:
+            budget.release(reservation)
+            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+                raise
+            error = map_error(exc, chosen)
+            self._record(prompt, chosen, started, t0, cost=0.0, error=error)  # unbilled
+            raise error from None
+        usage = getattr(response, "usage", None)
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None)
+        cost = _cost_of(response, chosen)
+        text = response.choices[0].message.content or ""
+        call = self._record(
+            prompt, chosen, started, t0, tokens=(tokens_in, tokens_out, cached), cost=cost, text=text
+        )
+        try:
+            budget.settle(reservation, tokens_in + tokens_out, cost)
+        finally:
+            output = self._parse(prompt, text, chosen, call)
+        if cache is not None:
+            cache.put(key, {"text": text, "model": chosen, "tokens_in": tokens_in,
+                            "tokens_out": tokens_out, "cost_usd": cost})
+        return Generation(output=output, text=text, model=chosen, provider=provider_of(chosen),
+                          prompt=prompt.ref, tokens_in=tokens_in, tokens_out=tokens_out,
+                          cost_usd=cost, latency_ms=call.latency_ms)
+
+    def count_tokens(self, text: str, model: str | None = None) -> int:
+        """Tokens in ``text`` for ``model`` (tiktoken's bundled encoding as the fallback)."""
+        try:
+            return int(litellm.token_counter(model=model or "gpt-4o-mini", text=text))
+        except Exception:
+            return int(litellm.token_counter(text=text))
+
+    def context_window(self, model: str | None = None) -> int:
+        """The model's input window in tokens; a conservative 8k when unknown."""
+        chosen = model or self.resolve_model(None, None)
+        if provider_of(chosen) == "local":
+            return 8192
+        try:
+            info = litellm.get_model_info(chosen)
+            return int(info.get("max_input_tokens") or 8192)
+        except Exception:
+            return 8192
+
+    def resolve_model(self, prompt: Prompt | None, explicit: str | None) -> str:
+        """fallback override > explicit > run > step > gateway > prompt > EIGHTFLOW_MODEL."""
+        scope = current_step.get()
+        run = current_run.get()
+        for candidate in (
+            scope.model_override if scope else None,
+            explicit,
+            run.model if run else None,
+            scope.step_model if scope else None,
+            self.default_model,
+            prompt.model if prompt else None,
+        ):
+            if candidate:
+                return candidate
+        return get_settings().model
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _request(
+        self, prompt: Prompt, model: str, messages: list[dict[str, str]], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        run = current_run.get()
+        settings = get_settings()
+        request: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "num_retries": 0,  # one retry layer: Prefect's
+            "max_retries": 0,  # and none in the provider SDK either
+            "timeout": prompt.params.get("timeout") or self.timeout_s or settings.request_timeout_s,
+            "metadata": {"eightflow_prompt_id": prompt.id, "eightflow_prompt_version": prompt.version},
+            **params,
+        }
+        if prompt.output_schema is not None:
+            request["response_format"] = prompt.output_schema
+        api_base = self.api_base or (run.api_base if run else None) or settings.api_base
+        if api_base and provider_of(model) != "local":
+            request["api_base"] = api_base
+        key = _key_of(model)
+        if key:
+            request["api_key"] = key
+        return request
+
+    def _parse(self, prompt: Prompt, text: str, model: str, call: ModelCall) -> Any:
+        schema = prompt.output_schema
+        if schema is None:
+            return text
+        try:
+            return schema.model_validate_json(_strip_fences(text))
+        except ValidationError as exc:
+            error = ModelOutputError(
+                f"{model} answered {prompt.ref} outside its schema {schema.__name__}: "
+                f"{exc.errors()[0].get('msg', exc)}",
+                model=model, provider=provider_of(model), kind="ValidationError",
+            )
+            call.error, call.error_type = str(error), type(error).__name__
+            raise error from None
+
+    def _record(
+        self, prompt: Prompt, model: str, started: datetime, t0: float, *,
+        tokens: tuple[int, int, int | None] = (0, 0, None), cost: float | None = None,
+        text: str | None = None, error: ModelError | BudgetExceeded | None = None,
+        cache_hit: bool = False,
+    ) -> ModelCall:
+        scope = current_step.get()
+        call = ModelCall(
+            model=model, provider=provider_of(model), prompt_id=prompt.id,
+            prompt_version=prompt.version, prompt_hash=prompt.hash,
+            tokens_in=tokens[0], tokens_out=tokens[1], tokens_cached=tokens[2],
+            cost_usd=cost, latency_ms=(time.perf_counter() - t0) * 1000,
+            attempt=scope.attempt if scope else 1, started=started,
+            error=str(error) if error else None,
+            error_type=type(error).__name__ if error else None, cache_hit=cache_hit,
+            output_digest=hashlib.sha256(text.encode()).hexdigest()[:16] if text else None,
+            response_text=text,
+        )
+        if scope is not None:
+            scope.record.add_call(call)
+        return call
+
+    def _from_cache(self, hit: dict[str, Any], prompt: Prompt, model: str, run: RunState) -> Generation:
+        run.cache_hits += 1
+        call = self._record(prompt, model, datetime.now(UTC), time.perf_counter(),
+                            tokens=(hit["tokens_in"], hit["tokens_out"], None),
+                            cost=0.0, text=hit["text"], cache_hit=True)
+        return Generation(output=self._parse(prompt, hit["text"], model, call), text=hit["text"],
+                          model=model, provider=provider_of(model), prompt=prompt.ref,
+                          tokens_in=hit["tokens_in"], tokens_out=hit["tokens_out"],
+                          cost_usd=0.0, latency_ms=call.latency_ms, cache_hit=True)
+
+
+def _as_text(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    text = getattr(value, "text", None)
+    return text if isinstance(text, str) else value
+
+
+def _strip_fences(text: str) -> str:
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
+        stripped = stripped.rsplit("```", 1)[0]
+    return stripped
+
+
+def _cache_key(prompt: Prompt, model: str, params: dict[str, Any], messages: list[dict[str, str]]) -> str:
+    scope = current_step.get()
+    blob = json.dumps(
+        {"step": scope.record.name if scope else None, "prompt": prompt.ref, "hash": prompt.hash,
+         "model": model, "params": params, "messages": messages},
+        sort_keys=True, default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _estimate(model: str, messages: list[dict[str, str]], budget: Budget) -> tuple[int, float | None]:
+    """What a call is sure to cost: its prompt tokens, priced. Skipped when unbudgeted."""
+    if not budget.limited:
+        return 0, None
+    text = "\n".join(m["content"] for m in messages)
+    try:
+        tokens = int(litellm.token_counter(model=model, text=text))
+    except Exception:
+        tokens = len(text) // 4
+    try:
+        cost_in, _ = litellm.cost_per_token(model=model, prompt_tokens=tokens, completion_tokens=0)
+    except Exception:
+        cost_in = None
+    return tokens, cost_in
+
+
+def _cost_of(response: Any, model: str) -> float | None:
+    """litellm's price for the call; None (never 0) when the model is unpriced."""
+    hidden = getattr(response, "_hidden_params", {}) or {}
+    cost = hidden.get("response_cost")
+    if cost is None:
+        try:
+            cost = litellm.completion_cost(completion_response=response, model=model)
+        except Exception:
+            return None
+    return float(cost) if cost is not None else None
+
+
+# -- the embedded provider -------------------------------------------------------------------
+
+
+class LocalModelHandler(litellm.CustomLLM):
+    """litellm provider ``local``: the embedded, offline, free model.
+
+    It reads which prompt is asked from the call's metadata (or the schema's name), takes
+    the document from the ``<document>`` block of the user message, does the work with
+    ``eightflow.embedded`` and answers in the prompt's JSON schema, so swapping in a hosted
+    model changes nothing else.
+    """
+
+    def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+        return self._answer(model, messages, kwargs)
+
+    async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+        return self._answer(model, messages, kwargs)
+
+    def _answer(self, model: str, messages: list[Any], kwargs: dict[str, Any]) -> Any:
+        from eightflow.embedded import EmbeddedModel, extract_document
+
+        optional = kwargs.get("optional_params") or {}
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
+        schema = ((optional.get("response_format") or {}).get("json_schema") or {})
+        engine = EmbeddedModel()
+        task = metadata.get("eightflow_prompt_id") or engine.infer_task(schema.get("name"))
+        user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        document = extract_document(user)
+        try:
+            answer = engine.respond(task, document, {"schema": schema.get("schema")})
+        except ValueError as exc:
+            raise litellm.BadRequestError(str(exc), model=model, llm_provider="local") from None
+        content = json.dumps(answer, ensure_ascii=False) if schema else _plain(answer)
+        prompt_text = "\n".join(str(m.get("content", "")) for m in messages)
+        usage = litellm.Usage(
+            prompt_tokens=litellm.token_counter(text=prompt_text),
+            completion_tokens=litellm.token_counter(text=content),
+        )
+        usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+        return litellm.ModelResponse(
+            model=model,
+            choices=[{"index": 0, "finish_reason": "stop",
+                      "message": {"role": "assistant", "content": content}}],
+            usage=usage,
+        )
+
+
+def _plain(answer: Any) -> str:
+    if isinstance(answer, dict) and len(answer) >= 1:
+        first = next(iter(answer.values()))
+        if isinstance(first, str):
+            return first
+    return json.dumps(answer, ensure_ascii=False)
+
+
+_LOCAL_REGISTERED = False
+
+
+def ensure_local_provider() -> None:
+    """Register the ``local`` provider and its zero price (cost 0.0, not None). Idempotent."""
+    global _LOCAL_REGISTERED
+    if _LOCAL_REGISTERED:
+        return
+    litellm.custom_provider_map = [
+        *[p for p in litellm.custom_provider_map if p.get("provider") != "local"],
+        {"provider": "local", "custom_handler": LocalModelHandler()},
+    ]
+    litellm.register_model({
+        EMBEDDED_MODEL: {
+            "litellm_provider": "local", "mode": "chat", "max_input_tokens": 8192,
+            "input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+            "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
+        }
+    })
+    _LOCAL_REGISTERED = True

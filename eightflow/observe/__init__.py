@@ -1,0 +1,1 @@
+"""Observation: the sanitizer, the tracer, metrics and the monitor."""

@@ -1,0 +1,110 @@
+"""Markdown for a run: the result, the DAG in Mermaid coloured by outcome, the step table.
+
+Pure text, shared by the Prefect report artifact and the CLI, and sanitized here so no
+caller can forget to.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eightflow.definition import WorkflowDefinition
+from eightflow.observe.sanitize import sanitize, sanitize_text
+from eightflow.runtime.records import StepRecord, WorkflowResult
+
+_STATUS_STYLE = {
+    "completed": "fill:#d4f7dc,stroke:#1a7f37",
+    "cached": "fill:#dbeafe,stroke:#1d4ed8",
+    "failed": "fill:#ffd7d5,stroke:#cf222e",
+    "skipped": "fill:#eeeeee,stroke:#8c959f,stroke-dasharray: 4 2",
+    "not_run": "fill:#ffffff,stroke:#8c959f,stroke-dasharray: 2 2",
+}
+
+
+def fmt_cost(value: float | None) -> str:
+    return "unpriced" if value is None else f"${value:.6f}"
+
+
+def mermaid_with_status(definition: WorkflowDefinition, steps: list[StepRecord]) -> str:
+    lines = [definition.to_mermaid()]
+    for status, style in _STATUS_STYLE.items():
+        lines.append(f"  classDef {status} {style}")
+    for record in steps:
+        lines.append(f"  class {record.name.replace('-', '_')} {record.status}")
+    return "\n".join(lines)
+
+
+def step_table(steps: list[StepRecord]) -> str:
+    head = "| step | status | attempts | duration ms | model | prompt | tokens in/out | cost | error |"
+    rows = [head, "|" + "---|" * 9]
+    for r in steps:
+        error = sanitize_text(r.error or "", limit=120).replace("|", "\\|")
+        rows.append(
+            f"| {r.name} | {r.status} | {r.attempts} | "
+            f"{'' if r.duration_ms is None else f'{r.duration_ms:.0f}'} | {r.model or ''} | "
+            f"{r.prompt or ''} | {r.tokens_in}/{r.tokens_out} | {fmt_cost(r.cost_usd)} | {error} |"
+        )
+    return "\n".join(rows)
+
+
+def render_outputs(outputs: dict[str, Any]) -> str:
+    parts = []
+    for key, value in sanitize(outputs, limit=4000).items():
+        if isinstance(value, str):
+            parts.append(f"**{key}**\n\n{value}\n")
+        else:
+            parts.append(
+                f"**{key}**\n\n```json\n{json.dumps(value, indent=2, ensure_ascii=False)}\n```\n"
+            )
+    return "\n".join(parts) or "_no outputs_"
+
+
+def run_report(definition: WorkflowDefinition, result: WorkflowResult) -> str:
+    """The markdown report of one run."""
+    lines = [
+        f"# {result.workflow}: {result.status}",
+        "",
+        f"- run id: `{result.run_id}`, workflow version `{result.version}`",
+        f"- duration: {result.duration_ms / 1000:.2f} s; model calls: {result.model_calls}",
+        f"- tokens: {result.tokens.input} in / {result.tokens.output} out; "
+        f"cost: {fmt_cost(result.cost_usd)}",
+    ]
+    if result.inputs:
+        lines.append(
+            "- inputs: " + ", ".join(f"{k}=`{sanitize_text(v, limit=80)}`" for k, v in result.inputs.items())
+        )
+    if result.error:
+        lines += ["", f"**Error** ({result.error_type}): {sanitize_text(result.error, limit=600)}"]
+    if result.failed_criteria:
+        lines += ["", "**Failed criteria:** " + ", ".join(result.failed_criteria)]
+    lines += [
+        "",
+        "## Result",
+        "",
+        render_outputs(result.outputs),
+        "## Graph",
+        "",
+        "```mermaid",
+        mermaid_with_status(definition, result.steps),
+        "```",
+        "",
+        "## Steps",
+        "",
+        step_table(result.steps),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def trace_rows(result: WorkflowResult) -> list[dict[str, Any]]:
+    """One sanitized row per step: the table artifact and ``trace.jsonl`` share it."""
+    rows = []
+    for record in result.steps:
+        row = record.row()
+        row["run_id"] = result.run_id
+        row["prompt_hash"] = record.prompt_hash
+        row["input"] = sanitize_text(record.input or "", limit=300)
+        row["error"] = sanitize_text(row["error"] or "", limit=300) or None
+        rows.append(row)
+    return rows

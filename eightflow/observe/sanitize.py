@@ -1,0 +1,106 @@
+"""The one sanitizer: every writer of traces, artifacts, the ledger and logs calls it.
+
+It redacts API keys and bearer tokens (provider key patterns, the current values of
+environment variables whose names say they hold secrets, Authorization headers), optionally
+emails and phone numbers, and truncates long text. Values of secret environment variables
+are re-read on each call so a key set after import is still caught.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+REDACTED = "[REDACTED]"
+
+_KEY_PATTERNS = [
+    re.compile(r"sk-(?:proj-|ant-|or-v1-)?[A-Za-z0-9_\-]{16,}"),  # OpenAI, Anthropic, OpenRouter
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
+    re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),  # Google API key
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
+    re.compile(r"\bxox[abprs]-[A-Za-z0-9\-]{10,}\b"),  # Slack tokens
+    re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),  # Hugging Face
+    re.compile(r"\bgsk_[A-Za-z0-9]{30,}\b"),  # Groq
+    re.compile(r"\bpnu_[A-Za-z0-9]{30,}\b"),  # Prefect Cloud
+    re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\b"),  # JWT
+]
+_AUTH_HEADER = re.compile(
+    r"(?i)\b(authorization|x-api-key|api[-_]?key|proxy-authorization)(\"?\s*[:=]\s*\"?)"
+    r"(?:(?:bearer|basic|token)\s+)?[^\s\"',}]+"
+)
+_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9_\-\.=:/+]{12,}")
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")
+_PHONE = re.compile(r"(?<!\w)\+?\d[\d\s().\-]{7,}\d(?!\w)")
+_SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL)")
+_MIN_SECRET_LEN = 8
+
+
+def _secret_env_values() -> list[str]:
+    values = []
+    for name, value in os.environ.items():
+        if value and len(value) >= _MIN_SECRET_LEN and _SECRET_NAME.search(name):
+            if name.upper().endswith("_COST_MAP") or value.lower() in {"true", "false"}:
+                continue
+            values.append(value)
+    return sorted(set(values), key=len, reverse=True)
+
+
+def sanitize_text(text: str, *, limit: int | None = 2000, redact_pii: bool | None = None) -> str:
+    """Secrets out, then truncated to ``limit`` characters (None: no limit)."""
+    if not text:
+        return text
+    for value in _secret_env_values():
+        if value in text:
+            text = text.replace(value, REDACTED)
+    for pattern in _KEY_PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _BEARER.sub(f"Bearer {REDACTED}", text)
+    if redact_pii is None:
+        redact_pii = os.environ.get("EIGHTFLOW_REDACT_PII", "").lower() in {"1", "true", "yes"}
+    if redact_pii:
+        text = _EMAIL.sub("[EMAIL]", text)
+        text = _PHONE.sub("[PHONE]", text)
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + f"… [{len(text) - limit} more chars]"
+    return text
+
+
+def sanitize(value: Any, *, limit: int | None = 2000, depth: int = 0) -> Any:
+    """Sanitize strings inside any JSON-like value; other leaves become short reprs."""
+    if depth > 6:
+        return "…"
+    if isinstance(value, str):
+        return sanitize_text(value, limit=limit)
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if _SECRET_NAME.search(str(key)) and isinstance(item, str):
+                out[str(key)] = REDACTED
+            else:
+                out[str(key)] = sanitize(item, limit=limit, depth=depth + 1)
+        return out
+    if isinstance(value, list | tuple | set):
+        return [sanitize(v, limit=limit, depth=depth + 1) for v in list(value)[:100]]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return sanitize(dump(mode="json"), limit=limit, depth=depth + 1)
+    return sanitize_text(repr(value), limit=limit)
+
+
+def excerpt(value: Any, limit: int = 300) -> str:
+    """A short, sanitized, single-line view of a step's input for trace rows."""
+    import json
+
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(sanitize(value, limit=limit), ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return sanitize_text(" ".join(text.split()), limit=limit)

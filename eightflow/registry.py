@@ -1,0 +1,43 @@
+"""Where the CLI finds workflows: the ``eightflow.workflows`` entry-point group.
+
+The engine never imports ``flows/`` or ``tasks/`` itself; packages (this one included)
+declare their workflows in ``pyproject.toml`` and ``EIGHTFLOW_WORKFLOWS`` can add more as
+``name=module:Class`` pairs separated by commas.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from importlib.metadata import entry_points
+
+from eightflow.errors import WorkflowError
+from eightflow.workflow import Workflow
+
+GROUP = "eightflow.workflows"
+
+
+def _targets() -> dict[str, str]:
+    found = {ep.name: ep.value for ep in entry_points(group=GROUP)}
+    for item in os.environ.get("EIGHTFLOW_WORKFLOWS", "").split(","):
+        if "=" in item:
+            name, _, target = item.partition("=")
+            found[name.strip()] = target.strip()
+    return found
+
+
+def workflow_names() -> list[str]:
+    return sorted(_targets())
+
+
+def load_workflow(name: str) -> type[Workflow]:
+    targets = _targets()
+    target = targets.get(name) or targets.get(name.replace("-", "_"))
+    if target is None:
+        known = ", ".join(sorted(targets)) or "none registered"
+        raise WorkflowError(f"unknown workflow '{name}' (known: {known})")
+    module_name, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    if not (isinstance(cls, type) and issubclass(cls, Workflow)):
+        raise WorkflowError(f"'{target}' registered as '{name}' is not a Workflow subclass")
+    return cls

@@ -1,0 +1,99 @@
+"""Run budgets: tokens and USD, reserved before a call and settled after it.
+
+The gateway reserves what a call is sure to cost (its prompt tokens, priced) before
+making it, so concurrent calls cannot all slip under the cap at once. Output is only known
+afterwards: spend can pass the cap by at most the output of the calls already in flight,
+and the call that crosses it is the last one that starts.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from eightflow.errors import BudgetExceeded
+
+
+@dataclass
+class Reservation:
+    tokens: int
+    cost_usd: float
+
+
+@dataclass
+class Budget:
+    """Token and USD caps for one run (or one batch). Thread-safe; cheap to check."""
+
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    spent_tokens: int = 0
+    spent_usd: float = 0.0
+    unpriced_calls: int = 0
+    _reserved_tokens: int = 0
+    _reserved_usd: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    exhausted: str | None = None
+
+    @property
+    def limited(self) -> bool:
+        return self.max_tokens is not None or self.max_cost_usd is not None
+
+    def reserve(self, tokens: int, cost_usd: float | None) -> Reservation:
+        """Claim room for a call, or raise :class:`BudgetExceeded` without making it."""
+        cost = cost_usd or 0.0
+        with self._lock:
+            if self.exhausted:
+                raise self._error(self.exhausted)
+            if (
+                self.max_tokens is not None
+                and self.spent_tokens + self._reserved_tokens + tokens > self.max_tokens
+            ):
+                self.exhausted = "max_tokens"
+                raise self._error("max_tokens")
+            if (
+                self.max_cost_usd is not None
+                and self.spent_usd + self._reserved_usd + cost > self.max_cost_usd
+            ):
+                self.exhausted = "max_cost_usd"
+                raise self._error("max_cost_usd")
+            self._reserved_tokens += tokens
+            self._reserved_usd += cost
+            return Reservation(tokens, cost)
+
+    def settle(self, reservation: Reservation, tokens: int, cost_usd: float | None) -> None:
+        """Replace a reservation by what the call really used; raise if that crossed a cap.
+
+        The call that crosses the cap still counts (it was paid for); what raises here is
+        the signal that no further call may start.
+        """
+        with self._lock:
+            self._reserved_tokens -= reservation.tokens
+            self._reserved_usd -= reservation.cost_usd
+            self.spent_tokens += tokens
+            if cost_usd is None:
+                self.unpriced_calls += 1
+            else:
+                self.spent_usd += cost_usd
+            crossed = None
+            if self.max_tokens is not None and self.spent_tokens >= self.max_tokens:
+                crossed = "max_tokens"
+            elif self.max_cost_usd is not None and self.spent_usd >= self.max_cost_usd:
+                crossed = "max_cost_usd"
+            if crossed:
+                self.exhausted = crossed
+                raise self._error(crossed)
+
+    def release(self, reservation: Reservation) -> None:
+        """Give back a reservation for a call that failed before it was billed."""
+        with self._lock:
+            self._reserved_tokens -= reservation.tokens
+            self._reserved_usd -= reservation.cost_usd
+
+    def _error(self, limit: str) -> BudgetExceeded:
+        if limit == "max_tokens":
+            spent, cap = float(self.spent_tokens), float(self.max_tokens or 0)
+            text = f"token budget exhausted: {self.spent_tokens} of {self.max_tokens} tokens used"
+        else:
+            spent, cap = self.spent_usd, float(self.max_cost_usd or 0.0)
+            text = f"budget exhausted: ${self.spent_usd:.6f} of ${self.max_cost_usd} spent"
+        return BudgetExceeded(text, limit=limit, spent=spent, cap=cap)

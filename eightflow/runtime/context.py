@@ -1,0 +1,135 @@
+"""``Context`` and ``StepResult``: the data that flows between steps.
+
+A step's context holds the workflow inputs plus the outputs of the steps it depends on,
+directly or through others, and nothing else: reading an output the step did not declare
+a dependency on is an error rather than a race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from eightflow.errors import ContextKeyError
+
+
+class StepResult:
+    """What a handler returns: named outputs that merge into dependents' contexts.
+
+    ``StepResult(summary="...", topics=[...])``. ``skipped`` is set by recovery when a
+    failed step was replaced by default outputs.
+    """
+
+    __slots__ = ("outputs", "skipped")
+
+    def __init__(self, **outputs: Any) -> None:
+        self.outputs: dict[str, Any] = outputs
+        self.skipped = False
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.outputs[name]
+        except KeyError:
+            raise AttributeError(f"StepResult has no output '{name}'") from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.outputs[name]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StepResult) and other.outputs == self.outputs
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={_short(v)}" for k, v in self.outputs.items())
+        return f"StepResult({inner})"
+
+    @classmethod
+    def skipped_with(cls, outputs: Mapping[str, Any]) -> StepResult:
+        result = cls(**outputs)
+        result.skipped = True
+        return result
+
+
+class Context(Mapping[str, Any]):
+    """Inputs and upstream outputs, read as attributes (``context.document``) or keys.
+
+    A missing name raises :class:`ContextKeyError` naming the step and the name, never
+    returns None: a typo in a handler should fail loudly on its first run.
+    """
+
+    def __init__(
+        self,
+        data: Mapping[str, Any] | None = None,
+        *,
+        step: str | None = None,
+        **values: Any,
+    ) -> None:
+        object.__setattr__(self, "_data", {**(data or {}), **values})
+        object.__setattr__(self, "_step", step)
+
+    @property
+    def step(self) -> str | None:
+        """The step this context was built for (None outside a run)."""
+        return self._step  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Context is read-only inside a step; return a StepResult instead")
+
+    def __getitem__(self, name: str) -> Any:
+        data: dict[str, Any] = self._data  # type: ignore[has-type]
+        if name in data:
+            return data[name]
+        where = f"step '{self._step}'" if self._step else "the context"
+        known = ", ".join(sorted(data)) or "nothing"
+        raise ContextKeyError(
+            f"{where} has no '{name}' in its context (it holds: {known}); add the step that "
+            f"produces it to depends_on, or pass it as a workflow input",
+            step=self._step,
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)  # type: ignore[has-type]
+
+    def __len__(self) -> int:
+        return len(self._data)  # type: ignore[has-type]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._data  # type: ignore[has-type]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._data.get(name, default)  # type: ignore[has-type]
+
+    def update(self, results: Mapping[str, Any] | StepResult | list[StepResult]) -> None:
+        """Merge outputs in (used by dynamic workflows between planning rounds)."""
+        items: list[Mapping[str, Any]]
+        if isinstance(results, StepResult):
+            items = [results.outputs]
+        elif isinstance(results, list):
+            items = [r.outputs if isinstance(r, StepResult) else r for r in results]
+        else:
+            items = [results]
+        for item in items:
+            self._data.update(item)  # type: ignore[has-type]
+
+    def for_step(self, step: str, names: set[str] | None = None) -> Context:
+        """A copy scoped to ``step``, optionally holding only ``names``."""
+        data = self._data if names is None else {k: v for k, v in self._data.items() if k in names}  # type: ignore[has-type]
+        return Context(dict(data), step=step)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._data)  # type: ignore[has-type]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={_short(v)}" for k, v in self._data.items())  # type: ignore[has-type]
+        return f"Context(step={self._step!r}, {inner})"
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

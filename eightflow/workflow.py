@@ -1,0 +1,285 @@
+"""``Workflow``: the class users subclass, as in the seed.
+
+A subclass implements ``define()``; its handlers use ``self.model`` (the gateway) and
+``self.prompts`` (the prompt registry). ``execute()`` compiles the definition to a Prefect
+flow and runs it, or, when a flow is already running, runs the steps as tasks of that flow.
+Prefect and litellm are imported on first use, so ``import eightflow`` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from eightflow.definition import WorkflowDefinition
+from eightflow.documents import Document
+from eightflow.errors import BudgetExceeded, StepTimeout, WorkflowError, WorkflowFailed
+from eightflow.prompts import PromptRegistry
+from eightflow.runtime.budget import Budget
+from eightflow.runtime.limiter import CallLimiter
+from eightflow.runtime.records import RunStatus, TokenUsage, WorkflowResult, total_cost
+from eightflow.runtime.run_state import RunState
+
+if TYPE_CHECKING:
+    from prefect import Flow
+
+    from eightflow.compiler.prefect_flow import CompiledWorkflow
+    from eightflow.gateway import ModelGateway
+
+_pending: ContextVar[tuple[RunState, dict[str, Any]] | None] = ContextVar(
+    "eightflow_pending_run", default=None
+)
+
+
+class Workflow:
+    """Base class of every workflow. Inputs bind at construction or at ``execute``."""
+
+    #: Registry name (``eightflow run NAME``); defaults to the definition's name.
+    name: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        prompts: PromptRegistry | None = None,
+        api_base: str | None = None,
+        fallback_models: list[str] | None = None,
+        cache: Any = None,
+        **inputs: Any,
+    ) -> None:
+        self.inputs = inputs
+        self.run_model = model
+        self.api_base = api_base
+        self.fallback_models = tuple(fallback_models or ())
+        self.cache = cache
+        self._prompts = prompts
+        self.last_result: WorkflowResult | None = None
+
+    # -- what subclasses provide -------------------------------------------------------
+
+    def define(self) -> WorkflowDefinition:
+        raise NotImplementedError(f"{type(self).__name__} must implement define()")
+
+    @classmethod
+    def inputs_from_path(cls, path: str) -> dict[str, Any]:
+        """Inputs for ``eightflow run NAME PATH``; path-driven workflows override this."""
+        raise NotImplementedError(f"{cls.__name__} does not take a file path")
+
+    # -- what handlers use ---------------------------------------------------------------
+
+    @property
+    def prompts(self) -> PromptRegistry:
+        if self._prompts is None:
+            self._prompts = PromptRegistry()
+        return self._prompts
+
+    @cached_property
+    def model(self) -> ModelGateway:
+        from eightflow.gateway import ModelGateway  # imports litellm: only when needed
+
+        return ModelGateway(prompts=self.prompts, api_base=self.api_base)
+
+    # -- identity --------------------------------------------------------------------------
+
+    @cached_property
+    def definition(self) -> WorkflowDefinition:
+        return self.define()
+
+    @cached_property
+    def version(self) -> str:
+        ids = self.definition.prompt_ids() or None
+        try:
+            prints = self.prompts.fingerprint(ids)
+        except WorkflowError:
+            prints = {}
+        return self.definition.version_hash(prints)
+
+    @cached_property
+    def compiled(self) -> CompiledWorkflow:
+        from eightflow.compiler.prefect_flow import CompiledWorkflow
+
+        return CompiledWorkflow(self.definition, self.version)
+
+    # -- running -------------------------------------------------------------------------
+
+    def new_run(self, model: str | None = None, label: str | None = None) -> RunState:
+        d = self.definition
+        return RunState(
+            workflow=d.name,
+            version=self.version,
+            budget=Budget(max_tokens=d.max_tokens, max_cost_usd=d.max_cost_usd),
+            limiter=CallLimiter(d.max_concurrency),
+            model=model or self.run_model,
+            api_base=self.api_base,
+            fallback_models=self.fallback_models,
+            cache=self.cache,
+            document_id=label,
+        )
+
+    async def execute(
+        self, *, raise_on_failure: bool = True, model: str | None = None, **inputs: Any
+    ) -> WorkflowResult:
+        """Run the workflow; returns its ``WorkflowResult``.
+
+        Raises :class:`WorkflowFailed` (carrying the result) when the run does not succeed,
+        unless ``raise_on_failure=False``.
+        """
+        values, label = _normalise_inputs({**self.inputs, **inputs})
+        run = self.new_run(model, label)
+        from eightflow.compiler.prefect_flow import in_flow_run
+
+        if in_flow_run():
+            result = await self.execute_in_flow(run, values)
+        else:
+            token = _pending.set((run, values))
+            try:
+                await self.as_flow()(return_state=True)
+            finally:
+                _pending.reset(token)
+            result = self.last_result or _crashed(run)
+        if raise_on_failure and not result.ok:
+            raise WorkflowFailed(result.error or result.status, result=result)
+        return result
+
+    def run(self, **kwargs: Any) -> WorkflowResult:
+        """Synchronous ``execute``."""
+        return asyncio.run(self.execute(**kwargs))
+
+    def as_flow(self) -> Flow[..., Any]:
+        """The Prefect flow for this workflow: parameters ``inputs`` and ``model``."""
+        return self._flow
+
+    @cached_property
+    def _flow(self) -> Flow[..., Any]:
+        workflow = self
+
+        async def body(inputs: dict[str, Any] | None = None, model: str | None = None) -> Any:
+            pending = _pending.get()
+            if pending is not None:
+                run, values = pending
+            else:  # started by Prefect itself (a deployment, the UI)
+                values, label = _normalise_inputs({**workflow.inputs, **(inputs or {})})
+                run = workflow.new_run(model, label)
+            result = await workflow.execute_in_flow(run, values)
+            if not result.ok:
+                from prefect.states import Failed
+
+                return Failed(message=f"{result.status}: {result.error or ''}".strip())
+            return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}
+
+        body.__name__ = self.definition.name
+        body.__doc__ = self.definition.description or type(self).__doc__
+        return self.compiled.build_flow(body)
+
+    async def execute_in_flow(self, run: RunState, inputs: dict[str, Any]) -> WorkflowResult:
+        """Run the steps inside the flow run that is current, and publish the trace."""
+        from eightflow.compiler.artifacts import publish_run
+        from eightflow.runtime.executor import StepExecutor
+
+        started = datetime.now(UTC)
+        executor = StepExecutor(self.definition, run, inputs)
+        outcome = await self.compiled.run_steps(executor)
+        result = build_result(self.definition, run, executor.outputs, outcome.fatal, started)
+        result.inputs = _input_preview(inputs)
+        await publish_run(self.definition, result)
+        self.last_result = result
+        return result
+
+
+def build_result(
+    definition: WorkflowDefinition,
+    run: RunState,
+    outputs_by_step: dict[str, dict[str, Any]],
+    fatal: WorkflowError | None,
+    started: datetime,
+) -> WorkflowResult:
+    """Fold step records and outputs into a ``WorkflowResult``; evaluate the criteria."""
+    outputs: dict[str, Any] = {}
+    for name in definition.topological_order():
+        outputs.update(outputs_by_step.get(name, {}))
+    status: RunStatus = "completed"
+    error = error_type = None
+    failed_criteria: list[str] = []
+    if fatal is not None:
+        cause = fatal.original if isinstance(fatal.original, BaseException) else fatal
+        error, error_type = str(fatal), type(cause).__name__
+        status = "failed"
+        if isinstance(cause, BudgetExceeded):
+            status = "budget_exceeded"
+        elif isinstance(cause, StepTimeout) and cause.step is None:
+            status = "timed_out"
+    else:
+        for criterion in definition.success_criteria:
+            ok, why = criterion.evaluate(outputs)
+            if not ok:
+                failed_criteria.append(criterion.name)
+                error = (error + "; " if error else "") + f"{criterion.name}: {why}"
+        if failed_criteria:
+            status, error_type = "criteria_failed", "CriteriaFailed"
+            error = "success criteria failed: " + (error or "")
+    records = [run.records[leaf.name] for leaf in definition.leaves]
+    finished = datetime.now(UTC)
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    flow_run_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
+    return WorkflowResult(
+        run_id=run.run_id,
+        workflow=definition.name,
+        version=run.version,
+        status=status,
+        outputs=outputs,
+        steps=records,
+        cost_usd=total_cost(records),
+        tokens=TokenUsage(
+            input=sum(r.tokens_in for r in records), output=sum(r.tokens_out for r in records)
+        ),
+        model_calls=run.model_calls,
+        started=started,
+        finished=finished,
+        duration_ms=(finished - started).total_seconds() * 1000,
+        error=error,
+        error_type=error_type,
+        failed_criteria=failed_criteria,
+        flow_run_id=flow_run_id,
+        ui_url=_ui_url(flow_run_id),
+    )
+
+
+def _ui_url(flow_run_id: str | None) -> str | None:
+    if not flow_run_id:
+        return None
+    from prefect.settings import get_current_settings
+
+    ui = get_current_settings().ui_url
+    return f"{str(ui).rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
+
+
+def _normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Documents become their text plus ``document_info``; the label names the run."""
+    values = dict(inputs)
+    label = values.pop("label", None)
+    doc = values.get("document")
+    if isinstance(doc, Document):
+        values["document"] = doc.text
+        values["document_info"] = doc.model_dump(exclude={"text"})
+        label = label or doc.id
+    return values, label
+
+
+def _input_preview(inputs: dict[str, Any]) -> dict[str, str]:
+    from eightflow.observe.sanitize import excerpt
+
+    return {k: excerpt(v, limit=200) for k, v in inputs.items() if k != "document_info"}
+
+
+def _crashed(run: RunState) -> WorkflowResult:
+    now = datetime.now(UTC)
+    return WorkflowResult(
+        run_id=run.run_id, workflow=run.workflow, version=run.version, status="failed",
+        started=now, finished=now, duration_ms=0.0, error="the flow run crashed before a result",
+        steps=list(run.records.values()),
+    )

@@ -1,0 +1,1 @@
+"""One thin Prefect flow per workflow. Deployments in prefect.yaml point here."""

@@ -1,0 +1,1 @@
+"""Reusable Prefect tasks and step handlers: loading, chunking, analysis, publishing."""

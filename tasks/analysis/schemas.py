@@ -1,0 +1,44 @@
+"""Output schemas of the analysis prompts.
+
+Prompts name these in their front matter (``output: tasks.analysis.schemas:Summary``); the
+gateway sends them as the response format and validates answers against them, whether
+the answer comes from a hosted model or the embedded one.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+EntityType = Literal["person", "organization", "place", "date", "amount", "email", "url"]
+
+
+class Summary(BaseModel):
+    summary: str = Field(description="A faithful summary of the document in 1-3 sentences.")
+    key_points: list[str] = Field(default_factory=list, description="The main points, short.")
+
+
+class Keyphrase(BaseModel):
+    phrase: str
+    score: float = Field(ge=0, le=1, description="Relevance, higher is more relevant.")
+
+
+class Topics(BaseModel):
+    topics: list[str] = Field(description="3-7 short topic labels, most important first.")
+    keyphrases: list[Keyphrase] = Field(default_factory=list)
+
+
+class Sentiment(BaseModel):
+    label: Literal["positive", "negative", "neutral"]
+    score: float = Field(ge=-1, le=1, description="-1 very negative .. 1 very positive.")
+
+
+class Entity(BaseModel):
+    text: str
+    type: EntityType
+    count: int = Field(default=1, ge=1)
+
+
+class Entities(BaseModel):
+    entities: list[Entity] = Field(default_factory=list)
