@@ -36,6 +36,7 @@ from eightflow.errors import (  # noqa: E402
     ModelTemporaryError,
 )
 from eightflow.prompts import Prompt, PromptRegistry  # noqa: E402
+from eightflow.providers import Provider, ProviderFault, ProviderRequest  # noqa: E402
 from eightflow.runtime.budget import Budget  # noqa: E402
 from eightflow.runtime.limiter import CallLimiter  # noqa: E402
 from eightflow.runtime.records import ModelCall  # noqa: E402
@@ -97,7 +98,7 @@ def map_error(exc: BaseException, model: str) -> ModelError:
     }
     if isinstance(exc, _PERMANENT):
         return ModelPermanentError(message, **fields)
-    if isinstance(exc, _TEMPORARY | asyncio.TimeoutError | json.JSONDecodeError):
+    if isinstance(exc, (*_TEMPORARY, asyncio.TimeoutError, json.JSONDecodeError)):
         return ModelTemporaryError(message, **fields)
     if isinstance(status, int) and 400 <= status < 500 and status not in (408, 409, 429):
         return ModelPermanentError(message, **fields)
@@ -358,6 +359,8 @@ def _estimate(model: str, messages: list[dict[str, str]], budget: Budget) -> tup
 
 def _cost_of(response: Any, model: str) -> float | None:
     """litellm's price for the call; None (never 0) when the model is unpriced."""
+    if provider_of(model) == "local":
+        return 0.0  # the embedded model is free, whatever name it is called by
     hidden = getattr(response, "_hidden_params", {}) or {}
     cost = hidden.get("response_cost")
     if cost is None:
@@ -368,17 +371,16 @@ def _cost_of(response: Any, model: str) -> float | None:
     return float(cost) if cost is not None else None
 
 
-# -- the embedded provider -------------------------------------------------------------------
+# -- providers plugged into litellm ------------------------------------------------------
 
 
-class LocalModelHandler(litellm.CustomLLM):
-    """litellm provider ``local``: the embedded, offline, free model.
+class _PluginHandler(litellm.CustomLLM):
+    """Adapts a plain ``Provider`` callable to litellm's ``CustomLLM`` interface."""
 
-    It reads which prompt is asked from the call's metadata (or the schema's name), takes
-    the document from the ``<document>`` block of the user message, does the work with
-    ``eightflow.embedded`` and answers in the prompt's JSON schema, so swapping in a hosted
-    model changes nothing else.
-    """
+    def __init__(self, name: str, provider: Provider) -> None:
+        super().__init__()
+        self.name = name
+        self.provider = provider
 
     def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
         return self._answer(model, messages, kwargs)
@@ -387,20 +389,19 @@ class LocalModelHandler(litellm.CustomLLM):
         return self._answer(model, messages, kwargs)
 
     def _answer(self, model: str, messages: list[Any], kwargs: dict[str, Any]) -> Any:
-        from eightflow.embedded import EmbeddedModel, extract_document
-
-        optional = kwargs.get("optional_params") or {}
+        optional = dict(kwargs.get("optional_params") or {})
         metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
-        schema = ((optional.get("response_format") or {}).get("json_schema") or {})
-        engine = EmbeddedModel()
-        task = metadata.get("eightflow_prompt_id") or engine.infer_task(schema.get("name"))
-        user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-        document = extract_document(user)
+        fmt = optional.pop("response_format", None) or {}
+        schema = fmt.get("json_schema") or {}
+        request = ProviderRequest(
+            model=f"{self.name}/{model}", messages=list(messages), schema=schema.get("schema"),
+            schema_name=schema.get("name"), prompt_id=metadata.get("eightflow_prompt_id"),
+            params=optional,
+        )
         try:
-            answer = engine.respond(task, document, {"schema": schema.get("schema")})
-        except ValueError as exc:
-            raise litellm.BadRequestError(str(exc), model=model, llm_provider="local") from None
-        content = json.dumps(answer, ensure_ascii=False) if schema else _plain(answer)
+            content = self.provider(request)
+        except ProviderFault as fault:
+            raise _litellm_error(fault, model, self.name) from None
         prompt_text = "\n".join(str(m.get("content", "")) for m in messages)
         usage = litellm.Usage(
             prompt_tokens=litellm.token_counter(text=prompt_text),
@@ -415,8 +416,59 @@ class LocalModelHandler(litellm.CustomLLM):
         )
 
 
+def _litellm_error(fault: ProviderFault, model: str, provider: str) -> Exception:
+    cls = getattr(litellm, fault.kind, None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        return litellm.APIConnectionError(message=fault.message, llm_provider=provider, model=model)
+    if cls is litellm.Timeout:
+        return cls(message=fault.message, model=model, llm_provider=provider)
+    try:
+        return cls(message=fault.message, llm_provider=provider, model=model)  # type: ignore[call-arg]
+    except TypeError:
+        return cls(fault.message)
+
+
+def register_provider(
+    name: str, provider: Provider, *, models: tuple[str, ...] = (),
+    input_cost_per_token: float | None = None, output_cost_per_token: float | None = None,
+    max_input_tokens: int = 8192,
+) -> None:
+    """Route ``name/...`` models to ``provider``; price ``models`` if costs are given."""
+    litellm.custom_provider_map = [
+        *[p for p in litellm.custom_provider_map if p.get("provider") != name],
+        {"provider": name, "custom_handler": _PluginHandler(name, provider)},
+    ]
+    if input_cost_per_token is not None and output_cost_per_token is not None:
+        for model in models:
+            litellm.register_model({model: {
+                "litellm_provider": name, "mode": "chat", "max_input_tokens": max_input_tokens,
+                "input_cost_per_token": input_cost_per_token,
+                "output_cost_per_token": output_cost_per_token,
+                "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
+            }})
+
+
+def _embedded_provider(request: ProviderRequest) -> str:
+    """The ``local`` provider: real, deterministic work by ``eightflow.embedded``."""
+    from eightflow.embedded import EmbeddedModel, extract_document
+
+    engine = EmbeddedModel()
+    task = request.prompt_id or engine.infer_task(request.schema_name)
+    if task is None:
+        raise ProviderFault(
+            "BadRequestError",
+            "the embedded model answers only the prompts "
+            f"{', '.join(engine.TASKS)}; use --model with a hosted model for others",
+        )
+    try:
+        answer = engine.respond(task, extract_document(request.user_text), {})
+    except ValueError as exc:
+        raise ProviderFault("BadRequestError", str(exc)) from None
+    return json.dumps(answer, ensure_ascii=False) if request.schema else _plain(answer)
+
+
 def _plain(answer: Any) -> str:
-    if isinstance(answer, dict) and len(answer) >= 1:
+    if isinstance(answer, dict) and answer:
         first = next(iter(answer.values()))
         if isinstance(first, str):
             return first
@@ -427,19 +479,10 @@ _LOCAL_REGISTERED = False
 
 
 def ensure_local_provider() -> None:
-    """Register the ``local`` provider and its zero price (cost 0.0, not None). Idempotent."""
+    """Register the ``local`` provider with a zero price (cost 0.0, not None). Idempotent."""
     global _LOCAL_REGISTERED
     if _LOCAL_REGISTERED:
         return
-    litellm.custom_provider_map = [
-        *[p for p in litellm.custom_provider_map if p.get("provider") != "local"],
-        {"provider": "local", "custom_handler": LocalModelHandler()},
-    ]
-    litellm.register_model({
-        EMBEDDED_MODEL: {
-            "litellm_provider": "local", "mode": "chat", "max_input_tokens": 8192,
-            "input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
-            "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
-        }
-    })
+    register_provider("local", _embedded_provider, models=(EMBEDDED_MODEL,),
+                      input_cost_per_token=0.0, output_cost_per_token=0.0)
     _LOCAL_REGISTERED = True

@@ -102,7 +102,7 @@ class CompiledWorkflow:
             outcome.states[name] = state
             if state.is_completed():
                 return True
-            error = _failure_of(state)
+            error = executor.failures.get(name) or _failure_of(state)
             if outcome.fatal is None:
                 outcome.fatal = error
             executor.stopped = error

@@ -59,6 +59,7 @@ class StepExecutor:
         self.owners: dict[str, str] = {}
         self.stopped: WorkflowError | None = None
         self._fallback: dict[str, str] = {}
+        self.failures: dict[str, WorkflowError] = {}  # step -> the error that ended it
         for leaf in definition.leaves:
             run.records.setdefault(
                 leaf.name, StepRecord(name=leaf.name, group=definition.parents.get(leaf.name))
@@ -86,6 +87,7 @@ class StepExecutor:
             t0 = time.perf_counter()
             try:
                 result = await self._invoke(step, record, attempt)
+                self.merge(step, result)
             except BaseException as exc:
                 if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
                     self._close(record, t0, "failed", exc)
@@ -94,7 +96,9 @@ class StepExecutor:
                 cause = error.original or error
                 if isinstance(cause, BudgetExceeded | WorkflowDefinitionError):
                     self._close(record, t0, "failed", cause)
-                    raise StepFailed(str(cause), step=name, attempt=record.attempts,
+                    self.failures[name] = cause if isinstance(cause, WorkflowError) else error
+                    message = cause.message if isinstance(cause, WorkflowError) else str(cause)
+                    raise StepFailed(message, step=name, attempt=record.attempts,
                                      original=cause) from None
                 decision = self._decide(step, error, attempt)
                 if decision.action == "skip":
@@ -111,11 +115,12 @@ class StepExecutor:
                     continue
                 retry = decision.action == "retry" and attempt < self.policy(step).max_attempts
                 self._close(record, t0, "running" if retry else "failed", cause)
-                failure = StepFailed(str(error), step=name, attempt=record.attempts,
+                failure = StepFailed(error.message, step=name, attempt=record.attempts,
                                      original=cause)
                 failure.retry = retry  # type: ignore[attr-defined]
+                if not retry:
+                    self.failures[name] = error
                 raise failure from None
-            self.merge(step, result)
             self._close(record, t0, "completed", None)
             record.output_keys = list(result.outputs)
             return result
