@@ -386,7 +386,8 @@ class _PluginHandler(litellm.CustomLLM):
         return self._answer(model, messages, kwargs)
 
     async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
-        return self._answer(model, messages, kwargs)
+        # A provider may do real CPU work (the embedded model does): keep the loop free.
+        return await asyncio.to_thread(self._answer, model, messages, kwargs)
 
     def _answer(self, model: str, messages: list[Any], kwargs: dict[str, Any]) -> Any:
         optional = dict(kwargs.get("optional_params") or {})

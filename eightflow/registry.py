@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from importlib.metadata import entry_points
+from typing import Any
 
 from eightflow.errors import WorkflowError
 from eightflow.workflow import Workflow
@@ -41,3 +42,13 @@ def load_workflow(name: str) -> type[Workflow]:
     if not (isinstance(cls, type) and issubclass(cls, Workflow)):
         raise WorkflowError(f"'{target}' registered as '{name}' is not a Workflow subclass")
     return cls
+
+
+def load_flow(name: str) -> Any:
+    """A deployable flow by entry-point name (group ``eightflow.flows``)."""
+    targets = {ep.name: ep.value for ep in entry_points(group="eightflow.flows")}
+    target = targets.get(name)
+    if target is None:
+        raise WorkflowError(f"unknown flow '{name}' (known: {', '.join(sorted(targets)) or 'none'})")
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)

@@ -105,19 +105,37 @@ class Workflow:
 
     # -- running -------------------------------------------------------------------------
 
-    def new_run(self, model: str | None = None, label: str | None = None) -> RunState:
+    def new_run(
+        self,
+        model: str | None = None,
+        label: str | None = None,
+        *,
+        budget: Budget | None = None,
+        limiter: CallLimiter | None = None,
+    ) -> RunState:
+        """Fresh per-run state; a batch passes its shared budget and limiter."""
         d = self.definition
         return RunState(
             workflow=d.name,
             version=self.version,
-            budget=Budget(max_tokens=d.max_tokens, max_cost_usd=d.max_cost_usd),
-            limiter=CallLimiter(d.max_concurrency),
+            budget=budget or Budget(max_tokens=d.max_tokens, max_cost_usd=d.max_cost_usd),
+            limiter=limiter or CallLimiter(d.max_concurrency),
             model=model or self.run_model,
             api_base=self.api_base,
             fallback_models=self.fallback_models,
             cache=self.cache,
             document_id=label,
         )
+
+    def result_row(self, result: WorkflowResult) -> dict[str, Any]:
+        """One flat row of a batch results table; workflows override for nicer columns."""
+        import json
+
+        data = result.to_dict()["outputs"]
+        return {
+            k: v if isinstance(v, str | int | float | bool) or v is None else json.dumps(v)
+            for k, v in data.items()
+        }
 
     async def execute(
         self, *, raise_on_failure: bool = True, model: str | None = None, **inputs: Any

@@ -24,7 +24,10 @@ from eightflow import (
     Workflow,
     WorkflowDefinition,
     WorkflowError,
+    WorkflowResult,
 )
+from eightflow.observe.sanitize import sanitize_text
+from tasks.analysis import steps
 from tasks.analysis.compile import compile_results
 from tasks.analysis.schemas import Entities
 from tasks.loading import load_document
@@ -85,20 +88,22 @@ class DocumentAnalysisWorkflow(Workflow):
             ],
         )
 
+    # Handlers: the steps live in tasks.analysis.steps, which chunk long documents.
+
     async def summarize(self, context: Context) -> StepResult:
-        summary = await self.model.generate(self.prompts.get("summarization"), context.document)
+        summary = await steps.summarize(self.model, self.prompts, context.document)
         return StepResult(summary=summary.summary, key_points=summary.key_points)
 
     async def extract_topics(self, context: Context) -> StepResult:
-        topics = await self.model.generate(self.prompts.get("topic_extraction"), context.summary)
+        topics = await steps.extract_topics(self.model, self.prompts, context.summary)
         return StepResult(topics=topics.topics, keyphrases=topics.keyphrases)
 
     async def analyze_sentiment(self, context: Context) -> StepResult:
-        sentiment = await self.model.generate(self.prompts.get("sentiment"), context.document)
+        sentiment = await steps.analyze_sentiment(self.model, self.prompts, context.document)
         return StepResult(sentiment=sentiment)
 
     async def extract_entities(self, context: Context) -> StepResult:
-        entities = await self.model.generate(self.prompts.get("entities"), context.document)
+        entities = await steps.extract_entities(self.model, self.prompts, context.document)
         return StepResult(entities=entities)
 
     def compile_results(self, context: Context) -> StepResult:
@@ -116,6 +121,18 @@ class DocumentAnalysisWorkflow(Workflow):
     @classmethod
     def inputs_from_path(cls, path: str) -> dict[str, Any]:
         return {"document": load_document(Path(path))}
+
+    def result_row(self, result: WorkflowResult) -> dict[str, Any]:
+        """The results.csv columns of this workflow."""
+        out = result.outputs
+        sentiment, entities = out["sentiment"], out["entities"]
+        return {
+            "summary": sanitize_text(out["summary"], limit=None),
+            "topics": "; ".join(out["topics"]),
+            "sentiment_label": sentiment.label,
+            "sentiment_score": sentiment.score,
+            "entities": "; ".join(f"{e.text} ({e.type})" for e in entities.entities),
+        }
 
 
 class DocumentAnalysisParams(BaseModel):

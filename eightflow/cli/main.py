@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import typing
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from eightflow.errors import WorkflowError
@@ -69,6 +71,87 @@ def run_command(
         if result.ui_url:
             out.print(f"\nPrefect UI: {result.ui_url}")
     raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command("analyze")
+def analyze_command(
+    folder: Annotated[Path, typer.Argument(help="Folder of documents.")],
+    workflow: Annotated[str, typer.Option(help="Registered workflow.")] = "document_analysis",
+    model: ModelOption = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path("out"),
+    concurrency: Annotated[int, typer.Option(help="Model calls in flight.")] = 8,
+    rpm: Annotated[float | None, typer.Option(help="Requests per minute cap.")] = None,
+    max_cost_usd: Annotated[float | None, typer.Option(help="Spend cap in USD.")] = None,
+    include: Annotated[list[str] | None, typer.Option(help="Glob to include (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Glob to exclude (repeatable).")] = None,
+    no_recursive: Annotated[bool, typer.Option("--no-recursive", help="Top folder only.")] = False,
+    refresh: Annotated[bool, typer.Option(help="Recompute, ignoring cached results.")] = False,
+    granularity: Annotated[str, typer.Option(help="document | step (Prefect task per step).")] = "document",
+    api_base: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
+) -> None:
+    """Run a workflow over every document in a folder; write results and report."""
+    if not folder.is_dir():
+        _fail(f"{folder}: not a folder")
+    import os
+
+    from eightflow.prefect_env import connect
+
+    # One INFO line per document would drown the progress bar; the UI has them all.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    connection = connect()
+    (err if as_json else out).print(f"[dim]{connection.message}[/dim]")
+    from eightflow.batch import add_progress_listener, remove_progress_listener
+    from eightflow.registry import load_flow
+
+    batch_flow = load_flow("batch_documents")
+    params_model = typing.get_type_hints(batch_flow.fn)["params"]
+    try:
+        params = params_model(
+            folder=str(folder), workflow=workflow, model=model, out=str(out_dir),
+            concurrency=concurrency, rpm=rpm, max_cost_usd=max_cost_usd, include=include or [],
+            exclude=exclude or [], recursive=not no_recursive, refresh=refresh,
+            granularity=granularity, api_base=api_base,
+        )
+    except ValidationError as exc:
+        _fail(f"invalid option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        return
+    holder: dict[str, Any] = {}
+    from eightflow.cli.progress import BatchProgress
+
+    with BatchProgress(err if as_json else out, enabled=not as_json) as progress:
+
+        def listen(summary: Any, outcome: Any) -> None:
+            holder["summary"] = summary
+            progress.update(summary, outcome)
+
+        add_progress_listener(listen)
+        try:
+            state = asyncio.run(batch_flow(params, return_state=True))
+        finally:
+            remove_progress_listener(listen)
+    summary = holder.get("summary")
+    if summary is None:
+        _fail(f"the batch did not run: {state.message}")
+        return
+    brief = {**summary.brief(), "out": str(out_dir.resolve()), "flow_state": state.name}
+    brief["ui_url"] = _flow_run_url(summary.flow_run_id)
+    if as_json:
+        sys.stdout.write(json.dumps(brief, indent=2) + "\n")
+    else:
+        from eightflow.cli.progress import print_batch
+
+        print_batch(brief, out)
+    raise typer.Exit(0 if brief["success"] else 1)
+
+
+def _flow_run_url(flow_run_id: str | None) -> str | None:
+    if not flow_run_id:
+        return None
+    from prefect.settings import get_current_settings
+
+    ui = get_current_settings().ui_url
+    return f"{str(ui).rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
 
 
 @app.command("workflows")

@@ -26,7 +26,7 @@ from prefect.states import Failed, State
 
 from eightflow.compiler.task_options import step_task_options
 from eightflow.definition import WorkflowDefinition
-from eightflow.errors import StepFailed, WorkflowError
+from eightflow.errors import StepFailed, StepTimeout, WorkflowError
 from eightflow.runtime.executor import StepExecutor
 
 current_executor: ContextVar[StepExecutor | None] = ContextVar("eightflow_executor", default=None)
@@ -55,14 +55,22 @@ async def _step_body(step_name: str, document: str | None = None) -> list[str]:
 
 @dataclass
 class Orchestration:
-    """How the steps of one run ended: the first fatal error, if any."""
+    """How the steps of one run ended: the first fatal error, or a retry to be made."""
 
     fatal: WorkflowError | None = None
+    retry: StepFailed | None = None
     states: dict[str, State[Any]] = field(default_factory=dict)
 
 
 class CompiledWorkflow:
-    """Prefect tasks for a definition's steps, and the orchestration that runs them."""
+    """Prefect tasks for a definition's steps, and the orchestration that runs them.
+
+    Two granularities share one orchestration. ``step`` (single runs): every step is a
+    Prefect task. ``document`` (large batches): one Prefect task per document runs the
+    steps in-process; a step's retryable failure fails the document task, Prefect retries
+    it, and the retry resumes where it stopped, completed steps kept. Either way Prefect is
+    the one retry layer, and each step's own policy bounds its attempts.
+    """
 
     def __init__(self, definition: WorkflowDefinition, version: str) -> None:
         self.definition = definition
@@ -78,9 +86,52 @@ class CompiledWorkflow:
             )
             for leaf in definition.leaves
         }
+        policies = [leaf.retry_policy or definition.default_retry_policy for leaf in definition.leaves]
+        widest = max(policies, key=lambda p: p.max_attempts)
+        options = step_task_options(widest, f"{self.flow_name}-document")
+        options["retries"] = min(sum(p.retries for p in policies), 50)
+        compiled = self
+
+        async def _document_body(document: str) -> Any:
+            """All steps of one document, resuming after a retry where the last try stopped."""
+            executor = current_executor.get()
+            if executor is None:
+                raise RuntimeError("document task ran outside an eightflow batch")
+            ctx = TaskRunContext.get()
+            if ctx is not None:
+                for record in executor.run.records.values():
+                    record.task_run_id = str(ctx.task_run.id)
+            executor.stopped = None
+            outcome = await compiled._orchestrate(executor, as_tasks=False)
+            if outcome.fatal is None and outcome.retry is not None:
+                raise outcome.retry
+            if outcome.fatal is not None:
+                return Failed(message=f"{type(outcome.fatal).__name__}: {outcome.fatal}")
+            return list(executor.outputs)
+
+        self.document_task = task(_document_body, **options, task_run_name="{document}")
 
     async def run_steps(self, executor: StepExecutor) -> Orchestration:
-        """Run every step in the current flow run; never raises for a step's failure."""
+        """Run every step as its own Prefect task; never raises for a step's failure."""
+        return await self._orchestrate(executor, as_tasks=True)
+
+    async def run_document(self, executor: StepExecutor) -> Orchestration:
+        """Run every step inside one Prefect task for the document (batch granularity)."""
+        token = current_executor.set(executor)
+        try:
+            state = await self.document_task(
+                document=executor.run.document_id or "document", return_state=True
+            )
+        finally:
+            current_executor.reset(token)
+        outcome = Orchestration(states={"document": state})
+        if not state.is_completed():
+            failures = [executor.failures[n] for n in self.definition.topological_order()
+                        if n in executor.failures]
+            outcome.fatal = failures[0] if failures else _failure_of(state)
+        return outcome
+
+    async def _orchestrate(self, executor: StepExecutor, *, as_tasks: bool) -> Orchestration:
         outcome = Orchestration()
         token = current_executor.set(executor)
         executor.run.loop = asyncio.get_running_loop()
@@ -91,18 +142,33 @@ class CompiledWorkflow:
             deps = self.definition.leaf_dependencies[name]
             ok = all([await jobs[d] for d in deps])
             record = executor.run.records[name]
+            if record.status in ("completed", "skipped"):
+                return True  # done by an earlier try of this document
             if not ok or executor.stopped is not None:
-                record.status = "not_run"
-                record.error = "upstream step failed" if not ok else "workflow stopped"
+                if record.status not in ("failed", "running"):
+                    record.status = "not_run"
+                    record.error = "upstream step failed" if not ok else "workflow stopped"
                 return False
-            wait_for = [outcome.states[d] for d in deps if d in outcome.states]
-            state = await self.tasks[name](
-                step_name=name, document=document, wait_for=wait_for or None, return_state=True
-            )
-            outcome.states[name] = state
-            if state.is_completed():
-                return True
-            error = executor.failures.get(name) or _failure_of(state)
+            if as_tasks:
+                wait_for = [outcome.states[d] for d in deps if d in outcome.states]
+                state = await self.tasks[name](
+                    step_name=name, document=document, wait_for=wait_for or None,
+                    return_state=True,
+                )
+                outcome.states[name] = state
+                if state.is_completed():
+                    return True
+                error = executor.failures.get(name) or _failure_of(state)
+            else:
+                try:
+                    await executor.attempt(name, executor.next_attempt(name))
+                    return True
+                except StepFailed as failure:
+                    if getattr(failure, "retry", False):
+                        outcome.retry = outcome.retry or failure
+                        executor.stopped = failure
+                        return False
+                    error = executor.failures.get(name) or failure
             if outcome.fatal is None:
                 outcome.fatal = error
             executor.stopped = error
@@ -119,8 +185,6 @@ class CompiledWorkflow:
                 for job in jobs.values():
                     job.cancel()
                 await asyncio.gather(*jobs.values(), return_exceptions=True)
-                from eightflow.errors import StepTimeout
-
                 outcome.fatal = StepTimeout(f"workflow timed out after {timeout} s")
                 for record in executor.run.records.values():
                     if record.status in ("pending", "running"):
@@ -159,5 +223,3 @@ def in_flow_run() -> bool:
     return FlowRunContext.get() is not None
 
 
-def failed_state(message: str) -> State[Any]:
-    return Failed(message=message)

@@ -60,10 +60,16 @@ class StepExecutor:
         self.stopped: WorkflowError | None = None
         self._fallback: dict[str, str] = {}
         self.failures: dict[str, WorkflowError] = {}  # step -> the error that ended it
+        self._attempts: dict[str, int] = {}
         for leaf in definition.leaves:
             run.records.setdefault(
                 leaf.name, StepRecord(name=leaf.name, group=definition.parents.get(leaf.name))
             )
+
+    def next_attempt(self, name: str) -> int:
+        """Attempt number for in-process runs, where Prefect's run_count is per document."""
+        self._attempts[name] = self._attempts.get(name, 0) + 1
+        return self._attempts[name]
 
     def policy(self, step: Step) -> Any:
         return step.retry_policy or self.definition.default_retry_policy

@@ -68,6 +68,7 @@ class StepRecord(BaseModel):
     input: str | None = None
     output_keys: list[str] = Field(default_factory=list)
     task_run_id: str | None = None
+    notes: dict[str, Any] = Field(default_factory=dict)
     calls: list[ModelCall] = Field(default_factory=list)
 
     def add_call(self, call: ModelCall) -> None:

@@ -50,3 +50,10 @@ class StepScope:
 
 current_run: ContextVar[RunState | None] = ContextVar("eightflow_run", default=None)
 current_step: ContextVar[StepScope | None] = ContextVar("eightflow_step", default=None)
+
+
+def record_note(**values: Any) -> None:
+    """Attach facts to the current step's trace (e.g. how a document was chunked)."""
+    scope = current_step.get()
+    if scope is not None:
+        scope.record.notes.update(values)

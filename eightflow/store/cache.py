@@ -3,7 +3,9 @@
 Keyed by step, prompt id@version and hash, model, model parameters and the rendered
 request (which carries the document's content), so an unchanged document re-run makes no
 model call, a changed one recomputes only the requests that changed, and a new prompt
-version or model misses. SQLite in WAL mode with one commit per answer: an answer written
+version or model misses. A second table keeps whole document outcomes, keyed by the document's sha256, workflow
+version and model, so an unchanged document is served without even re-parsing it. SQLite
+in WAL mode with one commit per answer: an answer written
 before a ``kill -9`` is there after it.
 """
 
@@ -31,6 +33,10 @@ class ResponseCache:
             "CREATE TABLE IF NOT EXISTS responses ("
             " key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS outcomes ("
+            " key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+        )
         self.hits = 0
         self.misses = 0
 
@@ -52,6 +58,19 @@ class ResponseCache:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
+                (key, json.dumps(value), time.time()),
+            )
+
+    def get_outcome(self, key: str) -> dict[str, Any] | None:
+        """A finished document's stored outcome (sha256 + workflow version + model)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM outcomes WHERE key = ?", (key,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def put_outcome(self, key: str, value: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO outcomes (key, value, created) VALUES (?, ?, ?)",
                 (key, json.dumps(value), time.time()),
             )
 

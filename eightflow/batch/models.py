@@ -1,0 +1,181 @@
+"""Batch data: options, one outcome per document, and the running summary.
+
+Outcomes stream to sinks as documents finish; the summary keeps only counts and small
+aggregates, so a 10,000-document batch does not hold 10,000 results in memory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from eightflow.observe.metrics import percentile
+from eightflow.runtime.records import StepRecord
+
+DocumentStatus = Literal["completed", "failed", "budget_exceeded", "unprocessed"]
+
+
+class BatchOptions(BaseModel):
+    """How to run a batch. The flow's UI form is built from a model like this one."""
+
+    model: str | None = Field(default=None, description="litellm model string; default EIGHTFLOW_MODEL.")
+    concurrency: int = Field(default=8, ge=1, le=256, description="Model calls in flight, batch-wide.")
+    rpm: float | None = Field(default=None, gt=0, description="Requests per minute cap, batch-wide.")
+    max_cost_usd: float | None = Field(default=None, ge=0, description="Stop starting calls past this spend.")
+    refresh: bool = Field(default=False, description="Ignore cached results and answers.")
+    granularity: Literal["document", "step"] = Field(
+        default="document",
+        description="'document': one Prefect task per document (fast at scale); "
+        "'step': one Prefect task per step per document (most detail in the UI).",
+    )
+    api_base: str | None = Field(default=None, description="OpenAI-compatible endpoint, if any.")
+    shard_index: int = Field(default=0, ge=0)
+    shard_count: int = Field(default=1, ge=1)
+
+
+class DocumentOutcome(BaseModel):
+    """What happened to one document."""
+
+    id: str
+    path: str
+    sha256: str | None = None
+    status: DocumentStatus
+    error: str | None = None
+    error_type: str | None = None
+    input_error: bool = Field(default=False, description="Failed for a reason in its own input.")
+    cache_hit: bool = False
+    title: str | None = None
+    loader: str | None = None
+    pages: int | None = None
+    chars: int | None = None
+    row: dict[str, Any] = Field(default_factory=dict)
+    steps: list[StepRecord] = Field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = 0.0
+    duration_ms: float = 0.0
+    attempts: int = 0
+    model_calls: int = 0
+    run_id: str | None = None
+    task_run_id: str | None = None
+
+    def results_row(self) -> dict[str, Any]:
+        """A row of results.csv: fixed columns first, then the workflow's own columns."""
+        head = {
+            "id": self.id,
+            "status": self.status,
+            "error": self.error,
+        }
+        tail = {
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd": self.cost_usd,
+            "duration_ms": round(self.duration_ms, 1),
+            "attempts": self.attempts,
+            "cache_hit": self.cache_hit,
+        }
+        return {**head, **self.row, **tail}
+
+
+class BatchSummary(BaseModel):
+    """Counts and aggregates, updated as each document finishes."""
+
+    workflow: str
+    version: str
+    expected: int | None = None
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    input_failures: int = 0
+    budget_exceeded: int = 0
+    unprocessed: list[str] = Field(default_factory=list)
+    cache_hits: int = 0
+    model_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = 0.0
+    unpriced: bool = False
+    duration_s: float = 0.0
+    budget_exhausted: bool = False
+    errors: Counter[str] = Field(default_factory=Counter)
+    cost_by_step: dict[str, float] = Field(default_factory=lambda: defaultdict(float))
+    cost_by_model: dict[str, float] = Field(default_factory=lambda: defaultdict(float))
+    durations: dict[str, list[float]] = Field(default_factory=lambda: defaultdict(list))
+    flow_run_id: str | None = None
+
+    def add(self, outcome: DocumentOutcome) -> None:
+        self.total += 1
+        if outcome.status == "completed":
+            self.completed += 1
+        elif outcome.status == "unprocessed":
+            self.unprocessed.append(outcome.id)
+        else:
+            self.failed += 1
+            self.input_failures += int(outcome.input_error)
+            self.budget_exceeded += int(outcome.status == "budget_exceeded")
+            self.errors[f"{outcome.error_type}: {(outcome.error or '')[:120]}"] += 1
+        self.cache_hits += int(outcome.cache_hit)
+        self.model_calls += outcome.model_calls
+        if not outcome.cache_hit:
+            self.tokens_in += outcome.tokens_in
+            self.tokens_out += outcome.tokens_out
+            if outcome.cost_usd is None:
+                self.unpriced = True
+            elif self.cost_usd is not None:
+                self.cost_usd += outcome.cost_usd
+        for step in outcome.steps:
+            if step.duration_ms is not None and step.status == "completed":
+                self.durations[step.name].append(step.duration_ms)
+            if outcome.cache_hit:
+                continue
+            for call in step.calls:
+                if call.cost_usd is not None and not call.cache_hit:
+                    self.cost_by_step[step.name] += call.cost_usd
+                    self.cost_by_model[call.model] += call.cost_usd
+
+    @property
+    def success_rate(self) -> float:
+        processed = self.total - len(self.unprocessed)
+        return self.completed / processed if processed else 1.0
+
+    def criteria(self, min_success_rate: float = 0.95) -> list[str]:
+        """Why the batch is not a success; empty when it is."""
+        reasons = []
+        if self.budget_exhausted:
+            reasons.append(f"budget exhausted: {len(self.unprocessed)} documents left unprocessed")
+        if self.success_rate < min_success_rate:
+            reasons.append(
+                f"only {self.completed} of {self.total - len(self.unprocessed)} documents "
+                f"succeeded ({self.success_rate:.0%} < {min_success_rate:.0%})"
+            )
+        other = self.failed - self.input_failures
+        if other:
+            reasons.append(f"{other} documents failed for reasons other than their own input")
+        return reasons
+
+    def step_stats(self) -> dict[str, dict[str, float | None]]:
+        return {
+            step: {"p50_ms": percentile(v, 50), "p95_ms": percentile(v, 95), "n": len(v)}
+            for step, v in self.durations.items()
+        }
+
+    def brief(self) -> dict[str, Any]:
+        return {
+            "workflow": self.workflow,
+            "version": self.version,
+            "total": self.total,
+            "completed": self.completed,
+            "failed": self.failed,
+            "unprocessed": len(self.unprocessed),
+            "cache_hits": self.cache_hits,
+            "model_calls": self.model_calls,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd": None if self.unpriced else self.cost_usd,
+            "duration_s": round(self.duration_s, 3),
+            "budget_exhausted": self.budget_exhausted,
+            "success": not self.criteria(),
+            "reasons": self.criteria(),
+        }

@@ -1,0 +1,196 @@
+"""Run a workflow over a stream of documents: bounded, isolated, resumable, budgeted.
+
+- Paths stream in from an iterator; at most ``2 × concurrency`` documents are in flight,
+  so memory does not grow with the folder.
+- One :class:`CallLimiter` and one :class:`Budget` span the batch: model calls never
+  exceed ``concurrency`` (and ``rpm``), and once the budget is spent no call starts and the
+  remaining documents are listed as unprocessed.
+- Each document is isolated: its own run state and records; a bad file is a failed row.
+- A finished document's outcome is stored under (sha256, workflow version, model) and its
+  model answers under their request, both committed as they happen: a re-run, or a run
+  after ``kill -9``, repeats no finished document's model calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
+from eightflow.documents import Document
+from eightflow.errors import BudgetExceeded, DocumentError
+from eightflow.runtime.budget import Budget
+from eightflow.runtime.limiter import CallLimiter
+from eightflow.settings import get_settings
+from eightflow.store.cache import ResponseCache
+from eightflow.workflow import Workflow, build_result
+
+Loader = Callable[[Path, Path], Document]
+
+
+class OutcomeSink(Protocol):
+    def write(self, outcome: DocumentOutcome) -> None: ...
+
+    def close(self, summary: BatchSummary) -> None: ...
+
+
+ProgressListener = Callable[[BatchSummary, DocumentOutcome], None]
+_listeners: list[ProgressListener] = []
+
+
+def add_progress_listener(listener: ProgressListener) -> None:
+    """Register a callback for every finished document (the CLI's progress bar)."""
+    _listeners.append(listener)
+
+
+def remove_progress_listener(listener: ProgressListener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def file_sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+class BatchRunner:
+    def __init__(
+        self,
+        workflow: Workflow,
+        options: BatchOptions,
+        paths: Iterable[Path],
+        root: Path,
+        loader: Loader,
+        sinks: Iterable[OutcomeSink] = (),
+        cache: ResponseCache | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.options = options
+        self.paths = paths
+        self.root = root
+        self.loader = loader
+        self.sinks = list(sinks)
+        self.cache = cache or ResponseCache.default()
+        workflow.cache = None if options.refresh else self.cache
+        definition = workflow.definition
+        self.budget = Budget(max_tokens=definition.max_tokens, max_cost_usd=options.max_cost_usd
+                             if options.max_cost_usd is not None else definition.max_cost_usd)
+        self.limiter = CallLimiter(options.concurrency, options.rpm)
+        self.model = options.model or workflow.run_model or get_settings().model
+        self.summary = BatchSummary(workflow=definition.name, version=workflow.version)
+
+    def outcome_key(self, sha256: str) -> str:
+        return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}"
+
+    async def run(self) -> BatchSummary:
+        started = time.perf_counter()
+        queue: asyncio.Queue[Path | None] = asyncio.Queue(maxsize=self.options.concurrency * 2)
+        workers = self.options.concurrency * 2
+
+        async def produce() -> None:
+            for path in self._shard(self.paths):
+                await queue.put(path)
+            for _ in range(workers):
+                await queue.put(None)
+
+        async def consume() -> None:
+            while (path := await queue.get()) is not None:
+                outcome = await self.process(path)
+                self._emit(outcome)
+
+        await asyncio.gather(produce(), *(consume() for _ in range(workers)))
+        self.summary.duration_s = time.perf_counter() - started
+        self.summary.budget_exhausted = bool(self.budget.exhausted)
+        for sink in self.sinks:
+            sink.close(self.summary)
+        return self.summary
+
+    def _shard(self, paths: Iterable[Path]) -> Iterable[Path]:
+        count, index = self.options.shard_count, self.options.shard_index
+        for path in paths:
+            if count == 1 or _shard_of(self._doc_id(path), count) == index:
+                yield path
+
+    def _doc_id(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.name
+
+    def _emit(self, outcome: DocumentOutcome) -> None:
+        self.summary.add(outcome)
+        for sink in self.sinks:
+            sink.write(outcome)
+        for listener in list(_listeners):
+            listener(self.summary, outcome)
+
+    async def process(self, path: Path) -> DocumentOutcome:
+        doc_id = self._doc_id(path)
+        if self.budget.exhausted:
+            return DocumentOutcome(id=doc_id, path=str(path), status="unprocessed",
+                                   error="budget exhausted before this document started")
+        sha = await asyncio.to_thread(file_sha256, path) if path.is_file() else None
+        if sha and not self.options.refresh:
+            cached = self.cache.get_outcome(self.outcome_key(sha))
+            if cached is not None:
+                outcome = DocumentOutcome.model_validate({**cached, "id": doc_id, "path": str(path)})
+                # Nothing was spent this time: the stored tokens stay, the cost is this run's.
+                outcome.cache_hit, outcome.model_calls, outcome.cost_usd = True, 0, 0.0
+                return outcome
+        t0 = time.perf_counter()
+        try:
+            document = await asyncio.to_thread(self.loader, path, self.root)
+        except DocumentError as exc:
+            return DocumentOutcome(id=doc_id, path=str(path), sha256=sha, status="failed",
+                                   error=exc.message, error_type="DocumentError", input_error=True,
+                                   duration_ms=(time.perf_counter() - t0) * 1000)
+        outcome = await self._run_document(document, t0)
+        if outcome.status == "completed" and document.sha256:
+            self.cache.put_outcome(self.outcome_key(document.sha256), outcome.model_dump(mode="json"))
+        return outcome
+
+    async def _run_document(self, document: Document, t0: float) -> DocumentOutcome:
+        from datetime import UTC, datetime
+
+        from eightflow.runtime.executor import StepExecutor
+        from eightflow.workflow import _normalise_inputs
+
+        wf = self.workflow
+        values, label = _normalise_inputs({**wf.inputs, "document": document})
+        run = wf.new_run(self.options.model, label, budget=self.budget, limiter=self.limiter)
+        run.api_base = self.options.api_base or wf.api_base
+        run.cache = wf.cache
+        started = datetime.now(UTC)
+        executor = StepExecutor(wf.definition, run, values)
+        if self.options.granularity == "step":
+            orchestration = await wf.compiled.run_steps(executor)
+        else:
+            orchestration = await wf.compiled.run_document(executor)
+        result = build_result(wf.definition, run, executor.outputs, orchestration.fatal, started)
+        status: Any = "completed" if result.ok else "failed"
+        if result.status == "budget_exceeded" or isinstance(orchestration.fatal, BudgetExceeded):
+            status = "budget_exceeded"
+        meta = {k: getattr(document, k) for k in ("sha256", "title", "loader", "pages", "chars")}
+        return DocumentOutcome(
+            id=document.id, path=document.path, status=status, error=result.error,
+            error_type=result.error_type, row=wf.result_row(result) if result.ok else {},
+            steps=result.steps, tokens_in=result.tokens.input, tokens_out=result.tokens.output,
+            cost_usd=result.cost_usd, duration_ms=(time.perf_counter() - t0) * 1000,
+            attempts=sum(s.attempts for s in result.steps), model_calls=run.model_calls,
+            run_id=result.run_id, task_run_id=next((s.task_run_id for s in result.steps if s.task_run_id), None),
+            **meta,
+        )
+
+
+def _shard_of(doc_id: str, count: int) -> int:
+    return int(hashlib.sha1(doc_id.encode(), usedforsecurity=False).hexdigest()[:8], 16) % count

@@ -1,0 +1,67 @@
+"""The terminal view of a batch: a live progress bar, then a short summary."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from eightflow.observe.report import fmt_cost
+
+
+class BatchProgress:
+    """Documents done and failed, spend so far and an ETA, redrawn as documents finish."""
+
+    def __init__(self, console: Console, enabled: bool = True, expected: int | None = None) -> None:
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("[bold]documents"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+            disable=not enabled,
+        )
+        self.task_id = self.progress.add_task("batch", total=expected, detail="")
+
+    def __enter__(self) -> BatchProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+        self.progress.stop()
+
+    def update(self, summary: Any, outcome: Any) -> None:
+        spend = fmt_cost(None if summary.unpriced else summary.cost_usd)
+        detail = (
+            f"ok {summary.completed}  failed {summary.failed}  cached {summary.cache_hits}  "
+            f"spend {spend}"
+        )
+        self.progress.update(
+            self.task_id, completed=summary.total, total=summary.expected, detail=detail
+        )
+
+
+def print_batch(brief: dict[str, Any], console: Console) -> None:
+    ok = brief["success"]
+    colour = "green" if ok else "red"
+    console.print(
+        f"[bold]{brief['workflow']}[/bold] over {brief['total']} documents: "
+        f"[{colour}]{'success' if ok else 'not a success'}[/{colour}]"
+    )
+    console.print(
+        f"completed {brief['completed']}, failed {brief['failed']}, unprocessed "
+        f"{brief['unprocessed']}, from cache {brief['cache_hits']}; {brief['model_calls']} model "
+        f"calls, {brief['tokens_in']}/{brief['tokens_out']} tokens, {fmt_cost(brief['cost_usd'])}, "
+        f"{brief['duration_s']:.1f} s"
+    )
+    for reason in brief["reasons"]:
+        console.print(f"[red]- {reason}[/red]")
+    out = brief["out"]
+    console.print(f"results: {out}/results.csv, {out}/results.parquet, {out}/trace.jsonl, {out}/report.md")
+    if brief.get("ui_url"):
+        console.print(f"Prefect UI: {brief['ui_url']}")

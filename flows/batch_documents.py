@@ -1,0 +1,64 @@
+"""``batch-documents``: run a workflow over every document in a folder.
+
+Thin: it resolves the folder, streams paths from ``tasks.loading``, and hands them to the
+engine's ``BatchRunner``; results go to files (``tasks.publishing``) and artifacts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.context import FlowRunContext
+from prefect.states import Failed
+from pydantic import Field
+
+from eightflow.batch import BatchOptions, BatchRunner
+from eightflow.registry import load_workflow
+from tasks.loading import iter_document_paths, load_document
+from tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_artifacts
+
+
+class BatchParams(BatchOptions):
+    """The run form of the batch flow (every field has a description and a default)."""
+
+    folder: str = Field(default="examples/documents", description="Folder of documents to analyse.")
+    workflow: str = Field(default="document_analysis", description="Registered workflow to run on each document.")
+    out: str = Field(default="out", description="Where results.csv, results.parquet, trace.jsonl and report.md go.")
+    include: list[str] = Field(default_factory=list, description="Glob patterns to include (e.g. *.pdf).")
+    exclude: list[str] = Field(default_factory=list, description="Glob patterns to exclude.")
+    recursive: bool = Field(default=True, description="Descend into sub-folders.")
+
+
+@flow(name="batch-documents", log_prints=True)
+async def batch_documents(params: BatchParams) -> Any:
+    """Analyse a folder; returns counts, cost and where the results are."""
+    root = Path(params.folder).expanduser().resolve()
+    workflow = load_workflow(params.workflow)(model=params.model, api_base=params.api_base)
+
+    def paths() -> Any:
+        return iter_document_paths(root, params.include or None, params.exclude or None, params.recursive)
+
+    expected = sum(1 for _ in paths())
+    out = Path(params.out).expanduser().resolve()
+    writer = ResultsWriter(out)
+    progress = await ProgressArtifact.create(expected)
+    runner = BatchRunner(
+        workflow,
+        BatchOptions.model_validate(params.model_dump(include=set(BatchOptions.model_fields))),
+        paths(),
+        root,
+        loader=lambda path, base: load_document(path, base),
+        sinks=[writer, progress],
+    )
+    runner.summary.expected = expected
+    summary = await runner.run()
+    await progress.flush()
+    ctx = FlowRunContext.get()
+    summary.flow_run_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
+    await publish_batch_artifacts(summary, writer.rows)
+    brief = {**summary.brief(), "out": str(out)}
+    if not brief["success"]:
+        return Failed(message="; ".join(brief["reasons"]), data=brief)
+    return brief

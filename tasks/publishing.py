@@ -1,0 +1,227 @@
+"""Publishing batch results: files in ``--out`` and Prefect artifacts.
+
+Files are written atomically (a temp file, then ``os.replace``): a reader, or a crash,
+never sees half a ``results.csv``. Rows are spooled to disk as documents finish, so the
+tables are built from the spool (pandas, at this edge only), not from memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from eightflow.batch.models import BatchSummary, DocumentOutcome
+from eightflow.observe.report import fmt_cost
+from eightflow.observe.sanitize import sanitize, sanitize_text
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+RESULT_COLUMNS = [
+    "id", "status", "error", "summary", "topics", "sentiment_label", "sentiment_score",
+    "entities", "tokens_in", "tokens_out", "cost_usd", "duration_ms", "attempts", "cache_hit",
+]
+TRACE_FIELDS = [
+    "step", "status", "attempts", "start", "duration_ms", "model", "prompt", "tokens_in",
+    "tokens_out", "cost_usd", "error",
+]
+
+
+@contextmanager
+def atomic_write(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for reading
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultsWriter:
+    """Spools outcomes, then writes results.csv/.parquet, trace.jsonl and report.md."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self._spool_path = out_dir / ".rows.spool.jsonl"
+        self._trace_path = out_dir / ".trace.spool.jsonl"
+        self._spool = self._spool_path.open("w", encoding="utf-8")
+        self._trace = self._trace_path.open("w", encoding="utf-8")
+
+    def write(self, outcome: DocumentOutcome) -> None:
+        row = sanitize(outcome.results_row(), limit=None)
+        self._spool.write(json.dumps(row, ensure_ascii=False) + "\n")
+        for step in outcome.steps:
+            record = {"document": outcome.id, **{k: step.row()[k] for k in TRACE_FIELDS}}
+            record["prompt_hash"] = step.prompt_hash
+            record["cache_hit"] = outcome.cache_hit or all(c.cache_hit for c in step.calls) and bool(step.calls)
+            record["task_run_id"] = step.task_run_id
+            record["notes"] = step.notes
+            self._trace.write(json.dumps(sanitize(record, limit=500), ensure_ascii=False, default=str) + "\n")
+
+    def close(self, summary: BatchSummary) -> None:
+        import pandas as pd
+
+        self._spool.close()
+        self._trace.close()
+        rows = [json.loads(line) for line in self._spool_path.open(encoding="utf-8")]
+        frame = pd.DataFrame(rows)
+        for column in RESULT_COLUMNS:
+            if column not in frame.columns:
+                frame[column] = None
+        extra = [c for c in frame.columns if c not in RESULT_COLUMNS]
+        frame = frame[RESULT_COLUMNS + extra].sort_values("id", kind="stable")
+        with atomic_write(self.out_dir / "results.csv") as fh:
+            frame.to_csv(fh, index=False)
+        with atomic_write(self.out_dir / "results.parquet", "wb") as fh:
+            frame.astype({"error": "string"}).to_parquet(fh, index=False)
+        os.replace(self._trace_path, self.out_dir / "trace.jsonl")
+        self._spool_path.unlink(missing_ok=True)
+        with atomic_write(self.out_dir / "report.md") as fh:
+            fh.write(batch_report(summary))
+        self.rows = frame
+
+
+def batch_report(summary: BatchSummary) -> str:
+    """Counts by status, cost by step and model, p50/p95 durations, top errors."""
+    brief = summary.brief()
+    lines = [
+        f"# {summary.workflow} batch: {'success' if brief['success'] else 'not a success'}",
+        "",
+        f"- documents: {summary.total} (completed {summary.completed}, failed {summary.failed}, "
+        f"unprocessed {len(summary.unprocessed)}; served from cache {summary.cache_hits})",
+        f"- model calls: {summary.model_calls}; tokens {summary.tokens_in} in / {summary.tokens_out} out",
+        f"- cost: {fmt_cost(brief['cost_usd'])}; wall time {summary.duration_s:.1f} s",
+        f"- workflow version `{summary.version}`",
+    ]
+    for reason in brief["reasons"]:
+        lines.append(f"- **{reason}**")
+    lines += ["", "## Steps", "", "| step | n | p50 ms | p95 ms | cost |", "|---|---|---|---|---|"]
+    for step, stats in summary.step_stats().items():
+        lines.append(
+            f"| {step} | {stats['n']} | {_ms(stats['p50_ms'])} | {_ms(stats['p95_ms'])} | "
+            f"{fmt_cost(summary.cost_by_step.get(step, 0.0))} |"
+        )
+    lines += ["", "## Cost by model", "", "| model | cost |", "|---|---|"]
+    for model, cost in sorted(summary.cost_by_model.items()):
+        lines.append(f"| {model} | {fmt_cost(cost)} |")
+    if summary.errors:
+        lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
+        for error, count in summary.errors.most_common(10):
+            lines.append(f"| {count} | {sanitize_text(error, limit=200).replace('|', '/')} |")
+    if summary.unprocessed:
+        lines += ["", "## Unprocessed", ""] + [f"- {doc}" for doc in summary.unprocessed[:200]]
+    return "\n".join(lines) + "\n"
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+class ProgressArtifact:
+    """A Prefect progress artifact, updated at most every ``every_s`` seconds.
+
+    Sinks are called from the flow's event loop, so updates are scheduled as tasks there
+    rather than awaited; ``flush`` waits for the last one.
+    """
+
+    def __init__(self, artifact_id: Any, expected: int, every_s: float = 2.0) -> None:
+        self.artifact_id = artifact_id
+        self.expected = max(expected, 1)
+        self.every_s = every_s
+        self.done = 0
+        self._last = 0.0
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    @classmethod
+    async def create(cls, expected: int, key: str = "batch-documents-progress") -> ProgressArtifact:
+        from prefect.artifacts import acreate_progress_artifact
+        from prefect.context import FlowRunContext
+
+        artifact_id = None
+        if FlowRunContext.get() is not None:
+            artifact_id = await acreate_progress_artifact(
+                progress=0.0, key=key, description=f"documents done of {expected}"
+            )
+        return cls(artifact_id, expected)
+
+    def write(self, outcome: DocumentOutcome) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if self.artifact_id is not None and now - self._last >= self.every_s:
+            self._last = now
+            self._schedule()
+
+    def _schedule(self) -> None:
+        from prefect.artifacts import aupdate_progress_artifact
+
+        progress = min(100.0, 100.0 * self.done / self.expected)
+        task = asyncio.get_running_loop().create_task(
+            aupdate_progress_artifact(artifact_id=self.artifact_id, progress=progress)
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def close(self, summary: BatchSummary) -> None:
+        if self.artifact_id is not None:
+            self.done = self.expected
+            self._schedule()
+
+    async def flush(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+async def publish_batch_artifacts(
+    summary: BatchSummary, rows: Any, key_prefix: str = "batch-documents", max_bytes: int = 1 << 20
+) -> list[str]:
+    """A markdown summary and the results table, split so no request nears 5 MiB.
+
+    Prefect Cloud rejects request bodies over 5 MiB; a 10,000-row table easily is. Returns
+    the keys written.
+    """
+    from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+    from prefect.context import FlowRunContext
+
+    if FlowRunContext.get() is None:
+        return []
+    keys = [f"{key_prefix}-summary"]
+    await acreate_markdown_artifact(
+        key=keys[0], markdown=batch_report(summary), description="batch summary"
+    )
+    records = json.loads(rows.to_json(orient="records")) if rows is not None else []
+    part: list[dict[str, Any]] = []
+    size = 0
+    index = 1
+    for record in records:
+        for column in ("summary", "error"):
+            if isinstance(record.get(column), str):
+                record[column] = record[column][:300]
+        encoded = len(json.dumps(record))
+        if part and size + encoded > max_bytes:
+            keys.append(await _table(acreate_table_artifact, key_prefix, index, part))
+            part, size, index = [], 0, index + 1
+        part.append(record)
+        size += encoded
+    if part or index == 1:
+        keys.append(await _table(acreate_table_artifact, key_prefix, index, part))
+    return keys
+
+
+async def _table(create: Any, prefix: str, index: int, part: list[dict[str, Any]]) -> str:
+    key = f"{prefix}-results" if index == 1 else f"{prefix}-results-{index}"
+    await create(key=key, table=part, description=f"results, part {index}")
+    return key
