@@ -19,6 +19,7 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before litellm: no price fetch
 
 import asyncio  # noqa: E402
+import functools  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
@@ -64,6 +65,9 @@ _PERMANENT = (
 )
 
 
+_MISSING_KEY = "Missing credentials"
+
+
 class Generation(BaseModel):
     """A model's answer with what it cost. ``output`` is text or the prompt's schema."""
 
@@ -96,7 +100,8 @@ def map_error(exc: BaseException, model: str) -> ModelError:
         "status_code": status if isinstance(status, int) else None,
         "kind": kind,
     }
-    if isinstance(exc, _PERMANENT):
+    if isinstance(exc, _PERMANENT) or _MISSING_KEY in message:
+        # litellm reports a missing key as an InternalServerError: retrying cannot help.
         return ModelPermanentError(message, **fields)
     if isinstance(exc, (*_TEMPORARY, asyncio.TimeoutError, json.JSONDecodeError)):
         return ModelTemporaryError(message, **fields)
@@ -217,14 +222,7 @@ class ModelGateway:
 
     def context_window(self, model: str | None = None) -> int:
         """The model's input window in tokens; a conservative 8k when unknown."""
-        chosen = model or self.resolve_model(None, None)
-        if provider_of(chosen) == "local":
-            return 8192
-        try:
-            info = litellm.get_model_info(chosen)
-            return int(info.get("max_input_tokens") or 8192)
-        except Exception:
-            return 8192
+        return _context_window(model or self.resolve_model(None, None))
 
     def resolve_model(self, prompt: Prompt | None, explicit: str | None) -> str:
         """fallback override > explicit > run > step > gateway > prompt > EIGHTFLOW_MODEL."""
@@ -266,6 +264,9 @@ class ModelGateway:
         key = _key_of(model)
         if key:
             request["api_key"] = key
+        elif "api_base" in request:
+            # Self-hosted OpenAI-compatible servers often need no key, but the SDK insists.
+            request["api_key"] = "no-key"
         return request
 
     def _parse(self, prompt: Prompt, text: str, model: str, call: ModelCall) -> Any:
@@ -314,6 +315,17 @@ class ModelGateway:
                           model=model, provider=provider_of(model), prompt=prompt.ref,
                           tokens_in=hit["tokens_in"], tokens_out=hit["tokens_out"],
                           cost_usd=0.0, latency_ms=call.latency_ms, cache_hit=True)
+
+
+@functools.lru_cache(maxsize=128)
+def _context_window(model: str) -> int:
+    if provider_of(model) == "local":
+        return 8192
+    try:
+        info = litellm.get_model_info(model)
+        return int(info.get("max_input_tokens") or 8192)
+    except Exception:
+        return 8192
 
 
 def _as_text(value: Any) -> Any:

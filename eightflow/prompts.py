@@ -9,6 +9,7 @@ and content hash.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import re
@@ -91,7 +92,7 @@ class Prompt(BaseModel):
             if not body:
                 continue
             try:
-                text = _ENV.from_string(body).render(**values)
+                text = _template(body).render(**values)
             except jinja2.UndefinedError as exc:
                 missing = _missing_name(str(exc))
                 raise PromptError(
@@ -100,6 +101,12 @@ class Prompt(BaseModel):
                 ) from None
             messages.append({"role": role, "content": text.strip()})
         return messages
+
+
+@functools.lru_cache(maxsize=256)
+def _template(body: str) -> jinja2.Template:
+    """Compiled once per body: compiling is most of the cost of rendering."""
+    return _ENV.from_string(body)
 
 
 def _missing_name(message: str) -> str:

@@ -109,6 +109,7 @@ class BatchRunner:
                 self._emit(outcome)
 
         await asyncio.gather(produce(), *(consume() for _ in range(workers)))
+        await asyncio.to_thread(self.cache.flush)
         self.summary.duration_s = time.perf_counter() - started
         self.summary.budget_exhausted = bool(self.budget.exhausted)
         for sink in self.sinks:
@@ -156,7 +157,9 @@ class BatchRunner:
                                    duration_ms=(time.perf_counter() - t0) * 1000)
         outcome = await self._run_document(document, t0)
         if outcome.status == "completed" and document.sha256:
-            self.cache.put_outcome(self.outcome_key(document.sha256), outcome.model_dump(mode="json"))
+            await self.cache.aput_outcome(
+                self.outcome_key(document.sha256), outcome.model_dump(mode="json")
+            )
         return outcome
 
     async def _run_document(self, document: Document, t0: float) -> DocumentOutcome:

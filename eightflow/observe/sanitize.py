@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,7 +38,23 @@ _SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIA
 _MIN_SECRET_LEN = 8
 
 
+_ENV_CACHE: tuple[float, int, list[str]] = (0.0, -1, [])
+_ENV_TTL_S = 1.0
+
+
 def _secret_env_values() -> list[str]:
+    """Values of secret-looking env vars; re-read at most once a second (hot path)."""
+    global _ENV_CACHE
+    now = time.monotonic()
+    stamp, size, values = _ENV_CACHE
+    if now - stamp < _ENV_TTL_S and size == len(os.environ):
+        return values
+    values = _read_secret_env_values()
+    _ENV_CACHE = (now, len(os.environ), values)
+    return values
+
+
+def _read_secret_env_values() -> list[str]:
     values = []
     for name, value in os.environ.items():
         if value and len(value) >= _MIN_SECRET_LEN and _SECRET_NAME.search(name):
@@ -94,13 +111,23 @@ def sanitize(value: Any, *, limit: int | None = 2000, depth: int = 0) -> Any:
 
 def excerpt(value: Any, limit: int = 300) -> str:
     """A short, sanitized, single-line view of a step's input for trace rows."""
-    import json
-
     if isinstance(value, str):
-        text = value
+        text = value[: limit * 2]
+    elif isinstance(value, Mapping):
+        # Cut each value before joining: contexts hold whole documents.
+        text = ", ".join(f"{k}={_short_repr(v, limit)}" for k, v in value.items())
     else:
-        try:
-            text = json.dumps(sanitize(value, limit=limit), ensure_ascii=False, default=str)
-        except (TypeError, ValueError):
-            text = repr(value)
+        text = _short_repr(value, limit)
     return sanitize_text(" ".join(text.split()), limit=limit)
+
+
+def _short_repr(value: Any, limit: int) -> str:
+    if isinstance(value, str):
+        return repr(value[:limit])
+    if isinstance(value, Mapping | list | tuple):
+        return "<" + type(value).__name__ + f" of {len(value)}>"
+    dump = getattr(value, "model_dump_json", None)
+    if callable(dump):
+        text: str = dump()
+        return text[:limit]
+    return repr(value)[:limit]

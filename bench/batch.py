@@ -1,0 +1,222 @@
+"""Batch benchmark: eightflow against plain asyncio + litellm on the same workload.
+
+    python bench/batch.py --docs 1000 --latency-ms 100 --concurrency 32 --json
+
+Workload: N seeded synthetic documents; the document_analysis DAG (4 model calls per
+document) on ``openai/gpt-4o-mini`` at the project's OpenAI-compatible stub (a separate
+process, fixed latency). Three phases, each in its own child process so timings and peak
+RSS are its own:
+
+  (a) baseline: asyncio + litellm, the same prompts, the same concurrency;
+  (b) eightflow: the batch-documents flow against a running local Prefect server;
+  (c) eightflow again on the unchanged folder (served from cache).
+
+The last line printed is JSON: docs, calls, baseline_wall_s, eightflow_wall_s,
+ideal_wall_s, cached_wall_s, cached_calls, peak_rss_mb, baseline_cost_usd,
+eightflow_cost_usd (plus a few extras).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "openai/gpt-4o-mini"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- phases (each runs in a child process) --------------------------------------------------
+
+
+def phase_baseline(folder: Path, api_base: str, concurrency: int) -> dict[str, float]:
+    """The hand-written script a careful engineer would write: no orchestration at all."""
+    import asyncio
+
+    import litellm
+
+    from eightflow.prompts import PromptRegistry
+
+    litellm.suppress_debug_info = True
+    prompts = PromptRegistry(ROOT / "prompts")
+    semaphore = asyncio.Semaphore(concurrency)
+    cost = 0.0
+    calls = 0
+
+    async def ask(prompt_id: str, text: str) -> object:
+        nonlocal cost, calls
+        prompt = prompts.get(prompt_id)
+        async with semaphore:
+            response = await litellm.acompletion(
+                model=MODEL, messages=prompt.render(text), api_base=api_base, api_key="sk-bench",
+                response_format=prompt.output_schema, num_retries=0, max_retries=0,
+                metadata={"eightflow_prompt_id": prompt.id, "eightflow_prompt_version": prompt.version},
+                **prompt.params,
+            )
+        calls += 1
+        cost += response._hidden_params.get("response_cost") or 0.0
+        assert prompt.output_schema is not None
+        return prompt.output_schema.model_validate_json(response.choices[0].message.content)
+
+    async def document(path: Path) -> None:
+        text = path.read_text(encoding="utf-8").strip()  # as eightflow's loader normalises
+
+        async def summary_then_topics() -> None:
+            summary = await ask("summarization", text)
+            await ask("topic_extraction", summary.summary)  # type: ignore[attr-defined]
+
+        await asyncio.gather(summary_then_topics(), ask("sentiment", text), ask("entities", text))
+
+    async def main() -> None:
+        paths = sorted(folder.glob("*.txt"))
+        queue: asyncio.Queue[Path | None] = asyncio.Queue()
+        for p in paths:
+            queue.put_nowait(p)
+        workers = concurrency * 2
+        for _ in range(workers):
+            queue.put_nowait(None)
+
+        async def worker() -> None:
+            while (p := await queue.get()) is not None:
+                await document(p)
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+    t0 = time.perf_counter()
+    asyncio.run(main())
+    return {"wall_s": time.perf_counter() - t0, "cost_usd": cost, "calls": calls}
+
+
+def phase_eightflow(folder: Path, out: Path, api_base: str, concurrency: int) -> dict[str, float]:
+    import asyncio
+
+    import eightflow.gateway  # noqa: F401  (litellm's import, like the baseline's, is not timed)
+    from flows.batch_documents import BatchParams, batch_documents
+
+    params = BatchParams(folder=str(folder), out=str(out), model=MODEL, api_base=api_base,
+                         concurrency=concurrency)
+    t0 = time.perf_counter()
+    state = asyncio.run(batch_documents(params, return_state=True))
+    wall = time.perf_counter() - t0
+    import pandas as pd
+
+    frame = pd.read_csv(out / "results.csv")
+    return {
+        "wall_s": wall,
+        "state": state.name,
+        "completed": int((frame["status"] == "completed").sum()),
+        "cost_usd": float(frame["cost_usd"].fillna(0).sum()),
+    }
+
+
+def run_child(mode: str, args: argparse.Namespace, env: dict[str, str], **extra: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", mode, "--docs", str(args.docs),
+           "--concurrency", str(args.concurrency)]
+    for key, value in extra.items():
+        cmd += [f"--{key.replace('_', '-')}", value]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    process_wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} phase failed:\n{proc.stderr[-4000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["process_wall_s"] = process_wall
+    return result
+
+
+def child_main(args: argparse.Namespace) -> None:
+    if args.child == "baseline":
+        result = phase_baseline(Path(args.folder), args.api_base, args.concurrency)
+    else:
+        result = phase_eightflow(Path(args.folder), Path(args.out), args.api_base, args.concurrency)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--json", action="store_true", help="Print only the JSON line.")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--api-base", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_main(args)
+        return
+
+    from eightflow.local_server import LocalServer
+    from eightflow.testing import StubConfig, start_stub_process
+    from eightflow.testing.corpus import write_corpus
+
+    def say(text: str) -> None:
+        if not args.json:
+            print(text, file=sys.stderr, flush=True)
+
+    work = Path(tempfile.mkdtemp(prefix="eightflow-bench-"))
+    folder = work / "docs"
+    write_corpus(folder, args.docs)
+    home = work / "home"
+    server = LocalServer(home=home, port=free_port())
+    say(f"starting a Prefect server on {server.url} and a stub with {args.latency_ms} ms latency")
+    server.start()
+    env = {**os.environ, "EIGHTFLOW_HOME": str(home), "PREFECT_API_URL": server.api_url,
+           "PREFECT_LOGGING_LEVEL": "WARNING", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    try:
+        with start_stub_process(StubConfig(latency_ms=args.latency_ms)) as stub:
+            say("(a) baseline: asyncio + litellm")
+            base = run_child("baseline", args, env, folder=str(folder), api_base=stub.api_base)
+            base_calls = stub.stats()["calls"]
+            stub.reset()
+            say(f"    {base['wall_s']:.1f} s; (b) eightflow")
+            first = run_child("eightflow", args, env, folder=str(folder), out=str(work / "out1"),
+                              api_base=stub.api_base)
+            calls = stub.stats()["calls"]
+            stub.reset()
+            say(f"    {first['wall_s']:.1f} s; (c) eightflow, unchanged folder")
+            cached = run_child("eightflow", args, env, folder=str(folder), out=str(work / "out2"),
+                               api_base=stub.api_base)
+            cached_calls = stub.stats()["calls"]
+    finally:
+        server.stop()
+    report = {
+        "docs": args.docs,
+        "calls": calls,
+        "baseline_calls": base_calls,
+        "latency_ms": args.latency_ms,
+        "concurrency": args.concurrency,
+        "baseline_wall_s": round(base["wall_s"], 3),
+        "eightflow_wall_s": round(first["wall_s"], 3),
+        "eightflow_process_wall_s": round(first["process_wall_s"], 3),
+        "ideal_wall_s": round(calls * args.latency_ms / 1000 / args.concurrency, 3),
+        "ratio": round(first["wall_s"] / base["wall_s"], 3),
+        "cached_wall_s": round(cached["wall_s"], 3),
+        "cached_calls": cached_calls,
+        "peak_rss_mb": round(first["peak_rss_mb"], 1),
+        "baseline_peak_rss_mb": round(base["peak_rss_mb"], 1),
+        "baseline_cost_usd": round(base["cost_usd"], 8),
+        "eightflow_cost_usd": round(first["cost_usd"], 8),
+        "completed": first["completed"],
+    }
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

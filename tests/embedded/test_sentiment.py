@@ -1,0 +1,112 @@
+"""VADER sentiment with length-weighted sentence averaging."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from eightflow.embedded import analyze_sentiment, sentiment
+from eightflow.embedded.sentiment import label_for
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I love this phone. The camera is amazing and the battery lasts forever! Best buy ever.",
+        "The staff were wonderful and friendly. Our room was spotless, and the view was beautiful.",
+        "What a fantastic concert. The band was brilliant and the crowd was happy.",
+    ],
+)
+def test_clearly_positive(text: str) -> None:
+    result = analyze_sentiment(text)
+    assert result["label"] == "positive"
+    assert result["score"] > 0.3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This was the worst hotel I have ever stayed in. The room was dirty, the staff rude.",
+        "The update is terrible. It crashes constantly, and support ignored my angry complaints.",
+        "Awful food, horrible service, and a disgusting bathroom. Never again.",
+    ],
+)
+def test_clearly_negative(text: str) -> None:
+    result = analyze_sentiment(text)
+    assert result["label"] == "negative"
+    assert result["score"] < -0.3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The meeting is scheduled for Tuesday at 3 pm. The agenda includes the quarterly budget.",
+        "Water boils at 100 degrees Celsius at sea level. The Earth orbits the Sun once a year.",
+        "The report has four sections. Section two lists the suppliers by region.",
+    ],
+)
+def test_neutral_factual_text(text: str) -> None:
+    result = analyze_sentiment(text)
+    assert result["label"] == "neutral"
+    assert abs(result["score"]) < 0.05
+
+
+@pytest.mark.parametrize("text", ["", "   ", "...", "12345", None])
+def test_empty_is_neutral(text: str) -> None:
+    assert analyze_sentiment(text) == {"label": "neutral", "score": 0.0}
+
+
+def test_long_documents_are_not_saturated() -> None:
+    facts = "The committee reviewed the budget for the northern district in the afternoon. "
+    text = facts * 40 + "We are absolutely thrilled, this is wonderful, amazing, fantastic news!"
+    result = analyze_sentiment(text)
+    assert 0.0 < result["score"] < 0.2
+    whole = sentiment._get_analyzer().polarity_scores(text)["compound"]
+    assert whole > 0.9  # what plain VADER would have said about the whole text
+
+
+def test_weighting_follows_sentence_length() -> None:
+    short_good = "Great!"
+    long_bad = "The package arrived two weeks late and the box was damaged on one corner."
+    analyzer = sentiment._get_analyzer()
+    plain_mean = sum(analyzer.polarity_scores(s)["compound"] for s in (short_good, long_bad)) / 2
+    assert plain_mean > 0.05  # an unweighted mean would call this positive
+    result = analyze_sentiment(f"{short_good} {long_bad}")
+    assert result["label"] == "negative"
+
+
+@pytest.mark.parametrize(
+    ("score", "label"),
+    [
+        (0.05, "positive"),
+        (0.9, "positive"),
+        (0.0499, "neutral"),
+        (0.0, "neutral"),
+        (-0.0499, "neutral"),
+        (-0.05, "negative"),
+        (-1.0, "negative"),
+    ],
+)
+def test_standard_vader_thresholds(score: float, label: str) -> None:
+    assert label_for(score) == label
+
+
+def test_score_is_rounded_and_bounded() -> None:
+    score = analyze_sentiment("Great work! Nice job. Terrible weather though.")["score"]
+    assert -1.0 <= score <= 1.0
+    assert round(score, 4) == score
+
+
+def test_deterministic() -> None:
+    text = "The food was great but the service was painfully slow."
+    assert analyze_sentiment(text) == analyze_sentiment(text)
+
+
+def test_works_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the embedded model must not open network connections")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(sentiment, "_analyzer", None)  # load the lexicon again, offline
+    assert analyze_sentiment("Lovely, delightful day.")["label"] == "positive"

@@ -1,0 +1,148 @@
+"""Extractive TextRank summaries: verbatim sentences, original order, bounded cost."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from eightflow.embedded import summarize
+from eightflow.embedded.summarize import textrank
+from eightflow.embedded.text import split_sentences
+
+ARTICLE = """Solar power capacity grew faster than any other energy source last year.
+Cheaper solar panels and better battery storage made solar power competitive with coal.
+Utilities now pair solar farms with battery storage to deliver power after sunset.
+My neighbour's cat sleeps on the sofa all afternoon.
+Analysts expect solar capacity to double again as panel prices keep falling.
+Grid operators warn that storage and transmission must grow with solar capacity.
+Some regions already curtail solar power at noon because the grid cannot absorb it.
+Battery storage costs fell by half in five years, according to industry data.
+The weather was pleasant on Tuesday.
+Governments offer tax credits that make solar panels and battery storage cheaper still.
+Critics say subsidies distort the energy market and favour large solar farms.
+Overall, solar power and battery storage are reshaping how grids deliver energy."""
+
+
+def _numbered(count: int) -> str:
+    topics = ["rivers", "markets", "engines", "forests", "servers", "harbors", "gardens"]
+    return " ".join(
+        f"Sentence {i} talks about {topics[i % len(topics)]} and shared systems."
+        for i in range(count)
+    )
+
+
+def test_summary_sentences_are_verbatim_and_in_original_order() -> None:
+    result = summarize(ARTICLE)
+    sentences = split_sentences(ARTICLE)
+    positions = [sentences.index(point) for point in result["key_points"]]
+    assert len(positions) == 3
+    assert positions == sorted(positions)
+    assert result["summary"] == " ".join(result["key_points"])
+
+
+def test_central_sentences_win_and_off_topic_ones_lose() -> None:
+    points = summarize(ARTICLE)["key_points"]
+    assert all("solar" in p.lower() or "battery" in p.lower() for p in points)
+    assert not any("cat" in p or "weather" in p for p in points)
+
+
+@pytest.mark.parametrize(
+    ("sentences", "max_sentences", "expected"),
+    [(1, 3, 1), (3, 3, 1), (5, 3, 2), (8, 3, 2), (12, 3, 3), (40, 5, 5), (12, 1, 1), (12, 0, 1)],
+)
+def test_number_of_sentences_scales_with_length(
+    sentences: int, max_sentences: int, expected: int
+) -> None:
+    text = _numbered(sentences)
+    assert len(split_sentences(text)) == sentences
+    assert len(summarize(text, max_sentences=max_sentences)["key_points"]) == expected
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n", "!!! ...", None])
+def test_empty_input_gives_an_empty_summary(text: str) -> None:
+    assert summarize(text) == {"summary": "", "key_points": []}
+
+
+def test_single_sentence_is_its_own_summary() -> None:
+    text = "  The board approved the merger on Friday.  "
+    assert summarize(text) == {
+        "summary": "The board approved the merger on Friday.",
+        "key_points": ["The board approved the merger on Friday."],
+    }
+
+
+def test_headings_are_not_picked_when_real_sentences_exist() -> None:
+    text = "# Report\n\n" + ARTICLE
+    assert "Report" not in summarize(text)["key_points"]
+
+
+def test_key_points_are_capped_at_300_characters() -> None:
+    giant = "The committee reviewed " + ", ".join(f"item {i}" for i in range(400)) + "."
+    result = summarize(giant)
+    assert len(result["key_points"]) == 1
+    assert len(result["key_points"][0]) <= 300
+    assert result["key_points"][0].endswith("…")
+
+
+def test_ties_are_broken_by_position() -> None:
+    text = (
+        "Alpha bravo charlie delta. Echo foxtrot golf hotel. "
+        "India juliet kilo lima. Mike november oscar papa."
+    )
+    assert summarize(text)["key_points"] == ["Alpha bravo charlie delta."]
+
+
+def test_textrank_scores_a_distribution_and_favours_the_hub() -> None:
+    bags = [
+        frozenset({"solar", "battery", "grid"}),
+        frozenset({"solar", "panel"}),
+        frozenset({"battery", "cost"}),
+        frozenset({"grid", "operator"}),
+        frozenset({"cat", "sofa"}),
+    ]
+    scores = textrank(bags)
+    assert sum(scores) == pytest.approx(1.0)
+    assert max(range(5), key=scores.__getitem__) == 0
+    assert scores[4] == min(scores)
+    assert textrank([]) == []
+
+
+def test_repeated_sentences_are_picked_once() -> None:
+    result = summarize((ARTICLE + "\n\n") * 30)
+    assert len(result["key_points"]) == 3
+    assert len(set(result["key_points"])) == 3
+
+
+def test_deterministic() -> None:
+    assert summarize(ARTICLE) == summarize(ARTICLE)
+
+
+def test_long_document_stays_bounded() -> None:
+    rng = random.Random(3)
+    vocab = [
+        "market",
+        "revenue",
+        "growth",
+        "product",
+        "service",
+        "policy",
+        "energy",
+        "climate",
+        "data",
+        "risk",
+        "cloud",
+    ]
+    sentences = [
+        " ".join(rng.choice(vocab) for _ in range(rng.randint(8, 20))).capitalize() + "."
+        for _ in range(1500)
+    ]
+    text = " ".join(sentences)
+    assert len(text) > 100_000
+    started = time.perf_counter()
+    result = summarize(text)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 3.0
+    assert len(result["key_points"]) == 3
+    assert all(point in sentences for point in result["key_points"])
