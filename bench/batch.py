@@ -62,9 +62,17 @@ def phase_baseline(folder: Path, api_base: str, concurrency: int) -> dict[str, f
         prompt = prompts.get(prompt_id)
         async with semaphore:
             response = await litellm.acompletion(
-                model=MODEL, messages=prompt.render(text), api_base=api_base, api_key="sk-bench",
-                response_format=prompt.output_schema, num_retries=0, max_retries=0,
-                metadata={"eightflow_prompt_id": prompt.id, "eightflow_prompt_version": prompt.version},
+                model=MODEL,
+                messages=prompt.render(text),
+                api_base=api_base,
+                api_key="sk-bench",
+                response_format=prompt.output_schema,
+                num_retries=0,
+                max_retries=0,
+                metadata={
+                    "eightflow_prompt_id": prompt.id,
+                    "eightflow_prompt_version": prompt.version,
+                },
                 **prompt.params,
             )
         calls += 1
@@ -107,8 +115,9 @@ def phase_eightflow(folder: Path, out: Path, api_base: str, concurrency: int) ->
     import eightflow.gateway  # noqa: F401  (litellm's import, like the baseline's, is not timed)
     from flows.batch_documents import BatchParams, batch_documents
 
-    params = BatchParams(folder=str(folder), out=str(out), model=MODEL, api_base=api_base,
-                         concurrency=concurrency)
+    params = BatchParams(
+        folder=str(folder), out=str(out), model=MODEL, api_base=api_base, concurrency=concurrency
+    )
     t0 = time.perf_counter()
     state = asyncio.run(batch_documents(params, return_state=True))
     wall = time.perf_counter() - t0
@@ -124,8 +133,16 @@ def phase_eightflow(folder: Path, out: Path, api_base: str, concurrency: int) ->
 
 
 def run_child(mode: str, args: argparse.Namespace, env: dict[str, str], **extra: str) -> dict:
-    cmd = [sys.executable, __file__, "--child", mode, "--docs", str(args.docs),
-           "--concurrency", str(args.concurrency)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--docs",
+        str(args.docs),
+        "--concurrency",
+        str(args.concurrency),
+    ]
     for key, value in extra.items():
         cmd += [f"--{key.replace('_', '-')}", value]
     t0 = time.perf_counter()
@@ -148,7 +165,9 @@ def child_main(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -177,8 +196,13 @@ def main() -> None:
     server = LocalServer(home=home, port=free_port())
     say(f"starting a Prefect server on {server.url} and a stub with {args.latency_ms} ms latency")
     server.start()
-    env = {**os.environ, "EIGHTFLOW_HOME": str(home), "PREFECT_API_URL": server.api_url,
-           "PREFECT_LOGGING_LEVEL": "WARNING", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {
+        **os.environ,
+        "EIGHTFLOW_HOME": str(home),
+        "PREFECT_API_URL": server.api_url,
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
     try:
         with start_stub_process(StubConfig(latency_ms=args.latency_ms)) as stub:
             say("(a) baseline: asyncio + litellm")
@@ -186,13 +210,25 @@ def main() -> None:
             base_calls = stub.stats()["calls"]
             stub.reset()
             say(f"    {base['wall_s']:.1f} s; (b) eightflow")
-            first = run_child("eightflow", args, env, folder=str(folder), out=str(work / "out1"),
-                              api_base=stub.api_base)
+            first = run_child(
+                "eightflow",
+                args,
+                env,
+                folder=str(folder),
+                out=str(work / "out1"),
+                api_base=stub.api_base,
+            )
             calls = stub.stats()["calls"]
             stub.reset()
             say(f"    {first['wall_s']:.1f} s; (c) eightflow, unchanged folder")
-            cached = run_child("eightflow", args, env, folder=str(folder), out=str(work / "out2"),
-                               api_base=stub.api_base)
+            cached = run_child(
+                "eightflow",
+                args,
+                env,
+                folder=str(folder),
+                out=str(work / "out2"),
+                api_base=stub.api_base,
+            )
             cached_calls = stub.stats()["calls"]
     finally:
         server.stop()

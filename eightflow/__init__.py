@@ -4,7 +4,14 @@ The public API is the seed's vocabulary. Nothing here imports Prefect or litellm
 time: both cost seconds, and listing workflows or reading a definition should not pay it.
 """
 
-from eightflow.definition import Criterion, ParallelStep, Recovery, RetryPolicy, Step, WorkflowDefinition
+from eightflow.definition import (
+    Criterion,
+    ParallelStep,
+    Recovery,
+    RetryPolicy,
+    Step,
+    WorkflowDefinition,
+)
 from eightflow.documents import Document
 from eightflow.errors import (
     BudgetExceeded,

@@ -14,7 +14,9 @@ class Document(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(description="Stable id: the path relative to the batch root (or the file name).")
+    id: str = Field(
+        description="Stable id: the path relative to the batch root (or the file name)."
+    )
     path: str = Field(description="Absolute path of the file it was read from.")
     sha256: str = Field(description="sha256 of the file's bytes: the cache key's document part.")
     size_bytes: int

@@ -18,31 +18,31 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before litellm: no price fetch
 
-import asyncio  # noqa: E402
-import functools  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Any  # noqa: E402
+import asyncio
+import functools
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
 
-import litellm  # noqa: E402
-from pydantic import BaseModel, ValidationError  # noqa: E402
+import litellm
+from pydantic import BaseModel, ValidationError
 
-from eightflow.errors import (  # noqa: E402
+from eightflow.errors import (
     BudgetExceeded,
     ModelError,
     ModelOutputError,
     ModelPermanentError,
     ModelTemporaryError,
 )
-from eightflow.prompts import Prompt, PromptRegistry  # noqa: E402
-from eightflow.providers import Provider, ProviderFault, ProviderRequest  # noqa: E402
-from eightflow.runtime.budget import Budget  # noqa: E402
-from eightflow.runtime.limiter import CallLimiter  # noqa: E402
-from eightflow.runtime.records import ModelCall  # noqa: E402
-from eightflow.runtime.run_state import RunState, current_run, current_step  # noqa: E402
-from eightflow.settings import EMBEDDED_MODEL, get_settings  # noqa: E402
+from eightflow.prompts import Prompt, PromptRegistry
+from eightflow.providers import Provider, ProviderFault, ProviderRequest
+from eightflow.runtime.budget import Budget
+from eightflow.runtime.limiter import CallLimiter
+from eightflow.runtime.records import ModelCall
+from eightflow.runtime.run_state import RunState, current_run, current_step
+from eightflow.settings import EMBEDDED_MODEL, get_settings
 
 litellm.suppress_debug_info = True  # no "Give Feedback" banner on every error
 litellm.num_retries = 0
@@ -174,7 +174,7 @@ class ModelGateway:
         cache = run.cache if run is not None else None
         if cache is not None:
             hit = cache.get(key)
-            if hit is not None:
+            if hit is not None and run is not None:
                 return self._from_cache(hit, prompt, chosen, run)
         budget = run.budget if run is not None else Budget()
         limiter = run.limiter if run is not None else self._limiter
@@ -185,7 +185,9 @@ class ModelGateway:
             async with limiter.slot():
                 if run is not None:
                     run.model_calls += 1
-                response = await litellm.acompletion(**self._request(prompt, chosen, messages, params))
+                response = await litellm.acompletion(
+                    **self._request(prompt, chosen, messages, params)
+                )
         except BaseException as exc:
             budget.release(reservation)
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
@@ -200,18 +202,40 @@ class ModelGateway:
         cost = _cost_of(response, chosen)
         text = response.choices[0].message.content or ""
         call = self._record(
-            prompt, chosen, started, t0, tokens=(tokens_in, tokens_out, cached), cost=cost, text=text
+            prompt,
+            chosen,
+            started,
+            t0,
+            tokens=(tokens_in, tokens_out, cached),
+            cost=cost,
+            text=text,
         )
         try:
             budget.settle(reservation, tokens_in + tokens_out, cost)
         finally:
             output = self._parse(prompt, text, chosen, call)
         if cache is not None:
-            cache.put(key, {"text": text, "model": chosen, "tokens_in": tokens_in,
-                            "tokens_out": tokens_out, "cost_usd": cost})
-        return Generation(output=output, text=text, model=chosen, provider=provider_of(chosen),
-                          prompt=prompt.ref, tokens_in=tokens_in, tokens_out=tokens_out,
-                          cost_usd=cost, latency_ms=call.latency_ms)
+            cache.put(
+                key,
+                {
+                    "text": text,
+                    "model": chosen,
+                    "tokens_in": tokens_in,
+                    "tokens_out": tokens_out,
+                    "cost_usd": cost,
+                },
+            )
+        return Generation(
+            output=output,
+            text=text,
+            model=chosen,
+            provider=provider_of(chosen),
+            prompt=prompt.ref,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=cost,
+            latency_ms=call.latency_ms,
+        )
 
     def count_tokens(self, text: str, model: str | None = None) -> int:
         """Tokens in ``text`` for ``model`` (tiktoken's bundled encoding as the fallback)."""
@@ -253,7 +277,10 @@ class ModelGateway:
             "num_retries": 0,  # one retry layer: Prefect's
             "max_retries": 0,  # and none in the provider SDK either
             "timeout": prompt.params.get("timeout") or self.timeout_s or settings.request_timeout_s,
-            "metadata": {"eightflow_prompt_id": prompt.id, "eightflow_prompt_version": prompt.version},
+            "metadata": {
+                "eightflow_prompt_id": prompt.id,
+                "eightflow_prompt_version": prompt.version,
+            },
             **params,
         }
         if prompt.output_schema is not None:
@@ -279,26 +306,43 @@ class ModelGateway:
             error = ModelOutputError(
                 f"{model} answered {prompt.ref} outside its schema {schema.__name__}: "
                 f"{exc.errors()[0].get('msg', exc)}",
-                model=model, provider=provider_of(model), kind="ValidationError",
+                model=model,
+                provider=provider_of(model),
+                kind="ValidationError",
             )
             call.error, call.error_type = str(error), type(error).__name__
             raise error from None
 
     def _record(
-        self, prompt: Prompt, model: str, started: datetime, t0: float, *,
-        tokens: tuple[int, int, int | None] = (0, 0, None), cost: float | None = None,
-        text: str | None = None, error: ModelError | BudgetExceeded | None = None,
+        self,
+        prompt: Prompt,
+        model: str,
+        started: datetime,
+        t0: float,
+        *,
+        tokens: tuple[int, int, int | None] = (0, 0, None),
+        cost: float | None = None,
+        text: str | None = None,
+        error: ModelError | BudgetExceeded | None = None,
         cache_hit: bool = False,
     ) -> ModelCall:
         scope = current_step.get()
         call = ModelCall(
-            model=model, provider=provider_of(model), prompt_id=prompt.id,
-            prompt_version=prompt.version, prompt_hash=prompt.hash,
-            tokens_in=tokens[0], tokens_out=tokens[1], tokens_cached=tokens[2],
-            cost_usd=cost, latency_ms=(time.perf_counter() - t0) * 1000,
-            attempt=scope.attempt if scope else 1, started=started,
+            model=model,
+            provider=provider_of(model),
+            prompt_id=prompt.id,
+            prompt_version=prompt.version,
+            prompt_hash=prompt.hash,
+            tokens_in=tokens[0],
+            tokens_out=tokens[1],
+            tokens_cached=tokens[2],
+            cost_usd=cost,
+            latency_ms=(time.perf_counter() - t0) * 1000,
+            attempt=scope.attempt if scope else 1,
+            started=started,
             error=str(error) if error else None,
-            error_type=type(error).__name__ if error else None, cache_hit=cache_hit,
+            error_type=type(error).__name__ if error else None,
+            cache_hit=cache_hit,
             output_digest=hashlib.sha256(text.encode()).hexdigest()[:16] if text else None,
             response_text=text,
         )
@@ -306,15 +350,32 @@ class ModelGateway:
             scope.record.add_call(call)
         return call
 
-    def _from_cache(self, hit: dict[str, Any], prompt: Prompt, model: str, run: RunState) -> Generation:
+    def _from_cache(
+        self, hit: dict[str, Any], prompt: Prompt, model: str, run: RunState
+    ) -> Generation:
         run.cache_hits += 1
-        call = self._record(prompt, model, datetime.now(UTC), time.perf_counter(),
-                            tokens=(hit["tokens_in"], hit["tokens_out"], None),
-                            cost=0.0, text=hit["text"], cache_hit=True)
-        return Generation(output=self._parse(prompt, hit["text"], model, call), text=hit["text"],
-                          model=model, provider=provider_of(model), prompt=prompt.ref,
-                          tokens_in=hit["tokens_in"], tokens_out=hit["tokens_out"],
-                          cost_usd=0.0, latency_ms=call.latency_ms, cache_hit=True)
+        call = self._record(
+            prompt,
+            model,
+            datetime.now(UTC),
+            time.perf_counter(),
+            tokens=(hit["tokens_in"], hit["tokens_out"], None),
+            cost=0.0,
+            text=hit["text"],
+            cache_hit=True,
+        )
+        return Generation(
+            output=self._parse(prompt, hit["text"], model, call),
+            text=hit["text"],
+            model=model,
+            provider=provider_of(model),
+            prompt=prompt.ref,
+            tokens_in=hit["tokens_in"],
+            tokens_out=hit["tokens_out"],
+            cost_usd=0.0,
+            latency_ms=call.latency_ms,
+            cache_hit=True,
+        )
 
 
 @functools.lru_cache(maxsize=128)
@@ -343,17 +404,28 @@ def _strip_fences(text: str) -> str:
     return stripped
 
 
-def _cache_key(prompt: Prompt, model: str, params: dict[str, Any], messages: list[dict[str, str]]) -> str:
+def _cache_key(
+    prompt: Prompt, model: str, params: dict[str, Any], messages: list[dict[str, str]]
+) -> str:
     scope = current_step.get()
     blob = json.dumps(
-        {"step": scope.record.name if scope else None, "prompt": prompt.ref, "hash": prompt.hash,
-         "model": model, "params": params, "messages": messages},
-        sort_keys=True, default=str,
+        {
+            "step": scope.record.name if scope else None,
+            "prompt": prompt.ref,
+            "hash": prompt.hash,
+            "model": model,
+            "params": params,
+            "messages": messages,
+        },
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _estimate(model: str, messages: list[dict[str, str]], budget: Budget) -> tuple[int, float | None]:
+def _estimate(
+    model: str, messages: list[dict[str, str]], budget: Budget
+) -> tuple[int, float | None]:
     """What a call is sure to cost: its prompt tokens, priced. Skipped when unbudgeted."""
     if not budget.limited:
         return 0, None
@@ -407,8 +479,11 @@ class _PluginHandler(litellm.CustomLLM):
         fmt = optional.pop("response_format", None) or {}
         schema = fmt.get("json_schema") or {}
         request = ProviderRequest(
-            model=f"{self.name}/{model}", messages=list(messages), schema=schema.get("schema"),
-            schema_name=schema.get("name"), prompt_id=metadata.get("eightflow_prompt_id"),
+            model=f"{self.name}/{model}",
+            messages=list(messages),
+            schema=schema.get("schema"),
+            schema_name=schema.get("name"),
+            prompt_id=metadata.get("eightflow_prompt_id"),
             params=optional,
         )
         try:
@@ -423,8 +498,13 @@ class _PluginHandler(litellm.CustomLLM):
         usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
         return litellm.ModelResponse(
             model=model,
-            choices=[{"index": 0, "finish_reason": "stop",
-                      "message": {"role": "assistant", "content": content}}],
+            choices=[
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content},
+                }
+            ],
             usage=usage,
         )
 
@@ -442,8 +522,12 @@ def _litellm_error(fault: ProviderFault, model: str, provider: str) -> Exception
 
 
 def register_provider(
-    name: str, provider: Provider, *, models: tuple[str, ...] = (),
-    input_cost_per_token: float | None = None, output_cost_per_token: float | None = None,
+    name: str,
+    provider: Provider,
+    *,
+    models: tuple[str, ...] = (),
+    input_cost_per_token: float | None = None,
+    output_cost_per_token: float | None = None,
     max_input_tokens: int = 8192,
 ) -> None:
     """Route ``name/...`` models to ``provider``; price ``models`` if costs are given."""
@@ -453,12 +537,19 @@ def register_provider(
     ]
     if input_cost_per_token is not None and output_cost_per_token is not None:
         for model in models:
-            litellm.register_model({model: {
-                "litellm_provider": name, "mode": "chat", "max_input_tokens": max_input_tokens,
-                "input_cost_per_token": input_cost_per_token,
-                "output_cost_per_token": output_cost_per_token,
-                "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
-            }})
+            litellm.register_model(
+                {
+                    model: {
+                        "litellm_provider": name,
+                        "mode": "chat",
+                        "max_input_tokens": max_input_tokens,
+                        "input_cost_per_token": input_cost_per_token,
+                        "output_cost_per_token": output_cost_per_token,
+                        "cache_creation_input_token_cost": 0.0,
+                        "cache_read_input_token_cost": 0.0,
+                    }
+                }
+            )
 
 
 def _embedded_provider(request: ProviderRequest) -> str:
@@ -496,6 +587,11 @@ def ensure_local_provider() -> None:
     global _LOCAL_REGISTERED
     if _LOCAL_REGISTERED:
         return
-    register_provider("local", _embedded_provider, models=(EMBEDDED_MODEL,),
-                      input_cost_per_token=0.0, output_cost_per_token=0.0)
+    register_provider(
+        "local",
+        _embedded_provider,
+        models=(EMBEDDED_MODEL,),
+        input_cost_per_token=0.0,
+        output_cost_per_token=0.0,
+    )
     _LOCAL_REGISTERED = True

@@ -50,9 +50,7 @@ class LocalServer:
         self.port = port or settings.server_port
         self.name = name
         self.data_dir = self.home / "prefect"
-        self.database_url = (
-            database_url or f"sqlite+aiosqlite:///{self.data_dir / 'prefect.db'}"
-        )
+        self.database_url = database_url or f"sqlite+aiosqlite:///{self.data_dir / 'prefect.db'}"
         self.pid_file = self.home / f"{name}.json"
         self.log_file = self.home / "logs" / f"{name}.log"
 
@@ -95,7 +93,15 @@ class LocalServer:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
         process = subprocess.Popen(
-            [*prefect_executable(), "server", "start", "--host", self.host, "--port", str(self.port)],
+            [
+                *prefect_executable(),
+                "server",
+                "start",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+            ],
             env=self.server_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -103,7 +109,9 @@ class LocalServer:
             start_new_session=True,
         )
         self.pid_file.write_text(
-            json.dumps({"pid": process.pid, "host": self.host, "port": self.port, "started": time.time()})
+            json.dumps(
+                {"pid": process.pid, "host": self.host, "port": self.port, "started": time.time()}
+            )
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -129,7 +137,11 @@ class LocalServer:
         if pid is None or not _alive(pid):
             self.pid_file.unlink(missing_ok=True)
             return False
-        for sig, wait in ((signal.SIGINT, timeout / 2), (signal.SIGTERM, timeout / 2), (signal.SIGKILL, 5)):
+        for sig, wait in (
+            (signal.SIGINT, timeout / 2),
+            (signal.SIGTERM, timeout / 2),
+            (signal.SIGKILL, 5),
+        ):
             try:
                 os.killpg(pid, sig)
             except ProcessLookupError:

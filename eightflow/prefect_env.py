@@ -34,7 +34,9 @@ def connect(auto_start: bool | None = None) -> Connection:
     auto = settings.auto_server if auto_start is None else auto_start
     if server.is_healthy():
         _use(server)
-        return Connection("local", server.api_url, server.url, f"Using the local Prefect server at {server.url}.")
+        return Connection(
+            "local", server.api_url, server.url, f"Using the local Prefect server at {server.url}."
+        )
     if auto:
         try:
             server.start()
@@ -42,7 +44,9 @@ def connect(auto_start: bool | None = None) -> Connection:
             return _ephemeral(f"Could not start the local Prefect server ({exc}).")
         _use(server)
         return Connection(
-            "started", server.api_url, server.url,
+            "started",
+            server.api_url,
+            server.url,
             f"Started a local Prefect server at {server.url} (data in {server.data_dir}); "
             "it keeps running for the UI: stop it with `eightflow server stop`.",
         )
@@ -58,7 +62,9 @@ def _ephemeral(reason: str) -> Connection:
     # Measured: the first ephemeral start took 29 s here, past the 20 s default.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return Connection(
-        "ephemeral", None, None,
+        "ephemeral",
+        None,
+        None,
         f"{reason} Running on a temporary in-process Prefect server instead: slower to start "
         "and its runs are not kept. Start a persistent one with `eightflow server start`.",
     )

@@ -30,7 +30,7 @@ class ProviderRequest:
         )
 
 
-class ProviderFault(Exception):  # noqa: N818 - it is a fault description, not an error of ours
+class ProviderFault(Exception):
     """Raise from a provider to simulate a provider error by litellm class name."""
 
     def __init__(self, kind: str, message: str = "scripted provider fault") -> None:

@@ -49,6 +49,8 @@ def load_flow(name: str) -> Any:
     targets = {ep.name: ep.value for ep in entry_points(group="eightflow.flows")}
     target = targets.get(name)
     if target is None:
-        raise WorkflowError(f"unknown flow '{name}' (known: {', '.join(sorted(targets)) or 'none'})")
+        raise WorkflowError(
+            f"unknown flow '{name}' (known: {', '.join(sorted(targets)) or 'none'})"
+        )
     module_name, _, attr = target.partition(":")
     return getattr(importlib.import_module(module_name), attr)

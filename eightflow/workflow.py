@@ -154,7 +154,8 @@ class Workflow:
         else:
             token = _pending.set((run, values))
             try:
-                await self.as_flow()(return_state=True)
+                flow_call: Any = self.as_flow()
+                await flow_call(return_state=True)
             finally:
                 _pending.reset(token)
             result = self.last_result or _crashed(run)
@@ -297,7 +298,13 @@ def _input_preview(inputs: dict[str, Any]) -> dict[str, str]:
 def _crashed(run: RunState) -> WorkflowResult:
     now = datetime.now(UTC)
     return WorkflowResult(
-        run_id=run.run_id, workflow=run.workflow, version=run.version, status="failed",
-        started=now, finished=now, duration_ms=0.0, error="the flow run crashed before a result",
+        run_id=run.run_id,
+        workflow=run.workflow,
+        version=run.version,
+        status="failed",
+        started=now,
+        finished=now,
+        duration_ms=0.0,
+        error="the flow run crashed before a result",
         steps=list(run.records.values()),
     )

@@ -24,9 +24,16 @@ class BatchParams(BatchOptions):
     """The run form of the batch flow (every field has a description and a default)."""
 
     folder: str = Field(default="examples/documents", description="Folder of documents to analyse.")
-    workflow: str = Field(default="document_analysis", description="Registered workflow to run on each document.")
-    out: str = Field(default="out", description="Where results.csv, results.parquet, trace.jsonl and report.md go.")
-    include: list[str] = Field(default_factory=list, description="Glob patterns to include (e.g. *.pdf).")
+    workflow: str = Field(
+        default="document_analysis", description="Registered workflow to run on each document."
+    )
+    out: str = Field(
+        default="out",
+        description="Where results.csv, results.parquet, trace.jsonl and report.md go.",
+    )
+    include: list[str] = Field(
+        default_factory=list, description="Glob patterns to include (e.g. *.pdf)."
+    )
     exclude: list[str] = Field(default_factory=list, description="Glob patterns to exclude.")
     recursive: bool = Field(default=True, description="Descend into sub-folders.")
 
@@ -38,7 +45,9 @@ async def batch_documents(params: BatchParams) -> Any:
     workflow = load_workflow(params.workflow)(model=params.model, api_base=params.api_base)
 
     def paths() -> Any:
-        return iter_document_paths(root, params.include or None, params.exclude or None, params.recursive)
+        return iter_document_paths(
+            root, params.include or None, params.exclude or None, params.recursive
+        )
 
     expected = sum(1 for _ in paths())
     out = Path(params.out).expanduser().resolve()

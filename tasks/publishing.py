@@ -25,12 +25,33 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 RESULT_COLUMNS = [
-    "id", "status", "error", "summary", "topics", "sentiment_label", "sentiment_score",
-    "entities", "tokens_in", "tokens_out", "cost_usd", "duration_ms", "attempts", "cache_hit",
+    "id",
+    "status",
+    "error",
+    "summary",
+    "topics",
+    "sentiment_label",
+    "sentiment_score",
+    "entities",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "duration_ms",
+    "attempts",
+    "cache_hit",
 ]
 TRACE_FIELDS = [
-    "step", "status", "attempts", "start", "duration_ms", "model", "prompt", "tokens_in",
-    "tokens_out", "cost_usd", "error",
+    "step",
+    "status",
+    "attempts",
+    "start",
+    "duration_ms",
+    "model",
+    "prompt",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "error",
 ]
 
 
@@ -67,10 +88,14 @@ class ResultsWriter:
         for step in outcome.steps:
             record = {"document": outcome.id, **{k: step.row()[k] for k in TRACE_FIELDS}}
             record["prompt_hash"] = step.prompt_hash
-            record["cache_hit"] = outcome.cache_hit or all(c.cache_hit for c in step.calls) and bool(step.calls)
+            record["cache_hit"] = outcome.cache_hit or (
+                all(c.cache_hit for c in step.calls) and bool(step.calls)
+            )
             record["task_run_id"] = step.task_run_id
             record["notes"] = step.notes
-            self._trace.write(json.dumps(sanitize(record, limit=500), ensure_ascii=False, default=str) + "\n")
+            self._trace.write(
+                json.dumps(sanitize(record, limit=500), ensure_ascii=False, default=str) + "\n"
+            )
 
     def close(self, summary: BatchSummary) -> None:
         import pandas as pd
@@ -101,9 +126,11 @@ def batch_report(summary: BatchSummary) -> str:
     lines = [
         f"# {summary.workflow} batch: {'success' if brief['success'] else 'not a success'}",
         "",
-        f"- documents: {summary.total} (completed {summary.completed}, failed {summary.failed}, "
+        f"- documents: {summary.total} (completed {summary.completed}, "
+        f"failed {summary.failed}, "
         f"unprocessed {len(summary.unprocessed)}; served from cache {summary.cache_hits})",
-        f"- model calls: {summary.model_calls}; tokens {summary.tokens_in} in / {summary.tokens_out} out",
+        f"- model calls: {summary.model_calls}; "
+        f"tokens {summary.tokens_in} in / {summary.tokens_out} out",
         f"- cost: {fmt_cost(brief['cost_usd'])}; wall time {summary.duration_s:.1f} s",
         f"- workflow version `{summary.version}`",
     ]

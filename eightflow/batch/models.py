@@ -20,10 +20,18 @@ DocumentStatus = Literal["completed", "failed", "budget_exceeded", "unprocessed"
 class BatchOptions(BaseModel):
     """How to run a batch. The flow's UI form is built from a model like this one."""
 
-    model: str | None = Field(default=None, description="litellm model string; default EIGHTFLOW_MODEL.")
-    concurrency: int = Field(default=8, ge=1, le=256, description="Model calls in flight, batch-wide.")
-    rpm: float | None = Field(default=None, gt=0, description="Requests per minute cap, batch-wide.")
-    max_cost_usd: float | None = Field(default=None, ge=0, description="Stop starting calls past this spend.")
+    model: str | None = Field(
+        default=None, description="litellm model string; default EIGHTFLOW_MODEL."
+    )
+    concurrency: int = Field(
+        default=8, ge=1, le=256, description="Model calls in flight, batch-wide."
+    )
+    rpm: float | None = Field(
+        default=None, gt=0, description="Requests per minute cap, batch-wide."
+    )
+    max_cost_usd: float | None = Field(
+        default=None, ge=0, description="Stop starting calls past this spend."
+    )
     refresh: bool = Field(default=False, description="Ignore cached results and answers.")
     granularity: Literal["document", "step"] = Field(
         default="document",
@@ -79,6 +87,14 @@ class DocumentOutcome(BaseModel):
         return {**head, **self.row, **tail}
 
 
+def _float_map() -> dict[str, float]:
+    return defaultdict(float)
+
+
+def _list_map() -> dict[str, list[float]]:
+    return defaultdict(list)
+
+
 class BatchSummary(BaseModel):
     """Counts and aggregates, updated as each document finishes."""
 
@@ -100,9 +116,9 @@ class BatchSummary(BaseModel):
     duration_s: float = 0.0
     budget_exhausted: bool = False
     errors: Counter[str] = Field(default_factory=Counter)
-    cost_by_step: dict[str, float] = Field(default_factory=lambda: defaultdict(float))
-    cost_by_model: dict[str, float] = Field(default_factory=lambda: defaultdict(float))
-    durations: dict[str, list[float]] = Field(default_factory=lambda: defaultdict(list))
+    cost_by_step: dict[str, float] = Field(default_factory=_float_map)
+    cost_by_model: dict[str, float] = Field(default_factory=_float_map)
+    durations: dict[str, list[float]] = Field(default_factory=_list_map)
     flow_run_id: str | None = None
 
     def add(self, outcome: DocumentOutcome) -> None:

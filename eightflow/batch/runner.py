@@ -83,8 +83,12 @@ class BatchRunner:
         self.cache = cache or ResponseCache.default()
         workflow.cache = None if options.refresh else self.cache
         definition = workflow.definition
-        self.budget = Budget(max_tokens=definition.max_tokens, max_cost_usd=options.max_cost_usd
-                             if options.max_cost_usd is not None else definition.max_cost_usd)
+        self.budget = Budget(
+            max_tokens=definition.max_tokens,
+            max_cost_usd=options.max_cost_usd
+            if options.max_cost_usd is not None
+            else definition.max_cost_usd,
+        )
         self.limiter = CallLimiter(options.concurrency, options.rpm)
         self.model = options.model or workflow.run_model or get_settings().model
         self.summary = BatchSummary(workflow=definition.name, version=workflow.version)
@@ -138,13 +142,19 @@ class BatchRunner:
     async def process(self, path: Path) -> DocumentOutcome:
         doc_id = self._doc_id(path)
         if self.budget.exhausted:
-            return DocumentOutcome(id=doc_id, path=str(path), status="unprocessed",
-                                   error="budget exhausted before this document started")
+            return DocumentOutcome(
+                id=doc_id,
+                path=str(path),
+                status="unprocessed",
+                error="budget exhausted before this document started",
+            )
         sha = await asyncio.to_thread(file_sha256, path) if path.is_file() else None
         if sha and not self.options.refresh:
             cached = self.cache.get_outcome(self.outcome_key(sha))
             if cached is not None:
-                outcome = DocumentOutcome.model_validate({**cached, "id": doc_id, "path": str(path)})
+                outcome = DocumentOutcome.model_validate(
+                    {**cached, "id": doc_id, "path": str(path)}
+                )
                 # Nothing was spent this time: the stored tokens stay, the cost is this run's.
                 outcome.cache_hit, outcome.model_calls, outcome.cost_usd = True, 0, 0.0
                 return outcome
@@ -152,9 +162,16 @@ class BatchRunner:
         try:
             document = await asyncio.to_thread(self.loader, path, self.root)
         except DocumentError as exc:
-            return DocumentOutcome(id=doc_id, path=str(path), sha256=sha, status="failed",
-                                   error=exc.message, error_type="DocumentError", input_error=True,
-                                   duration_ms=(time.perf_counter() - t0) * 1000)
+            return DocumentOutcome(
+                id=doc_id,
+                path=str(path),
+                sha256=sha,
+                status="failed",
+                error=exc.message,
+                error_type="DocumentError",
+                input_error=True,
+                duration_ms=(time.perf_counter() - t0) * 1000,
+            )
         outcome = await self._run_document(document, t0)
         if outcome.status == "completed" and document.sha256:
             await self.cache.aput_outcome(
@@ -185,12 +202,21 @@ class BatchRunner:
             status = "budget_exceeded"
         meta = {k: getattr(document, k) for k in ("sha256", "title", "loader", "pages", "chars")}
         return DocumentOutcome(
-            id=document.id, path=document.path, status=status, error=result.error,
-            error_type=result.error_type, row=wf.result_row(result) if result.ok else {},
-            steps=result.steps, tokens_in=result.tokens.input, tokens_out=result.tokens.output,
-            cost_usd=result.cost_usd, duration_ms=(time.perf_counter() - t0) * 1000,
-            attempts=sum(s.attempts for s in result.steps), model_calls=run.model_calls,
-            run_id=result.run_id, task_run_id=next((s.task_run_id for s in result.steps if s.task_run_id), None),
+            id=document.id,
+            path=document.path,
+            status=status,
+            error=result.error,
+            error_type=result.error_type,
+            row=wf.result_row(result) if result.ok else {},
+            steps=result.steps,
+            tokens_in=result.tokens.input,
+            tokens_out=result.tokens.output,
+            cost_usd=result.cost_usd,
+            duration_ms=(time.perf_counter() - t0) * 1000,
+            attempts=sum(s.attempts for s in result.steps),
+            model_calls=run.model_calls,
+            run_id=result.run_id,
+            task_run_id=next((s.task_run_id for s in result.steps if s.task_run_id), None),
             **meta,
         )
 

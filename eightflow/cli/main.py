@@ -86,9 +86,13 @@ def analyze_command(
     exclude: Annotated[list[str] | None, typer.Option(help="Glob to exclude (repeatable).")] = None,
     no_recursive: Annotated[bool, typer.Option("--no-recursive", help="Top folder only.")] = False,
     refresh: Annotated[bool, typer.Option(help="Recompute, ignoring cached results.")] = False,
-    granularity: Annotated[str, typer.Option(help="document | step (Prefect task per step).")] = "document",
+    granularity: Annotated[
+        str, typer.Option(help="document | step (Prefect task per step).")
+    ] = "document",
     api_base: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON only.")
+    ] = False,
 ) -> None:
     """Run a workflow over every document in a folder; write results and report."""
     if not folder.is_dir():
@@ -108,10 +112,19 @@ def analyze_command(
     params_model = typing.get_type_hints(batch_flow.fn)["params"]
     try:
         params = params_model(
-            folder=str(folder), workflow=workflow, model=model, out=str(out_dir),
-            concurrency=concurrency, rpm=rpm, max_cost_usd=max_cost_usd, include=include or [],
-            exclude=exclude or [], recursive=not no_recursive, refresh=refresh,
-            granularity=granularity, api_base=api_base,
+            folder=str(folder),
+            workflow=workflow,
+            model=model,
+            out=str(out_dir),
+            concurrency=concurrency,
+            rpm=rpm,
+            max_cost_usd=max_cost_usd,
+            include=include or [],
+            exclude=exclude or [],
+            recursive=not no_recursive,
+            refresh=refresh,
+            granularity=granularity,
+            api_base=api_base,
         )
     except ValidationError as exc:
         _fail(f"invalid option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
@@ -183,7 +196,9 @@ def show_command(
 
 
 @server_app.command("start")
-def server_start(port: Annotated[int | None, typer.Option(help="Port (default 4200).")] = None) -> None:
+def server_start(
+    port: Annotated[int | None, typer.Option(help="Port (default 4200).")] = None,
+) -> None:
     """Start the local Prefect server (SQLite under EIGHTFLOW_HOME)."""
     from eightflow.local_server import LocalServer
 
@@ -193,7 +208,9 @@ def server_start(port: Annotated[int | None, typer.Option(help="Port (default 42
     except RuntimeError as exc:
         _fail(str(exc))
         return
-    out.print(f"Prefect server running at {status['url']} (pid {status['pid']}); UI: {status['url']}")
+    out.print(
+        f"Prefect server running at {status['url']} (pid {status['pid']}); UI: {status['url']}"
+    )
     out.print(f"Use it from other shells with: export PREFECT_API_URL={status['api_url']}")
 
 

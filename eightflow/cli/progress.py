@@ -32,7 +32,9 @@ class BatchProgress:
         self.progress.start()
         return self
 
-    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    def __exit__(
+        self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+    ) -> None:
         self.progress.stop()
 
     def update(self, summary: Any, outcome: Any) -> None:
@@ -62,6 +64,8 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
     for reason in brief["reasons"]:
         console.print(f"[red]- {reason}[/red]")
     out = brief["out"]
-    console.print(f"results: {out}/results.csv, {out}/results.parquet, {out}/trace.jsonl, {out}/report.md")
+    console.print(
+        f"results: {out}/results.csv, {out}/results.parquet, {out}/trace.jsonl, {out}/report.md"
+    )
     if brief.get("ui_url"):
         console.print(f"Prefect UI: {brief['ui_url']}")

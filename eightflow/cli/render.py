@@ -40,7 +40,9 @@ def _entities(items: list[dict[str, Any]]) -> str:
 def print_result(result: WorkflowResult, console: Console) -> None:
     data = result.to_dict()
     colour = "green" if result.ok else "red"
-    console.print(f"[bold]{result.workflow}[/bold] run {result.run_id}: [{colour}]{result.status}[/{colour}]")
+    console.print(
+        f"[bold]{result.workflow}[/bold] run {result.run_id}: [{colour}]{result.status}[/{colour}]"
+    )
     if result.error:
         console.print(f"[red]{sanitize(result.error)}[/red]")
     for key, value in data["outputs"].items():
@@ -50,12 +52,18 @@ def print_result(result: WorkflowResult, console: Console) -> None:
         console.print(_fmt(value), markup=False)
     table = Table(title="\nSteps", show_lines=False)
     for column in ("step", "status", "attempts", "ms", "model", "prompt", "tokens in/out", "cost"):
-        table.add_column(column, justify="right" if column in {"attempts", "ms", "cost"} else "left")
+        table.add_column(
+            column, justify="right" if column in {"attempts", "ms", "cost"} else "left"
+        )
     for step in result.steps:
         table.add_row(
-            step.name, step.status, str(step.attempts),
+            step.name,
+            step.status,
+            str(step.attempts),
             "" if step.duration_ms is None else f"{step.duration_ms:.0f}",
-            step.model or "", step.prompt or "", f"{step.tokens_in}/{step.tokens_out}",
+            step.model or "",
+            step.prompt or "",
+            f"{step.tokens_in}/{step.tokens_out}",
             fmt_cost(step.cost_usd),
         )
     console.print(table)

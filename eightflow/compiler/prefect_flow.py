@@ -29,6 +29,11 @@ from eightflow.definition import WorkflowDefinition
 from eightflow.errors import StepFailed, StepTimeout, WorkflowError
 from eightflow.runtime.executor import StepExecutor
 
+# Options are assembled as dicts in one place (task_options); Prefect's overloads cannot
+# type-check ``**options``, so the factories are used untyped here.
+_task: Any = task
+_flow: Any = flow
+
 current_executor: ContextVar[StepExecutor | None] = ContextVar("eightflow_executor", default=None)
 
 
@@ -77,7 +82,7 @@ class CompiledWorkflow:
         self.version = version
         self.flow_name = definition.name.replace("_", "-")
         self.tasks = {
-            leaf.name: task(
+            leaf.name: _task(
                 _step_body,
                 **step_task_options(
                     leaf.retry_policy or definition.default_retry_policy, leaf.name
@@ -86,7 +91,9 @@ class CompiledWorkflow:
             )
             for leaf in definition.leaves
         }
-        policies = [leaf.retry_policy or definition.default_retry_policy for leaf in definition.leaves]
+        policies = [
+            leaf.retry_policy or definition.default_retry_policy for leaf in definition.leaves
+        ]
         widest = max(policies, key=lambda p: p.max_attempts)
         options = step_task_options(widest, f"{self.flow_name}-document")
         options["retries"] = min(sum(p.retries for p in policies), 50)
@@ -109,7 +116,7 @@ class CompiledWorkflow:
                 return Failed(message=f"{type(outcome.fatal).__name__}: {outcome.fatal}")
             return list(executor.outputs)
 
-        self.document_task = task(_document_body, **options, task_run_name="{document}")
+        self.document_task = _task(_document_body, **options, task_run_name="{document}")
 
     async def run_steps(self, executor: StepExecutor) -> Orchestration:
         """Run every step as its own Prefect task; never raises for a step's failure."""
@@ -126,8 +133,11 @@ class CompiledWorkflow:
             current_executor.reset(token)
         outcome = Orchestration(states={"document": state})
         if not state.is_completed():
-            failures = [executor.failures[n] for n in self.definition.topological_order()
-                        if n in executor.failures]
+            failures = [
+                executor.failures[n]
+                for n in self.definition.topological_order()
+                if n in executor.failures
+            ]
             outcome.fatal = failures[0] if failures else _failure_of(state)
         return outcome
 
@@ -152,7 +162,9 @@ class CompiledWorkflow:
             if as_tasks:
                 wait_for = [outcome.states[d] for d in deps if d in outcome.states]
                 state = await self.tasks[name](
-                    step_name=name, document=document, wait_for=wait_for or None,
+                    step_name=name,
+                    document=document,
+                    wait_for=wait_for or None,
                     return_state=True,
                 )
                 outcome.states[name] = state
@@ -196,7 +208,7 @@ class CompiledWorkflow:
 
     def build_flow(self, body: Callable[..., Any], **options: Any) -> Flow[..., Any]:
         """A Prefect flow named after the definition, versioned by its hash."""
-        return flow(
+        built: Flow[..., Any] = _flow(
             body,
             name=self.flow_name,
             version=self.version,
@@ -206,6 +218,7 @@ class CompiledWorkflow:
             log_prints=False,
             **options,
         )
+        return built
 
 
 def _failure_of(state: State[Any]) -> WorkflowError:
@@ -221,5 +234,3 @@ def _failure_of(state: State[Any]) -> WorkflowError:
 
 def in_flow_run() -> bool:
     return FlowRunContext.get() is not None
-
-

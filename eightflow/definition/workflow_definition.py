@@ -165,9 +165,7 @@ class WorkflowDefinition(BaseModel):
             return
         if name in path:
             cycle = [*path[path.index(name) :], name]
-            raise WorkflowDefinitionError(
-                "dependency cycle: " + " -> ".join(cycle), step=cycle[0]
-            )
+            raise WorkflowDefinitionError("dependency cycle: " + " -> ".join(cycle), step=cycle[0])
         path.append(name)
         for dep in self.leaf_dependencies[name]:
             self._visit(dep, done, order, path)
@@ -282,7 +280,7 @@ def _mid(name: str) -> str:
 def _step_fingerprint(step: Step) -> dict[str, Any]:
     source = ""
     if not step.is_parallel:
-        fn = getattr(step.handler, "__func__", step.handler)
+        fn: Any = getattr(step.handler, "__func__", step.handler)
         try:
             source = hashlib.sha256(inspect.getsource(fn).encode()).hexdigest()[:12]
         except (OSError, TypeError):

@@ -46,26 +46,56 @@ class MetricsCollector:
     def __init__(self) -> None:
         self.samples: list[RunSample] = []
 
-    def record_success(self, workflow: Any, trace: Trace, result: WorkflowResult | None = None) -> None:
+    def record_success(
+        self, workflow: Any, trace: Trace, result: WorkflowResult | None = None
+    ) -> None:
         self._record(workflow, trace, result or trace.result, None)
 
     def record_failure(
-        self, workflow: Any, trace: Trace, error: BaseException, result: WorkflowResult | None = None
+        self,
+        workflow: Any,
+        trace: Trace,
+        error: BaseException,
+        result: WorkflowResult | None = None,
     ) -> None:
-        self._record(workflow, trace, result or getattr(error, "result", None) or trace.result, error)
+        self._record(
+            workflow, trace, result or getattr(error, "result", None) or trace.result, error
+        )
 
-    def _record(self, workflow: Any, trace: Trace, result: WorkflowResult | None, error: BaseException | None) -> None:
+    def _record(
+        self,
+        workflow: Any,
+        trace: Trace,
+        result: WorkflowResult | None,
+        error: BaseException | None,
+    ) -> None:
         if result is None:
-            self.samples.append(RunSample(trace.workflow, getattr(workflow, "version", "?"), False,
-                                          "failed", type(error).__name__ if error else None, None, 0,
-                                          trace.duration_ms or 0.0))
+            self.samples.append(
+                RunSample(
+                    trace.workflow,
+                    getattr(workflow, "version", "?"),
+                    False,
+                    "failed",
+                    type(error).__name__ if error else None,
+                    None,
+                    0,
+                    trace.duration_ms or 0.0,
+                )
+            )
             return
-        self.samples.append(RunSample(
-            workflow=result.workflow, version=result.version, ok=result.ok and error is None,
-            status=result.status, error_type=result.error_type or (type(error).__name__ if error else None),
-            cost_usd=result.cost_usd, tokens=result.tokens.total, duration_ms=result.duration_ms,
-            steps=[s.row() for s in result.steps],
-        ))
+        self.samples.append(
+            RunSample(
+                workflow=result.workflow,
+                version=result.version,
+                ok=result.ok and error is None,
+                status=result.status,
+                error_type=result.error_type or (type(error).__name__ if error else None),
+                cost_usd=result.cost_usd,
+                tokens=result.tokens.total,
+                duration_ms=result.duration_ms,
+                steps=[s.row() for s in result.steps],
+            )
+        )
 
     @property
     def runs(self) -> int:
@@ -85,7 +115,12 @@ class MetricsCollector:
                 if row.get("duration_ms") is not None and row.get("status") == "completed":
                     by_step[row["step"]].append(float(row["duration_ms"]))
         return {
-            step: {"p50_ms": percentile(v, 50), "p95_ms": percentile(v, 95), "p99_ms": percentile(v, 99), "n": len(v)}
+            step: {
+                "p50_ms": percentile(v, 50),
+                "p95_ms": percentile(v, 95),
+                "p99_ms": percentile(v, 99),
+                "n": len(v),
+            }
             for step, v in by_step.items()
         }
 

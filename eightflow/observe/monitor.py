@@ -11,7 +11,9 @@ from eightflow.runtime.records import WorkflowResult
 
 
 class WorkflowMonitor:
-    def __init__(self, metrics: MetricsCollector | None = None, tracer: WorkflowTracer | None = None) -> None:
+    def __init__(
+        self, metrics: MetricsCollector | None = None, tracer: WorkflowTracer | None = None
+    ) -> None:
         self.metrics = metrics or MetricsCollector()
         self.tracer = tracer or WorkflowTracer()
 

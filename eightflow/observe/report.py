@@ -36,7 +36,9 @@ def mermaid_with_status(definition: WorkflowDefinition, steps: list[StepRecord])
 
 
 def step_table(steps: list[StepRecord]) -> str:
-    head = "| step | status | attempts | duration ms | model | prompt | tokens in/out | cost | error |"
+    head = (
+        "| step | status | attempts | duration ms | model | prompt | tokens in/out | cost | error |"
+    )
     rows = [head, "|" + "---|" * 9]
     for r in steps:
         error = sanitize_text(r.error or "", limit=120).replace("|", "\\|")
@@ -72,7 +74,8 @@ def run_report(definition: WorkflowDefinition, result: WorkflowResult) -> str:
     ]
     if result.inputs:
         lines.append(
-            "- inputs: " + ", ".join(f"{k}=`{sanitize_text(v, limit=80)}`" for k, v in result.inputs.items())
+            "- inputs: "
+            + ", ".join(f"{k}=`{sanitize_text(v, limit=80)}`" for k, v in result.inputs.items())
         )
     if result.error:
         lines += ["", f"**Error** ({result.error_type}): {sanitize_text(result.error, limit=600)}"]

@@ -47,7 +47,9 @@ class WorkflowTracer:
         self.traces: list[Trace] = []
 
     def start_trace(self, workflow: Any) -> Trace:
-        name = getattr(getattr(workflow, "definition", None), "name", None) or type(workflow).__name__
+        name = (
+            getattr(getattr(workflow, "definition", None), "name", None) or type(workflow).__name__
+        )
         trace = Trace(workflow=name)
         self.traces.append(trace)
         return trace
@@ -63,16 +65,22 @@ class WorkflowTracer:
         record = step if isinstance(step, StepRecord) else None
         return {
             "step": step.name,
-            "input": self.sanitize(context) if context is not None else (record.input if record else ""),
+            "input": self.sanitize(context)
+            if context is not None
+            else (record.input if record else ""),
             "timestamp": (record.started if record and record.started else datetime.now(UTC)),
             "duration": record.duration_ms if record else getattr(step, "duration", None),
-            "tokens_used": (record.tokens_in + record.tokens_out) if record else getattr(step, "token_usage", 0),
+            "tokens_used": (record.tokens_in + record.tokens_out)
+            if record
+            else getattr(step, "token_usage", 0),
             "cost_usd": record.cost_usd if record else None,
             "attempts": record.attempts if record else None,
             "outcome": record.status if record else None,
         }
 
-    def finish(self, trace: Trace, result: WorkflowResult | None, error: BaseException | None = None) -> Trace:
+    def finish(
+        self, trace: Trace, result: WorkflowResult | None, error: BaseException | None = None
+    ) -> Trace:
         trace.finished = datetime.now(UTC)
         trace.result = result
         trace.rows = trace_rows(result) if result is not None else []

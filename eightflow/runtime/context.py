@@ -71,7 +71,7 @@ class Context(Mapping[str, Any]):
     @property
     def step(self) -> str | None:
         """The step this context was built for (None outside a run)."""
-        return self._step  # type: ignore[no-any-return]
+        return self._step
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -82,7 +82,7 @@ class Context(Mapping[str, Any]):
         raise AttributeError("Context is read-only inside a step; return a StepResult instead")
 
     def __getitem__(self, name: str) -> Any:
-        data: dict[str, Any] = self._data  # type: ignore[has-type]
+        data: dict[str, Any] = self._data
         if name in data:
             return data[name]
         where = f"step '{self._step}'" if self._step else "the context"
@@ -94,16 +94,16 @@ class Context(Mapping[str, Any]):
         )
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._data)  # type: ignore[has-type]
+        return iter(self._data)
 
     def __len__(self) -> int:
-        return len(self._data)  # type: ignore[has-type]
+        return len(self._data)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._data  # type: ignore[has-type]
+        return name in self._data
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self._data.get(name, default)  # type: ignore[has-type]
+        return self._data.get(name, default)
 
     def update(self, results: Mapping[str, Any] | StepResult | list[StepResult]) -> None:
         """Merge outputs in (used by dynamic workflows between planning rounds)."""
@@ -115,18 +115,18 @@ class Context(Mapping[str, Any]):
         else:
             items = [results]
         for item in items:
-            self._data.update(item)  # type: ignore[has-type]
+            self._data.update(item)
 
     def for_step(self, step: str, names: set[str] | None = None) -> Context:
         """A copy scoped to ``step``, optionally holding only ``names``."""
-        data = self._data if names is None else {k: v for k, v in self._data.items() if k in names}  # type: ignore[has-type]
+        data = self._data if names is None else {k: v for k, v in self._data.items() if k in names}
         return Context(dict(data), step=step)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self._data)  # type: ignore[has-type]
+        return dict(self._data)
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={_short(v)}" for k, v in self._data.items())  # type: ignore[has-type]
+        inner = ", ".join(f"{k}={_short(v)}" for k, v in self._data.items())
         return f"Context(step={self._step!r}, {inner})"
 
 

@@ -104,8 +104,9 @@ class StepExecutor:
                     self._close(record, t0, "failed", cause)
                     self.failures[name] = cause if isinstance(cause, WorkflowError) else error
                     message = cause.message if isinstance(cause, WorkflowError) else str(cause)
-                    raise StepFailed(message, step=name, attempt=record.attempts,
-                                     original=cause) from None
+                    raise StepFailed(
+                        message, step=name, attempt=record.attempts, original=cause
+                    ) from None
                 decision = self._decide(step, error, attempt)
                 if decision.action == "skip":
                     self._close(record, t0, "skipped", cause)
@@ -121,8 +122,9 @@ class StepExecutor:
                     continue
                 retry = decision.action == "retry" and attempt < self.policy(step).max_attempts
                 self._close(record, t0, "running" if retry else "failed", cause)
-                failure = StepFailed(error.message, step=name, attempt=record.attempts,
-                                     original=cause)
+                failure = StepFailed(
+                    error.message, step=name, attempt=record.attempts, original=cause
+                )
                 failure.retry = retry  # type: ignore[attr-defined]
                 if not retry:
                     self.failures[name] = error
@@ -135,8 +137,12 @@ class StepExecutor:
         context = self.context_for(step)
         if step.observe and record.input is None:
             record.input = excerpt({k: context.get(k) for k in context}, limit=300)
-        scope = StepScope(record=record, attempt=attempt, step_model=step.model,
-                          model_override=self._fallback.get(step.name))
+        scope = StepScope(
+            record=record,
+            attempt=attempt,
+            step_model=step.model,
+            model_override=self._fallback.get(step.name),
+        )
         token_run, token_step = current_run.set(self.run), current_step.set(scope)
         try:
             async with asyncio.timeout(step.timeout_seconds):
@@ -150,13 +156,14 @@ class StepExecutor:
             current_run.reset(token_run)
         if not isinstance(result, StepResult):
             raise WorkflowError(
-                f"handler {step.handler_name()} returned {type(result).__name__}, "
-                "not a StepResult", step=step.name,
+                f"handler {step.handler_name()} returned {type(result).__name__}, not a StepResult",
+                step=step.name,
             )
         missing = [f for f in step.outputs if f not in result.outputs]
         if missing:
-            raise WorkflowError(f"declared outputs not returned: {', '.join(missing)}",
-                                step=step.name)
+            raise WorkflowError(
+                f"declared outputs not returned: {', '.join(missing)}", step=step.name
+            )
         return result
 
     def merge(self, step: Step, result: StepResult) -> None:
@@ -198,7 +205,9 @@ class StepExecutor:
                 return Recovery.fallback(model=remaining[0], reason="default fallback")
         return decision
 
-    def _close(self, record: StepRecord, t0: float, status: Any, error: BaseException | None) -> None:
+    def _close(
+        self, record: StepRecord, t0: float, status: Any, error: BaseException | None
+    ) -> None:
         record.status = status
         record.finished = datetime.now(UTC)
         elapsed = (time.perf_counter() - t0) * 1000

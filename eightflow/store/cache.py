@@ -28,9 +28,10 @@ from typing import Any
 
 from eightflow.settings import get_settings
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS outcomes (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)",
+_SCHEMA = tuple(
+    f"CREATE TABLE IF NOT EXISTS {table} "
+    "(key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+    for table in ("responses", "outcomes")
 )
 
 
@@ -62,7 +63,9 @@ class ResponseCache:
 
     def _get(self, table: str, key: str) -> dict[str, Any] | None:
         with self._read_lock:
-            row = self._reader.execute(f"SELECT value FROM {table} WHERE key = ?", (key,)).fetchone()
+            row = self._reader.execute(
+                f"SELECT value FROM {table} WHERE key = ?", (key,)
+            ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
     def get(self, key: str) -> dict[str, Any] | None:

@@ -11,14 +11,43 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-_PEOPLE = ["Amara Okafor", "Lena Fischer", "Rahul Mehta", "Sofia Alvarez", "Tom Becker",
-           "Yuki Tanaka", "Grace Kim", "Omar Haddad", "Elena Petrova", "Daniel Moreau"]
-_ORGS = ["Harbour Lane Capital", "Northwind Logistics Ltd", "Solenne Foods Group",
-         "Meridian Health Trust", "Kestrel Software GmbH", "Riverbend Council",
-         "Bank of Avalon", "Queensway Institute"]
+_PEOPLE = [
+    "Amara Okafor",
+    "Lena Fischer",
+    "Rahul Mehta",
+    "Sofia Alvarez",
+    "Tom Becker",
+    "Yuki Tanaka",
+    "Grace Kim",
+    "Omar Haddad",
+    "Elena Petrova",
+    "Daniel Moreau",
+]
+_ORGS = [
+    "Harbour Lane Capital",
+    "Northwind Logistics Ltd",
+    "Solenne Foods Group",
+    "Meridian Health Trust",
+    "Kestrel Software GmbH",
+    "Riverbend Council",
+    "Bank of Avalon",
+    "Queensway Institute",
+]
 _PLACES = ["London", "Berlin", "Lisbon", "Toronto", "Nairobi", "Osaka", "Madrid", "Dublin"]
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _OPENERS = [
     "{org} reported {tone} results for the quarter, with revenue of {amount}.",
     "{person} of {org} announced a new programme in {place} on {date}.",
@@ -33,10 +62,20 @@ _BODY = [
     "{person} described the outcome as {adjective} and thanked the staff in {place}.",
     "Questions can be sent to {email} before the end of {month}.",
 ]
-_TONES = {"positive": (["strong", "excellent", "encouraging"], ["exceeded", "beaten"],
-                       ["grow steadily", "rise"], ["a great success", "remarkable"]),
-          "negative": (["weak", "disappointing", "poor"], ["missed", "fallen short of"],
-                       ["fall sharply", "decline"], ["a serious setback", "deeply worrying"])}
+_TONES = {
+    "positive": (
+        ["strong", "excellent", "encouraging"],
+        ["exceeded", "beaten"],
+        ["grow steadily", "rise"],
+        ["a great success", "remarkable"],
+    ),
+    "negative": (
+        ["weak", "disappointing", "poor"],
+        ["missed", "fallen short of"],
+        ["fall sharply", "decline"],
+        ["a serious setback", "deeply worrying"],
+    ),
+}
 
 
 def synthetic_document(index: int, seed: int = 0, paragraphs: int = 3) -> str:
@@ -47,10 +86,15 @@ def synthetic_document(index: int, seed: int = 0, paragraphs: int = 3) -> str:
     def fill(template: str) -> str:
         person = rng.choice(_PEOPLE)
         return template.format(
-            org=rng.choice(_ORGS), person=person, place=rng.choice(_PLACES),
+            org=rng.choice(_ORGS),
+            person=person,
+            place=rng.choice(_PLACES),
             amount=f"${rng.randint(2, 900)}.{rng.randint(0, 9)} million",
-            date=f"{rng.randint(1, 28)} {rng.choice(_MONTHS)} 2025", month=rng.choice(_MONTHS),
-            tone=rng.choice(adjectives), verb=rng.choice(verbs), trend=rng.choice(trends),
+            date=f"{rng.randint(1, 28)} {rng.choice(_MONTHS)} 2025",
+            month=rng.choice(_MONTHS),
+            tone=rng.choice(adjectives),
+            verb=rng.choice(verbs),
+            trend=rng.choice(trends),
             adjective=rng.choice(outcomes),
             email=f"{person.split()[0].lower()}@example.org",
         )
@@ -58,7 +102,9 @@ def synthetic_document(index: int, seed: int = 0, paragraphs: int = 3) -> str:
     title = f"Report {index}: {rng.choice(_ORGS)} in {rng.choice(_PLACES)}"
     body = []
     for _ in range(paragraphs):
-        sentences = [fill(rng.choice(_OPENERS))] + [fill(rng.choice(_BODY)) for _ in range(rng.randint(3, 5))]
+        sentences = [fill(rng.choice(_OPENERS))] + [
+            fill(rng.choice(_BODY)) for _ in range(rng.randint(3, 5))
+        ]
         body.append(" ".join(sentences))
     return title + "\n\n" + "\n\n".join(body) + "\n"
 

@@ -7,10 +7,14 @@ from typing import Any
 from pydantic import BaseModel
 
 
-def compile_results(summary: str, topics: list[str], sentiment: Any, entities: Any) -> dict[str, Any]:
+def compile_results(
+    summary: str, topics: list[str], sentiment: Any, entities: Any
+) -> dict[str, Any]:
     """A flat, JSON-ready record: what a results table or an API response needs."""
     sentiment_data = sentiment.model_dump() if isinstance(sentiment, BaseModel) else dict(sentiment)
-    entity_list = entities.entities if hasattr(entities, "entities") else entities.get("entities", [])
+    entity_list = (
+        entities.entities if hasattr(entities, "entities") else entities.get("entities", [])
+    )
     by_type: dict[str, list[str]] = {}
     for entity in entity_list:
         data = entity.model_dump() if isinstance(entity, BaseModel) else entity

@@ -30,8 +30,12 @@ def chunks_for(model: Any, prompt: Prompt, text: str) -> list[str]:
     chunks = chunk_text(text, limit, model.count_tokens)
     if len(chunks) > 1:
         record_note(
-            chunking={"strategy": "map-reduce", "chunks": len(chunks), "max_tokens": limit,
-                      "chunk_tokens": [model.count_tokens(c) for c in chunks]}
+            chunking={
+                "strategy": "map-reduce",
+                "chunks": len(chunks),
+                "max_tokens": limit,
+                "chunk_tokens": [model.count_tokens(c) for c in chunks],
+            }
         )
     return chunks
 
@@ -46,8 +50,12 @@ async def summarize(model: Any, prompts: Any, text: str) -> Summary:
     merged = "\n\n".join(p.summary for p in parts)
     while len(chunk_text(merged, _window(model, prompt), model.count_tokens)) > 1:
         merged = "\n\n".join(
-            p.summary for p in await asyncio.gather(
-                *(model.generate(prompt, c) for c in chunk_text(merged, _window(model, prompt), model.count_tokens))
+            p.summary
+            for p in await asyncio.gather(
+                *(
+                    model.generate(prompt, c)
+                    for c in chunk_text(merged, _window(model, prompt), model.count_tokens)
+                )
             )
         )
     final: Summary = await model.generate(prompt, merged)
@@ -85,7 +93,9 @@ async def extract_entities(model: Any, prompts: Any, text: str) -> Entities:
         for entity in part.entities:
             key = (entity.text.lower(), entity.type)
             if key in merged:
-                merged[key] = merged[key].model_copy(update={"count": merged[key].count + entity.count})
+                merged[key] = merged[key].model_copy(
+                    update={"count": merged[key].count + entity.count}
+                )
             else:
                 merged[key] = entity
     return Entities(entities=list(merged.values()))
