@@ -193,7 +193,9 @@ class Workflow:
         body.__doc__ = self.definition.description or type(self).__doc__
         return self.compiled.build_flow(body)
 
-    async def execute_in_flow(self, run: RunState, inputs: dict[str, Any]) -> WorkflowResult:
+    async def execute_in_flow(
+        self, run: RunState, inputs: dict[str, Any], *, record: bool = True
+    ) -> WorkflowResult:
         """Run the steps inside the flow run that is current, and publish the trace."""
         from eightflow.compiler.artifacts import publish_run
         from eightflow.runtime.executor import StepExecutor
@@ -204,8 +206,33 @@ class Workflow:
         result = build_result(self.definition, run, executor.outputs, outcome.fatal, started)
         result.inputs = _input_preview(inputs)
         await publish_run(self.definition, result)
+        if record:
+            await self.record(result, run, inputs)
         self.last_result = result
         return result
+
+    async def record(
+        self,
+        result: WorkflowResult,
+        run: RunState,
+        inputs: dict[str, Any],
+        batch_id: str | None = None,
+    ) -> None:
+        """Append the run to the ledger (off the event loop: several inserts)."""
+        from eightflow.store.ledger import default_ledger
+
+        info = inputs.get("document_info") or {}
+        replayable = {k: v for k, v in inputs.items() if k != "document_info"}
+        await asyncio.to_thread(
+            default_ledger().record_run,
+            result,
+            batch_id=batch_id,
+            document_id=run.document_id,
+            document_sha256=info.get("sha256"),
+            inputs=replayable,
+            model=run.model,
+            cache_hits=run.cache_hits,
+        )
 
 
 def build_result(

@@ -62,10 +62,11 @@ async def batch_documents(params: BatchParams) -> Any:
         sinks=[writer, progress],
     )
     runner.summary.expected = expected
+    ctx = FlowRunContext.get()
+    runner.batch_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
     summary = await runner.run()
     await progress.flush()
-    ctx = FlowRunContext.get()
-    summary.flow_run_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
+    summary.flow_run_id = runner.batch_id
     await publish_batch_artifacts(summary, writer.rows)
     brief = {**summary.brief(), "out": str(out)}
     if not brief["success"]:

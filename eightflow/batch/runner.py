@@ -92,6 +92,7 @@ class BatchRunner:
         self.limiter = CallLimiter(options.concurrency, options.rpm)
         self.model = options.model or workflow.run_model or get_settings().model
         self.summary = BatchSummary(workflow=definition.name, version=workflow.version)
+        self.batch_id: str | None = None  # the batch flow run's id, for the ledger
 
     def outcome_key(self, sha256: str) -> str:
         return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}"
@@ -157,6 +158,7 @@ class BatchRunner:
                 )
                 # Nothing was spent this time: the stored tokens stay, the cost is this run's.
                 outcome.cache_hit, outcome.model_calls, outcome.cost_usd = True, 0, 0.0
+                await self._record_cached(outcome)
                 return outcome
         t0 = time.perf_counter()
         try:
@@ -197,6 +199,7 @@ class BatchRunner:
         else:
             orchestration = await wf.compiled.run_document(executor)
         result = build_result(wf.definition, run, executor.outputs, orchestration.fatal, started)
+        await wf.record(result, run, values, batch_id=self.batch_id)
         status: Any = "completed" if result.ok else "failed"
         if result.status == "budget_exceeded" or isinstance(orchestration.fatal, BudgetExceeded):
             status = "budget_exceeded"
@@ -218,6 +221,42 @@ class BatchRunner:
             run_id=result.run_id,
             task_run_id=next((s.task_run_id for s in result.steps if s.task_run_id), None),
             **meta,
+        )
+
+    async def _record_cached(self, outcome: DocumentOutcome) -> None:
+        """A document served whole from cache is still a run in the ledger (cost 0)."""
+        import uuid
+        from datetime import UTC, datetime
+
+        from eightflow.runtime.records import TokenUsage, WorkflowResult
+        from eightflow.store.ledger import default_ledger
+
+        now = datetime.now(UTC)
+        steps = []
+        for step in outcome.steps:
+            calls = [c.model_copy(update={"cache_hit": True, "cost_usd": 0.0}) for c in step.calls]
+            steps.append(step.model_copy(update={"calls": calls, "cost_usd": 0.0}))
+        result = WorkflowResult(
+            run_id=uuid.uuid4().hex[:16],
+            workflow=self.summary.workflow,
+            version=self.summary.version,
+            status="completed",
+            steps=steps,
+            cost_usd=0.0,
+            tokens=TokenUsage(input=outcome.tokens_in, output=outcome.tokens_out),
+            model_calls=0,
+            started=now,
+            finished=now,
+            duration_ms=0.0,
+        )
+        await asyncio.to_thread(
+            default_ledger().record_run,
+            result,
+            batch_id=self.batch_id,
+            document_id=outcome.id,
+            document_sha256=outcome.sha256,
+            model=self.model,
+            cache_hits=sum(len(s.calls) for s in steps),
         )
 
 

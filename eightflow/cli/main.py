@@ -23,8 +23,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 server_app = typer.Typer(no_args_is_help=True, help="A local Prefect server on 127.0.0.1.")
 app.add_typer(server_app, name="server")
 
-out = Console()
-err = Console(stderr=True)
+# Piped output (CI, files) would otherwise wrap tables at 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 ModelOption = Annotated[
     str | None,

@@ -61,7 +61,7 @@ class StepRecord(BaseModel):
     prompt_hash: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0
-    cost_usd: float | None = None
+    cost_usd: float | None = 0.0
     error: str | None = None
     error_type: str | None = None
     fallback_model: str | None = None
@@ -80,7 +80,7 @@ class StepRecord(BaseModel):
             self.prompt_hash = call.prompt_hash
         self.tokens_in += call.tokens_in
         self.tokens_out += call.tokens_out
-        self.cost_usd = _add_cost(self.cost_usd if len(self.calls) > 1 else 0.0, call.cost_usd)
+        self.cost_usd = _add_cost(self.cost_usd, call.cost_usd)
 
     def row(self) -> dict[str, Any]:
         """The flat trace row shown in tables and the step table artifact."""

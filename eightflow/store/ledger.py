@@ -1,0 +1,279 @@
+"""The run ledger: every run, step and model call, kept locally and durably.
+
+Prefect's database keeps runs only as long as its retention allows, and under load it has
+been seen to lose task runs; questions across runs ("what did this cost last week?",
+"did quality drop with prompt v2?") need rows of our own. SQLite under EIGHTFLOW_HOME,
+versioned by ``PRAGMA user_version`` with forward-only migrations that keep every row.
+Every text field is written through the one sanitizer.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eightflow.observe.sanitize import sanitize, sanitize_text
+from eightflow.runtime.records import WorkflowResult
+from eightflow.settings import get_settings
+
+MIGRATIONS: list[tuple[str, ...]] = [
+    (  # v1: runs, steps, calls
+        """CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY, workflow TEXT NOT NULL, version TEXT NOT NULL,
+            status TEXT NOT NULL, started TEXT NOT NULL, finished TEXT, duration_ms REAL,
+            cost_usd REAL, tokens_in INTEGER, tokens_out INTEGER, model_calls INTEGER,
+            error_type TEXT, error TEXT, flow_run_id TEXT, document_id TEXT)""",
+        """CREATE TABLE steps (
+            run_id TEXT NOT NULL REFERENCES runs(run_id), name TEXT NOT NULL, status TEXT,
+            attempts INTEGER, started TEXT, duration_ms REAL, model TEXT, prompt TEXT,
+            prompt_hash TEXT, tokens_in INTEGER, tokens_out INTEGER, cost_usd REAL,
+            error_type TEXT, error TEXT, task_run_id TEXT, PRIMARY KEY (run_id, name))""",
+        """CREATE TABLE calls (
+            run_id TEXT NOT NULL REFERENCES runs(run_id), step TEXT NOT NULL, seq INTEGER,
+            model TEXT, provider TEXT, prompt_id TEXT, prompt_version INTEGER,
+            prompt_hash TEXT, tokens_in INTEGER, tokens_out INTEGER, cost_usd REAL,
+            latency_ms REAL, attempt INTEGER, started TEXT, error_type TEXT, error TEXT,
+            cache_hit INTEGER, output_digest TEXT, response TEXT)""",
+        "CREATE INDEX runs_workflow ON runs(workflow, started)",
+        "CREATE INDEX calls_run ON calls(run_id, step, seq)",
+    ),
+    (  # v2: batches, cached tokens, inputs for replay, criteria, notes, excerpts
+        "ALTER TABLE runs ADD COLUMN batch_id TEXT",
+        "ALTER TABLE runs ADD COLUMN document_sha256 TEXT",
+        "ALTER TABLE runs ADD COLUMN cache_hits INTEGER DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN inputs TEXT",
+        "ALTER TABLE runs ADD COLUMN criteria TEXT",
+        "ALTER TABLE runs ADD COLUMN model TEXT",
+        "ALTER TABLE steps ADD COLUMN input_excerpt TEXT",
+        "ALTER TABLE steps ADD COLUMN output_digest TEXT",
+        "ALTER TABLE steps ADD COLUMN notes TEXT",
+        "ALTER TABLE steps ADD COLUMN fallback_model TEXT",
+        "ALTER TABLE calls ADD COLUMN tokens_cached INTEGER",
+        """CREATE TABLE evals (
+            eval_id TEXT, workflow TEXT, dataset TEXT, task TEXT, prompt TEXT, model TEXT,
+            metric TEXT, value REAL, rows INTEGER, created TEXT)""",
+        """CREATE TABLE target_checks (
+            run_id TEXT, workflow TEXT, target TEXT, limit_value REAL, observed REAL,
+            breached INTEGER, created TEXT)""",
+    ),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Apply the migrations this database lacks; returns the version it ends at."""
+    current = int(db.execute("PRAGMA user_version").fetchone()[0])
+    for version in range(current, SCHEMA_VERSION):
+        with db:
+            for statement in MIGRATIONS[version]:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+    return SCHEMA_VERSION
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Ledger:
+    """Append-only store of runs. Thread-safe; one connection guarded by a lock."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or get_settings().state_dir / "ledger.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        migrate(self._db)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._db:
+            yield self._db
+
+    def record_run(
+        self,
+        result: WorkflowResult,
+        *,
+        batch_id: str | None = None,
+        document_id: str | None = None,
+        document_sha256: str | None = None,
+        inputs: dict[str, Any] | None = None,
+        model: str | None = None,
+        cache_hits: int = 0,
+    ) -> None:
+        """One run with its steps and calls, in one transaction."""
+        with self._tx() as db:
+            db.execute(
+                """INSERT OR REPLACE INTO runs (run_id, workflow, version, status, started,
+                finished, duration_ms, cost_usd, tokens_in, tokens_out, model_calls,
+                error_type, error, flow_run_id, document_id, batch_id, document_sha256,
+                cache_hits, inputs, criteria, model)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                (
+                    result.run_id,
+                    result.workflow,
+                    result.version,
+                    result.status,
+                    result.started.isoformat(),
+                    result.finished.isoformat(),
+                    result.duration_ms,
+                    result.cost_usd,
+                    result.tokens.input,
+                    result.tokens.output,
+                    result.model_calls,
+                    result.error_type,
+                    sanitize_text(result.error or "", limit=1000) or None,
+                    result.flow_run_id,
+                    document_id,
+                    batch_id,
+                    document_sha256,
+                    cache_hits,
+                    json.dumps(sanitize(inputs, limit=None), default=str) if inputs else None,
+                    json.dumps({"failed": result.failed_criteria}),
+                    model,
+                ),
+            )
+            db.execute("DELETE FROM steps WHERE run_id = ?", (result.run_id,))
+            db.execute("DELETE FROM calls WHERE run_id = ?", (result.run_id,))
+            for step in result.steps:
+                db.execute(
+                    """INSERT INTO steps (run_id, name, status, attempts, started, duration_ms,
+                    model, prompt, prompt_hash, tokens_in, tokens_out, cost_usd, error_type,
+                    error, task_run_id, input_excerpt, output_digest, notes, fallback_model)
+                    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                    (
+                        result.run_id,
+                        step.name,
+                        step.status,
+                        step.attempts,
+                        step.started.isoformat() if step.started else None,
+                        step.duration_ms,
+                        step.model,
+                        step.prompt,
+                        step.prompt_hash,
+                        step.tokens_in,
+                        step.tokens_out,
+                        step.cost_usd,
+                        step.error_type,
+                        sanitize_text(step.error or "", limit=500) or None,
+                        step.task_run_id,
+                        sanitize_text(step.input or "", limit=300) or None,
+                        ",".join(c.output_digest or "" for c in step.calls) or None,
+                        json.dumps(step.notes) if step.notes else None,
+                        step.fallback_model,
+                    ),
+                )
+                for seq, call in enumerate(step.calls):
+                    db.execute(
+                        """INSERT INTO calls (run_id, step, seq, model, provider, prompt_id,
+                        prompt_version, prompt_hash, tokens_in, tokens_out, tokens_cached,
+                        cost_usd, latency_ms, attempt, started, error_type, error, cache_hit,
+                        output_digest, response) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                        (
+                            result.run_id,
+                            step.name,
+                            seq,
+                            call.model,
+                            call.provider,
+                            call.prompt_id,
+                            call.prompt_version,
+                            call.prompt_hash,
+                            call.tokens_in,
+                            call.tokens_out,
+                            call.tokens_cached,
+                            call.cost_usd,
+                            call.latency_ms,
+                            call.attempt,
+                            call.started.isoformat(),
+                            call.error_type,
+                            sanitize_text(call.error or "", limit=500) or None,
+                            int(call.cache_hit),
+                            call.output_digest,
+                            sanitize_text(call.response_text, limit=None)
+                            if call.response_text is not None
+                            else None,
+                        ),
+                    )
+
+    def record_eval(self, row: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                """INSERT INTO evals (eval_id, workflow, dataset, task, prompt, model, metric,
+                value, rows, created) VALUES (?,?,?,?,?,?,?,?,?,?)""",
+                (
+                    row["eval_id"],
+                    row["workflow"],
+                    row["dataset"],
+                    row["task"],
+                    row["prompt"],
+                    row["model"],
+                    row["metric"],
+                    row["value"],
+                    row["rows"],
+                    _now(),
+                ),
+            )
+
+    def record_target_check(
+        self,
+        run_id: str,
+        workflow: str,
+        target: str,
+        limit: float,
+        observed: float | None,
+        breached: bool,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                """INSERT INTO target_checks (run_id, workflow, target, limit_value, observed,
+                breached, created) VALUES (?,?,?,?,?,?,?)""",
+                (run_id, workflow, target, limit, observed, int(breached), _now()),
+            )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(row) for row in self._db.execute(sql, params).fetchall()]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        rows = self.query(
+            "SELECT * FROM runs WHERE run_id = ? OR run_id LIKE ?", (run_id, f"{run_id}%")
+        )
+        return rows[0] if len(rows) == 1 else None
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM steps WHERE run_id = ?", (run_id,))
+
+    def calls(self, run_id: str) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM calls WHERE run_id = ? ORDER BY step, seq", (run_id,))
+
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        return {
+            t: self.query(f"SELECT * FROM {t}")
+            for t in ("runs", "steps", "calls", "evals", "target_checks")
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+_DEFAULT: dict[Path, Ledger] = {}
+
+
+def default_ledger() -> Ledger:
+    """One ledger per EIGHTFLOW_HOME per process."""
+    path = get_settings().state_dir / "ledger.sqlite"
+    if path not in _DEFAULT:
+        _DEFAULT[path] = Ledger(path)
+    return _DEFAULT[path]
