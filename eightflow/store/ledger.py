@@ -177,7 +177,8 @@ class Ledger:
                         """INSERT INTO calls (run_id, step, seq, model, provider, prompt_id,
                         prompt_version, prompt_hash, tokens_in, tokens_out, tokens_cached,
                         cost_usd, latency_ms, attempt, started, error_type, error, cache_hit,
-                        output_digest, response) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                        output_digest, response)
+                        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                         (
                             result.run_id,
                             step.name,
