@@ -7,6 +7,7 @@ time: both cost seconds, and listing workflows or reading a definition should no
 from eightflow.definition import (
     Criterion,
     ParallelStep,
+    PerformanceTargets,
     Recovery,
     RetryPolicy,
     Step,
@@ -46,6 +47,7 @@ __all__ = [
     "ModelPermanentError",
     "ModelTemporaryError",
     "ParallelStep",
+    "PerformanceTargets",
     "Prompt",
     "PromptError",
     "PromptRegistry",

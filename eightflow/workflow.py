@@ -205,11 +205,28 @@ class Workflow:
         outcome = await self.compiled.run_steps(executor)
         result = build_result(self.definition, run, executor.outputs, outcome.fatal, started)
         result.inputs = _input_preview(inputs)
-        await publish_run(self.definition, result)
         if record:
             await self.record(result, run, inputs)
+            result.target_breaches = await self.check_targets(result.run_id)
+        await publish_run(self.definition, result)
         self.last_result = result
         return result
+
+    async def check_targets(self, run_id: str) -> list[dict[str, Any]]:
+        """Judge recent runs against the definition's targets; breaches become events."""
+        targets = self.definition.targets
+        if not targets.any:
+            return []
+        from eightflow.observe.targets import announce, check_targets
+        from eightflow.store.ledger import default_ledger
+
+        def judge() -> list[dict[str, Any]]:
+            ledger = default_ledger()
+            checks = check_targets(ledger, self.definition.name, targets)
+            announce(self.definition.name, run_id, checks, ledger)
+            return [c.model_dump() for c in checks if c.breached]
+
+        return await asyncio.to_thread(judge)
 
     async def record(
         self,

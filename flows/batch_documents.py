@@ -68,7 +68,8 @@ async def batch_documents(params: BatchParams) -> Any:
     await progress.flush()
     summary.flow_run_id = runner.batch_id
     await publish_batch_artifacts(summary, writer.rows)
-    brief = {**summary.brief(), "out": str(out)}
+    breaches = await workflow.check_targets(runner.batch_id or "batch")
+    brief = {**summary.brief(), "out": str(out), "target_breaches": breaches}
     if not brief["success"]:
         return Failed(message="; ".join(brief["reasons"]), data=brief)
     return brief

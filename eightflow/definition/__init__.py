@@ -3,6 +3,15 @@
 from eightflow.definition.criteria import Criterion
 from eightflow.definition.policy import Recovery, RetryPolicy
 from eightflow.definition.step import ParallelStep, Step
+from eightflow.definition.targets import PerformanceTargets
 from eightflow.definition.workflow_definition import WorkflowDefinition
 
-__all__ = ["Criterion", "ParallelStep", "Recovery", "RetryPolicy", "Step", "WorkflowDefinition"]
+__all__ = [
+    "Criterion",
+    "ParallelStep",
+    "PerformanceTargets",
+    "Recovery",
+    "RetryPolicy",
+    "Step",
+    "WorkflowDefinition",
+]

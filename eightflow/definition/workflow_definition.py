@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from eightflow.definition.criteria import Criterion
 from eightflow.definition.policy import Recovery, RetryPolicy
 from eightflow.definition.step import Step
+from eightflow.definition.targets import PerformanceTargets
 from eightflow.errors import WorkflowDefinitionError
 
 
@@ -45,6 +46,7 @@ class WorkflowDefinition(BaseModel):
     max_concurrency: int = Field(default=8, ge=1, le=1024)
     fallback_models: tuple[str, ...] = ()
     default_retry_policy: RetryPolicy = Field(default_factory=RetryPolicy.none)
+    targets: PerformanceTargets = Field(default_factory=PerformanceTargets)
 
     @field_validator("steps", mode="before")
     @classmethod

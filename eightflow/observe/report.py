@@ -81,6 +81,12 @@ def run_report(definition: WorkflowDefinition, result: WorkflowResult) -> str:
         lines += ["", f"**Error** ({result.error_type}): {sanitize_text(result.error, limit=600)}"]
     if result.failed_criteria:
         lines += ["", "**Failed criteria:** " + ", ".join(result.failed_criteria)]
+    if result.target_breaches:
+        lines += ["", "**Performance targets breached** (event `eightflow.target.breached`):"]
+        lines += [
+            f"- {b['target']}: observed {b['observed']}, limit {b['limit']} ({b['detail']})"
+            for b in result.target_breaches
+        ]
     lines += [
         "",
         "## Result",

@@ -132,6 +132,7 @@ class WorkflowResult(BaseModel):
     error: str | None = None
     error_type: str | None = None
     failed_criteria: list[str] = Field(default_factory=list)
+    target_breaches: list[dict[str, Any]] = Field(default_factory=list)
     flow_run_id: str | None = None
     ui_url: str | None = None
     inputs: dict[str, str] = Field(default_factory=dict)
