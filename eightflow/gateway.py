@@ -182,12 +182,8 @@ class ModelGateway:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         try:
-            async with limiter.slot():
-                if run is not None:
-                    run.model_calls += 1
-                response = await litellm.acompletion(
-                    **self._request(prompt, chosen, messages, params)
-                )
+            request = self._request(prompt, chosen, messages, params)
+            response, served = await self._send(run, limiter, request, chosen)
         except BaseException as exc:
             budget.release(reservation)
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
@@ -199,11 +195,11 @@ class ModelGateway:
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
         tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
         cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None)
-        cost = _cost_of(response, chosen)
+        cost = _cost_of(response, served)
         text = response.choices[0].message.content or ""
         call = self._record(
             prompt,
-            chosen,
+            served,
             started,
             t0,
             tokens=(tokens_in, tokens_out, cached),
@@ -214,7 +210,7 @@ class ModelGateway:
             budget.settle(reservation, tokens_in + tokens_out, cost)
         finally:
             output = self._parse(prompt, text, chosen, call)
-        if cache is not None:
+        if cache is not None and served == chosen:
             cache.put(
                 key,
                 {
@@ -236,6 +232,22 @@ class ModelGateway:
             cost_usd=cost,
             latency_ms=call.latency_ms,
         )
+
+    async def _send(
+        self, run: RunState | None, limiter: CallLimiter, request: dict[str, Any], model: str
+    ) -> tuple[Any, str]:
+        """Make the call; returns the response and the model that really answered."""
+        replay = run.replay if run is not None else None
+        if replay is not None and replay.serves(current_step.get()):
+            # Served from the ledger through litellm's provider path: not a model call.
+            request["model"] = f"replay/{model}"
+            request.pop("api_base", None)
+            request.pop("api_key", None)
+            return await litellm.acompletion(**request), request["model"]
+        async with limiter.slot():
+            if run is not None:
+                run.model_calls += 1
+            return await litellm.acompletion(**request), model
 
     def count_tokens(self, text: str, model: str | None = None) -> int:
         """Tokens in ``text`` for ``model`` (tiktoken's bundled encoding as the fallback)."""
@@ -270,6 +282,7 @@ class ModelGateway:
         self, prompt: Prompt, model: str, messages: list[dict[str, str]], params: dict[str, Any]
     ) -> dict[str, Any]:
         run = current_run.get()
+        scope = current_step.get()
         settings = get_settings()
         request: dict[str, Any] = {
             "model": model,
@@ -280,6 +293,9 @@ class ModelGateway:
             "metadata": {
                 "eightflow_prompt_id": prompt.id,
                 "eightflow_prompt_version": prompt.version,
+                "eightflow_prompt_hash": prompt.hash,
+                "eightflow_step": scope.record.name if scope else None,
+                "eightflow_model": model,
             },
             **params,
         }
@@ -443,8 +459,8 @@ def _estimate(
 
 def _cost_of(response: Any, model: str) -> float | None:
     """litellm's price for the call; None (never 0) when the model is unpriced."""
-    if provider_of(model) == "local":
-        return 0.0  # the embedded model is free, whatever name it is called by
+    if provider_of(model) in ("local", "replay"):
+        return 0.0  # the embedded model is free, and so is a replayed answer
     hidden = getattr(response, "_hidden_params", {}) or {}
     cost = hidden.get("response_cost")
     if cost is None:
@@ -485,6 +501,7 @@ class _PluginHandler(litellm.CustomLLM):
             schema_name=schema.get("name"),
             prompt_id=metadata.get("eightflow_prompt_id"),
             params=optional,
+            metadata=dict(metadata),
         )
         try:
             content = self.provider(request)

@@ -21,6 +21,7 @@ class ProviderRequest:
     schema_name: str | None = None
     prompt_id: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def user_text(self) -> str:

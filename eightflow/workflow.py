@@ -57,6 +57,7 @@ class Workflow:
         self.cache = cache
         self._prompts = prompts
         self.last_result: WorkflowResult | None = None
+        self._record_runs = True
 
     # -- what subclasses provide -------------------------------------------------------
 
@@ -182,7 +183,7 @@ class Workflow:
             else:  # started by Prefect itself (a deployment, the UI)
                 values, label = _normalise_inputs({**workflow.inputs, **(inputs or {})})
                 run = workflow.new_run(model, label)
-            result = await workflow.execute_in_flow(run, values)
+            result = await workflow.execute_in_flow(run, values, record=workflow._record_runs)
             if not result.ok:
                 from prefect.states import Failed
 
@@ -192,6 +193,22 @@ class Workflow:
         body.__name__ = self.definition.name
         body.__doc__ = self.definition.description or type(self).__doc__
         return self.compiled.build_flow(body)
+
+    async def execute_replay(self, run: RunState, inputs: dict[str, Any]) -> WorkflowResult:
+        """Run with a prepared ``RunState`` (replay), in a flow, without a ledger record."""
+        from eightflow.compiler.prefect_flow import in_flow_run
+
+        if in_flow_run():
+            return await self.execute_in_flow(run, inputs, record=False)
+        token = _pending.set((run, inputs))
+        self._record_runs = False
+        try:
+            flow_call: Any = self.as_flow()
+            await flow_call(return_state=True)
+        finally:
+            _pending.reset(token)
+            self._record_runs = True
+        return self.last_result or _crashed(run)
 
     async def execute_in_flow(
         self, run: RunState, inputs: dict[str, Any], *, record: bool = True

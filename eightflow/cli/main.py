@@ -168,6 +168,46 @@ def _flow_run_url(flow_run_id: str | None) -> str | None:
     return f"{str(ui).rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
 
 
+@app.command("replay")
+def replay_command(
+    run_id: Annotated[str, typer.Argument(help="A run id from the ledger (a prefix will do).")],
+    live: Annotated[list[str] | None, typer.Option(help="Run this step for real.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
+) -> None:
+    """Re-run a recorded run with model answers served from the ledger (free, offline)."""
+    from eightflow.prefect_env import connect
+
+    connection = connect()
+    (err if as_json else out).print(f"[dim]{connection.message}[/dim]")
+    from eightflow.replay import replay_run
+
+    try:
+        result, source = asyncio.run(replay_run(run_id, live=live or []))
+    except WorkflowError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        data = result.to_dict()
+        data["replay"] = {
+            "of": run_id,
+            "served": source.served,
+            "misses": source.misses,
+            "live": sorted(source.live),
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        from eightflow.cli.render import print_result
+
+        print_result(result, out)
+        out.print(
+            f"\nreplayed {source.served} answers from the ledger; "
+            f"{result.model_calls} real model calls"
+        )
+        for miss in source.misses:
+            out.print(f"[yellow]miss[/yellow] {miss}")
+    raise typer.Exit(0 if result.ok and not source.misses else 1)
+
+
 @app.command("workflows")
 def workflows_command() -> None:
     """List the registered workflows."""

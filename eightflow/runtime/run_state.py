@@ -36,6 +36,7 @@ class RunState:
     model_calls: int = 0
     cache_hits: int = 0
     loop: asyncio.AbstractEventLoop | None = None  # sync handlers send model calls here
+    replay: Any = None  # a ReplaySource when re-running a recorded run from the ledger
 
 
 @dataclass
