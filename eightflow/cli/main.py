@@ -274,5 +274,11 @@ def server_status(port: Annotated[int | None, typer.Option()] = None) -> None:
     raise typer.Exit(0 if status["running"] else 1)
 
 
+# report, export and eval (eightflow/cli/report_cmd.py); heavy imports stay in the commands.
+from eightflow.cli.report_cmd import register as _register_report  # noqa: E402
+
+_register_report(app)
+
+
 if __name__ == "__main__":
     app()

@@ -26,11 +26,22 @@ def artifact_key(*parts: str) -> str:
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", key)).strip("-")[:200]
 
 
-async def publish_run(definition: WorkflowDefinition, result: WorkflowResult) -> None:
+async def publish_run(
+    definition: WorkflowDefinition,
+    result: WorkflowResult,
+    extra: dict[str, str] | None = None,
+) -> None:
+    """The report and trace artifacts; ``extra`` adds markdown artifacts by key suffix."""
     if FlowRunContext.get() is None:
         return
     name = definition.name
     try:
+        for suffix, markdown in (extra or {}).items():
+            await acreate_markdown_artifact(
+                key=artifact_key(name, suffix),
+                markdown=markdown,
+                description=f"{name} run {result.run_id}: {suffix}",
+            )
         await acreate_markdown_artifact(
             key=artifact_key(name, "report"),
             markdown=run_report(definition, result),

@@ -35,8 +35,17 @@ def plot_cost_per_day(rows: list[tuple[date, float | None]], path: Path | str) -
     try:
         bars = ax.bar(range(len(rows)), values, color="#4c72b0")
         known = [v for (_, c), v in zip(rows, values, strict=True) if c is not None]
-        top = max(known, default=0.0) or 1.0
+        top = max(known, default=0.0) or 0.01  # all free: a small, honest axis
         for bar, (_, cost) in zip(bars, rows, strict=True):
+            if cost is not None and len(rows) <= 31:
+                ax.text(
+                    bar.get_x() + bar.get_width() / 2,
+                    cost + top * 0.01,
+                    f"${cost:.4f}" if cost < 100 else f"${cost:,.0f}",
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
             if cost is None:
                 bar.set_color("#cccccc")
                 ax.text(

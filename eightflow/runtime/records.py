@@ -13,7 +13,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 StepStatus = Literal["pending", "running", "completed", "failed", "skipped", "not_run", "cached"]
-RunStatus = Literal["completed", "failed", "budget_exceeded", "timed_out", "criteria_failed"]
+RunStatus = Literal[
+    "completed", "failed", "budget_exceeded", "timed_out", "criteria_failed", "stopped"
+]
 
 
 class ModelCall(BaseModel):
@@ -133,6 +135,7 @@ class WorkflowResult(BaseModel):
     error_type: str | None = None
     failed_criteria: list[str] = Field(default_factory=list)
     target_breaches: list[dict[str, Any]] = Field(default_factory=list)
+    planning: list[dict[str, Any]] | None = None  # dynamic workflows: one entry per round
     flow_run_id: str | None = None
     ui_url: str | None = None
     inputs: dict[str, str] = Field(default_factory=dict)

@@ -63,6 +63,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
             breached INTEGER, created TEXT)""",
     ),
 ]
+MIGRATIONS.append(
+    (  # v3: planning rounds of dynamic workflows
+        """CREATE TABLE planning (
+            run_id TEXT NOT NULL, round INTEGER NOT NULL, prompt TEXT, rationale TEXT,
+            plan TEXT, done INTEGER, accepted TEXT, rejected TEXT, replans INTEGER,
+            error TEXT, duration_ms REAL, PRIMARY KEY (run_id, round))""",
+    )
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -142,6 +150,26 @@ class Ledger:
                     model,
                 ),
             )
+            db.execute("DELETE FROM planning WHERE run_id = ?", (result.run_id,))
+            for entry in result.planning or []:
+                db.execute(
+                    """INSERT INTO planning (run_id, round, prompt, rationale, plan, done,
+                    accepted, rejected, replans, error, duration_ms)
+                    VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
+                    (
+                        result.run_id,
+                        entry["round"],
+                        entry.get("prompt"),
+                        sanitize_text(entry.get("rationale") or "", limit=2000),
+                        json.dumps(sanitize(entry.get("plan"), limit=500)),
+                        int(bool(entry.get("done"))),
+                        json.dumps(entry.get("accepted")),
+                        json.dumps(sanitize(entry.get("rejected"), limit=500)),
+                        entry.get("replans"),
+                        entry.get("error"),
+                        entry.get("duration_ms"),
+                    ),
+                )
             db.execute("DELETE FROM steps WHERE run_id = ?", (result.run_id,))
             db.execute("DELETE FROM calls WHERE run_id = ?", (result.run_id,))
             for step in result.steps:

@@ -1,0 +1,454 @@
+"""``eightflow report``, ``eightflow export`` and ``eightflow eval``.
+
+``report`` summarises the ledger (success, failures, cost, cache use, step latency) as
+tables, JSON or Markdown, draws two PNG charts and can publish the report as Prefect
+artifacts. ``export`` writes the ledger's tables as Parquet or CSV. ``eval`` scores a
+prompt and model on a labelled CSV and keeps the scores in the ledger.
+
+Everything heavy (pandas, matplotlib, Prefect, litellm) is imported inside the commands,
+so registering them costs ``eightflow --help`` nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from eightflow.evaluation import EvalResult
+    from eightflow.observe.ledger_metrics import Dimension
+
+COST_PLOT = "cost_per_day.png"
+LATENCY_PLOT = "step_latency.png"
+MARKDOWN_KEY = "eightflow-report"
+TABLE_KEY = "eightflow-report-steps"
+EXPORT_TABLES = ("runs", "steps", "calls", "evals")
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+class SplitBy(StrEnum):
+    step = "step"
+    model = "model"
+    prompt = "prompt"
+    version = "version"
+
+
+class ExportFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+
+def _usd(value: float | None) -> str:
+    return "unpriced" if value is None else f"${value:.6f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _summary_row(wf: dict[str, Any]) -> list[str]:
+    return [
+        str(wf["runs"]),
+        str(wf["documents"]),
+        _pct(wf["success_rate"]),
+        _usd(wf["cost_usd"]),
+        _usd(wf["cost_per_run_usd"]),
+        _usd(wf["cost_per_document_usd"]),
+        _usd(wf["cost_per_successful_document_usd"]),
+        _pct(wf["cache_hit_rate"]),
+        f"{wf['tokens_in']}/{wf['tokens_out']}",
+    ]
+
+
+SUMMARY_HEAD = [
+    "runs",
+    "documents",
+    "success",
+    "cost",
+    "cost/run",
+    "cost/document",
+    "cost/successful document",
+    "cache hits",
+    "tokens in/out",
+]
+STEP_HEAD = [
+    "step",
+    "runs",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "tokens in",
+    "tokens out",
+    "cost",
+    "failures",
+]
+GROUP_HEAD = ["unit", "runs", "steps", "success", "p50 ms", "p95 ms", "p99 ms", "cost"]
+GROUP_HEAD += ["calls", "cache hits"]
+
+
+def _step_row(step: dict[str, Any]) -> list[str]:
+    return [
+        step["name"],
+        str(step["runs"]),
+        _ms(step["p50_ms"]),
+        _ms(step["p95_ms"]),
+        _ms(step["p99_ms"]),
+        str(step["tokens_in"]),
+        str(step["tokens_out"]),
+        _usd(step["cost_usd"]),
+        str(step["failures"]),
+    ]
+
+
+def _group_row(group: dict[str, Any]) -> list[str]:
+    return [
+        str(group["key"]),
+        group["unit"],
+        str(group["runs"]),
+        str(group["steps"]),
+        _pct(group["success_rate"]),
+        _ms(group["p50_ms"]),
+        _ms(group["p95_ms"]),
+        _ms(group["p99_ms"]),
+        _usd(group["cost_usd"]),
+        str(group["calls"]),
+        _pct(group["cache_hit_rate"]),
+    ]
+
+
+def _scope(report: dict[str, Any], by: str | None) -> str:
+    since = f"runs started since {report['since']}" if report["since"] else "all runs"
+    return since + (f", split by {by}" if by else "")
+
+
+def report_markdown(report: dict[str, Any], images: dict[str, str], by: str | None = None) -> str:
+    """The report as Markdown: summary, steps, groups, failure reasons, chart links."""
+    lines = ["# eightflow report", "", f"Scope: {_scope(report, by)}.", ""]
+    if not report["workflows"]:
+        lines += ["No runs in the ledger for this selection.", ""]
+    for wf in report["workflows"]:
+        lines += [f"## {wf['name']}", ""]
+        lines += [*_md_table(SUMMARY_HEAD, [_summary_row(wf)]), ""]
+        lines += ["### Steps", ""]
+        lines += [*_md_table(STEP_HEAD, [_step_row(s) for s in wf["steps"]]), ""]
+        if wf["groups"]:
+            lines += [f"### By {by}", ""]
+            lines += [*_md_table([by or "key", *GROUP_HEAD], [_group_row(g) for g in wf["groups"]])]
+            lines.append("")
+        lines += ["### Failure reasons", ""]
+        reasons = sorted(wf["failure_reasons"].items(), key=lambda kv: (-kv[1], kv[0]))
+        if reasons:
+            lines += [*_md_table(["reason", "runs"], [[k, str(v)] for k, v in reasons]), ""]
+        else:
+            lines += ["None.", ""]
+    if images:
+        lines += ["## Charts", ""]
+        titles = {COST_PLOT: "Cost per day", LATENCY_PLOT: "Step latency (p50/p95)"}
+        for name, link in images.items():
+            lines += [f"![{titles.get(name, name)}]({link})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _print_tables(report: dict[str, Any], by: str | None, console: Console) -> None:
+    from rich.table import Table
+
+    console.print(f"[bold]eightflow report[/bold] [dim]({_scope(report, by)})[/dim]")
+    if not report["workflows"]:
+        console.print("No runs in the ledger for this selection.")
+    for wf in report["workflows"]:
+        summary = Table(title=f"{wf['name']}", title_justify="left")
+        for head in SUMMARY_HEAD:
+            summary.add_column(head, justify="right")
+        summary.add_row(*_summary_row(wf))
+        console.print(summary)
+        steps = Table(title="Steps", title_justify="left")
+        for i, head in enumerate(STEP_HEAD):
+            steps.add_column(head, justify="left" if i == 0 else "right")
+        for step in wf["steps"]:
+            steps.add_row(*_step_row(step))
+        console.print(steps)
+        if wf["groups"]:
+            groups = Table(title=f"By {by}", title_justify="left")
+            for i, head in enumerate([by or "key", *GROUP_HEAD]):
+                groups.add_column(head, justify="left" if i < 2 else "right")
+            for group in wf["groups"]:
+                groups.add_row(*_group_row(group))
+            console.print(groups)
+        if wf["failure_reasons"]:
+            reasons = Table(title="Failure reasons", title_justify="left")
+            reasons.add_column("reason")
+            reasons.add_column("runs", justify="right")
+            for key, count in sorted(wf["failure_reasons"].items(), key=lambda kv: -kv[1]):
+                reasons.add_row(key, str(count))
+            console.print(reasons)
+
+
+def _step_table_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    def rounded(value: float | None, digits: int) -> float | None:
+        return None if value is None else round(value, digits)
+
+    return [
+        {
+            "workflow": wf["name"],
+            "step": s["name"],
+            "runs": s["runs"],
+            "p50_ms": rounded(s["p50_ms"], 1),
+            "p95_ms": rounded(s["p95_ms"], 1),
+            "p99_ms": rounded(s["p99_ms"], 1),
+            "tokens_in": s["tokens_in"],
+            "tokens_out": s["tokens_out"],
+            "cost_usd": rounded(s["cost_usd"], 8),
+            "failures": s["failures"],
+        }
+        for wf in report["workflows"]
+        for s in wf["steps"]
+    ]
+
+
+def _publish(markdown: str, rows: list[dict[str, Any]], console: Console) -> str | None:
+    """Both artifacts, created inside a ``publish-report`` flow run; returns its id."""
+    from eightflow.prefect_env import connect
+
+    connection = connect()  # before Prefect is imported
+    console.print(f"[dim]{connection.message}[/dim]")
+    from prefect import flow
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+    from prefect.runtime import flow_run
+
+    @flow(name="publish-report", log_prints=False)
+    def publish_report() -> str:
+        create_markdown_artifact(
+            key=MARKDOWN_KEY, markdown=markdown, description="eightflow ledger report"
+        )
+        create_table_artifact(
+            key=TABLE_KEY, table=rows, description="Step latency, tokens and cost"
+        )
+        return str(flow_run.id)
+
+    return publish_report()
+
+
+def report_command(
+    workflow: Annotated[
+        str | None, typer.Option("--workflow", "-w", help="Only this workflow.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only runs started this recently: 30m, 24h, 7d, 2w.")
+    ] = None,
+    by: Annotated[SplitBy | None, typer.Option(help="Split by step, model, prompt or version.")] = (
+        None
+    ),
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="table, json or markdown.")
+    ] = ReportFormat.table,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the PNG charts.")] = Path(
+        "eightflow-report"
+    ),
+    publish: Annotated[
+        bool, typer.Option(help="Also publish Prefect artifacts (markdown + step table).")
+    ] = False,
+) -> None:
+    """Success, failures, cost, cache use and step latency across the ledger's runs."""
+    from eightflow.cli.main import _fail, _flow_run_url, err, out
+    from eightflow.observe.ledger_metrics import cost_per_day, ledger_report, parse_duration
+    from eightflow.store.ledger import default_ledger
+
+    try:
+        window = parse_duration(since) if since else None
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    split = by.value if by else None
+    ledger = default_ledger()
+    report = ledger_report(ledger, workflow, window, cast("Dimension | None", split))
+    notes = err if fmt is ReportFormat.json else out
+    if workflow and not report["workflows"]:
+        err.print(f"[yellow]no runs of '{workflow}' in {ledger.path}[/yellow]")
+    images: dict[str, Path] = {}
+    days = cost_per_day(ledger, workflow, window)
+    if days or any(wf["steps"] for wf in report["workflows"]):
+        from eightflow.observe.plots import plot_cost_per_day, plot_step_latency
+
+        if days:
+            images[COST_PLOT] = plot_cost_per_day(days, out_dir / COST_PLOT)
+        if any(wf["steps"] for wf in report["workflows"]):
+            images[LATENCY_PLOT] = plot_step_latency(report, out_dir / LATENCY_PLOT)
+    if fmt is ReportFormat.json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    elif fmt is ReportFormat.markdown:
+        sys.stdout.write(report_markdown(report, {k: str(p) for k, p in images.items()}, split))
+    else:
+        _print_tables(report, split, out)
+    if images and fmt is not ReportFormat.markdown:
+        notes.print("Charts: " + ", ".join(str(p) for p in images.values()))
+    if publish:
+        links = {k: p.resolve().as_uri() for k, p in images.items()}
+        flow_run_id = _publish(report_markdown(report, links, split), _step_table_rows(report), err)
+        url = _flow_run_url(flow_run_id)
+        err.print(
+            f"Published artifacts '{MARKDOWN_KEY}' and '{TABLE_KEY}' "
+            f"(flow run {flow_run_id})" + (f": {url}" if url else "")
+        )
+
+
+def export_command(
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="parquet or csv.")
+    ] = ExportFormat.parquet,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write to.")] = Path(
+        "eightflow-export"
+    ),
+) -> None:
+    """Write the ledger's runs, steps, calls and evals tables as Parquet or CSV files."""
+    import pandas as pd
+
+    from eightflow.cli.main import out
+    from eightflow.store.ledger import default_ledger
+
+    ledger = default_ledger()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for table in EXPORT_TABLES:
+        columns = [row["name"] for row in ledger.query(f"PRAGMA table_info({table})")]
+        frame = pd.DataFrame(ledger.query(f"SELECT * FROM {table}"), columns=columns)
+        path = out_dir / f"{table}.{fmt.value}"
+        if fmt is ExportFormat.parquet:
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False)
+        out.print(f"{path}  [dim]({len(frame)} rows)[/dim]", highlight=False)
+
+
+def _print_eval(result: EvalResult, console: Console) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"[bold]{result.task}[/bold] eval of [bold]{result.prompt}[/bold] on "
+        f"[bold]{result.model}[/bold]: {result.dataset}, {result.rows} rows"
+        + (f", [red]{result.errors} failed calls[/red]" if result.errors else ""),
+        highlight=False,
+    )
+    metrics = Table(title="Metrics", title_justify="left")
+    metrics.add_column("metric")
+    metrics.add_column("value", justify="right")
+    for name, value in result.metrics.items():
+        metrics.add_row(name, _num(value))
+    console.print(metrics)
+    breakdown = Table(
+        title="Per label" if result.task == "sentiment" else "Per entity type",
+        title_justify="left",
+    )
+    breakdown.add_column("label" if result.task == "sentiment" else "type")
+    for head in ("precision", "recall", "f1", "support"):
+        breakdown.add_column(head, justify="right")
+    for key, values in result.per_label.items():
+        breakdown.add_row(
+            key,
+            _num(values["precision"]),
+            _num(values["recall"]),
+            _num(values["f1"]),
+            str(values["support"]),
+        )
+    console.print(breakdown)
+    if result.confusion:
+        columns = list(next(iter(result.confusion.values())))
+        confusion = Table(title="Confusion (rows: expected, columns: predicted)")
+        confusion.add_column("")
+        for column in columns:
+            confusion.add_column(column, justify="right")
+        for gold, counts in result.confusion.items():
+            confusion.add_row(gold, *(str(counts[c]) for c in columns))
+        console.print(confusion)
+    misses = [p for p in result.predictions if not p.correct]
+    if misses:
+        console.print(f"Wrong rows: {len(misses)} of {result.rows} (first 10):")
+        for miss in misses[:10]:
+            text = miss.text if len(miss.text) <= 70 else miss.text[:69] + "…"
+            got = miss.error or miss.predicted
+            console.print(
+                f"  row {miss.row}: {text}  expected {miss.expected}, got {got}",
+                markup=False,
+                highlight=False,
+            )
+    console.print(f"{result.metric}: {_num(result.value)}", highlight=False)
+
+
+def eval_command(
+    workflow: Annotated[str, typer.Argument(help="The workflow whose prompt is scored.")],
+    dataset: Annotated[
+        Path, typer.Argument(help="CSV: text,label (sentiment) or text,expected_entities.")
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="litellm model string to score.")
+    ] = None,
+    prompt_version: Annotated[
+        int | None, typer.Option("--prompt-version", help="Prompt version (default: newest).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Score a workflow's prompt and a model on a labelled CSV; keep scores in the ledger."""
+    from eightflow.cli.main import _fail, out
+    from eightflow.errors import WorkflowError
+    from eightflow.evaluation import evaluate, load_dataset
+    from eightflow.registry import load_workflow
+
+    try:
+        task, _ = load_dataset(dataset)
+        cls = load_workflow(workflow)
+        used = cls().definition.prompt_ids()
+        if task not in used:
+            _fail(
+                f"workflow '{workflow}' does not use the '{task}' prompt that {dataset.name} "
+                f"scores (it uses: {', '.join(used) or 'none'})"
+            )
+        result = evaluate(
+            dataset,
+            model=model,
+            prompt_ref=str(prompt_version) if prompt_version is not None else None,
+            workflow=workflow,
+        )
+    except WorkflowError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        _print_eval(result, out)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report``, ``export`` and ``eval`` to the ``eightflow`` app."""
+    app.command("report")(report_command)
+    app.command("export")(export_command)
+    app.command("eval")(eval_command)
