@@ -16,6 +16,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -305,12 +306,31 @@ class DynamicWorkflow(Workflow):
             raise WorkflowFailed(result.error or result.status, result=result)
         return result
 
-    async def _loop(self, run: RunState, inputs: dict[str, Any]) -> WorkflowResult:
+    @property
+    def _state(self) -> _LoopState:
+        state = _loop_state.get()
+        if state is None:
+            raise WorkflowError("plan_next_steps/execute_steps run only inside execute()")
+        return state
+
+    async def _loop(
+        self, run: RunState, inputs: dict[str, Any], *, publish: bool = True, record: bool = True
+    ) -> WorkflowResult:
+        """The seed's loop, in the current flow run. State is per run (a context variable),
+        so one workflow object can serve many documents at once in a batch."""
+        token = _loop_state.set(_LoopState(run=run, inputs=set(inputs)))
+        try:
+            return await self._loop_body(run, inputs, publish=publish, record=record)
+        finally:
+            _loop_state.reset(token)
+
+    async def _loop_body(
+        self, run: RunState, inputs: dict[str, Any], *, publish: bool, record: bool
+    ) -> WorkflowResult:
         from eightflow.compiler.artifacts import publish_run
         from eightflow.workflow import build_result
 
         started = datetime.now(UTC)
-        self._state = _LoopState(run=run, inputs=set(inputs))
         context = Context(inputs)
         fatal: WorkflowError | None = None
         stop_reason: str | None = None
@@ -354,8 +374,10 @@ class DynamicWorkflow(Workflow):
         result.inputs = {k: str(v)[:200] for k, v in inputs.items() if k != "document_info"}
         from eightflow.observe.planning import planning_report
 
-        await publish_run(shadow, result, extra={"planning": planning_report(self, result)})
-        await self.record(result, run, inputs)
+        if publish:
+            await publish_run(shadow, result, extra={"planning": planning_report(self, result)})
+        if record:
+            await self.record(result, run, inputs)
         self.last_result = result
         return result
 
@@ -372,6 +394,9 @@ class _LoopState:
         self.executed: list[str] = []
         self.records: list[Any] = []
         self.planner_done = False
+
+
+_loop_state: ContextVar[_LoopState | None] = ContextVar("eightflow_dynamic_loop", default=None)
 
 
 async def _noop(context: Context) -> StepResult:

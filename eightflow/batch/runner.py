@@ -184,6 +184,7 @@ class BatchRunner:
     async def _run_document(self, document: Document, t0: float) -> DocumentOutcome:
         from datetime import UTC, datetime
 
+        from eightflow.dynamic import DynamicWorkflow
         from eightflow.runtime.executor import StepExecutor
         from eightflow.workflow import _normalise_inputs
 
@@ -193,15 +194,21 @@ class BatchRunner:
         run.api_base = self.options.api_base or wf.api_base
         run.cache = wf.cache
         started = datetime.now(UTC)
-        executor = StepExecutor(wf.definition, run, values)
-        if self.options.granularity == "step":
-            orchestration = await wf.compiled.run_steps(executor)
+        fatal = None
+        if isinstance(wf, DynamicWorkflow):
+            # Planned per document: the loop runs its rounds as tasks of this flow run.
+            result = await wf._loop(run, values, publish=False, record=False)
         else:
-            orchestration = await wf.compiled.run_document(executor)
-        result = build_result(wf.definition, run, executor.outputs, orchestration.fatal, started)
+            executor = StepExecutor(wf.definition, run, values)
+            if self.options.granularity == "step":
+                orchestration = await wf.compiled.run_steps(executor)
+            else:
+                orchestration = await wf.compiled.run_document(executor)
+            fatal = orchestration.fatal
+            result = build_result(wf.definition, run, executor.outputs, fatal, started)
         await wf.record(result, run, values, batch_id=self.batch_id)
         status: Any = "completed" if result.ok else "failed"
-        if result.status == "budget_exceeded" or isinstance(orchestration.fatal, BudgetExceeded):
+        if result.status == "budget_exceeded" or isinstance(fatal, BudgetExceeded):
             status = "budget_exceeded"
         meta = {k: getattr(document, k) for k in ("sha256", "title", "loader", "pages", "chars")}
         return DocumentOutcome(
