@@ -146,7 +146,7 @@ class DocumentAnalysisParams(BaseModel):
     )
 
 
-@flow(name="document-analysis-adhoc", log_prints=True)
+@flow(name="document-analysis", log_prints=True)
 async def document_analysis(params: DocumentAnalysisParams) -> dict[str, Any]:
     """Analyse one document; the run's report and trace are published as artifacts."""
     workflow = DocumentAnalysisWorkflow(model=params.model)

@@ -252,3 +252,58 @@ async def _table(create: Any, prefix: str, index: int, part: list[dict[str, Any]
     key = f"{prefix}-results" if index == 1 else f"{prefix}-results-{index}"
     await create(key=key, table=part, description=f"results, part {index}")
     return key
+
+
+def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
+    """One results table, trace and report out of the shards' folders."""
+    import pandas as pd
+
+    frames = [pd.read_csv(d / "results.csv") for d in shard_dirs if (d / "results.csv").exists()]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
+    frame = frame.sort_values("id", kind="stable")
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "results.csv") as fh:
+        frame.to_csv(fh, index=False)
+    with atomic_write(out / "results.parquet", "wb") as fh:
+        frame.astype({"error": "string"}).to_parquet(fh, index=False)
+    traces = []
+    with atomic_write(out / "trace.jsonl") as fh:
+        for shard in shard_dirs:
+            path = shard / "trace.jsonl"
+            if path.exists():
+                for line in path.open(encoding="utf-8"):
+                    fh.write(line)
+                    traces.append(json.loads(line))
+    statuses = frame["status"].value_counts().to_dict() if len(frame) else {}
+    durations: dict[str, list[float]] = {}
+    cost_by_step: dict[str, float] = {}
+    for row in traces:
+        if row.get("status") == "completed" and row.get("duration_ms") is not None:
+            durations.setdefault(row["step"], []).append(float(row["duration_ms"]))
+        if row.get("cost_usd") is not None and not row.get("cache_hit"):
+            cost_by_step[row["step"]] = cost_by_step.get(row["step"], 0.0) + float(row["cost_usd"])
+    from eightflow.observe.metrics import percentile
+
+    lines = [
+        f"# merged batch: {len(frame)} documents from {len(shard_dirs)} shards",
+        "",
+        "- by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
+        f"- cost: {fmt_cost(float(frame['cost_usd'].fillna(0).sum()) if len(frame) else 0.0)}",
+        "",
+        "| step | n | p50 ms | p95 ms | cost |",
+        "|---|---|---|---|---|",
+    ]
+    for step, values in durations.items():
+        lines.append(
+            f"| {step} | {len(values)} | {_ms(percentile(values, 50))} | "
+            f"{_ms(percentile(values, 95))} | {fmt_cost(cost_by_step.get(step, 0.0))} |"
+        )
+    errors = (
+        frame[frame["status"] != "completed"]["error"].value_counts().head(10) if len(frame) else []
+    )
+    if len(errors):
+        lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
+        lines += [f"| {n} | {sanitize_text(str(e), limit=200)} |" for e, n in errors.items()]
+    with atomic_write(out / "report.md") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return {"documents": len(frame), "by_status": statuses, "out": str(out)}

@@ -1,0 +1,1 @@
+"""What prefect.yaml refers to: the local stack launcher, parameter presets, database set-up."""

@@ -1,0 +1,211 @@
+"""The local stack: a Prefect server, a process work pool, the deployments, N workers.
+
+``eightflow stack up`` does, on 127.0.0.1 only:
+
+1. starts a Prefect server (SQLite under EIGHTFLOW_HOME, or PostgreSQL with ``--postgres``);
+2. creates the ``local`` process work pool and the Secret blocks workers read keys from;
+3. deploys everything in ``prefect.yaml`` (``prefect --no-prompt deploy --all``);
+4. starts N workers, each taking one flow run at a time,
+
+and prints the UI URL. ``stack down`` stops what it started, by pid, workers first: a worker
+was seen ignoring SIGTERM while the server went down. State lives in
+``EIGHTFLOW_HOME/stack.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from eightflow.local_server import LocalServer, _alive, prefect_executable
+from eightflow.settings import get_settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+POOL = "local"
+SECRET_BLOCKS = {"openai-api-key": "OPENAI_API_KEY", "anthropic-api-key": "ANTHROPIC_API_KEY"}
+
+
+def _state_file() -> Path:
+    return get_settings().state_dir / "stack.json"
+
+
+def load_state() -> dict[str, Any]:
+    try:
+        return dict(json.loads(_state_file().read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_state(state: dict[str, Any]) -> None:
+    _state_file().write_text(json.dumps(state, indent=2))
+
+
+def stack_env(api_url: str) -> dict[str, str]:
+    """Environment for deploy and workers: our API, the project dir, offline litellm."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "PREFECT_API_URL": api_url,
+            "EIGHTFLOW_PROJECT_DIR": str(PROJECT_DIR),
+            "EIGHTFLOW_HOME": str(get_settings().home),
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "EIGHTFLOW_AUTO_SERVER": "0",
+        }
+    )
+    return env
+
+
+async def _prepare_pool_and_secrets(api_url: str) -> None:
+    from prefect.blocks.system import Secret
+    from pydantic import SecretStr
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.workers.process import ProcessWorker
+
+    async with get_client() as client:
+        await client.create_work_pool(
+            WorkPoolCreate(
+                name=POOL,
+                type="process",
+                base_job_template=ProcessWorker.get_default_base_job_template(),
+                description="eightflow local process pool",
+            ),
+            overwrite=True,
+        )
+    for block, variable in SECRET_BLOCKS.items():
+        # Workers get keys from Secret blocks; an empty one means "not configured".
+        secret: Any = Secret(value=SecretStr(os.environ.get(variable, "")))
+        await secret.save(block, overwrite=True)
+
+
+def up(
+    port: int | None = None,
+    workers: int = 1,
+    postgres: str | None = None,
+    deploy: bool = True,
+    log: Any = print,
+) -> dict[str, Any]:
+    settings = get_settings()
+    server = LocalServer(
+        port=port or settings.server_port, database_url=postgres, name="stack-server"
+    )
+    log(
+        f"starting the Prefect server on {server.url} "
+        f"({'PostgreSQL' if postgres else 'SQLite under ' + str(server.data_dir)})"
+    )
+    server.start()
+    env = stack_env(server.api_url)
+    os.environ["PREFECT_API_URL"] = server.api_url
+    state: dict[str, Any] = {
+        "server_pid": server.recorded_pid(),
+        "port": server.port,
+        "url": server.url,
+        "api_url": server.api_url,
+        "database": "postgres" if postgres else "sqlite",
+        "workers": [],
+    }
+    _save_state(state)
+    log(f"creating work pool '{POOL}' and Secret blocks")
+    asyncio.run(_prepare_pool_and_secrets(server.api_url))
+    if deploy:
+        log("deploying prefect.yaml (prefect --no-prompt deploy --all)")
+        done = subprocess.run(
+            [*prefect_executable(), "--no-prompt", "deploy", "--all"],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"prefect deploy failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
+    logs = settings.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for index in range(workers):
+        name = f"eightflow-worker-{index + 1}"
+        handle = (logs / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [
+                *prefect_executable(),
+                "worker",
+                "start",
+                "--pool",
+                POOL,
+                "--name",
+                name,
+                "--limit",
+                "1",
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        state["workers"].append({"name": name, "pid": process.pid})
+    _save_state(state)
+    log(f"started {workers} worker(s); UI: {server.url}")
+    return state
+
+
+def _stop_pid(pid: int, first: int, timeout: float) -> None:
+    for sig, wait in ((first, timeout), (signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        if not _alive(pid):
+            return
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.2)
+
+
+def down(log: Any = print) -> dict[str, Any]:
+    """Workers first (SIGINT), then the server; returns what was stopped."""
+    state = load_state()
+    stopped: dict[str, Any] = {"workers": [], "server": False}
+    for worker in state.get("workers", []):
+        _stop_pid(int(worker["pid"]), signal.SIGINT, 15.0)
+        stopped["workers"].append(worker["name"])
+    if state.get("port"):
+        stopped["server"] = LocalServer(port=int(state["port"]), name="stack-server").stop()
+    port = state.get("port")
+    if port and port_open(int(port)):
+        raise RuntimeError(f"port {port} is still listening after stack down")
+    _state_file().unlink(missing_ok=True)
+    log(
+        f"stopped {len(stopped['workers'])} worker(s) and "
+        f"{'the server' if stopped['server'] else 'no server'}"
+    )
+    return stopped
+
+
+def status() -> dict[str, Any]:
+    state = load_state()
+    if not state:
+        return {"running": False}
+    server = LocalServer(port=int(state["port"]), name="stack-server")
+    return {
+        "running": server.is_healthy(),
+        "url": state["url"],
+        "api_url": state["api_url"],
+        "database": state.get("database"),
+        "workers": [{**w, "alive": _alive(int(w["pid"]))} for w in state.get("workers", [])],
+    }
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
