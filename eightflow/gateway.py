@@ -117,10 +117,31 @@ def _clean_message(text: str, limit: int = 500) -> str:
     return sanitize_text(text.replace("\n", " "), limit=limit)
 
 
-def _key_of(model: str) -> str | None:
-    """The API key for a model's provider, looked up explicitly (and never logged)."""
+_PLUGGED: set[str] = set()  # providers registered in-process: they take no key
+_SECRET_KEYS: dict[str, str | None] = {}
+
+
+async def provider_key(model: str) -> str | None:
+    """The API key for a model's provider, looked up explicitly and never logged.
+
+    The environment (``OPENAI_API_KEY``...) first; on a Prefect worker without it, the
+    Secret block ``<provider>-api-key`` (what ``eightflow stack up`` creates), read at run
+    time so no key is ever written into a deployment.
+    """
     provider = provider_of(model)
-    return os.environ.get(f"{provider.upper()}_API_KEY") or None
+    from_env = os.environ.get(f"{provider.upper()}_API_KEY")
+    if from_env or provider in _PLUGGED or not os.environ.get("PREFECT_API_URL"):
+        return from_env or None
+    if provider not in _SECRET_KEYS:
+        try:
+            from prefect.blocks.system import Secret
+
+            block: Any = await Secret.aload(f"{provider}-api-key")
+            value = block.get()
+            _SECRET_KEYS[provider] = str(value) if value else None
+        except Exception:  # no such block: the provider may need no key
+            _SECRET_KEYS[provider] = None
+    return _SECRET_KEYS[provider]
 
 
 class ModelGateway:
@@ -182,7 +203,7 @@ class ModelGateway:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         try:
-            request = self._request(prompt, chosen, messages, params)
+            request = self._request(prompt, chosen, messages, params, await provider_key(chosen))
             response, served = await self._send(run, limiter, request, chosen)
         except BaseException as exc:
             budget.release(reservation)
@@ -279,7 +300,12 @@ class ModelGateway:
     # -- internals ------------------------------------------------------------------------
 
     def _request(
-        self, prompt: Prompt, model: str, messages: list[dict[str, str]], params: dict[str, Any]
+        self,
+        prompt: Prompt,
+        model: str,
+        messages: list[dict[str, str]],
+        params: dict[str, Any],
+        key: str | None,
     ) -> dict[str, Any]:
         run = current_run.get()
         scope = current_step.get()
@@ -304,7 +330,6 @@ class ModelGateway:
         api_base = self.api_base or (run.api_base if run else None) or settings.api_base
         if api_base and provider_of(model) != "local":
             request["api_base"] = api_base
-        key = _key_of(model)
         if key:
             request["api_key"] = key
         elif "api_base" in request:
@@ -548,6 +573,7 @@ def register_provider(
     max_input_tokens: int = 8192,
 ) -> None:
     """Route ``name/...`` models to ``provider``; price ``models`` if costs are given."""
+    _PLUGGED.add(name)
     litellm.custom_provider_map = [
         *[p for p in litellm.custom_provider_map if p.get("provider") != name],
         {"provider": name, "custom_handler": _PluginHandler(name, provider)},

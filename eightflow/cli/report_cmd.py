@@ -50,6 +50,13 @@ class ExportFormat(StrEnum):
     csv = "csv"
 
 
+ByOption = Annotated[
+    SplitBy | None, typer.Option("--by", help="Split by step, model, prompt or version.")
+]
+DEFAULT_REPORT_DIR = Path("eightflow-report")
+DEFAULT_EXPORT_DIR = Path("eightflow-export")
+
+
 # -- formatting ------------------------------------------------------------------------------
 
 
@@ -267,15 +274,13 @@ def report_command(
     since: Annotated[
         str | None, typer.Option(help="Only runs started this recently: 30m, 24h, 7d, 2w.")
     ] = None,
-    by: Annotated[SplitBy | None, typer.Option(help="Split by step, model, prompt or version.")] = (
-        None
-    ),
+    by: ByOption = None,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="table, json or markdown.")
     ] = ReportFormat.table,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the PNG charts.")] = Path(
-        "eightflow-report"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the PNG charts.")
+    ] = DEFAULT_REPORT_DIR,
     publish: Annotated[
         bool, typer.Option(help="Also publish Prefect artifacts (markdown + step table).")
     ] = False,
@@ -327,9 +332,9 @@ def export_command(
     fmt: Annotated[
         ExportFormat, typer.Option("--format", "-f", help="parquet or csv.")
     ] = ExportFormat.parquet,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write to.")] = Path(
-        "eightflow-export"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to write to.")
+    ] = DEFAULT_EXPORT_DIR,
 ) -> None:
     """Write the ledger's runs, steps, calls and evals tables as Parquet or CSV files."""
     import pandas as pd
