@@ -218,6 +218,9 @@ class Workflow:
         from eightflow.runtime.executor import StepExecutor
 
         started = datetime.now(UTC)
+        # Import litellm (seconds) before the steps start, not inside the first of them:
+        # it would block the event loop and make every concurrent step look slow.
+        await asyncio.to_thread(lambda: self.model)
         executor = StepExecutor(self.definition, run, inputs)
         outcome = await self.compiled.run_steps(executor)
         result = build_result(self.definition, run, executor.outputs, outcome.fatal, started)
@@ -318,6 +321,7 @@ def build_result(
             input=sum(r.tokens_in for r in records), output=sum(r.tokens_out for r in records)
         ),
         model_calls=run.model_calls,
+        cache_hits=run.cache_hits,
         started=started,
         finished=finished,
         duration_ms=(finished - started).total_seconds() * 1000,
@@ -325,17 +329,18 @@ def build_result(
         error_type=error_type,
         failed_criteria=failed_criteria,
         flow_run_id=flow_run_id,
-        ui_url=_ui_url(flow_run_id),
+        ui_url=flow_run_url(flow_run_id),
     )
 
 
-def _ui_url(flow_run_id: str | None) -> str | None:
+def flow_run_url(flow_run_id: str | None) -> str | None:
+    """The v2 UI page of a flow run (the server's default UI), when a UI URL is known."""
     if not flow_run_id:
         return None
     from prefect.settings import get_current_settings
 
     ui = get_current_settings().ui_url
-    return f"{str(ui).rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
+    return f"{str(ui).rstrip('/')}/v2/runs/flow-run/{flow_run_id}" if ui else None
 
 
 def _normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

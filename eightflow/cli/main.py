@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from eightflow.errors import WorkflowError
+from eightflow.workflow import flow_run_url as _flow_run_url  # noqa: F401 (used by report_cmd)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 server_app = typer.Typer(no_args_is_help=True, help="A local Prefect server on 127.0.0.1.")
@@ -153,7 +154,9 @@ def analyze_command(
         _fail(f"the batch did not run: {state.message}")
         return
     brief = {**summary.brief(), "out": str(out_dir.resolve()), "flow_state": state.name}
-    brief["ui_url"] = _flow_run_url(summary.flow_run_id)
+    from eightflow.workflow import flow_run_url
+
+    brief["ui_url"] = flow_run_url(summary.flow_run_id)
     if as_json:
         sys.stdout.write(json.dumps(brief, indent=2) + "\n")
     else:
@@ -161,15 +164,6 @@ def analyze_command(
 
         print_batch(brief, out)
     raise typer.Exit(0 if brief["success"] else 1)
-
-
-def _flow_run_url(flow_run_id: str | None) -> str | None:
-    if not flow_run_id:
-        return None
-    from prefect.settings import get_current_settings
-
-    ui = get_current_settings().ui_url
-    return f"{str(ui).rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
 
 
 @app.command("replay")

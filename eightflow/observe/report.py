@@ -68,7 +68,8 @@ def run_report(definition: WorkflowDefinition, result: WorkflowResult) -> str:
         f"# {result.workflow}: {result.status}",
         "",
         f"- run id: `{result.run_id}`, workflow version `{result.version}`",
-        f"- duration: {result.duration_ms / 1000:.2f} s; model calls: {result.model_calls}",
+        f"- duration: {result.duration_ms / 1000:.2f} s; model calls: {result.model_calls}"
+        + (f" (+{result.cache_hits} answered from cache)" if result.cache_hits else ""),
         f"- tokens: {result.tokens.input} in / {result.tokens.output} out; "
         f"cost: {fmt_cost(result.cost_usd)}",
     ]

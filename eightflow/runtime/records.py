@@ -128,6 +128,7 @@ class WorkflowResult(BaseModel):
     cost_usd: float | None = 0.0
     tokens: TokenUsage = Field(default_factory=TokenUsage)
     model_calls: int = 0
+    cache_hits: int = 0
     started: datetime
     finished: datetime
     duration_ms: float
