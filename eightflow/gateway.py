@@ -38,7 +38,7 @@ from eightflow.errors import (
 )
 from eightflow.prompts import Prompt, PromptRegistry
 from eightflow.providers import Provider, ProviderFault, ProviderRequest
-from eightflow.runtime.budget import Budget
+from eightflow.runtime.budget import Budget, Reservation
 from eightflow.runtime.limiter import CallLimiter
 from eightflow.runtime.records import ModelCall
 from eightflow.runtime.run_state import RunState, current_run, current_step
@@ -199,16 +199,21 @@ class ModelGateway:
                 return self._from_cache(hit, prompt, chosen, run)
         budget = run.budget if run is not None else Budget()
         limiter = run.limiter if run is not None else self._limiter
-        reservation = budget.reserve(*_estimate(chosen, messages, budget))
+        estimate = _estimate(chosen, messages, budget)
+        reservation = Reservation(0, 0.0)
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         try:
             request = self._request(prompt, chosen, messages, params, await provider_key(chosen))
-            response, served = await self._send(run, limiter, request, chosen)
+            response, served, reservation = await self._send(
+                run, limiter, request, chosen, budget, estimate
+            )
         except BaseException as exc:
             budget.release(reservation)
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
                 raise
+            if isinstance(exc, BudgetExceeded):
+                raise  # no call was made: nothing to record as a model call
             error = map_error(exc, chosen)
             self._record(prompt, chosen, started, t0, cost=0.0, error=error)  # unbilled
             raise error from None
@@ -255,20 +260,35 @@ class ModelGateway:
         )
 
     async def _send(
-        self, run: RunState | None, limiter: CallLimiter, request: dict[str, Any], model: str
-    ) -> tuple[Any, str]:
-        """Make the call; returns the response and the model that really answered."""
+        self,
+        run: RunState | None,
+        limiter: CallLimiter,
+        request: dict[str, Any],
+        model: str,
+        budget: Budget,
+        estimate: tuple[int, float | None],
+    ) -> tuple[Any, str, Reservation]:
+        """Make the call; returns the response, the model that answered, the reservation.
+
+        The budget is reserved only once a limiter slot is held: a call queued behind the
+        limiter while the cap was reached must not go out afterwards.
+        """
         replay = run.replay if run is not None else None
         if replay is not None and replay.serves(current_step.get()):
             # Served from the ledger through litellm's provider path: not a model call.
             request["model"] = f"replay/{model}"
             request.pop("api_base", None)
             request.pop("api_key", None)
-            return await litellm.acompletion(**request), request["model"]
+            return await litellm.acompletion(**request), request["model"], Reservation(0, 0.0)
         async with limiter.slot():
+            reservation = budget.reserve(*estimate)
             if run is not None:
                 run.model_calls += 1
-            return await litellm.acompletion(**request), model
+            try:
+                return await litellm.acompletion(**request), model, reservation
+            except BaseException:
+                budget.release(reservation)
+                raise
 
     def count_tokens(self, text: str, model: str | None = None) -> int:
         """Tokens in ``text`` for ``model`` (tiktoken's bundled encoding as the fallback)."""
@@ -605,10 +625,13 @@ def _embedded_provider(request: ProviderRequest) -> str:
         raise ProviderFault(
             "BadRequestError",
             "the embedded model answers only the prompts "
-            f"{', '.join(engine.TASKS)}; use --model with a hosted model for others",
+            f"{', '.join(engine.ALL_TASKS)}; use --model with a hosted model for others",
         )
     try:
-        answer = engine.respond(task, extract_document(request.user_text), {})
+        # The whole message too: the planner reads its <registry> and <state> blocks.
+        answer = engine.respond(
+            task, extract_document(request.user_text), {"message": request.user_text}
+        )
     except ValueError as exc:
         raise ProviderFault("BadRequestError", str(exc)) from None
     return json.dumps(answer, ensure_ascii=False) if request.schema else _plain(answer)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from eightflow.definition import WorkflowDefinition
 from eightflow.documents import Document
 from eightflow.errors import BudgetExceeded, StepTimeout, WorkflowError, WorkflowFailed
+from eightflow.observe.sanitize import sanitize_text
 from eightflow.prompts import PromptRegistry
 from eightflow.runtime.budget import Budget
 from eightflow.runtime.limiter import CallLimiter
@@ -288,7 +289,7 @@ def build_result(
     failed_criteria: list[str] = []
     if fatal is not None:
         cause = fatal.original if isinstance(fatal.original, BaseException) else fatal
-        error, error_type = str(fatal), type(cause).__name__
+        error, error_type = sanitize_text(str(fatal), limit=2000), type(cause).__name__
         status = "failed"
         if isinstance(cause, BudgetExceeded):
             status = "budget_exceeded"

@@ -49,7 +49,10 @@ def chunk_text(text: str, max_tokens: int, count: CountTokens) -> list[str]:
 
 
 def _split_words(text: str, max_tokens: int, count: CountTokens) -> list[str]:
-    words = text.split()
+    words: list[str] = []
+    for word in text.split():
+        # One "word" can exceed the window on its own (CJK, base64, a long URL): cut it.
+        words.extend(_split_chars(word, max_tokens, count) if count(word) > max_tokens else [word])
     out: list[str] = []
     start = 0
     step = max(8, max_tokens // 2)
@@ -58,5 +61,18 @@ def _split_words(text: str, max_tokens: int, count: CountTokens) -> list[str]:
         while end > start + 1 and count(" ".join(words[start:end])) > max_tokens:
             end = start + max(1, (end - start) * 3 // 4)
         out.append(" ".join(words[start:end]))
+        start = end
+    return out
+
+
+def _split_chars(text: str, max_tokens: int, count: CountTokens) -> list[str]:
+    out: list[str] = []
+    start = 0
+    width = max(1, len(text) * max_tokens // max(count(text), 1))
+    while start < len(text):
+        end = min(len(text), start + width)
+        while end > start + 1 and count(text[start:end]) > max_tokens:
+            end = start + max(1, (end - start) * 3 // 4)
+        out.append(text[start:end])
         start = end
     return out

@@ -224,12 +224,13 @@ def show_command(
     from eightflow.registry import load_workflow
 
     try:
-        definition = load_workflow(workflow)().definition
+        instance = load_workflow(workflow)()
+        definition = instance.definition
     except WorkflowError as exc:
         _fail(str(exc))
         return
     if not mermaid_only:
-        out.print(definition.to_text(), markup=False)
+        out.print(definition.to_text(instance.version), markup=False)
         out.print()
     out.print(definition.to_mermaid(), markup=False)
 

@@ -27,6 +27,7 @@ from prefect.states import Failed, State
 from eightflow.compiler.task_options import step_task_options
 from eightflow.definition import WorkflowDefinition
 from eightflow.errors import StepFailed, StepTimeout, WorkflowError
+from eightflow.observe.sanitize import sanitize_text
 from eightflow.runtime.executor import StepExecutor
 
 # Options are assembled as dicts in one place (task_options); Prefect's overloads cannot
@@ -113,7 +114,8 @@ class CompiledWorkflow:
             if outcome.fatal is None and outcome.retry is not None:
                 raise outcome.retry
             if outcome.fatal is not None:
-                return Failed(message=f"{type(outcome.fatal).__name__}: {outcome.fatal}")
+                message = f"{type(outcome.fatal).__name__}: {outcome.fatal}"
+                return Failed(message=sanitize_text(message, limit=500))
             return list(executor.outputs)
 
         self.document_task = _task(_document_body, **options, task_run_name="{document}")

@@ -30,6 +30,10 @@ class JitteredDelays(list[float]):
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return list(self)[index]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
         return self.policy.delay(index, self._rng)
 
 

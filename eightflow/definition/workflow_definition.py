@@ -176,19 +176,25 @@ class WorkflowDefinition(BaseModel):
         order.append(name)
 
     def _check_cycles(self) -> None:
-        # Cycles through groups show up as cycles between their leaves.
-        self.topological_order()
+        # A sub-step depending on its own group first (it would otherwise read as a cycle),
+        # then cycles through groups, which show up as cycles between their leaves.
         for step in self.all_steps():
             for sub in step.substeps:
                 for inner in sub.walk():
-                    if step.name in inner.depends_on or any(
-                        d in {s.name for s in step.walk()} for d in inner.depends_on
-                    ):
+                    group = {s.name for s in step.walk()}
+                    for dep in inner.depends_on:
+                        if dep == step.name:
+                            why = "its own group"
+                        elif dep in group:
+                            why = f"'{dep}' of the same group (sub-steps of a group run together)"
+                        else:
+                            continue
                         raise WorkflowDefinitionError(
                             f"step '{inner.name}' inside parallel step '{step.name}' depends "
-                            "on its own group",
+                            f"on {why}",
                             step=inner.name,
                         )
+        self.topological_order()
 
     def _check_declared_outputs(self) -> None:
         owner: dict[str, str] = {}
@@ -224,9 +230,9 @@ class WorkflowDefinition(BaseModel):
                 lines.append(f"  {_mid(dep)} --> {_mid(step.name)}")
         return "\n".join(lines)
 
-    def to_text(self) -> str:
+    def to_text(self, version: str | None = None) -> str:
         """The DAG as indented text, one step a line, dependencies after the arrow."""
-        lines = [f"{self.name} (version {self.version_hash()})"]
+        lines = [f"{self.name} (version {version or self.version_hash()})"]
 
         def node(step: Step, depth: int) -> None:
             deps = f" <- {', '.join(step.depends_on)}" if step.depends_on else ""
@@ -259,6 +265,7 @@ class WorkflowDefinition(BaseModel):
                 self.max_concurrency,
             ],
             "fallback_models": list(self.fallback_models),
+            "default_retry": self.default_retry_policy.model_dump(),
             "criteria": [c.name for c in self.success_criteria],
             "prompts": dict(sorted((prompt_fingerprints or {}).items())),
         }

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,20 +37,20 @@ _SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIA
 _MIN_SECRET_LEN = 8
 
 
-_ENV_CACHE: tuple[float, int, list[str]] = (0.0, -1, [])
-_ENV_TTL_S = 1.0
+_ENV_CACHE: tuple[int, list[str]] = (0, [])
 
 
 def _secret_env_values() -> list[str]:
-    """Values of secret-looking env vars; re-read at most once a second (hot path)."""
+    """Values of secret-looking env vars, recomputed only when one of them changes.
+
+    This is the hot path (every trace row); fingerprinting the secret-named items is cheap
+    and catches a rotated key at once.
+    """
     global _ENV_CACHE
-    now = time.monotonic()
-    stamp, size, values = _ENV_CACHE
-    if now - stamp < _ENV_TTL_S and size == len(os.environ):
-        return values
-    values = _read_secret_env_values()
-    _ENV_CACHE = (now, len(os.environ), values)
-    return values
+    fingerprint = hash(tuple((k, v) for k, v in os.environ.items() if _SECRET_NAME.search(k)))
+    if fingerprint != _ENV_CACHE[0] or not _ENV_CACHE[1] and fingerprint:
+        _ENV_CACHE = (fingerprint, _read_secret_env_values())
+    return _ENV_CACHE[1]
 
 
 def _read_secret_env_values() -> list[str]:

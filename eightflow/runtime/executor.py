@@ -28,7 +28,7 @@ from eightflow.errors import (
     WorkflowDefinitionError,
     WorkflowError,
 )
-from eightflow.observe.sanitize import excerpt
+from eightflow.observe.sanitize import excerpt, sanitize_text
 from eightflow.runtime.context import Context, StepResult
 from eightflow.runtime.records import StepRecord
 from eightflow.runtime.run_state import RunState, StepScope, current_run, current_step
@@ -123,7 +123,10 @@ class StepExecutor:
                 retry = decision.action == "retry" and attempt < self.policy(step).max_attempts
                 self._close(record, t0, "running" if retry else "failed", cause)
                 failure = StepFailed(
-                    error.message, step=name, attempt=record.attempts, original=cause
+                    sanitize_text(error.message, limit=500),
+                    step=name,
+                    attempt=record.attempts,
+                    original=cause,
                 )
                 failure.retry = retry  # type: ignore[attr-defined]
                 if not retry:

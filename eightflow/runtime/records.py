@@ -152,9 +152,10 @@ class WorkflowResult(BaseModel):
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        from eightflow.observe.sanitize import sanitize
+        from eightflow.observe.sanitize import sanitize, sanitize_text
 
         data = self.model_dump(mode="json")
+        data["error"] = sanitize_text(self.error, limit=2000) if self.error else self.error
         # Outputs can quote the input (a summary of a document holding a key): sanitize.
         data["outputs"] = sanitize(_jsonable(self.outputs), limit=None)
         data["tokens"]["total"] = self.tokens.total

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from eightflow import (
-    BudgetExceeded,
     Context,
     ModelPermanentError,
     ModelTemporaryError,
@@ -118,9 +117,11 @@ async def test_fallback_runs_the_step_on_another_model(fake_model: FakeModel) ->
 
     class Flow(OneCall):
         recovery = staticmethod(
-            lambda error: Recovery.fallback(model="other/model")
-            if isinstance(error, ModelPermanentError)
-            else Recovery.fail_workflow()
+            lambda error: (
+                Recovery.fallback(model="other/model")
+                if isinstance(error, ModelPermanentError)
+                else Recovery.fail_workflow()
+            )
         )
 
     fake_model.enqueue(FakeModel.fault("NotFoundError", "no such model"))
@@ -174,7 +175,10 @@ async def test_timing_parallel_and_dependencies() -> None:
                     Step(
                         name="group",
                         handler=ParallelStep(
-                            [Step(name="x", handler=self.sleep("x")), Step(name="y", handler=self.sleep("y"))]
+                            [
+                                Step(name="x", handler=self.sleep("x")),
+                                Step(name="y", handler=self.sleep("y")),
+                            ]
                         ),
                     ),
                     Step(name="end", handler=self.end, depends_on=["second", "group"]),
@@ -229,7 +233,10 @@ async def test_two_steps_writing_one_output_is_a_definition_error() -> None:
         def define(self) -> WorkflowDefinition:
             return WorkflowDefinition(
                 name="clash",
-                steps=[Step(name="a", handler=self.same), Step(name="b", handler=self.same, depends_on=["a"])],
+                steps=[
+                    Step(name="a", handler=self.same),
+                    Step(name="b", handler=self.same, depends_on=["a"]),
+                ],
             )
 
         async def same(self, context: Context) -> StepResult:
@@ -254,7 +261,8 @@ async def test_budget_stops_further_calls(
         def define(self) -> WorkflowDefinition:
             steps = [Step(name="s0", handler=self.ask(0))]
             steps += [
-                Step(name=f"s{i}", handler=self.ask(i), depends_on=[f"s{i - 1}"]) for i in range(1, 5)
+                Step(name=f"s{i}", handler=self.ask(i), depends_on=[f"s{i - 1}"])
+                for i in range(1, 5)
             ]
             return WorkflowDefinition(name="chain", steps=steps, max_cost_usd=cap)
 
@@ -284,4 +292,7 @@ def test_definition_errors_name_the_step() -> None:
         return StepResult()
 
     with pytest.raises(WorkflowDefinitionError, match="'b'"):
-        WorkflowDefinition(name="w", steps=[Step(name="a", handler=h), Step(name="b", handler=h, depends_on=["zz"])])
+        WorkflowDefinition(
+            name="w",
+            steps=[Step(name="a", handler=h), Step(name="b", handler=h, depends_on=["zz"])],
+        )

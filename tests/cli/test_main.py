@@ -1,0 +1,134 @@
+"""The ``eightflow`` command line, run in-process with Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eightflow.cli.main import app
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = str(REPO / "examples" / "sample.md")
+LEAVES = ["summarization", "topic_extraction", "sentiment", "entities", "compilation"]
+
+
+@pytest.fixture
+def runner(home: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    # No local server for this private home: connect() must fall back to the API the test
+    # session already configured, never start or adopt one. A wide terminal keeps rich
+    # from wrapping table cells.
+    monkeypatch.setenv("EIGHTFLOW_AUTO_SERVER", "0")
+    monkeypatch.setenv("EIGHTFLOW_SERVER_PORT", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    return CliRunner()
+
+
+def test_run_json_is_json_alone(runner: CliRunner, home: Path) -> None:
+    result = runner.invoke(app, ["run", "document_analysis", SAMPLE, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # stdout holds the JSON and nothing else
+    assert data["status"] == "completed"
+    assert data["workflow"] == "document_analysis"
+    assert {"summary", "topics", "sentiment", "entities"} <= set(data["outputs"])
+    assert "Kilmory Bay" in data["outputs"]["summary"]
+    assert data["outputs"]["sentiment"]["label"] in {"positive", "negative", "neutral"}
+    assert isinstance(data["outputs"]["entities"]["entities"], list)
+    assert [step["name"] for step in data["steps"]] == LEAVES
+    assert all(step["status"] == "completed" for step in data["steps"])
+    assert isinstance(data["run_id"], str) and len(data["run_id"]) == 16
+    assert data["tokens"]["total"] == data["tokens"]["input"] + data["tokens"]["output"] > 0
+    # The connection note went to stderr, not into the JSON.
+    assert "Prefect" in result.stderr
+    # The fresh home got the response cache.
+    assert (home / "cache.sqlite").exists()
+
+
+def test_second_run_is_served_from_the_cache(runner: CliRunner) -> None:
+    first = runner.invoke(app, ["run", "document_analysis", SAMPLE, "--json"])
+    second = runner.invoke(app, ["run", "document_analysis", SAMPLE, "--json"])
+    assert first.exit_code == second.exit_code == 0
+    one, two = json.loads(first.stdout), json.loads(second.stdout)
+    assert one["model_calls"] == 4 and two["model_calls"] == 0
+    assert one["outputs"] == two["outputs"]
+    assert all(call["cache_hit"] for step in two["steps"] for call in step["calls"])
+    fresh = runner.invoke(app, ["run", "document_analysis", SAMPLE, "--json", "--refresh"])
+    assert json.loads(fresh.stdout)["model_calls"] == 4
+
+
+def test_run_plain_output(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["run", "document_analysis", SAMPLE])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "document_analysis run" in out and "completed" in out
+    assert "summary" in out and "Kilmory Bay" in out
+    assert "Steps" in out
+    for name in LEAVES:
+        assert name in out
+    assert "total:" in out and "model calls" in out
+
+
+def test_workflows_lists_document_analysis(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["workflows"])
+    assert result.exit_code == 0
+    assert "document_analysis" in result.stdout
+    assert "flows.document_analysis:DocumentAnalysisWorkflow" in result.stdout
+
+
+def test_show_prints_text_and_mermaid(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["show", "document_analysis"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("document_analysis (version ")
+    assert "- parallel_analysis (parallel)" in out
+    assert "- compilation <- topic_extraction, parallel_analysis" in out
+    assert "flowchart TD" in out and "summarization --> topic_extraction" in out
+    mermaid_only = runner.invoke(app, ["show", "document_analysis", "--mermaid"])
+    assert mermaid_only.stdout.startswith("flowchart TD")
+
+
+def test_show_prints_the_version_runs_use(runner: CliRunner) -> None:
+    from flows.document_analysis import DocumentAnalysisWorkflow
+
+    result = runner.invoke(app, ["show", "document_analysis"])
+    assert f"(version {DocumentAnalysisWorkflow().version})" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["run", "nope", "x.txt"], "unknown workflow 'nope'"),
+        (["show", "nope"], "unknown workflow 'nope'"),
+    ],
+)
+def test_unknown_workflow(runner: CliRunner, args: list[str], phrase: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert phrase in result.stderr and "document_analysis" in result.stderr  # lists the known
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("name", ["missing.txt", "missing.md"])
+def test_missing_file(runner: CliRunner, tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    result = runner.invoke(app, ["run", "document_analysis", str(path)])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, SystemExit), "crashed with a traceback"
+    assert name in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_unsupported_file(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "data.xyz"
+    path.write_text("hello")
+    result = runner.invoke(app, ["run", "document_analysis", str(path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "data.xyz" in result.stderr
+
+
+def test_no_arguments_shows_help(runner: CliRunner) -> None:
+    result = runner.invoke(app, [])
+    assert "run" in result.output and "workflows" in result.output and "show" in result.output
