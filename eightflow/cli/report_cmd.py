@@ -306,10 +306,13 @@ def report_command(
     if days or any(wf["steps"] for wf in report["workflows"]):
         from eightflow.observe.plots import plot_cost_per_day, plot_step_latency
 
-        if days:
-            images[COST_PLOT] = plot_cost_per_day(days, out_dir / COST_PLOT)
-        if any(wf["steps"] for wf in report["workflows"]):
-            images[LATENCY_PLOT] = plot_step_latency(report, out_dir / LATENCY_PLOT)
+        try:
+            if days:
+                images[COST_PLOT] = plot_cost_per_day(days, out_dir / COST_PLOT)
+            if any(wf["steps"] for wf in report["workflows"]):
+                images[LATENCY_PLOT] = plot_step_latency(report, out_dir / LATENCY_PLOT)
+        except ImportError as exc:  # the report itself does not need matplotlib
+            err.print(f"[yellow]no charts: {exc}; `pip install matplotlib` to draw them[/yellow]")
     if fmt is ReportFormat.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     elif fmt is ReportFormat.markdown:
