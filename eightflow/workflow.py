@@ -230,6 +230,9 @@ class Workflow:
             await self.record(result, run, inputs)
             result.target_breaches = await self.check_targets(result.run_id)
         await publish_run(self.definition, result)
+        from eightflow.observe.otel import export_run
+
+        export_run(result)
         self.last_result = result
         return result
 

@@ -1,0 +1,56 @@
+"""OpenTelemetry export: off by default; spans with gen_ai attributes when on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from eightflow.observe.otel import enabled, export_run
+from flows.document_analysis import DocumentAnalysisWorkflow
+
+TEXT = (Path(__file__).resolve().parents[2] / "examples" / "sample.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, True),
+        ({"EIGHTFLOW_OTEL": "1"}, True),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "EIGHTFLOW_OTEL": "0"}, False),
+    ],
+)
+def test_enabled_only_when_configured(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: bool
+) -> None:
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "EIGHTFLOW_OTEL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert enabled() is expected
+
+
+async def test_step_spans_carry_gen_ai_attributes(home: Path) -> None:
+    result = await DocumentAnalysisWorkflow(document=TEXT).execute()
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    count = export_run(result, tracer=provider.get_tracer("test"))
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert count == len(spans) == 1 + 5 + 4  # run, steps, model calls
+    root = spans["workflow document_analysis"]
+    step = spans["step sentiment"]
+    call = next(
+        s
+        for name, s in spans.items()
+        if name.startswith("chat ") and s.parent and s.parent.span_id == step.context.span_id
+    )
+    assert step.parent.span_id == root.context.span_id
+    assert call.attributes["gen_ai.request.model"] == "local/embedded"
+    assert call.attributes["gen_ai.usage.input_tokens"] > 0
+    assert step.attributes["eightflow.cost_usd"] == 0.0
+    assert step.start_time <= call.start_time <= call.end_time <= step.end_time + 1_000_000
