@@ -31,6 +31,7 @@ class ShardedParams(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=256, description="Model calls per shard.")
     max_cost_usd: float | None = Field(default=None, ge=0, description="Cap per shard.")
     api_base: str | None = Field(default=None, description="OpenAI-compatible endpoint.")
+    refresh: bool = Field(default=False, description="Ignore cached results and answers.")
 
 
 @flow(name="batch-sharded", log_prints=True)
@@ -48,6 +49,7 @@ async def batch_sharded(params: ShardedParams) -> Any:
             "concurrency": params.concurrency,
             "max_cost_usd": params.max_cost_usd,
             "api_base": params.api_base,
+            "refresh": params.refresh,
             "shard_index": index,
             "shard_count": params.shards,
         }

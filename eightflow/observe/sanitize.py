@@ -37,7 +37,7 @@ _SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIA
 _MIN_SECRET_LEN = 8
 
 
-_ENV_CACHE: tuple[int, list[str]] = (0, [])
+_ENV_CACHE: tuple[int | None, list[str]] = (None, [])
 
 
 def _secret_env_values() -> list[str]:
@@ -48,7 +48,7 @@ def _secret_env_values() -> list[str]:
     """
     global _ENV_CACHE
     fingerprint = hash(tuple((k, v) for k, v in os.environ.items() if _SECRET_NAME.search(k)))
-    if fingerprint != _ENV_CACHE[0] or not _ENV_CACHE[1] and fingerprint:
+    if fingerprint != _ENV_CACHE[0]:
         _ENV_CACHE = (fingerprint, _read_secret_env_values())
     return _ENV_CACHE[1]
 

@@ -1,0 +1,140 @@
+"""Scale-out benchmark: one worker against two workers with the batch split in shards.
+
+    python bench/scale.py --docs 600 --latency-ms 200 --concurrency 16 --json
+
+Starts the stack (`deployments/stack.py`: Prefect server, process work pool, deployments,
+two workers that take one flow run each) on a free port, PostgreSQL when it can be started
+here (root + PostgreSQL 15), SQLite otherwise, and a stub model in its own process. Then:
+
+  (a) one flow run of ``batch-documents/nightly`` over the folder: it lands on one worker;
+  (b) one run of ``batch-sharded/sharded`` with two shards: each shard is a flow run of the
+      batch deployment, and the two land on the two workers.
+
+Both use ``refresh`` so neither is served from cache. Wall times are from the server's run
+records (creation to end). The last line printed is JSON with docs, wall_one_worker_s,
+wall_two_workers_s, throughput_ratio, cpu_bound (load seen during the runs), and the
+database used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def wait_run(
+    api: str, deployment: str, params: dict[str, Any], timeout: float = 1800
+) -> dict[str, Any]:
+    flow, name = deployment.split("/")
+    dep = httpx.get(f"{api}/deployments/name/{flow}/{name}", timeout=30).json()
+    run = httpx.post(
+        f"{api}/deployments/{dep['id']}/create_flow_run",
+        json={"parameters": {"params": params}},
+        timeout=30,
+    ).json()
+    created = time.monotonic()
+    loads = []
+    while time.monotonic() - created < timeout:
+        current = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=30).json()
+        loads.append(os.getloadavg()[0])
+        if current["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return {
+                "state": current["state"]["type"],
+                "wall_s": time.monotonic() - created,
+                "load": max(loads),
+            }
+        time.sleep(0.5)
+    raise SystemExit(f"{deployment} did not finish in {timeout} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--docs", type=int, default=600)
+    parser.add_argument("--latency-ms", type=float, default=200.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--sqlite", action="store_true", help="Do not try PostgreSQL.")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="eightflow-scale-"))
+    os.environ["EIGHTFLOW_HOME"] = str(work / "home")
+    os.environ.pop("PREFECT_API_URL", None)
+    from bench.batch import free_port
+    from deployments import stack
+    from eightflow.testing import StubConfig, start_stub_process
+    from eightflow.testing.corpus import write_corpus
+
+    def say(text: str) -> None:
+        if not args.json:
+            print(text, file=sys.stderr, flush=True)
+
+    folder = work / "docs"
+    write_corpus(folder, args.docs)
+    database = None
+    if not args.sqlite and os.geteuid() == 0:
+        try:
+            from deployments.postgres import ensure_postgres
+
+            database = ensure_postgres(database="eightflow_scale", fresh=True)
+        except RuntimeError as exc:
+            say(f"PostgreSQL unavailable ({exc}); using SQLite")
+    os.environ["OPENAI_API_KEY"] = "sk-bench-not-a-real-key-0000000000"
+    with start_stub_process(StubConfig(latency_ms=args.latency_ms)) as stub:
+        say("starting the stack with two workers")
+        state = stack.up(port=free_port(), workers=2, postgres=database, log=say)
+        api = state["api_url"]
+        common = {
+            "folder": str(folder),
+            "model": "openai/gpt-4o-mini",
+            "api_base": stub.api_base,
+            "concurrency": args.concurrency,
+            "refresh": True,
+        }
+        try:
+            time.sleep(3)  # workers polling
+            say("(a) one flow run on one worker")
+            one = wait_run(api, "batch-documents/nightly", {**common, "out": str(work / "one")})
+            calls_one = stub.stats()["calls"]
+            stub.reset()
+            say(f"    {one['wall_s']:.1f} s; (b) two shards on two workers")
+            two = wait_run(
+                api, "batch-sharded/sharded", {**common, "out": str(work / "two"), "shards": 2}
+            )
+            calls_two = stub.stats()["calls"]
+        finally:
+            stack.down(log=say)
+    ratio = one["wall_s"] / two["wall_s"]
+    report = {
+        "docs": args.docs,
+        "latency_ms": args.latency_ms,
+        "concurrency": args.concurrency,
+        "database": "postgresql" if database else "sqlite",
+        "wall_one_worker_s": round(one["wall_s"], 2),
+        "wall_two_workers_s": round(two["wall_s"], 2),
+        "throughput_ratio": round(ratio, 3),
+        "calls_one": calls_one,
+        "calls_two": calls_two,
+        "states": [one["state"], two["state"]],
+        "peak_load_one": round(one["load"], 2),
+        "peak_load_two": round(two["load"], 2),
+        "cpus": os.cpu_count(),
+        "cpu_bound": two["load"] >= (os.cpu_count() or 1) * 0.9,
+    }
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
