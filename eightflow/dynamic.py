@@ -42,6 +42,7 @@ class StepType(BaseModel):
     handler: Callable[..., Any]
     retry_policy: RetryPolicy | None = None
     timeout_seconds: float | None = None
+    prompts: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -109,6 +110,24 @@ class StepFactory:
                     {"step": planned.type, "problem": "missing inputs: " + ", ".join(missing)}
                 )
                 continue
+            present = [o for o in kind.outputs if o in available]
+            if present:
+                problems.append(
+                    {
+                        "step": planned.type,
+                        "problem": "its outputs are already available: " + ", ".join(present),
+                    }
+                )
+                continue
+            rival = next((c.name for c in chosen if set(c.outputs) & set(kind.outputs)), None)
+            if rival is not None:
+                problems.append(
+                    {
+                        "step": planned.type,
+                        "problem": f"writes the same outputs as {rival} in this plan; choose one",
+                    }
+                )
+                continue
             chosen.append(kind)
             produced.update(kind.outputs)
         if problems:
@@ -167,13 +186,31 @@ class DynamicWorkflow(Workflow):
         return self._factory
 
     def define(self) -> WorkflowDefinition:
-        """Name, limits and version; the registry's types stand in as the steps."""
+        """Name, limits and version; the registry's types stand in as the steps.
+
+        Alternative types may write the same output (a short and a chunked summarizer), so
+        each output is declared by its first writer only; the planning prompt is named so
+        that editing it changes the version (and so the batch cache key).
+        """
+        declared: set[str] = set()
+        steps = []
+        for index, kind in enumerate(self.step_factory.types.values()):
+            outputs = tuple(o for o in kind.outputs if o not in declared)
+            declared.update(kind.outputs)
+            prompts = (*kind.prompts, self.planning_prompt) if index == 0 else kind.prompts
+            steps.append(
+                Step(
+                    name=kind.name,
+                    handler=kind.handler,
+                    outputs=outputs,
+                    prompts=prompts,
+                    description=kind.description,
+                )
+            )
         return WorkflowDefinition(
             name=type(self).name or type(self).__name__.lower(),
-            steps=tuple(
-                Step(name=t.name, handler=t.handler, outputs=t.outputs)
-                for t in self.step_factory.types.values()
-            ),
+            description=(type(self).__doc__ or "").strip().split("\n")[0],
+            steps=tuple(steps),
         )
 
     # -- the seed's loop -------------------------------------------------------------------
@@ -227,6 +264,9 @@ class DynamicWorkflow(Workflow):
             "state": json.dumps(
                 {
                     "round": number,
+                    # The planner sees an excerpt; it needs the whole document's size.
+                    "document_words": len(str(context.get("document", "")).split()),
+                    "document_chars": len(str(context.get("document", ""))),
                     "available": sorted(k for k in context if k != "document_info"),
                     "executed": state.executed,
                     "feedback": feedback,

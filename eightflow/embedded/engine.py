@@ -1,11 +1,16 @@
-"""The embedded default model: one entry point over the four offline tasks.
+"""The embedded default model: one entry point over the offline tasks.
 
 When no API key is configured, eightflow's gateway routes model calls to a local provider
 backed by this engine. The gateway knows the prompt and the requested output schema; the
 engine only needs to know which task to run, on which text. ``extract_document`` pulls the
 text out of the prompt, ``infer_task`` guesses the task from the output schema's name when
 the caller did not say, and ``EmbeddedModel.respond`` returns a dict shaped like the JSON a
-real LLM would have been asked for. Nothing here imports litellm or prefect.
+real LLM would have been asked for. Besides the four analysis tasks (:data:`TASKS`) it
+answers the triage prompts (:data:`TRIAGE_TASKS`): ``workflow_planning`` by the rules of
+:mod:`eightflow.embedded.planner`, which needs the whole user message (``params["message"]``:
+the registry and state blocks as well as the document), and ``action_items``,
+``legal_classification`` and ``faq_extraction`` by those of :mod:`eightflow.embedded.triage`.
+Nothing here imports litellm or prefect.
 """
 
 from __future__ import annotations
@@ -16,12 +21,35 @@ from typing import Any, ClassVar
 
 from eightflow.embedded.entities import extract_entities
 from eightflow.embedded.keyphrases import extract_topics
+from eightflow.embedded.planner import plan_next_steps
 from eightflow.embedded.sentiment import analyze_sentiment
 from eightflow.embedded.summarize import summarize
+from eightflow.embedded.triage import (
+    classify_legal_text,
+    extract_action_items,
+    extract_faq_pairs,
+)
 
-__all__ = ["EmbeddedModel", "UnknownTaskError", "extract_document", "infer_task"]
+__all__ = [
+    "ALL_TASKS",
+    "TASKS",
+    "TRIAGE_TASKS",
+    "EmbeddedModel",
+    "UnknownTaskError",
+    "extract_document",
+    "infer_task",
+]
 
 TASKS: tuple[str, ...] = ("summarization", "topic_extraction", "sentiment", "entities")
+"""The four analysis tasks."""
+TRIAGE_TASKS: tuple[str, ...] = (
+    "workflow_planning",
+    "action_items",
+    "legal_classification",
+    "faq_extraction",
+)
+"""The document-triage prompts: the planner and its three rule-based extractors."""
+ALL_TASKS: tuple[str, ...] = TASKS + TRIAGE_TASKS
 
 # Name fragments that identify a task, checked on the lowercased alphanumerics of a
 # schema title or task name ("SummaryOutput" -> "summaryoutput").
@@ -30,6 +58,10 @@ _TASK_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("topic_extraction", ("topic", "keyphrase", "keyword")),
     ("sentiment", ("sentiment",)),
     ("entities", ("entit",)),
+    ("workflow_planning", ("workflowplan",)),
+    ("action_items", ("actionitem",)),
+    ("legal_classification", ("legalclass",)),
+    ("faq_extraction", ("faq",)),
 )
 _DOCUMENT_RE = re.compile(r"<document\b[^>]*>(.*?)</document\s*>", re.IGNORECASE | re.DOTALL)
 _OPEN_TAG_RE = re.compile(r"<document\b[^>]*>", re.IGNORECASE)
@@ -41,7 +73,7 @@ class UnknownTaskError(ValueError):
     def __init__(self, task: object) -> None:
         self.task = task
         super().__init__(
-            f"the embedded model has no task {task!r}; supported tasks: {', '.join(TASKS)}"
+            f"the embedded model has no task {task!r}; supported tasks: {', '.join(ALL_TASKS)}"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -60,6 +92,8 @@ def infer_task(schema_title_or_name: str | None) -> str | None:
     flat = re.sub(r"[^a-z0-9]", "", str(schema_title_or_name).lower())
     if flat == "ner":
         return "entities"
+    if flat == "plan":
+        return "workflow_planning"
     found = [task for task, hints in _TASK_HINTS if any(h in flat for h in hints)]
     return found[0] if len(found) == 1 else None
 
@@ -82,9 +116,10 @@ def extract_document(user_message: str) -> str:
 
 
 class EmbeddedModel:
-    """Deterministic, offline stand-in for an LLM on eightflow's four analysis tasks."""
+    """Deterministic, offline stand-in for an LLM on eightflow's analysis and triage tasks."""
 
     TASKS: ClassVar[tuple[str, ...]] = TASKS
+    ALL_TASKS: ClassVar[tuple[str, ...]] = ALL_TASKS
 
     @staticmethod
     def infer_task(schema_title_or_name: str | None) -> str | None:
@@ -99,7 +134,9 @@ class EmbeddedModel:
         ``task`` is one of :attr:`TASKS` (case-insensitive; schema-style aliases such as
         "Summary" are accepted through :func:`infer_task`). ``params`` may carry
         ``max_sentences`` (summarization) and ``top_n`` (topic extraction); invalid values
-        fall back to the defaults.
+        fall back to the defaults. ``params["message"]`` is the whole user message, which
+        ``workflow_planning`` reads its registry and state from (``text`` alone is taken
+        as the document of a plan without them).
         """
         name = self._resolve(task)
         params = params or {}
@@ -113,6 +150,12 @@ class EmbeddedModel:
             ),
             "sentiment": lambda: analyze_sentiment(text),
             "entities": lambda: extract_entities(text),
+            "workflow_planning": lambda: plan_next_steps(
+                str(params.get("message") or text), document=text
+            ),
+            "action_items": lambda: extract_action_items(text),
+            "legal_classification": lambda: classify_legal_text(text),
+            "faq_extraction": lambda: extract_faq_pairs(text),
         }
         return handlers[name]()
 
@@ -120,7 +163,7 @@ class EmbeddedModel:
     def _resolve(task: str) -> str:
         if isinstance(task, str):
             name = task.strip().lower()
-            if name in TASKS:
+            if name in ALL_TASKS:
                 return name
             inferred = infer_task(task)
             if inferred:

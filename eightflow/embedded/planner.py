@@ -89,7 +89,9 @@ def _names(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def wanted_steps(profile: Profile, *, long: bool | None = None) -> list[tuple[tuple[str, ...], str]]:
+def wanted_steps(
+    profile: Profile, *, long: bool | None = None
+) -> list[tuple[tuple[str, ...], str]]:
     """What the rules want for this profile: ``(alternatives, reason)``, in order."""
     is_long = profile.long if long is None else long
     if not profile.english:
@@ -121,8 +123,7 @@ def wanted_steps(profile: Profile, *, long: bool | None = None) -> list[tuple[tu
         wanted.append(
             (
                 ("extract_tables",),
-                f"{profile.tables} table{'s' if profile.tables != 1 else ''} "
-                f"(columns {columns})",
+                f"{profile.tables} table{'s' if profile.tables != 1 else ''} (columns {columns})",
             )
         )
     if profile.kind != "tabular":
@@ -130,7 +131,12 @@ def wanted_steps(profile: Profile, *, long: bool | None = None) -> list[tuple[tu
             wanted.append(
                 (
                     ("summarize_chunks", "summarize"),
-                    f"long ({profile.words} words or more): summarize chunk by chunk",
+                    (
+                        f"long ({profile.words} words)"
+                        if profile.long
+                        else f"long (more than the {PLANNER_DOCUMENT_CHARS:,} characters shown)"
+                    )
+                    + ": summarize chunk by chunk",
                 )
             )
         else:
@@ -152,12 +158,16 @@ def plan_next_steps(message: str, document: str | None = None) -> dict[str, Any]
     registry = _registry(message)
     state = _state(message)
     executed = set(_names(state.get("executed")))
-    feedback = state.get("feedback") if isinstance(state.get("feedback"), list) else []
-    rejected = {str(f.get("step")) for f in feedback if isinstance(f, dict)}
+    feedback = state.get("feedback")
+    rejected = {
+        str(f.get("step"))
+        for f in (feedback if isinstance(feedback, list) else [])
+        if isinstance(f, dict)
+    }
     available = set(_names(state.get("available"))) if "available" in state else {"document"}
 
     profile = profile_document(text)
-    cut = len(text) >= PLANNER_DOCUMENT_CHARS - _CUT_SLACK
+    cut = PLANNER_DOCUMENT_CHARS - _CUT_SLACK <= len(text) <= PLANNER_DOCUMENT_CHARS
     wanted = wanted_steps(profile, long=profile.long or cut)
 
     steps: list[dict[str, str]] = []
@@ -176,7 +186,7 @@ def plan_next_steps(message: str, document: str | None = None) -> dict[str, Any]
             break
 
     language = LANGUAGE_NAMES.get(profile.language, profile.language)
-    size = f"{profile.words}+ words, cut" if cut else f"{profile.words} words"
+    size = f"{profile.words}+ words, excerpt cut" if cut else f"{profile.words} words"
     seen = f"{profile.kind.replace('_', ' ')} ({size}, {language})"
     if not steps:
         did = ", ".join(sorted(executed)) or "nothing"

@@ -52,7 +52,7 @@ STOPWORDS: dict[str, frozenset[str]] = {
         its were he she his her who what when also should"""
     ),
     "fr": _set(
-        """le la les des du et est une un que qui pour dans par sur au aux avec ce cette ne
+        """le la les de des du et est une un que qui pour dans par sur au aux avec ce cette ne
         pas plus nous vous ils elles sont été être sa son ses leur mais ou comme très aussi
         été lors notre nos votre vos"""
     ),
@@ -62,7 +62,7 @@ STOPWORDS: dict[str, frozenset[str]] = {
         dass hat haben zum zur unsere unser"""
     ),
     "es": _set(
-        """el la los las del y en un una es que por para con no se su sus al lo como más
+        """el la los las de del y en un una es que por para con no se su sus al lo como más
         pero este esta son fue ha muy también entre sobre sin hay nos ya está están"""
     ),
     "it": _set(

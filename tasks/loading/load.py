@@ -23,7 +23,7 @@ from tasks.loading.docx_loader import load_docx
 from tasks.loading.html_loader import load_html
 from tasks.loading.limits import LoadLimits, MiB
 from tasks.loading.pdf_loader import load_pdf
-from tasks.loading.text_loader import load_markdown, load_text
+from tasks.loading.text_loader import load_csv, load_markdown, load_text, load_tsv
 from tasks.loading.textutil import Extracted, normalize_text
 
 Loader = Callable[[bytes, LoadLimits], Extracted]
@@ -36,6 +36,8 @@ _LOADERS: dict[str, Loader] = {
     ".htm": load_html,
     ".pdf": load_pdf,
     ".docx": load_docx,
+    ".csv": load_csv,
+    ".tsv": load_tsv,
 }
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(sorted(_LOADERS))

@@ -1,7 +1,7 @@
-"""Loaders for plain text and Markdown.
+"""Loaders for plain text, Markdown and delimited data (CSV, TSV).
 
-Both keep the file's text as it is (Markdown markup is readable to models and worth
-keeping); they differ only in where the title comes from.
+All keep the file's text as it is (Markdown markup is readable to models and worth
+keeping, and so are a CSV's rows); they differ only in where the title comes from.
 """
 
 from __future__ import annotations
@@ -29,6 +29,21 @@ def load_text(data: bytes, limits: LoadLimits) -> Extracted:
         title=first_line_title(text),
         encoding=encoding,
     )
+
+
+def load_csv(data: bytes, limits: LoadLimits) -> Extracted:
+    """A ``.csv`` file, kept as text (one row per line); its header row is no title."""
+    return _delimited(data, "text/csv")
+
+
+def load_tsv(data: bytes, limits: LoadLimits) -> Extracted:
+    """A ``.tsv`` file, kept as text like a CSV (loader name ``csv`` too)."""
+    return _delimited(data, "text/tab-separated-values")
+
+
+def _delimited(data: bytes, media_type: str) -> Extracted:
+    text, encoding = decode_text(data)
+    return Extracted(text=text, loader="csv", media_type=media_type, title=None, encoding=encoding)
 
 
 def load_markdown(data: bytes, limits: LoadLimits) -> Extracted:

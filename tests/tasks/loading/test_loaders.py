@@ -322,7 +322,9 @@ def test_id_is_file_name_without_root_and_relative_paths_work(
 
 
 def test_supported_suffixes() -> None:
-    assert set(SUPPORTED_SUFFIXES) == {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
+    assert set(SUPPORTED_SUFFIXES) == {
+        ".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".csv", ".tsv",
+    }  # fmt: skip
 
 
 def test_limits_are_frozen_and_validated() -> None:
@@ -358,7 +360,10 @@ BAD_IN_MIXED: dict[str, tuple[Callable[[], bytes] | None, str]] = {
     "bad/script-only.html": (lambda: b"<script>alert(1)</script>", "no extractable text"),
     "bad/binary.txt": (lambda: b"GIF89a\x00\x01\x02" + bytes(range(256)), "binary content"),
     "bad/controls.txt": (lambda: b"ab\x01\x02\x03\x04\x05" * 50, "binary content"),
-    "bad/program.exe": (lambda: b"MZ\x90\x00", "unsupported file type '.exe'; supported: .docx"),
+    "bad/program.exe": (
+        lambda: b"MZ\x90\x00",
+        "unsupported file type '.exe'; supported: .csv, .docx",
+    ),
     "bad/picture.png": (lambda: b"\x89PNG\r\n", "unsupported file type '.png'"),
     "bad/README": (lambda: b"no suffix", "unsupported file type (no extension)"),
     "bad/bomb.docx": (None, "zip bomb suspected: member 'word/document.xml' expands"),

@@ -1,0 +1,1 @@
+"""The document-triage steps: their output schemas, handlers and the document profile."""
