@@ -1,0 +1,245 @@
+"""Publishing batch results: atomic files, the four outputs, and size-capped artifacts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from eightflow.batch import BatchSummary, DocumentOutcome
+from eightflow.runtime.records import ModelCall, StepRecord
+from tasks.publishing import ResultsWriter, atomic_write, publish_batch_artifacts
+
+OUTPUT_FILES = {"results.csv", "results.parquet", "trace.jsonl", "report.md"}
+
+
+# --------------------------------------------------------------------------- atomic_write
+
+
+@pytest.mark.parametrize("mode", ["w", "wb"])
+def test_atomic_write_replaces_the_target(tmp_path: Path, mode: str) -> None:
+    target = tmp_path / "sub" / "file.txt"
+    with atomic_write(target, mode) as fh:
+        fh.write("new" if mode == "w" else b"new")
+    assert target.read_text() == "new"
+    assert os.listdir(target.parent) == ["file.txt"]
+    assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_atomic_write_leaves_target_and_no_temp_file_on_error(
+    tmp_path: Path, error: BaseException
+) -> None:
+    target = tmp_path / "results.csv"
+    target.write_text("old,complete\n")
+    with pytest.raises(type(error)), atomic_write(target) as fh:
+        fh.write("half of a new fi")
+        raise error
+    assert target.read_text() == "old,complete\n"
+    assert os.listdir(tmp_path) == ["results.csv"]
+
+
+def test_atomic_write_of_a_new_file_leaves_nothing_on_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError), atomic_write(tmp_path / "report.md") as fh:
+        fh.write("# half")
+        raise ValueError("stop")
+    assert os.listdir(tmp_path) == []
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# --------------------------------------------------------------------------- ResultsWriter
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _step(name: str, cost: float, *, model: bool = True, attempts: int = 1) -> StepRecord:
+    record = StepRecord(
+        name=name, status="completed", attempts=attempts, started=NOW, finished=NOW,
+        duration_ms=12.5,
+    )  # fmt: skip
+    if model:
+        record.add_call(
+            ModelCall(
+                model="openai/gpt-4o-mini",
+                provider="openai",
+                prompt_id=name,
+                prompt_version=1,
+                prompt_hash="abc123",
+                tokens_in=100,
+                tokens_out=10,
+                cost_usd=cost,
+                started=NOW,
+            )
+        )
+    return record
+
+
+def _completed(doc_id: str) -> DocumentOutcome:
+    steps = [_step("summarization", 0.001, attempts=2), _step("sentiment", 0.002)]
+    steps.append(_step("compilation", 0.0, model=False))
+    return DocumentOutcome(
+        id=doc_id, path=f"/data/{doc_id}", status="completed",
+        row={
+            "summary": f"Summary of {doc_id}.", "topics": "alpha; beta",
+            "sentiment_label": "positive", "sentiment_score": 0.5, "entities": "Lisbon (place)",
+        },
+        steps=steps, tokens_in=200, tokens_out=20, cost_usd=0.003, duration_ms=40.0,
+        attempts=4, model_calls=3,
+    )  # fmt: skip
+
+
+def _failed(doc_id: str) -> DocumentOutcome:
+    return DocumentOutcome(
+        id=doc_id, path=f"/data/{doc_id}", status="failed", error="empty file (0 bytes)",
+        error_type="DocumentError", input_error=True,
+    )  # fmt: skip
+
+
+def test_results_writer_writes_the_four_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    writer = ResultsWriter(out)
+    summary = BatchSummary(workflow="document_analysis", version="v123")
+    outcomes = [_completed("b.txt"), _failed("c.txt"), _completed("a.txt")]
+    for outcome in outcomes:
+        summary.add(outcome)
+        writer.write(outcome)
+    writer.close(summary)
+
+    assert set(os.listdir(out)) == OUTPUT_FILES
+    with (out / "results.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["id"] for r in rows] == ["a.txt", "b.txt", "c.txt"]
+    assert list(rows[0])[:4] == ["id", "status", "error", "summary"]
+    assert rows[0]["summary"] == "Summary of a.txt." and rows[0]["cost_usd"] == "0.003"
+    assert (rows[2]["status"], rows[2]["error"], rows[2]["summary"]) == (
+        "failed", "empty file (0 bytes)", "",
+    )  # fmt: skip
+
+    import pandas as pd
+
+    frame = pd.read_parquet(out / "results.parquet")
+    assert list(frame["id"]) == ["a.txt", "b.txt", "c.txt"]
+    assert list(frame.columns) == list(rows[0])
+    assert writer.rows is not None and len(writer.rows) == 3
+
+    trace = [json.loads(line) for line in (out / "trace.jsonl").read_text().splitlines()]
+    assert [(t["document"], t["step"]) for t in trace] == [
+        (doc, step) for doc in ("b.txt", "a.txt")
+        for step in ("summarization", "sentiment", "compilation")
+    ]  # fmt: skip
+    first = trace[0]
+    assert (first["attempts"], first["model"], first["prompt"], first["cost_usd"]) == (
+        2, "openai/gpt-4o-mini", "summarization@v1", 0.001,
+    )  # fmt: skip
+    assert first["start"] == "2025-03-01T12:00:00.000+00:00" and first["prompt_hash"] == "abc123"
+
+    report = (out / "report.md").read_text()
+    assert "- documents: 3 (completed 2, failed 1, unprocessed 0" in report
+    assert "| summarization | 2 | 12 | 12 | $0.002000 |" in report
+    assert "| 1 | DocumentError: empty file (0 bytes) |" in report
+    assert "| openai/gpt-4o-mini | $0.006000 |" in report
+
+
+def test_results_writer_with_no_documents(tmp_path: Path) -> None:
+    writer = ResultsWriter(tmp_path)
+    writer.close(BatchSummary(workflow="w", version="v"))
+    assert set(os.listdir(tmp_path)) == OUTPUT_FILES
+    header = (tmp_path / "results.csv").read_text().splitlines()[0]
+    assert header.startswith("id,status,error,summary,topics,")
+    assert (tmp_path / "trace.jsonl").read_text() == ""
+
+
+# --------------------------------------------------------------------------- artifacts
+
+
+def _big_table(rows: int, cell: int) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "id": [f"doc-{i:05d}.txt" for i in range(rows)],
+            "status": ["completed"] * rows,
+            "error": [None] * rows,
+            "summary": ["s" * 1000] * rows,  # cut to 300 characters in the artifact
+            "entities": [f"{i:05d}" + "e" * cell for i in range(rows)],
+        }
+    )
+
+
+async def _read_table(key: str, flow_run_id: UUID) -> list[dict[str, Any]]:
+    """The table a given flow run published under ``key`` (other runs reuse the keys)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    only = ArtifactFilter(
+        key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
+    )
+    async with get_client() as client:
+        found = await client.read_artifacts(artifact_filter=only)
+    assert len(found) == 1, f"{len(found)} artifacts {key} in flow run {flow_run_id}"
+    data = found[0].data
+    return json.loads(data) if isinstance(data, str) else data
+
+
+async def test_publish_batch_artifacts_splits_a_large_table() -> None:
+    from prefect import flow
+
+    table = _big_table(rows=1500, cell=2000)  # ~3.4 MiB of JSON
+    max_bytes = 1 << 20
+    summary = BatchSummary(workflow="document_analysis", version="v1", total=1500, completed=1500)
+
+    @flow(name="publish-artifacts-test")
+    async def publish() -> list[str]:
+        return await publish_batch_artifacts(summary, table, key_prefix="batch-documents")
+
+    state = await publish(return_state=True)
+    keys, run_id = await state.result(), state.state_details.flow_run_id
+    assert keys[0] == "batch-documents-summary"
+    parts = keys[1:]
+    assert len(parts) == 4
+    assert parts == ["batch-documents-results"] + [
+        f"batch-documents-results-{i}" for i in range(2, len(parts) + 1)
+    ]
+
+    read: list[dict[str, Any]] = []
+    for key in parts:
+        part = await _read_table(key, run_id)
+        assert sum(len(json.dumps(record)) for record in part) <= max_bytes
+        assert len(json.dumps(part)) < max_bytes + 4 * len(part)  # separators only
+        read.extend(part)
+    assert [r["id"] for r in read] == list(table["id"])
+    assert all(len(r["summary"]) == 300 and r["entities"][:5] == r["id"][4:9] for r in read)
+
+
+async def test_publish_batch_artifacts_outside_a_flow_does_nothing() -> None:
+    summary = BatchSummary(workflow="w", version="v")
+    assert await publish_batch_artifacts(summary, _big_table(3, 10)) == []
+
+
+async def test_publish_batch_artifacts_with_no_rows_writes_an_empty_table() -> None:
+    from prefect import flow
+
+    @flow(name="publish-empty-test")
+    async def publish() -> list[str]:
+        return await publish_batch_artifacts(
+            BatchSummary(workflow="w", version="v"), None, key_prefix="empty-batch"
+        )
+
+    state = await publish(return_state=True)
+    assert await state.result() == ["empty-batch-summary", "empty-batch-results"]
+    assert await _read_table("empty-batch-results", state.state_details.flow_run_id) == []
