@@ -30,6 +30,7 @@ from eightflow.store.cache import ResponseCache
 from eightflow.workflow import Workflow, build_result
 
 Loader = Callable[[Path, Path], Document]
+MAX_HASH_BYTES = 50 * 1024 * 1024  # the loaders' default size limit
 
 
 class OutcomeSink(Protocol):
@@ -80,6 +81,7 @@ class BatchRunner:
         self.root = root
         self.loader = loader
         self.sinks = list(sinks)
+        self._owns_cache = cache is None
         self.cache = cache or ResponseCache.default()
         workflow.cache = None if options.refresh else self.cache
         definition = workflow.definition
@@ -115,6 +117,8 @@ class BatchRunner:
 
         await asyncio.gather(produce(), *(consume() for _ in range(workers)))
         await asyncio.to_thread(self.cache.flush)
+        if self._owns_cache:  # a long-lived worker must not keep a writer thread per run
+            await asyncio.to_thread(self.cache.close)
         self.summary.duration_s = time.perf_counter() - started
         self.summary.budget_exhausted = bool(self.budget.exhausted)
         for sink in self.sinks:
@@ -149,7 +153,9 @@ class BatchRunner:
                 status="unprocessed",
                 error="budget exhausted before this document started",
             )
-        sha = await asyncio.to_thread(file_sha256, path) if path.is_file() else None
+        # Hash only what a loader could accept: a 10 GB file is rejected by size, unread.
+        hashable = path.is_file() and path.stat().st_size <= MAX_HASH_BYTES
+        sha = await asyncio.to_thread(file_sha256, path) if hashable else None
         if sha and not self.options.refresh:
             cached = self.cache.get_outcome(self.outcome_key(sha))
             if cached is not None:

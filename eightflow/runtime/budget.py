@@ -55,7 +55,11 @@ class Budget:
                 and self.spent_usd + self._reserved_usd + cost > self.max_cost_usd
             ):
                 self.exhausted = "max_cost_usd"
-                raise self._error("max_cost_usd")
+                raise self._error(
+                    "max_cost_usd",
+                    f"; ${self._reserved_usd:.6f} is held by calls in flight and this call "
+                    f"needs at least ${cost:.6f}",
+                )
             self._reserved_tokens += tokens
             self._reserved_usd += cost
             return Reservation(tokens, cost)
@@ -89,11 +93,11 @@ class Budget:
             self._reserved_tokens -= reservation.tokens
             self._reserved_usd -= reservation.cost_usd
 
-    def _error(self, limit: str) -> BudgetExceeded:
+    def _error(self, limit: str, detail: str = "") -> BudgetExceeded:
         if limit == "max_tokens":
             spent, cap = float(self.spent_tokens), float(self.max_tokens or 0)
             text = f"token budget exhausted: {self.spent_tokens} of {self.max_tokens} tokens used"
         else:
             spent, cap = self.spent_usd, float(self.max_cost_usd or 0.0)
             text = f"budget exhausted: ${self.spent_usd:.6f} of ${self.max_cost_usd} spent"
-        return BudgetExceeded(text, limit=limit, spent=spent, cap=cap)
+        return BudgetExceeded(text + detail, limit=limit, spent=spent, cap=cap)

@@ -1,0 +1,219 @@
+"""The stack end to end: PostgreSQL, two workers, deployments triggered as the UI does,
+artifacts read back, and the report seen in a real browser (headless Chromium).
+
+Marked e2e: it starts PostgreSQL, a Prefect server and workers, and takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output"
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def eightflow(
+    *args: str, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("eightflow")
+    return subprocess.run(
+        [str(exe), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if os.geteuid() != 0 or shutil.which("pg_ctlcluster") is None:
+        pytest.skip("needs root and PostgreSQL 15 (as on CI)")
+    from deployments.postgres import ensure_postgres
+
+    database = ensure_postgres(database="eightflow_e2e", fresh=True)
+    home = tmp_path_factory.mktemp("stack-home")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        {
+            "EIGHTFLOW_HOME": str(home),
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "EIGHTFLOW_AUTO_SERVER": "0",
+        }
+    )
+    up = eightflow(
+        "stack",
+        "up",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--postgres",
+        database,
+        env=env,
+        timeout=600,
+    )
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        yield {
+            "port": port,
+            "url": f"http://127.0.0.1:{port}",
+            "env": env,
+            "api": f"http://127.0.0.1:{port}/api",
+            "home": home,
+        }
+    finally:
+        down = eightflow("stack", "down", env=env, timeout=120)
+        assert down.returncode == 0, down.stdout + down.stderr
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, "server port still listening"
+
+
+def api(stack: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
+    response = httpx.request(method, stack["api"] + path, timeout=30, **kw)
+    response.raise_for_status()
+    return response.json() if response.content else None
+
+
+def run_deployment(stack: dict[str, Any], name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What the UI's Run button does: create a flow run from the deployment, then wait."""
+    flow_name, deployment = name.split("/")
+    found = api(stack, "GET", f"/deployments/name/{flow_name}/{deployment}")
+    run = api(
+        stack,
+        "POST",
+        f"/deployments/{found['id']}/create_flow_run",
+        json={"parameters": {"params": params}},
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        current = api(stack, "GET", f"/flow_runs/{run['id']}")
+        if current["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return dict(current)
+        time.sleep(1)
+    raise AssertionError(f"{name} did not finish: {current['state']}")
+
+
+def artifacts_of(stack: dict[str, Any], flow_run_id: str) -> dict[str, Any]:
+    rows = api(
+        stack,
+        "POST",
+        "/artifacts/filter",
+        json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
+    )
+    return {row["key"]: row for row in rows if row.get("key")}
+
+
+def test_deployments_run_on_workers_with_postgres(stack: dict[str, Any]) -> None:
+    deployments = api(stack, "POST", "/deployments/filter", json={})
+    names = {f"{d['name']}" for d in deployments}
+    assert {"nightly", "adhoc", "sharded"} <= names
+    nightly = next(d for d in deployments if d["name"] == "nightly")
+    assert nightly["schedules"] and nightly["schedules"][0]["schedule"]["cron"] == "0 2 * * *"
+
+    analysis = run_deployment(stack, "document-analysis/adhoc", {"path": "examples/sample.md"})
+    assert analysis["state"]["type"] == "COMPLETED", analysis["state"]
+    keys = artifacts_of(stack, analysis["id"])
+    assert {"document-analysis-report", "document-analysis-trace"} <= set(keys)
+
+    out = stack["home"] / "batch-out"
+    batch = run_deployment(
+        stack,
+        "batch-documents/nightly",
+        {"folder": "examples/documents", "out": str(out), "concurrency": 4},
+    )
+    assert batch["state"]["type"] == "COMPLETED", batch["state"]
+    assert (out / "results.csv").exists()
+    assert {"batch-documents-summary", "batch-documents-results"} <= set(
+        artifacts_of(stack, batch["id"])
+    )
+
+    triage = run_deployment(
+        stack, "document-triage/adhoc", {"path": "examples/triage/platform-weekly-sync.md"}
+    )
+    assert triage["state"]["type"] == "COMPLETED", triage["state"]
+
+    sharded_out = stack["home"] / "sharded-out"
+    sharded = run_deployment(
+        stack,
+        "batch-sharded/sharded",
+        {"folder": "examples/documents", "out": str(sharded_out), "shards": 2},
+    )
+    assert sharded["state"]["type"] == "COMPLETED", sharded["state"]
+    import pandas as pd
+
+    merged = pd.read_csv(sharded_out / "results.csv")
+    assert len(merged) == len(list((ROOT / "examples" / "documents").iterdir()))
+    shard_runs = api(
+        stack, "POST", "/flow_runs/filter", json={"flow_runs": {"name": {"like_": "shard-"}}}
+    )
+    workers = {r.get("work_queue_name") for r in shard_runs}
+    assert workers and len(shard_runs) >= 2
+
+    (OUTPUT).mkdir(exist_ok=True)
+    (OUTPUT / "stack-e2e-runs.json").write_text(
+        json.dumps(
+            {"analysis": analysis["id"], "batch": batch["id"], "sharded": sharded["id"]}, indent=2
+        )
+    )
+    stack["analysis_run"] = analysis["id"]
+
+
+def test_report_visible_in_a_real_browser(stack: dict[str, Any]) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed")
+    playwright = pytest.importorskip("playwright.sync_api")
+    run_id = stack.get("analysis_run")
+    if run_id is None:
+        analysis = run_deployment(stack, "document-analysis/adhoc", {"path": "examples/sample.md"})
+        run_id = analysis["id"]
+    report = artifacts_of(stack, run_id)["document-analysis-report"]
+    OUTPUT.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{stack['url']}/runs/flow-run/{run_id}", wait_until="networkidle")
+        page.get_by_text("document-analysis", exact=False).first.wait_for(timeout=30_000)
+        page.screenshot(path=str(OUTPUT / "flow-run.png"), full_page=True)
+        page.goto(f"{stack['url']}/artifacts/artifact/{report['id']}", wait_until="networkidle")
+        page.get_by_text("Steps", exact=False).first.wait_for(timeout=30_000)
+        text = page.inner_text("body")
+        page.screenshot(path=str(OUTPUT / "report-artifact.png"), full_page=True)
+        browser.close()
+    assert "summarization" in text and "topic_extraction" in text
+    assert (OUTPUT / "report-artifact.png").stat().st_size > 10_000
