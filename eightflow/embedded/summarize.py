@@ -43,7 +43,11 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
 
     tokens = [words(s) for s in sentences]
     unique = _first_occurrences(tokens)
-    indices = [i for i in unique if len(tokens[i]) >= MIN_WORDS]
+    # Headings and titles carry no verb or full stop: prefer real sentences when there are
+    # enough, so a summary does not open with "Kilmory Bay wins ... port The small town".
+    indices = [i for i in unique if len(tokens[i]) >= MIN_WORDS and _is_sentence(sentences[i])]
+    if len(indices) < want:
+        indices = [i for i in unique if len(tokens[i]) >= MIN_WORDS]
     if len(indices) < want:
         indices = unique
     want = min(want, len(indices))
@@ -59,6 +63,10 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
         "summary": " ".join(clip(s, SUMMARY_SENTENCE_CHARS) for s in picked),
         "key_points": [clip(s, KEY_POINT_CHARS) for s in picked],
     }
+
+
+def _is_sentence(text: str) -> bool:
+    return text.rstrip().rstrip("\"')]").endswith((".", "!", "?", ":", ";"))
 
 
 def textrank(bags: list[frozenset[str]]) -> list[float]:
