@@ -64,10 +64,10 @@ def stack_env(api_url: str) -> dict[str, str]:
 
 async def _prepare_pool_and_secrets(api_url: str) -> None:
     from prefect.blocks.system import Secret
-    from pydantic import SecretStr
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.workers.process import ProcessWorker
+    from pydantic import SecretStr
 
     async with get_client() as client:
         await client.create_work_pool(
