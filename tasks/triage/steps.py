@@ -21,7 +21,7 @@ from typing import Any
 
 from eightflow.runtime.run_state import record_note
 from tasks.analysis.schemas import Summary
-from tasks.analysis.steps import _window, chunks_for
+from tasks.analysis.steps import window_tokens, chunks_for
 from tasks.chunking import chunk_text
 from tasks.triage.features import detect_language, find_tables
 from tasks.triage.schemas import (
@@ -43,7 +43,7 @@ async def summarize_in_chunks(
 ) -> Summary:
     """Map-reduce summary over sections of at most ``section_tokens`` (see the module doc)."""
     prompt = prompts.get("summarization")
-    limit = max(256, min(section_tokens, _window(model, prompt)))
+    limit = max(256, min(section_tokens, window_tokens(model, prompt)))
     sections = chunk_text(text, limit, model.count_tokens)
     record_note(
         chunking={
@@ -57,7 +57,7 @@ async def summarize_in_chunks(
     if len(parts) == 1:
         return parts[0]
     merged = "\n\n".join(p.summary for p in parts)
-    while len(pieces := chunk_text(merged, _window(model, prompt), model.count_tokens)) > 1:
+    while len(pieces := chunk_text(merged, window_tokens(model, prompt), model.count_tokens)) > 1:
         reduced: list[Summary] = await asyncio.gather(*(model.generate(prompt, c) for c in pieces))
         merged = "\n\n".join(p.summary for p in reduced)
     final: Summary = await model.generate(prompt, merged)
