@@ -21,7 +21,7 @@ from typing import Any
 
 from eightflow.runtime.run_state import record_note
 from tasks.analysis.schemas import Summary
-from tasks.analysis.steps import window_tokens, chunks_for
+from tasks.analysis.steps import chunks_for, window_tokens
 from tasks.chunking import chunk_text
 from tasks.triage.features import detect_language, find_tables
 from tasks.triage.schemas import (
