@@ -19,6 +19,7 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before litellm: no price fetch
 
 import asyncio
+import copy
 import functools
 import hashlib
 import json
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import litellm
+from litellm.utils import type_to_response_format_param
 from pydantic import BaseModel, ValidationError
 
 from eightflow.errors import (
@@ -119,6 +121,13 @@ def _clean_message(text: str, limit: int = 500) -> str:
 
 _PLUGGED: set[str] = set()  # providers registered in-process: they take no key
 _SECRET_KEYS: dict[str, str | None] = {}
+_SECRET_LOCKS: dict[int, asyncio.Lock] = {}
+
+
+def _secret_lock() -> asyncio.Lock:
+    """One look-up per provider even when a batch starts hundreds of calls at once."""
+    loop = id(asyncio.get_running_loop())
+    return _SECRET_LOCKS.setdefault(loop, asyncio.Lock())
 
 
 async def provider_key(model: str) -> str | None:
@@ -132,7 +141,11 @@ async def provider_key(model: str) -> str | None:
     from_env = os.environ.get(f"{provider.upper()}_API_KEY")
     if from_env or provider in _PLUGGED or not os.environ.get("PREFECT_API_URL"):
         return from_env or None
-    if provider not in _SECRET_KEYS:
+    if provider in _SECRET_KEYS:
+        return _SECRET_KEYS[provider]
+    async with _secret_lock():
+        if provider in _SECRET_KEYS:
+            return _SECRET_KEYS[provider]
         try:
             from prefect.blocks.system import Secret
 
@@ -346,7 +359,7 @@ class ModelGateway:
             **params,
         }
         if prompt.output_schema is not None:
-            request["response_format"] = prompt.output_schema
+            request["response_format"] = _response_format(prompt.output_schema)
         api_base = self.api_base or (run.api_base if run else None) or settings.api_base
         if api_base and provider_of(model) != "local":
             request["api_base"] = api_base
@@ -437,6 +450,21 @@ class ModelGateway:
             latency_ms=call.latency_ms,
             cache_hit=True,
         )
+
+
+def _response_format(schema: type[BaseModel]) -> dict[str, Any]:
+    """litellm's response_format for a pydantic class, built once per class.
+
+    Passing the class makes litellm rebuild its strict JSON schema on every call, about a
+    millisecond of CPU each; the dict form is the same request, computed once. Each call
+    gets a copy because litellm may adjust the dict for a provider.
+    """
+    return copy.deepcopy(_response_format_of(schema))
+
+
+@functools.lru_cache(maxsize=256)
+def _response_format_of(schema: type[BaseModel]) -> dict[str, Any]:
+    return dict(type_to_response_format_param(schema) or {})
 
 
 @functools.lru_cache(maxsize=128)

@@ -264,15 +264,16 @@ class Workflow:
 
         info = inputs.get("document_info") or {}
         replayable = {k: v for k, v in inputs.items() if k != "document_info"}
-        await asyncio.to_thread(
-            default_ledger().record_run,
-            result,
-            batch_id=batch_id,
-            document_id=run.document_id,
-            document_sha256=info.get("sha256"),
-            inputs=replayable,
-            model=run.model,
-            cache_hits=run.cache_hits,
+        await asyncio.wrap_future(
+            default_ledger().submit_run(
+                result,
+                batch_id=batch_id,
+                document_id=run.document_id,
+                document_sha256=info.get("sha256"),
+                inputs=replayable,
+                model=run.model,
+                cache_hits=run.cache_hits,
+            )
         )
 
 

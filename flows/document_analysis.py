@@ -106,7 +106,7 @@ class DocumentAnalysisWorkflow(Workflow):
         entities = await steps.extract_entities(self.model, self.prompts, context.document)
         return StepResult(entities=entities)
 
-    def compile_results(self, context: Context) -> StepResult:
+    async def compile_results(self, context: Context) -> StepResult:
         return StepResult(
             report=compile_results(
                 context.summary, context.topics, context.sentiment, context.entities

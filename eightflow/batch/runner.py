@@ -262,14 +262,15 @@ class BatchRunner:
             finished=now,
             duration_ms=0.0,
         )
-        await asyncio.to_thread(
-            default_ledger().record_run,
-            result,
-            batch_id=self.batch_id,
-            document_id=outcome.id,
-            document_sha256=outcome.sha256,
-            model=self.model,
-            cache_hits=sum(len(s.calls) for s in steps),
+        await asyncio.wrap_future(
+            default_ledger().submit_run(
+                result,
+                batch_id=self.batch_id,
+                document_id=outcome.id,
+                document_sha256=outcome.sha256,
+                model=self.model,
+                cache_hits=sum(len(s.calls) for s in steps),
+            )
         )
 
 

@@ -37,19 +37,27 @@ _SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIA
 _MIN_SECRET_LEN = 8
 
 
-_ENV_CACHE: tuple[int | None, list[str]] = (None, [])
+_ENV_KEYS: tuple[int, tuple[str, ...]] = (-1, ())
+_ENV_CACHE: tuple[tuple[str | None, ...] | None, list[str]] = (None, [])
 
 
 def _secret_env_values() -> list[str]:
     """Values of secret-looking env vars, recomputed only when one of them changes.
 
-    This is the hot path (every trace row); fingerprinting the secret-named items is cheap
-    and catches a rotated key at once.
+    This is the hot path (every trace row and output cell). The names of secret-looking
+    variables are re-scanned only when the environment grows or shrinks; their values are
+    compared on every call, so a rotated key is caught at once.
     """
-    global _ENV_CACHE
-    fingerprint = hash(tuple((k, v) for k, v in os.environ.items() if _SECRET_NAME.search(k)))
-    if fingerprint != _ENV_CACHE[0]:
-        _ENV_CACHE = (fingerprint, _read_secret_env_values())
+    global _ENV_KEYS, _ENV_CACHE
+    # CPython keeps the raw environment in os.environ._data: hashing its key set is much
+    # cheaper than decoding every name, and catches a variable swapped for another.
+    signature = hash(frozenset(getattr(os.environ, "_data", os.environ)))
+    if _ENV_KEYS[0] != signature:
+        names = tuple(sorted(k for k in os.environ if _SECRET_NAME.search(k)))
+        _ENV_KEYS = (signature, names)
+    current = tuple(os.environ.get(k) for k in _ENV_KEYS[1])
+    if current != _ENV_CACHE[0]:
+        _ENV_CACHE = (current, _read_secret_env_values())
     return _ENV_CACHE[1]
 
 

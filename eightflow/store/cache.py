@@ -50,6 +50,10 @@ class ResponseCache:
         self._reader = _connect(path)
         for statement in _SCHEMA:
             self._reader.execute(statement)
+        # Keys of stored answers, so a miss (every call of a first run) costs no query.
+        self._keys: set[str] = {
+            row[0] for row in self._reader.execute("SELECT key FROM responses").fetchall()
+        }
         self._writer_db: sqlite3.Connection | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eightflow-cache")
         self.hits = 0
@@ -69,7 +73,7 @@ class ResponseCache:
         return None if row is None else dict(json.loads(row[0]))
 
     def get(self, key: str) -> dict[str, Any] | None:
-        value = self._get("responses", key)
+        value = self._get("responses", key) if key in self._keys else None
         if value is None:
             self.misses += 1
         else:
@@ -92,7 +96,9 @@ class ResponseCache:
 
     def put(self, key: str, value: dict[str, Any]) -> Future[None]:
         """Store an answer; returns at once, the commit follows on the writer thread."""
-        return self._writer.submit(self._write, "responses", key, value)
+        future = self._writer.submit(self._write, "responses", key, value)
+        future.add_done_callback(lambda done: None if done.exception() else self._keys.add(key))
+        return future
 
     def put_outcome(self, key: str, value: dict[str, Any]) -> Future[None]:
         return self._writer.submit(self._write, "outcomes", key, value)

@@ -10,9 +10,11 @@ Every text field is written through the one sanitizer.
 from __future__ import annotations
 
 import json
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,6 +103,8 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         migrate(self._db)
+        self._queue: queue.Queue[tuple[Any, dict[str, Any], Future[None]]] = queue.Queue()
+        self._writer: threading.Thread | None = None
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -120,118 +124,185 @@ class Ledger:
     ) -> None:
         """One run with its steps and calls, in one transaction."""
         with self._tx() as db:
+            self._insert_run(
+                db,
+                result,
+                batch_id=batch_id,
+                document_id=document_id,
+                document_sha256=document_sha256,
+                inputs=inputs,
+                model=model,
+                cache_hits=cache_hits,
+            )
+
+    def submit_run(self, result: WorkflowResult, **details: Any) -> Future[None]:
+        """Queue a run for the writer thread, which commits queued runs together.
+
+        A batch records a run per document; one commit per document cost milliseconds of
+        a busy 2-core machine. The returned future completes once the run is committed.
+        """
+        future: Future[None] = Future()
+        self._queue.put((result, details, future))
+        with self._lock:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._drain, name="eightflow-ledger", daemon=True
+                )
+                self._writer.start()
+        return future
+
+    def flush(self) -> None:
+        """Wait until every submitted run is committed."""
+        future = self.submit_run(None)  # type: ignore[arg-type]  # a marker
+        future.result()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                items = [self._queue.get(timeout=5.0)]
+            except queue.Empty:
+                return
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with self._tx() as db:
+                    for result, details, _ in items:
+                        if result is not None:
+                            self._insert_run(db, result, **details)
+            except Exception as exc:
+                for _, _, future in items:
+                    future.set_exception(exc)
+            else:
+                for _, _, future in items:
+                    future.set_result(None)
+
+    def _insert_run(
+        self,
+        db: sqlite3.Connection,
+        result: WorkflowResult,
+        *,
+        batch_id: str | None = None,
+        document_id: str | None = None,
+        document_sha256: str | None = None,
+        inputs: dict[str, Any] | None = None,
+        model: str | None = None,
+        cache_hits: int = 0,
+    ) -> None:
+        db.execute(
+            """INSERT OR REPLACE INTO runs (run_id, workflow, version, status, started,
+            finished, duration_ms, cost_usd, tokens_in, tokens_out, model_calls,
+            error_type, error, flow_run_id, document_id, batch_id, document_sha256,
+            cache_hits, inputs, criteria, model)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (
+                result.run_id,
+                result.workflow,
+                result.version,
+                result.status,
+                result.started.isoformat(),
+                result.finished.isoformat(),
+                result.duration_ms,
+                result.cost_usd,
+                result.tokens.input,
+                result.tokens.output,
+                result.model_calls,
+                result.error_type,
+                sanitize_text(result.error or "", limit=1000) or None,
+                result.flow_run_id,
+                document_id,
+                batch_id,
+                document_sha256,
+                cache_hits,
+                json.dumps(sanitize(inputs, limit=None), default=str) if inputs else None,
+                json.dumps({"failed": result.failed_criteria}),
+                model,
+            ),
+        )
+        db.execute("DELETE FROM planning WHERE run_id = ?", (result.run_id,))
+        for entry in result.planning or []:
             db.execute(
-                """INSERT OR REPLACE INTO runs (run_id, workflow, version, status, started,
-                finished, duration_ms, cost_usd, tokens_in, tokens_out, model_calls,
-                error_type, error, flow_run_id, document_id, batch_id, document_sha256,
-                cache_hits, inputs, criteria, model)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                """INSERT INTO planning (run_id, round, prompt, rationale, plan, done,
+                accepted, rejected, replans, error, duration_ms)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
                 (
                     result.run_id,
-                    result.workflow,
-                    result.version,
-                    result.status,
-                    result.started.isoformat(),
-                    result.finished.isoformat(),
-                    result.duration_ms,
-                    result.cost_usd,
-                    result.tokens.input,
-                    result.tokens.output,
-                    result.model_calls,
-                    result.error_type,
-                    sanitize_text(result.error or "", limit=1000) or None,
-                    result.flow_run_id,
-                    document_id,
-                    batch_id,
-                    document_sha256,
-                    cache_hits,
-                    json.dumps(sanitize(inputs, limit=None), default=str) if inputs else None,
-                    json.dumps({"failed": result.failed_criteria}),
-                    model,
+                    entry["round"],
+                    entry.get("prompt"),
+                    sanitize_text(entry.get("rationale") or "", limit=2000),
+                    json.dumps(sanitize(entry.get("plan"), limit=500)),
+                    int(bool(entry.get("done"))),
+                    json.dumps(entry.get("accepted")),
+                    json.dumps(sanitize(entry.get("rejected"), limit=500)),
+                    entry.get("replans"),
+                    entry.get("error"),
+                    entry.get("duration_ms"),
                 ),
             )
-            db.execute("DELETE FROM planning WHERE run_id = ?", (result.run_id,))
-            for entry in result.planning or []:
+        db.execute("DELETE FROM steps WHERE run_id = ?", (result.run_id,))
+        db.execute("DELETE FROM calls WHERE run_id = ?", (result.run_id,))
+        for step in result.steps:
+            db.execute(
+                """INSERT INTO steps (run_id, name, status, attempts, started, duration_ms,
+                model, prompt, prompt_hash, tokens_in, tokens_out, cost_usd, error_type,
+                error, task_run_id, input_excerpt, output_digest, notes, fallback_model)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                (
+                    result.run_id,
+                    step.name,
+                    step.status,
+                    step.attempts,
+                    step.started.isoformat() if step.started else None,
+                    step.duration_ms,
+                    step.model,
+                    step.prompt,
+                    step.prompt_hash,
+                    step.tokens_in,
+                    step.tokens_out,
+                    step.cost_usd,
+                    step.error_type,
+                    sanitize_text(step.error or "", limit=500) or None,
+                    step.task_run_id,
+                    sanitize_text(step.input or "", limit=300) or None,
+                    ",".join(c.output_digest or "" for c in step.calls) or None,
+                    json.dumps(step.notes) if step.notes else None,
+                    step.fallback_model,
+                ),
+            )
+            for seq, call in enumerate(step.calls):
                 db.execute(
-                    """INSERT INTO planning (run_id, round, prompt, rationale, plan, done,
-                    accepted, rejected, replans, error, duration_ms)
-                    VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
-                    (
-                        result.run_id,
-                        entry["round"],
-                        entry.get("prompt"),
-                        sanitize_text(entry.get("rationale") or "", limit=2000),
-                        json.dumps(sanitize(entry.get("plan"), limit=500)),
-                        int(bool(entry.get("done"))),
-                        json.dumps(entry.get("accepted")),
-                        json.dumps(sanitize(entry.get("rejected"), limit=500)),
-                        entry.get("replans"),
-                        entry.get("error"),
-                        entry.get("duration_ms"),
-                    ),
-                )
-            db.execute("DELETE FROM steps WHERE run_id = ?", (result.run_id,))
-            db.execute("DELETE FROM calls WHERE run_id = ?", (result.run_id,))
-            for step in result.steps:
-                db.execute(
-                    """INSERT INTO steps (run_id, name, status, attempts, started, duration_ms,
-                    model, prompt, prompt_hash, tokens_in, tokens_out, cost_usd, error_type,
-                    error, task_run_id, input_excerpt, output_digest, notes, fallback_model)
-                    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                    """INSERT INTO calls (run_id, step, seq, model, provider, prompt_id,
+                    prompt_version, prompt_hash, tokens_in, tokens_out, tokens_cached,
+                    cost_usd, latency_ms, attempt, started, error_type, error, cache_hit,
+                    output_digest, response)
+                    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                     (
                         result.run_id,
                         step.name,
-                        step.status,
-                        step.attempts,
-                        step.started.isoformat() if step.started else None,
-                        step.duration_ms,
-                        step.model,
-                        step.prompt,
-                        step.prompt_hash,
-                        step.tokens_in,
-                        step.tokens_out,
-                        step.cost_usd,
-                        step.error_type,
-                        sanitize_text(step.error or "", limit=500) or None,
-                        step.task_run_id,
-                        sanitize_text(step.input or "", limit=300) or None,
-                        ",".join(c.output_digest or "" for c in step.calls) or None,
-                        json.dumps(step.notes) if step.notes else None,
-                        step.fallback_model,
+                        seq,
+                        call.model,
+                        call.provider,
+                        call.prompt_id,
+                        call.prompt_version,
+                        call.prompt_hash,
+                        call.tokens_in,
+                        call.tokens_out,
+                        call.tokens_cached,
+                        call.cost_usd,
+                        call.latency_ms,
+                        call.attempt,
+                        call.started.isoformat(),
+                        call.error_type,
+                        sanitize_text(call.error or "", limit=500) or None,
+                        int(call.cache_hit),
+                        call.output_digest,
+                        sanitize_text(call.response_text, limit=None)
+                        if call.response_text is not None
+                        else None,
                     ),
                 )
-                for seq, call in enumerate(step.calls):
-                    db.execute(
-                        """INSERT INTO calls (run_id, step, seq, model, provider, prompt_id,
-                        prompt_version, prompt_hash, tokens_in, tokens_out, tokens_cached,
-                        cost_usd, latency_ms, attempt, started, error_type, error, cache_hit,
-                        output_digest, response)
-                        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                        (
-                            result.run_id,
-                            step.name,
-                            seq,
-                            call.model,
-                            call.provider,
-                            call.prompt_id,
-                            call.prompt_version,
-                            call.prompt_hash,
-                            call.tokens_in,
-                            call.tokens_out,
-                            call.tokens_cached,
-                            call.cost_usd,
-                            call.latency_ms,
-                            call.attempt,
-                            call.started.isoformat(),
-                            call.error_type,
-                            sanitize_text(call.error or "", limit=500) or None,
-                            int(call.cache_hit),
-                            call.output_digest,
-                            sanitize_text(call.response_text, limit=None)
-                            if call.response_text is not None
-                            else None,
-                        ),
-                    )
 
     def record_eval(self, row: dict[str, Any]) -> None:
         with self._tx() as db:
