@@ -172,6 +172,11 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--json", action="store_true", help="Print only the JSON line.")
+    parser.add_argument(
+        "--skip-baseline",
+        action="store_true",
+        help="Only the eightflow phases (e.g. for the 10,000-document memory check).",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -205,10 +210,14 @@ def main() -> None:
     }
     try:
         with start_stub_process(StubConfig(latency_ms=args.latency_ms)) as stub:
-            say("(a) baseline: asyncio + litellm")
-            base = run_child("baseline", args, env, folder=str(folder), api_base=stub.api_base)
-            base_calls = stub.stats()["calls"]
-            stub.reset()
+            if args.skip_baseline:
+                base = {"wall_s": float("nan"), "cost_usd": float("nan"), "peak_rss_mb": 0.0}
+                base_calls = 0
+            else:
+                say("(a) baseline: asyncio + litellm")
+                base = run_child("baseline", args, env, folder=str(folder), api_base=stub.api_base)
+                base_calls = stub.stats()["calls"]
+                stub.reset()
             say(f"    {base['wall_s']:.1f} s; (b) eightflow")
             first = run_child(
                 "eightflow",
