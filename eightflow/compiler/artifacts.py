@@ -14,7 +14,8 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.context import FlowRunContext
 
 from eightflow.definition import WorkflowDefinition
-from eightflow.observe.report import run_report, trace_rows
+from eightflow.observe.report import run_report
+from eightflow.observe.tracer import WorkflowTracer
 from eightflow.runtime.records import WorkflowResult
 
 log = logging.getLogger("eightflow.artifacts")
@@ -49,7 +50,7 @@ async def publish_run(
         )
         await acreate_table_artifact(
             key=artifact_key(name, "trace"),
-            table=trace_rows(result),
+            table=WorkflowTracer.rows(result),
             description=f"{name} run {result.run_id}: one row per step",
         )
     except Exception as exc:  # observation must not break the run it observes

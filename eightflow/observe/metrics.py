@@ -124,6 +124,23 @@ class MetricsCollector:
             for step, v in by_step.items()
         }
 
+    def report(
+        self,
+        workflow: str | None = None,
+        since: Any = None,
+        by: Any = None,
+        ledger: Any = None,
+    ) -> dict[str, Any]:
+        """The same metrics across every recorded run, read from the ledger.
+
+        What this collector saw in-process is a window; the ledger holds every run of every
+        process (single, batch, deployments), so cross-run questions are answered there.
+        """
+        from eightflow.observe.ledger_metrics import ledger_report
+        from eightflow.store.ledger import default_ledger
+
+        return ledger_report(ledger or default_ledger(), workflow=workflow, since=since, by=by)
+
     def summary(self) -> dict[str, Any]:
         costs = [s.cost_usd for s in self.samples]
         known = [c for c in costs if c is not None]

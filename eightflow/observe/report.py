@@ -108,13 +108,7 @@ def run_report(definition: WorkflowDefinition, result: WorkflowResult) -> str:
 
 
 def trace_rows(result: WorkflowResult) -> list[dict[str, Any]]:
-    """One sanitized row per step: the table artifact and ``trace.jsonl`` share it."""
-    rows = []
-    for record in result.steps:
-        row = record.row()
-        row["run_id"] = result.run_id
-        row["prompt_hash"] = record.prompt_hash
-        row["input"] = sanitize_text(record.input or "", limit=300)
-        row["error"] = sanitize_text(row["error"] or "", limit=300) or None
-        rows.append(row)
-    return rows
+    """One sanitized row per step (kept here for callers of the report module)."""
+    from eightflow.observe.tracer import WorkflowTracer
+
+    return WorkflowTracer.rows(result)

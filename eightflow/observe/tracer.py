@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from eightflow.observe.report import trace_rows
-from eightflow.observe.sanitize import excerpt
+from eightflow.observe.sanitize import excerpt, sanitize_text
 from eightflow.runtime.records import StepRecord, WorkflowResult
 
 Sink = Callable[["Trace"], None]
@@ -45,6 +44,20 @@ class WorkflowTracer:
     def __init__(self, sinks: list[Sink] | None = None) -> None:
         self.sinks = list(sinks or [])
         self.traces: list[Trace] = []
+
+    @staticmethod
+    def rows(result: WorkflowResult) -> list[dict[str, Any]]:
+        """One sanitized row per step: the trace table artifact, ``trace.jsonl`` and
+        :meth:`finish` all use these rows, so they cannot disagree."""
+        rows = []
+        for record in result.steps:
+            row = record.row()
+            row["run_id"] = result.run_id
+            row["prompt_hash"] = record.prompt_hash
+            row["input"] = sanitize_text(record.input or "", limit=300)
+            row["error"] = sanitize_text(row["error"] or "", limit=300) or None
+            rows.append(row)
+        return rows
 
     def start_trace(self, workflow: Any) -> Trace:
         name = (
@@ -83,7 +96,7 @@ class WorkflowTracer:
     ) -> Trace:
         trace.finished = datetime.now(UTC)
         trace.result = result
-        trace.rows = trace_rows(result) if result is not None else []
+        trace.rows = self.rows(result) if result is not None else []
         if error is not None:
             trace.error = excerpt(str(error), limit=300)
         for sink in self.sinks:

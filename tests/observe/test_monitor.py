@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -249,3 +250,17 @@ async def test_capture_step_on_a_real_run() -> None:
         assert set(t) >= SEED_KEYS
         assert t["timestamp"] == record.started and t["duration"] == record.duration_ms
         assert t["tokens_used"] == 0 and "hello" in t["input"]
+
+
+async def test_collector_reports_across_runs_from_the_ledger(home: Path) -> None:
+    from eightflow import MetricsCollector
+    from flows.document_analysis import DocumentAnalysisWorkflow
+
+    monitor = WorkflowMonitor()
+    for text in ("Good news today. Everyone is happy.", "Bad news today. Everyone is sad."):
+        await monitor.observe_workflow(DocumentAnalysisWorkflow(document=text))
+    report = MetricsCollector().report(workflow="document_analysis")
+    (entry,) = report["workflows"]
+    assert entry["runs"] == 2 and entry["success_rate"] == 1.0
+    assert {s["name"] for s in entry["steps"]} >= {"summarization", "entities"}
+    assert monitor.metrics.runs == 2
