@@ -47,6 +47,10 @@ def _save_state(state: dict[str, Any]) -> None:
     _state_file().write_text(json.dumps(state, indent=2))
 
 
+def env_default(name: str, value: str) -> str:
+    return os.environ.get(name) or value
+
+
 def stack_env(api_url: str) -> dict[str, str]:
     """Environment for deploy and workers: our API, the project dir, offline litellm."""
     env = dict(os.environ)
@@ -57,6 +61,8 @@ def stack_env(api_url: str) -> dict[str, str]:
             "EIGHTFLOW_HOME": str(get_settings().home),
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "EIGHTFLOW_AUTO_SERVER": "0",
+            # Workers poll every 10 s by default: runs waited ~7 s to be picked up here.
+            "PREFECT_WORKER_QUERY_SECONDS": env_default("PREFECT_WORKER_QUERY_SECONDS", "2"),
         }
     )
     return env
