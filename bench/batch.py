@@ -109,14 +109,21 @@ def phase_baseline(folder: Path, api_base: str, concurrency: int) -> dict[str, f
     return {"wall_s": time.perf_counter() - t0, "cost_usd": cost, "calls": calls}
 
 
-def phase_eightflow(folder: Path, out: Path, api_base: str, concurrency: int) -> dict[str, float]:
+def phase_eightflow(
+    folder: Path, out: Path, api_base: str, concurrency: int, granularity: str = "document"
+) -> dict[str, float]:
     import asyncio
 
     import eightflow.gateway  # noqa: F401  (litellm's import, like the baseline's, is not timed)
     from flows.batch_documents import BatchParams, batch_documents
 
     params = BatchParams(
-        folder=str(folder), out=str(out), model=MODEL, api_base=api_base, concurrency=concurrency
+        folder=str(folder),
+        out=str(out),
+        model=MODEL,
+        api_base=api_base,
+        concurrency=concurrency,
+        granularity=granularity,
     )
     t0 = time.perf_counter()
     state = asyncio.run(batch_documents(params, return_state=True))
@@ -142,6 +149,8 @@ def run_child(mode: str, args: argparse.Namespace, env: dict[str, str], **extra:
         str(args.docs),
         "--concurrency",
         str(args.concurrency),
+        "--granularity",
+        args.granularity,
     ]
     for key, value in extra.items():
         cmd += [f"--{key.replace('_', '-')}", value]
@@ -159,7 +168,9 @@ def child_main(args: argparse.Namespace) -> None:
     if args.child == "baseline":
         result = phase_baseline(Path(args.folder), args.api_base, args.concurrency)
     else:
-        result = phase_eightflow(Path(args.folder), Path(args.out), args.api_base, args.concurrency)
+        result = phase_eightflow(
+            Path(args.folder), Path(args.out), args.api_base, args.concurrency, args.granularity
+        )
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -172,6 +183,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--json", action="store_true", help="Print only the JSON line.")
+    parser.add_argument(
+        "--granularity",
+        choices=["document", "step"],
+        default="document",
+        help="Prefect task per document (default) or per step per document.",
+    )
     parser.add_argument(
         "--skip-baseline",
         action="store_true",
@@ -259,6 +276,7 @@ def main() -> None:
         "baseline_cost_usd": round(base["cost_usd"], 8),
         "eightflow_cost_usd": round(first["cost_usd"], 8),
         "completed": first["completed"],
+        "granularity": args.granularity,
     }
     print(json.dumps(report))
 
