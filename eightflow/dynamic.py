@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -27,7 +27,7 @@ from eightflow.errors import BudgetExceeded, WorkflowError, WorkflowFailed
 from eightflow.runtime.context import Context, StepResult
 from eightflow.runtime.records import WorkflowResult
 from eightflow.runtime.run_state import RunState
-from eightflow.workflow import Workflow, _normalise_inputs
+from eightflow.workflow import Workflow, _crashed, _normalise_inputs
 
 
 class StepType(BaseModel):
@@ -341,7 +341,7 @@ class DynamicWorkflow(Workflow):
                 return {"run_id": outcome.run_id, "status": outcome.status}
 
             await dynamic_flow(return_state=True)
-            result = self.last_result or _stopped(run, "the flow run crashed")
+            result = self.last_result or _crashed(run)
         if raise_on_failure and not result.ok:
             raise WorkflowFailed(result.error or result.status, result=result)
         return result
@@ -441,21 +441,3 @@ _loop_state: ContextVar[_LoopState | None] = ContextVar("eightflow_dynamic_loop"
 
 async def _noop(context: Context) -> StepResult:
     return StepResult()
-
-
-def _stopped(run: RunState, why: str) -> WorkflowResult:
-    now = datetime.now(UTC)
-    return WorkflowResult(
-        run_id=run.run_id,
-        workflow=run.workflow,
-        version=run.version,
-        status="failed",
-        started=now,
-        finished=now,
-        duration_ms=0.0,
-        error=why,
-    )
-
-
-def plan_schema() -> Mapping[str, Any]:
-    return Plan.model_json_schema()

@@ -366,7 +366,8 @@ def _input_preview(inputs: dict[str, Any]) -> dict[str, str]:
     return {k: excerpt(v, limit=200) for k, v in inputs.items() if k != "document_info"}
 
 
-def _crashed(run: RunState) -> WorkflowResult:
+def _crashed(run: RunState, why: str = "the flow run crashed before a result") -> WorkflowResult:
+    """A failed result for a run that produced none (its flow run crashed)."""
     now = datetime.now(UTC)
     return WorkflowResult(
         run_id=run.run_id,
@@ -376,6 +377,6 @@ def _crashed(run: RunState) -> WorkflowResult:
         started=now,
         finished=now,
         duration_ms=0.0,
-        error="the flow run crashed before a result",
+        error=why,
         steps=list(run.records.values()),
     )
