@@ -54,7 +54,11 @@ class Workflow:
         self.inputs = inputs
         self.run_model = model
         self.api_base = api_base
-        self.fallback_models = tuple(fallback_models or ())
+        if fallback_models is None:
+            from eightflow.settings import get_settings
+
+            fallback_models = get_settings().fallback_models  # EIGHTFLOW_FALLBACK_MODELS
+        self.fallback_models = tuple(fallback_models)
         self.cache = cache
         self._prompts = prompts
         self.last_result: WorkflowResult | None = None

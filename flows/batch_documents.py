@@ -12,7 +12,7 @@ from typing import Any
 from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.states import Failed
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.registry import load_workflow
@@ -36,6 +36,16 @@ class BatchParams(BatchOptions):
     )
     exclude: list[str] = Field(default_factory=list, description="Glob patterns to exclude.")
     recursive: bool = Field(default=True, description="Descend into sub-folders.")
+
+    @field_validator("workflow")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        from eightflow.registry import workflow_names
+
+        names = workflow_names()
+        if value not in names:
+            raise ValueError(f"unknown workflow '{value}'; registered: {', '.join(names)}")
+        return value
 
 
 @flow(name="batch-documents", log_prints=True)

@@ -185,6 +185,7 @@ class BatchSummary(BaseModel):
             "completed": self.completed,
             "failed": self.failed,
             "unprocessed": len(self.unprocessed),
+            "unprocessed_ids": list(self.unprocessed),
             "cache_hits": self.cache_hits,
             "model_calls": self.model_calls,
             "tokens_in": self.tokens_in,

@@ -63,6 +63,10 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
     )
     for reason in brief["reasons"]:
         console.print(f"[red]- {reason}[/red]")
+    left = brief.get("unprocessed_ids") or []
+    if left:
+        more = f" (+{len(left) - 10} more in report.md)" if len(left) > 10 else ""
+        console.print("unprocessed: " + ", ".join(left[:10]) + more)
     out = brief["out"]
     console.print(
         f"results: {out}/results.csv, {out}/results.parquet, {out}/trace.jsonl, {out}/report.md"
