@@ -44,24 +44,25 @@ def chunks_for(model: Any, prompt: Prompt, text: str) -> list[str]:
     return chunks
 
 
-async def summarize(model: Any, prompts: Any, text: str) -> Summary:
-    prompt = prompts.get("summarization")
+async def map_chunks(model: Any, prompt: Prompt, text: str) -> tuple[list[str], list[Any]]:
+    """The prompt's answer per chunk (one chunk, one call, for a text that fits)."""
     chunks = chunks_for(model, prompt, text)
     if len(chunks) == 1:
-        result: Summary = await model.generate(prompt, text)
-        return result
-    parts: list[Summary] = await asyncio.gather(*(model.generate(prompt, c) for c in chunks))
+        return chunks, [await model.generate(prompt, text)]
+    return chunks, list(await asyncio.gather(*(model.generate(prompt, c) for c in chunks)))
+
+
+async def summarize(model: Any, prompts: Any, text: str) -> Summary:
+    prompt = prompts.get("summarization")
+    _, parts = await map_chunks(model, prompt, text)
+    if len(parts) == 1:
+        single: Summary = parts[0]
+        return single
     merged = "\n\n".join(p.summary for p in parts)
+    # Reduce until the joined summaries fit one call, then summarize them once more.
     while len(chunk_text(merged, window_tokens(model, prompt), model.count_tokens)) > 1:
-        merged = "\n\n".join(
-            p.summary
-            for p in await asyncio.gather(
-                *(
-                    model.generate(prompt, c)
-                    for c in chunk_text(merged, window_tokens(model, prompt), model.count_tokens)
-                )
-            )
-        )
+        _, again = await map_chunks(model, prompt, merged)
+        merged = "\n\n".join(p.summary for p in again)
     final: Summary = await model.generate(prompt, merged)
     key_points = [kp for p in parts for kp in p.key_points][:10]
     return Summary(summary=final.summary, key_points=key_points or final.key_points)
@@ -73,12 +74,10 @@ async def extract_topics(model: Any, prompts: Any, summary: str) -> Topics:
 
 
 async def analyze_sentiment(model: Any, prompts: Any, text: str) -> Sentiment:
-    prompt = prompts.get("sentiment")
-    chunks = chunks_for(model, prompt, text)
-    if len(chunks) == 1:
-        result: Sentiment = await model.generate(prompt, text)
-        return result
-    parts: list[Sentiment] = await asyncio.gather(*(model.generate(prompt, c) for c in chunks))
+    chunks, parts = await map_chunks(model, prompts.get("sentiment"), text)
+    if len(parts) == 1:
+        single: Sentiment = parts[0]
+        return single
     weights = [len(c) for c in chunks]
     score = sum(p.score * w for p, w in zip(parts, weights, strict=True)) / sum(weights)
     label = "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
@@ -86,12 +85,10 @@ async def analyze_sentiment(model: Any, prompts: Any, text: str) -> Sentiment:
 
 
 async def extract_entities(model: Any, prompts: Any, text: str) -> Entities:
-    prompt = prompts.get("entities")
-    chunks = chunks_for(model, prompt, text)
-    if len(chunks) == 1:
-        result: Entities = await model.generate(prompt, text)
-        return result
-    parts: list[Entities] = await asyncio.gather(*(model.generate(prompt, c) for c in chunks))
+    _, parts = await map_chunks(model, prompts.get("entities"), text)
+    if len(parts) == 1:
+        single: Entities = parts[0]
+        return single
     merged: dict[tuple[str, str], Entity] = {}
     for part in parts:
         for entity in part.entities:

@@ -21,14 +21,12 @@ from typing import Any
 
 from eightflow.runtime.run_state import record_note
 from tasks.analysis.schemas import Summary
-from tasks.analysis.steps import chunks_for, window_tokens
+from tasks.analysis.steps import chunks_for, map_chunks, window_tokens
 from tasks.chunking import chunk_text
 from tasks.triage.features import detect_language, find_tables
 from tasks.triage.schemas import (
     ActionItem,
-    ActionItems,
     FaqPair,
-    FaqPairs,
     Language,
     LegalClassification,
     Table,
@@ -75,20 +73,22 @@ def flag_language(text: str) -> Language:
     return Language(code=code, confidence=confidence, english=code in ("en", "und"))
 
 
-async def extract_actions(model: Any, prompts: Any, text: str) -> list[ActionItem]:
-    prompt = prompts.get("action_items")
-    parts: list[ActionItems] = await asyncio.gather(
-        *(model.generate(prompt, chunk) for chunk in chunks_for(model, prompt, text))
-    )
-    items: list[ActionItem] = []
+def _unique(items: list[Any], text_of: Any) -> list[Any]:
+    """Items from several chunks, the first of each normalised text kept, in order."""
     seen: set[str] = set()
-    for part in parts:
-        for item in part.items:
-            key = " ".join(item.action.lower().split())
-            if key not in seen:
-                seen.add(key)
-                items.append(item)
-    return items
+    kept = []
+    for item in items:
+        key = " ".join(text_of(item).lower().split())
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
+
+
+async def extract_actions(model: Any, prompts: Any, text: str) -> list[ActionItem]:
+    _, parts = await map_chunks(model, prompts.get("action_items"), text)
+    items: list[ActionItem] = [item for part in parts for item in part.items]
+    return _unique(items, lambda item: item.action)
 
 
 async def classify_legal(model: Any, prompts: Any, text: str) -> LegalClassification:
@@ -99,16 +99,6 @@ async def classify_legal(model: Any, prompts: Any, text: str) -> LegalClassifica
 
 
 async def extract_faq(model: Any, prompts: Any, text: str) -> list[FaqPair]:
-    prompt = prompts.get("faq_extraction")
-    parts: list[FaqPairs] = await asyncio.gather(
-        *(model.generate(prompt, chunk) for chunk in chunks_for(model, prompt, text))
-    )
-    pairs: list[FaqPair] = []
-    seen: set[str] = set()
-    for part in parts:
-        for pair in part.pairs:
-            key = " ".join(pair.question.lower().split())
-            if key not in seen:
-                seen.add(key)
-                pairs.append(pair)
-    return pairs
+    _, parts = await map_chunks(model, prompts.get("faq_extraction"), text)
+    pairs: list[FaqPair] = [pair for part in parts for pair in part.pairs]
+    return _unique(pairs, lambda pair: pair.question)
