@@ -371,6 +371,7 @@ class DynamicWorkflow(Workflow):
         from eightflow.workflow import build_result
 
         started = datetime.now(UTC)
+        await asyncio.to_thread(lambda: self.model)  # import litellm before round 1, not in it
         context = Context(inputs)
         fatal: WorkflowError | None = None
         stop_reason: str | None = None

@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console
 from rich.table import Table
 
-from eightflow.observe.report import fmt_cost
+from eightflow.observe.report import compact, fmt_cost
 from eightflow.observe.sanitize import sanitize
 from eightflow.runtime.records import WorkflowResult
 
 _SKIP = {"report", "key_points", "keyphrases"}
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return ", ".join(_fmt(v) for v in value)
-    if isinstance(value, dict):
-        if {"label", "score"} <= set(value):
-            return f"{value['label']} ({value['score']:+.2f})"
-        if "entities" in value:
-            return _entities(value["entities"])
-        if {"text", "type"} <= set(value):
-            return f"{value['text']} ({value['type']})"
-        return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
-    return str(value)
-
-
-def _entities(items: list[dict[str, Any]]) -> str:
-    by_type: dict[str, list[str]] = {}
-    for item in items:
-        by_type.setdefault(item["type"], []).append(item["text"])
-    return "\n".join(f"{kind}: {', '.join(names)}" for kind, names in by_type.items()) or "none"
 
 
 def print_result(result: WorkflowResult, console: Console) -> None:
@@ -49,7 +24,7 @@ def print_result(result: WorkflowResult, console: Console) -> None:
         if key in _SKIP:
             continue
         console.print(f"\n[bold cyan]{key}[/bold cyan]")
-        console.print(_fmt(value), markup=False)
+        console.print(compact(value), markup=False)
     table = Table(title="\nSteps", show_lines=False)
     for column in ("step", "status", "attempts", "ms", "model", "prompt", "tokens in/out", "cost"):
         table.add_column(

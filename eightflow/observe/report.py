@@ -6,7 +6,6 @@ caller can forget to.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from eightflow.definition import WorkflowDefinition
@@ -50,15 +49,47 @@ def step_table(steps: list[StepRecord]) -> str:
     return "\n".join(rows)
 
 
+def compact(value: Any) -> str:
+    """A value as a person reads it: lists joined, labels with scores, entities by type.
+
+    Shared by the report artifact and the CLI so both show outputs the same way.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        if value and all(isinstance(v, dict) and {"text", "type"} <= set(v) for v in value):
+            return _by_type(value)
+        return ", ".join(compact(v) for v in value)
+    if isinstance(value, dict):
+        if {"label", "score"} <= set(value):
+            return f"{value['label']} ({value['score']:+.2f})"
+        if isinstance(value.get("entities"), list):
+            return _by_type(value["entities"]) if value["entities"] else "none"
+        if {"text", "type"} <= set(value):
+            return f"{value['text']} ({value['type']})"
+        return "; ".join(f"{k}: {compact(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _by_type(items: list[dict[str, Any]]) -> str:
+    by_type: dict[str, list[str]] = {}
+    for item in items:
+        by_type.setdefault(str(item["type"]), []).append(str(item["text"]))
+    return "\n".join(f"{kind}: {', '.join(names)}" for kind, names in by_type.items())
+
+
+_REPORT_SKIP = {"report"}  # the compilation step's record repeats the other outputs
+
+
 def render_outputs(outputs: dict[str, Any]) -> str:
     parts = []
     for key, value in sanitize(outputs, limit=4000).items():
-        if isinstance(value, str):
-            parts.append(f"**{key}**\n\n{value}\n")
-        else:
-            parts.append(
-                f"**{key}**\n\n```json\n{json.dumps(value, indent=2, ensure_ascii=False)}\n```\n"
-            )
+        if key in _REPORT_SKIP:
+            continue
+        text = compact(value)
+        if "\n" in text and not isinstance(value, str):
+            text = "\n".join(f"- {line}" for line in text.splitlines())
+        parts.append(f"**{key}**\n\n{text}\n")
     return "\n".join(parts) or "_no outputs_"
 
 
