@@ -63,6 +63,8 @@ def compact(value: Any) -> str:
     if isinstance(value, dict):
         if {"label", "score"} <= set(value):
             return f"{value['label']} ({value['score']:+.2f})"
+        if {"phrase", "score"} <= set(value):
+            return f"{value['phrase']} ({value['score']:.2f})"
         if isinstance(value.get("entities"), list):
             return _by_type(value["entities"]) if value["entities"] else "none"
         if {"text", "type"} <= set(value):
@@ -86,7 +88,10 @@ def render_outputs(outputs: dict[str, Any]) -> str:
     for key, value in sanitize(outputs, limit=4000).items():
         if key in _REPORT_SKIP:
             continue
-        text = compact(value)
+        sentences = isinstance(value, list) and any(
+            isinstance(v, str) and len(v) > 60 for v in value
+        )
+        text = "\n".join(str(v) for v in value) if sentences else compact(value)
         if "\n" in text and not isinstance(value, str):
             text = "\n".join(f"- {line}" for line in text.splitlines())
         parts.append(f"**{key}**\n\n{text}\n")
