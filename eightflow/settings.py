@@ -32,7 +32,8 @@ class Settings(BaseModel):
         return self.home
 
 
-def _flag(name: str, default: bool) -> bool:
+def env_flag(name: str, default: bool) -> bool:
+    """A boolean environment setting: unset means ``default``; 0/false/no/off mean False."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -52,7 +53,7 @@ def get_settings() -> Settings:
         request_timeout_s=float(env.get("EIGHTFLOW_REQUEST_TIMEOUT_S") or 60.0),
         server_host=env.get("EIGHTFLOW_SERVER_HOST") or "127.0.0.1",
         server_port=int(env.get("EIGHTFLOW_SERVER_PORT") or 4200),
-        auto_server=_flag("EIGHTFLOW_AUTO_SERVER", True),
+        auto_server=env_flag("EIGHTFLOW_AUTO_SERVER", True),
         prompts_dir=Path(prompts_dir) if prompts_dir else None,
-        redact_pii=_flag("EIGHTFLOW_REDACT_PII", False),
+        redact_pii=env_flag("EIGHTFLOW_REDACT_PII", False),
     )

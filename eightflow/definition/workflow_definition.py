@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -305,7 +305,3 @@ def _step_fingerprint(step: Step) -> dict[str, Any]:
         "model": step.model,
         "prompts": list(step.prompts),
     }
-
-
-def steps_from(items: Sequence[Step]) -> tuple[Step, ...]:
-    return tuple(items)

@@ -111,29 +111,10 @@ class Ledger:
         with self._lock, self._db:
             yield self._db
 
-    def record_run(
-        self,
-        result: WorkflowResult,
-        *,
-        batch_id: str | None = None,
-        document_id: str | None = None,
-        document_sha256: str | None = None,
-        inputs: dict[str, Any] | None = None,
-        model: str | None = None,
-        cache_hits: int = 0,
-    ) -> None:
-        """One run with its steps and calls, in one transaction."""
+    def record_run(self, result: WorkflowResult, **details: Any) -> None:
+        """One run with its steps and calls, in one transaction (details: see _insert_run)."""
         with self._tx() as db:
-            self._insert_run(
-                db,
-                result,
-                batch_id=batch_id,
-                document_id=document_id,
-                document_sha256=document_sha256,
-                inputs=inputs,
-                model=model,
-                cache_hits=cache_hits,
-            )
+            self._insert_run(db, result, **details)
 
     def submit_run(self, result: WorkflowResult, **details: Any) -> Future[None]:
         """Queue a run for the writer thread, which commits queued runs together.
