@@ -97,7 +97,10 @@ class BatchRunner:
         self.batch_id: str | None = None  # the batch flow run's id, for the ledger
 
     def outcome_key(self, sha256: str) -> str:
-        return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}"
+        # The base URL is part of the key: an outcome computed against one endpoint is
+        # never served to a run against another.
+        base = self.options.api_base or self.workflow.api_base or get_settings().api_base
+        return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}:{base or ''}"
 
     async def run(self) -> BatchSummary:
         started = time.perf_counter()
