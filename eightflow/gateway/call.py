@@ -235,7 +235,6 @@ class ModelGateway:
         params: dict[str, Any],
         key: str | None,
     ) -> dict[str, Any]:
-        run = current_run.get()
         scope = current_step.get()
         settings = get_settings()
         request: dict[str, Any] = {
