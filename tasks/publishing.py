@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
+from eightflow.observe.inert import csv_frame, md_cell
 from eightflow.observe.report import fmt_cost
 from eightflow.observe.sanitize import sanitize, sanitize_text
 
@@ -109,15 +110,20 @@ class ResultsWriter:
                 frame[column] = None
         extra = [c for c in frame.columns if c not in RESULT_COLUMNS]
         frame = frame[RESULT_COLUMNS + extra].sort_values("id", kind="stable")
-        with atomic_write(self.out_dir / "results.csv") as fh:
-            frame.to_csv(fh, index=False)
-        with atomic_write(self.out_dir / "results.parquet", "wb") as fh:
-            frame.astype({"error": "string"}).to_parquet(fh, index=False)
+        _write_tables(frame, self.out_dir)
         os.replace(self._trace_path, self.out_dir / "trace.jsonl")
         self._spool_path.unlink(missing_ok=True)
         with atomic_write(self.out_dir / "report.md") as fh:
             fh.write(batch_report(summary))
         self.rows = frame
+
+
+def _write_tables(frame: Any, out_dir: Path) -> None:
+    """results.csv with formula-like cells escaped (OWASP); results.parquet raw."""
+    with atomic_write(out_dir / "results.csv") as fh:
+        csv_frame(frame).to_csv(fh, index=False)
+    with atomic_write(out_dir / "results.parquet", "wb") as fh:
+        frame.astype({"error": "string"}).to_parquet(fh, index=False)
 
 
 def batch_report(summary: BatchSummary) -> str:
@@ -139,18 +145,20 @@ def batch_report(summary: BatchSummary) -> str:
     lines += ["", "## Steps", "", "| step | n | p50 ms | p95 ms | cost |", "|---|---|---|---|---|"]
     for step, stats in summary.step_stats().items():
         lines.append(
-            f"| {step} | {stats['n']} | {_ms(stats['p50_ms'])} | {_ms(stats['p95_ms'])} | "
+            f"| {md_cell(step)} | {stats['n']} | {_ms(stats['p50_ms'])} | {_ms(stats['p95_ms'])} | "
             f"{fmt_cost(summary.cost_by_step.get(step, 0.0))} |"
         )
     lines += ["", "## Cost by model", "", "| model | cost |", "|---|---|"]
     for model, cost in sorted(summary.cost_by_model.items()):
-        lines.append(f"| {model} | {fmt_cost(cost)} |")
+        lines.append(f"| {md_cell(model)} | {fmt_cost(cost)} |")
     if summary.errors:
         lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
         for error, count in summary.errors.most_common(10):
-            lines.append(f"| {count} | {sanitize_text(error, limit=200).replace('|', '/')} |")
+            lines.append(f"| {count} | {md_cell(sanitize_text(error, limit=200))} |")
     if summary.unprocessed:
-        lines += ["", "## Unprocessed", ""] + [f"- {doc}" for doc in summary.unprocessed[:200]]
+        lines += ["", "## Unprocessed", ""] + [
+            f"- {md_cell(doc)}" for doc in summary.unprocessed[:200]
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -258,14 +266,16 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
     """One results table, trace and report out of the shards' folders."""
     import pandas as pd
 
-    frames = [pd.read_csv(d / "results.csv") for d in shard_dirs if (d / "results.csv").exists()]
+    # Parquet holds the raw values; results.csv is escaped for spreadsheets.
+    frames = [
+        pd.read_parquet(d / "results.parquet")
+        for d in shard_dirs
+        if (d / "results.parquet").exists()
+    ]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     frame = frame.sort_values("id", kind="stable")
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "results.csv") as fh:
-        frame.to_csv(fh, index=False)
-    with atomic_write(out / "results.parquet", "wb") as fh:
-        frame.astype({"error": "string"}).to_parquet(fh, index=False)
+    _write_tables(frame, out)
     traces = []
     with atomic_write(out / "trace.jsonl") as fh:
         for shard in shard_dirs:
@@ -303,7 +313,9 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
     )
     if len(errors):
         lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
-        lines += [f"| {n} | {sanitize_text(str(e), limit=200)} |" for e, n in errors.items()]
+        lines += [
+            f"| {n} | {md_cell(sanitize_text(str(e), limit=200))} |" for e, n in errors.items()
+        ]
     with atomic_write(out / "report.md") as fh:
         fh.write("\n".join(lines) + "\n")
     return {"documents": len(frame), "by_status": statuses, "out": str(out)}

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from eightflow.errors import WorkflowError
+from eightflow.observe.inert import console_text
 from eightflow.workflow import flow_run_url as _flow_run_url  # noqa: F401 (used by report_cmd)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -39,7 +40,7 @@ ModelOption = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {console_text(message)}")
     raise typer.Exit(code)
 
 
@@ -202,7 +203,7 @@ def replay_command(
             f"{result.model_calls} real model calls"
         )
         for miss in source.misses:
-            out.print(f"[yellow]miss[/yellow] {miss}")
+            out.print(f"[yellow]miss[/yellow] {console_text(miss)}")
     raise typer.Exit(0 if result.ok and not source.misses else 1)
 
 
