@@ -67,7 +67,7 @@ def run_sharded_here(api: str, params: dict[str, Any]) -> dict[str, Any]:
     from flows.batch_sharded import ShardedParams, batch_sharded
 
     t0 = time.monotonic()
-    state = asyncio.run(batch_sharded(ShardedParams(**params), return_state=True))
+    state = asyncio.run(batch_sharded(**ShardedParams(**params).model_dump(), return_state=True))
     return {"state": state.type.value, "wall_s": time.monotonic() - t0, "load": os.getloadavg()[0]}
 
 

@@ -7,21 +7,24 @@ engine's ``BatchRunner``; results go to files (``tasks.publishing``) and artifac
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.states import Failed
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from eightflow.batch import BatchOptions, BatchRunner
+from eightflow.path_roots import check_output_dir, check_readable
 from eightflow.registry import load_workflow
+from eightflow.run_form import AllowedModel, OutputFolder, ReadablePath
 from tasks.loading import iter_document_paths, load_document
 from tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_artifacts
 
 
 class BatchParams(BatchOptions):
-    """The run form of the batch flow (every field has a description and a default)."""
+    """A batch's options as one object, for code (the CLI, tests, benchmarks). The
+    deployment's Run form is the flow's flat parameters below."""
 
     folder: str = Field(default="examples/documents", description="Folder of documents to analyse.")
     workflow: str = Field(
@@ -47,11 +50,75 @@ class BatchParams(BatchOptions):
             raise ValueError(f"unknown workflow '{value}'; registered: {', '.join(names)}")
         return value
 
+    def flow_parameters(self) -> dict[str, Any]:
+        """The flat parameters of the ``batch-documents`` flow (no base URL: that is the
+        operator's EIGHTFLOW_API_BASE)."""
+        return self.model_dump(exclude={"api_base"})
+
+
+def _registered(value: str) -> str:
+    return BatchParams._registered(value)
+
 
 @flow(name="batch-documents", log_prints=True)
-async def batch_documents(params: BatchParams) -> Any:
-    """Analyse a folder; returns counts, cost and where the results are."""
-    root = Path(params.folder).expanduser().resolve()
+async def batch_documents(
+    folder: ReadablePath = "examples/documents",
+    out: OutputFolder = "out",
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    max_cost_usd: Annotated[float | None, Field(ge=0)] = None,
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 8,
+    workflow: Annotated[str, AfterValidator(_registered)] = "document_analysis",
+    model: AllowedModel = None,
+    recursive: bool = True,
+    refresh: bool = False,
+    granularity: Literal["document", "step"] = "document",
+    rpm: Annotated[float | None, Field(gt=0)] = None,
+    shard_index: Annotated[int, Field(ge=0)] = 0,
+    shard_count: Annotated[int, Field(ge=1)] = 1,
+) -> Any:
+    """Analyse a folder; returns counts, cost and where the results are.
+
+    Args:
+        folder: Folder of documents to analyse, inside the data roots (EIGHTFLOW_DATA_ROOTS).
+        out: Where results.csv, results.parquet, trace.jsonl and report.md go, inside the
+            output root (EIGHTFLOW_OUT_ROOT); never in prompts/ or EIGHTFLOW_HOME.
+        include: Glob patterns to include (e.g. *.pdf); empty includes every file.
+        exclude: Glob patterns to exclude (e.g. drafts/**).
+        max_cost_usd: Stop starting model calls past this spend in USD; empty: no cap.
+        concurrency: Model calls in flight across the batch (1 to 256).
+        workflow: Registered workflow to run on each document.
+        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS); empty uses
+            EIGHTFLOW_MODEL or the embedded offline model.
+        recursive: Descend into sub-folders.
+        refresh: Ignore cached results and answers.
+        granularity: 'document': one Prefect task per document (fast at scale); 'step':
+            one per step per document (most detail in the UI).
+        rpm: Requests per minute cap across the batch; empty: none.
+        shard_index: This run's shard (batch-sharded sets it).
+        shard_count: How many shards the folder is split into.
+    """
+    params = BatchParams(
+        folder=folder,
+        out=out,
+        include=include or [],
+        exclude=exclude or [],
+        max_cost_usd=max_cost_usd,
+        concurrency=concurrency,
+        workflow=workflow,
+        model=model,
+        recursive=recursive,
+        refresh=refresh,
+        granularity=granularity,
+        rpm=rpm,
+        shard_index=shard_index,
+        shard_count=shard_count,
+    )
+    return await _run_batch(params)
+
+
+async def _run_batch(params: BatchParams) -> Any:
+    root = check_readable(Path(params.folder).expanduser())  # the default is checked too
     workflow = load_workflow(params.workflow)(model=params.model, api_base=params.api_base)
 
     def paths() -> Any:
@@ -60,7 +127,7 @@ async def batch_documents(params: BatchParams) -> Any:
         )
 
     expected = sum(1 for _ in paths())
-    out = Path(params.out).expanduser().resolve()
+    out = check_output_dir(params.out)
     writer = ResultsWriter(out)
     progress = await ProgressArtifact.create(expected)
     runner = BatchRunner(

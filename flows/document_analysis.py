@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from pydantic import BaseModel, Field
 
 from eightflow import (
     Context,
@@ -27,6 +26,7 @@ from eightflow import (
     WorkflowResult,
 )
 from eightflow.observe.sanitize import sanitize_text
+from eightflow.run_form import AllowedModel, ReadablePath
 from tasks.analysis import steps
 from tasks.analysis.compile import compile_results
 from tasks.analysis.schemas import Entities
@@ -135,22 +135,18 @@ class DocumentAnalysisWorkflow(Workflow):
         }
 
 
-class DocumentAnalysisParams(BaseModel):
-    """What the UI's run form asks for."""
-
-    path: str = Field(description="A .txt, .md, .html, .pdf or .docx file to analyse.")
-    model: str | None = Field(
-        default=None,
-        description="litellm model string, e.g. openai/gpt-4o-mini; empty uses EIGHTFLOW_MODEL "
-        "or the embedded offline model.",
-    )
-
-
 @flow(name="document-analysis", log_prints=True)
-async def document_analysis(params: DocumentAnalysisParams) -> dict[str, Any]:
-    """Analyse one document; the run's report and trace are published as artifacts."""
-    workflow = DocumentAnalysisWorkflow(model=params.model)
+async def document_analysis(path: ReadablePath, model: AllowedModel = None) -> dict[str, Any]:
+    """Analyse one document; the run's report and trace are published as artifacts.
+
+    Args:
+        path: A .txt, .md, .html, .pdf or .docx file to analyse, inside the data roots
+            (EIGHTFLOW_DATA_ROOTS).
+        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS); empty uses
+            EIGHTFLOW_MODEL or the embedded offline model.
+    """
+    workflow = DocumentAnalysisWorkflow(model=model)
     result = await workflow.execute(
-        raise_on_failure=True, **DocumentAnalysisWorkflow.inputs_from_path(params.path)
+        raise_on_failure=True, **DocumentAnalysisWorkflow.inputs_from_path(path)
     )
     return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}

@@ -21,6 +21,7 @@ from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.inert import csv_frame, md_cell
 from eightflow.observe.report import fmt_cost
 from eightflow.observe.sanitize import sanitize, sanitize_text
+from eightflow.path_roots import check_output_dir, open_new_file
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -76,12 +77,15 @@ class ResultsWriter:
     """Spools outcomes, then writes results.csv/.parquet, trace.jsonl and report.md."""
 
     def __init__(self, out_dir: Path) -> None:
+        check_output_dir(out_dir)  # inside EIGHTFLOW_OUT_ROOT, never prompts/ or the home
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
+        check_output_dir(out_dir)  # again, now that it exists: a link is resolved
         self._spool_path = out_dir / ".rows.spool.jsonl"
         self._trace_path = out_dir / ".trace.spool.jsonl"
-        self._spool = self._spool_path.open("w", encoding="utf-8")
-        self._trace = self._trace_path.open("w", encoding="utf-8")
+        # Never through a link planted at these names.
+        self._spool = open_new_file(self._spool_path)
+        self._trace = open_new_file(self._trace_path)
 
     def write(self, outcome: DocumentOutcome) -> None:
         row = sanitize(outcome.results_row(), limit=None)
@@ -274,6 +278,7 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
     ]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     frame = frame.sort_values("id", kind="stable")
+    check_output_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     _write_tables(frame, out)
     traces = []

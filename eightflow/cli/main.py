@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import typing
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from eightflow.errors import WorkflowError
@@ -37,6 +35,23 @@ ModelOption = Annotated[
     str | None,
     typer.Option("--model", "-m", help="litellm model string, e.g. openai/gpt-4o-mini."),
 ]
+
+
+def allow_operator_choices(model: str | None, api_base: str | None) -> None:
+    """A local CLI user's own --model and --api-base become this process's operator
+    settings (a Run form never gets this)."""
+    import os
+
+    if model:
+        allowed = os.environ.get("EIGHTFLOW_ALLOWED_MODELS")
+        if allowed:
+            os.environ["EIGHTFLOW_ALLOWED_MODELS"] = f"{allowed},{model}"
+        else:
+            from eightflow.run_form import allowed_models
+
+            os.environ["EIGHTFLOW_ALLOWED_MODELS"] = ",".join([*allowed_models(), model])
+    if api_base:
+        os.environ["EIGHTFLOW_API_BASE"] = api_base
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -116,25 +131,29 @@ def analyze_command(
     from eightflow.registry import load_flow
 
     batch_flow = load_flow("batch_documents")
-    params_model = typing.get_type_hints(batch_flow.fn)["params"]
+    # The local user is the operator: their --model and --api-base are allowed for this
+    # process, as EIGHTFLOW_ALLOWED_MODELS / EIGHTFLOW_API_BASE would be on a worker.
+    allow_operator_choices(model, api_base)
+    parameters = {
+        "folder": str(folder),
+        "workflow": workflow,
+        "model": model,
+        "out": str(out_dir),
+        "concurrency": concurrency,
+        "rpm": rpm,
+        "max_cost_usd": max_cost_usd,
+        "include": include or [],
+        "exclude": exclude or [],
+        "recursive": not no_recursive,
+        "refresh": refresh,
+        "granularity": granularity,
+    }
+    from prefect.exceptions import ParameterTypeError
+
     try:
-        params = params_model(
-            folder=str(folder),
-            workflow=workflow,
-            model=model,
-            out=str(out_dir),
-            concurrency=concurrency,
-            rpm=rpm,
-            max_cost_usd=max_cost_usd,
-            include=include or [],
-            exclude=exclude or [],
-            recursive=not no_recursive,
-            refresh=refresh,
-            granularity=granularity,
-            api_base=api_base,
-        )
-    except ValidationError as exc:
-        _fail(f"invalid option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        batch_flow.validate_parameters(parameters)
+    except ParameterTypeError as exc:
+        _fail(f"invalid option: {str(exc).split(chr(10), 1)[-1].strip(' -')}")
         return
     holder: dict[str, Any] = {}
     from eightflow.cli.progress import BatchProgress
@@ -147,7 +166,7 @@ def analyze_command(
 
         add_progress_listener(listen)
         try:
-            state = asyncio.run(batch_flow(params, return_state=True))
+            state = asyncio.run(batch_flow(**parameters, return_state=True))
         finally:
             remove_progress_listener(listen)
     summary = holder.get("summary")

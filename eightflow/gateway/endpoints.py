@@ -5,9 +5,7 @@ The operator decides, never a Run form:
 - ``EIGHTFLOW_API_BASE`` (settings) and ``EIGHTFLOW_ALLOWED_API_BASES`` (comma-separated)
   list the OpenAI-compatible base URLs calls may be sent to with a stored key;
   ``<PROVIDER>_API_BASE`` (e.g. ``OPENAI_API_BASE``) is the base configured for one provider.
-- ``EIGHTFLOW_ALLOWED_MODELS`` (comma-separated) lists the models a deployment's Run form
-  may pick; unset, it is ``EIGHTFLOW_MODEL``, ``EIGHTFLOW_FALLBACK_MODELS`` and the
-  embedded model. ``prefect.yaml`` passes both lists to workers.
+- The models a Run form may pick are in :mod:`eightflow.run_form`.
 
 A key read from the environment or a Secret block is attached only to a request that goes
 to the provider's default URL or to a base configured for that provider. A request to any
@@ -19,7 +17,7 @@ from __future__ import annotations
 import os
 
 from eightflow.errors import ModelPermanentError
-from eightflow.settings import EMBEDDED_MODEL, get_settings
+from eightflow.settings import get_settings
 
 
 def normalize_base(url: str) -> str:
@@ -51,29 +49,6 @@ def configured_bases(provider: str) -> set[str]:
 def key_allowed_for(provider: str, api_base: str | None) -> bool:
     """Whether a stored key for ``provider`` may travel with a request to ``api_base``."""
     return api_base is None or normalize_base(api_base) in configured_bases(provider)
-
-
-def allowed_models() -> list[str]:
-    """The models a deployment's Run form may choose from (operator's list)."""
-    explicit = _split(os.environ.get("EIGHTFLOW_ALLOWED_MODELS"))
-    if explicit:
-        return explicit
-    settings = get_settings()
-    models = [settings.model, *settings.fallback_models, EMBEDDED_MODEL]
-    return list(dict.fromkeys(models))
-
-
-def check_allowed_model(model: str | None) -> str | None:
-    """``model`` if the operator allows it (None means the default); else an error."""
-    if model is None or model == "":
-        return None
-    allowed = allowed_models()
-    if model not in allowed:
-        raise ValueError(
-            f"model '{model}' is not allowed here; the operator allows: {', '.join(allowed)} "
-            "(EIGHTFLOW_ALLOWED_MODELS)"
-        )
-    return model
 
 
 def check_allowed_base(api_base: str | None, provider: str) -> None:

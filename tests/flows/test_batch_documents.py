@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from uuid import UUID
 
 import pytest
@@ -50,8 +51,14 @@ OUTPUT_FILES = {"results.csv", "results.parquet", "trace.jsonl", "report.md"}
 
 async def run_batch(folder: Path, out: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
     """Run the flow; returns its final state and the brief it returned (data of Failed)."""
+    api_base = options.pop("api_base", None)
     params = BatchParams(folder=str(folder), out=str(out), concurrency=4, **options)
-    state = await batch_documents(params, return_state=True)
+    # The test is the operator: its stub's base URL and its model are configured ones.
+    env = {"EIGHTFLOW_API_BASE": api_base} if api_base else {}
+    if params.model:
+        env["EIGHTFLOW_ALLOWED_MODELS"] = params.model
+    with mock.patch.dict(os.environ, env):
+        state = await batch_documents(**params.flow_parameters(), return_state=True)
     brief = await state.result(raise_on_failure=False)
     assert isinstance(brief, dict), f"flow crashed: {state.message}: {brief!r}"
     return state, brief
