@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from eightflow.server_auth import auth_headers, make_home_private, server_security_env
 from eightflow.settings import get_settings
 
 
@@ -64,7 +65,8 @@ class LocalServer:
 
     def is_healthy(self, timeout: float = 1.0) -> bool:
         try:
-            return httpx.get(f"{self.api_url}/health", timeout=timeout).status_code == 200
+            response = httpx.get(f"{self.api_url}/health", timeout=timeout, headers=auth_headers())
+            return response.status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -83,6 +85,7 @@ class LocalServer:
             }
         )
         env.pop("PREFECT_API_URL", None)
+        env.update(server_security_env(self.host, self.port))  # auth, CSRF, CORS
         return env
 
     def start(self, timeout: float = 90.0) -> dict[str, Any]:
@@ -91,6 +94,7 @@ class LocalServer:
             return self.status()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        make_home_private(self.home)
         log = self.log_file.open("ab")
         process = subprocess.Popen(
             [
@@ -107,6 +111,7 @@ class LocalServer:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            umask=0o077,  # the server's database and logs are the owner's only
         )
         self.pid_file.write_text(
             json.dumps(

@@ -268,10 +268,19 @@ def server_start(
     except RuntimeError as exc:
         _fail(str(exc))
         return
+    from eightflow.server_auth import AUTH_FILE, configure_profile
+
+    profile = configure_profile(status["api_url"])
     out.print(
         f"Prefect server running at {status['url']} (pid {status['pid']}); UI: {status['url']}"
     )
-    out.print(f"Use it from other shells with: export PREFECT_API_URL={status['api_url']}")
+    home = server.home
+    out.print(
+        f"It asks for the auth string in {home / AUTH_FILE} (user:password; the UI's password "
+        "is the whole string)."
+        + (f" The Prefect profile '{profile}' points at it." if profile else ""),
+        markup=False,
+    )
 
 
 @server_app.command("stop")

@@ -35,9 +35,10 @@ def csv_frame(frame: Any) -> Any:
     return out
 
 
-# Links and images need brackets, code spans backticks, tables pipes, headings a hash;
-# raw HTML and autolinks need angle brackets (turned into entities below).
-_MD_ACTIVE = re.compile(r"([\\`\[\]#|])")
+# Code spans need backticks, tables pipes, headings a hash; raw HTML and autolinks need
+# angle brackets (turned into entities below). A link or image needs a ``]`` followed by
+# ``(``, ``[`` or ``:``; escaping that ``]`` is enough, so ``[REDACTED]`` stays readable.
+_MD_ACTIVE = re.compile(r"([\\`#|]|\](?=[(\[:]))")
 
 
 def md_text(value: Any) -> str:

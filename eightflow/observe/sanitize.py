@@ -54,7 +54,7 @@ _KEY_PATTERNS = [
     re.compile(r"\b(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{32}\b"),
 ]
 # Credentials inside a URL: scheme://user:password@host keeps the user, drops the password.
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@'\"]+:)([^\s@/'\"]+)(@)")
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)([^\s@/'\"]+)(@)")
 # Azure connection strings and SAS tokens.
 _AZURE = re.compile(r"(?i)\b(AccountKey=|SharedAccessKey=|[?&]sig=)([^;&\s'\"]+)")
 _AUTH_HEADER = re.compile(

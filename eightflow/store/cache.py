@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from eightflow.settings import get_settings
+from eightflow.store.private import private_file
 
 _SCHEMA = tuple(
     f"CREATE TABLE IF NOT EXISTS {table} "
@@ -45,7 +46,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 class ResponseCache:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600: cached answers quote documents
         self._read_lock = threading.Lock()
         self._reader = _connect(path)
         for statement in _SCHEMA:
