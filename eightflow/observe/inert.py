@@ -28,9 +28,11 @@ def csv_cell(value: Any) -> Any:
 
 def csv_frame(frame: Any) -> Any:
     """A copy of a pandas frame with every text cell passed through ``csv_cell``."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or str(out[column].dtype).startswith("string"):
+        if is_object_dtype(out[column]) or is_string_dtype(out[column]):
             out[column] = out[column].map(csv_cell)
     return out
 
