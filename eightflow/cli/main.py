@@ -307,6 +307,10 @@ from eightflow.cli.report_cmd import register as _register_report  # noqa: E402
 
 _register_report(app)
 
+from eightflow.cli.ledger_cmd import register as _register_ledger  # noqa: E402
+
+_register_ledger(app)
+
 
 @stack_app.command("up")
 def stack_up(
