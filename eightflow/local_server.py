@@ -118,6 +118,7 @@ class LocalServer:
                 {"pid": process.pid, "host": self.host, "port": self.port, "started": time.time()}
             )
         )
+        make_home_private(self.home)  # the pid file and log too
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
