@@ -13,9 +13,9 @@ import os
 import shutil
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from unittest import mock
 from uuid import UUID
 
 import pytest
@@ -49,6 +49,22 @@ OUTPUT_FILES = {"results.csv", "results.parquet", "trace.jsonl", "report.md"}
 # --------------------------------------------------------------------------- helpers
 
 
+@contextmanager
+def operator_env(values: dict[str, str]) -> Iterator[None]:
+    """Set these variables for the block, restoring only them: a blanket restore of
+    os.environ would also drop what imports set meanwhile (litellm's TIKTOKEN_CACHE_DIR)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 async def run_batch(folder: Path, out: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
     """Run the flow; returns its final state and the brief it returned (data of Failed)."""
     api_base = options.pop("api_base", None)
@@ -57,7 +73,7 @@ async def run_batch(folder: Path, out: Path, **options: Any) -> tuple[Any, dict[
     env = {"EIGHTFLOW_API_BASE": api_base} if api_base else {}
     if params.model:
         env["EIGHTFLOW_ALLOWED_MODELS"] = params.model
-    with mock.patch.dict(os.environ, env):
+    with operator_env(env):
         state = await batch_documents(**params.flow_parameters(), return_state=True)
     brief = await state.result(raise_on_failure=False)
     assert isinstance(brief, dict), f"flow crashed: {state.message}: {brief!r}"
