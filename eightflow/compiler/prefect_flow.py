@@ -81,7 +81,7 @@ class CompiledWorkflow:
     def __init__(self, definition: WorkflowDefinition, version: str) -> None:
         self.definition = definition
         self.version = version
-        self.flow_name = definition.name.replace("_", "-")
+        self.flow_name = compiled_flow_name(definition.name)
         self.tasks = {
             leaf.name: _task(
                 _step_body,
@@ -96,7 +96,7 @@ class CompiledWorkflow:
             leaf.retry_policy or definition.default_retry_policy for leaf in definition.leaves
         ]
         widest = max(policies, key=lambda p: p.max_attempts)
-        options = step_task_options(widest, f"{self.flow_name}-document")
+        options = step_task_options(widest, f"{definition.name}-document")
         options["retries"] = min(sum(p.retries for p in policies), 50)
         compiled = self
 
@@ -178,7 +178,7 @@ class CompiledWorkflow:
                     await executor.attempt(name, executor.next_attempt(name))
                     return True
                 except StepFailed as failure:
-                    if getattr(failure, "retry", False):
+                    if failure.retry:
                         outcome.retry = outcome.retry or failure
                         executor.stopped = failure
                         return False
@@ -232,6 +232,16 @@ def _failure_of(state: State[Any]) -> WorkflowError:
     if isinstance(data, BaseException):
         return WorkflowError(f"{type(data).__name__}: {data}", original=data)
     return WorkflowError(state.message or "step failed")
+
+
+def compiled_flow_name(workflow: str) -> str:
+    """The Prefect flow name of a compiled workflow: ``workflow:document_analysis``.
+
+    The prefix keeps it apart from the deployable ``@flow``s in ``flows/`` (named like
+    ``document-analysis``), which take other parameters: one Prefect flow name must not
+    stand for two parameter shapes.
+    """
+    return f"workflow:{workflow}"
 
 
 def in_flow_run() -> bool:
