@@ -59,6 +59,19 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def run(script: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        cwd=script.parent,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LocalServer]:
     local = LocalServer(home=tmp_path / "home", port=free_port())
@@ -83,15 +96,7 @@ def test_a_plain_script_auto_starts_the_local_server_and_stop_closes_it(
             "LITELLM_OFFLINE_MODE": "true",
         }
     )
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run(script, env)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["status"] == "completed" and result["loud"] == "HELLO"
     assert f"Started a local Prefect server at {server.url}" in done.stderr
@@ -101,8 +106,8 @@ def test_a_plain_script_auto_starts_the_local_server_and_stop_closes_it(
     # The server outlives the script, and keeps the run for the UI and `eightflow report`.
     assert server.is_healthy()
     assert result["ui_url"].startswith(f"{server.url}/v2/runs/flow-run/")
-    run = httpx.get(f"{server.api_url}/flow_runs/{result['flow_run_id']}", timeout=10).json()
-    assert run["state_type"] == "COMPLETED"
+    flow_run = httpx.get(f"{server.api_url}/flow_runs/{result['flow_run_id']}", timeout=10).json()
+    assert flow_run["state_type"] == "COMPLETED"
     ui = httpx.get(f"{server.api_url}/../ui-settings", timeout=10).json()
     assert ui["api_url"] == server.api_url  # the UI calls this port, not 4200
     # Prefect's own background server, in its own session (a Ctrl-C elsewhere spares it).
@@ -110,6 +115,13 @@ def test_a_plain_script_auto_starts_the_local_server_and_stop_closes_it(
     assert pid is not None and (server.prefect_home / "server.pid").exists()
     assert os.getsid(pid) != os.getsid(0)
     assert server.status()["running"] is True
+
+    # A second script that imports Prefect before eightflow finds the running server.
+    second = tmp_path / "second.py"
+    second.write_text("import prefect\n" + SCRIPT)
+    again = json.loads(run(second, env).stdout.strip().splitlines()[-1])
+    assert again["ui_url"].startswith(f"{server.url}/v2/runs/flow-run/")
+    assert httpx.get(f"{server.api_url}/flow_runs/{again['flow_run_id']}", timeout=10).is_success
 
     assert server.stop() is True
     assert not port_open(server.port)
