@@ -14,7 +14,7 @@ from typing import Any, List
 
 import pytest
 
-from eightflow import Context, Step, StepResult, StepType, WorkflowResult
+from eightflow import Context, Step, StepResult, StepType, WorkflowMonitor, WorkflowResult
 from eightflow import DynamicWorkflow as Workflow
 from eightflow.dynamic import Plan
 from eightflow.store.ledger import default_ledger
@@ -100,15 +100,25 @@ async def test_the_seed_sample_runs_as_written_on_the_embedded_planner(home: Any
     async with get_client() as client:
         flow_run = await client.read_flow_run(result.flow_run_id)
         flow = await client.read_flow(flow_run.flow_id)
-        tasks = await client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
-        )
+        run_filter = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
+        tasks = await client.read_task_runs(flow_run_filter=run_filter)
+        artifacts = await client.read_artifacts(flow_run_filter=run_filter)
     assert flow.name == "workflow:seed_dynamic"
     assert flow_run.state is not None and flow_run.state.is_completed()
     assert {"plan-1", "summarize"} <= {t.name for t in tasks}
+    keys = {a.key for a in artifacts}
+    assert {"seed-dynamic-report", "seed-dynamic-trace", "seed-dynamic-planning"} <= keys
     # and the ledger has the run with its steps
     recorded = default_ledger().run(result.run_id)
     assert recorded is not None and recorded["workflow"] == "seed_dynamic"
+
+
+async def test_the_seeds_monitor_observes_the_seeds_dynamic_workflow(home: Any) -> None:
+    monitor = WorkflowMonitor()
+    result = await monitor.observe_workflow(NotesWorkflow(), document=DOCUMENT)
+    assert result.ok and monitor.metrics.runs == 1 and monitor.metrics.success_rate == 1.0
+    [trace] = monitor.tracer.traces
+    assert trace.workflow == "seed_dynamic" and "summarize" in [r["step"] for r in trace.rows]
 
 
 async def test_context_in_the_seed_loop_sees_the_inputs(home: Any) -> None:
