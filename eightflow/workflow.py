@@ -9,6 +9,7 @@ Prefect and litellm are imported on first use, so ``import eightflow`` stays fas
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import cached_property
@@ -194,13 +195,14 @@ class Workflow:
         about the run passes through the instance or a context variable; its body's result
         comes straight back here.
         """
+        if "prefect" in sys.modules:
+            from prefect.context import FlowRunContext
+
+            if FlowRunContext.get() is not None:
+                return await steps()
         from eightflow.prefect_env import ensure_connected
 
         ensure_connected()  # before Prefect reads its settings: the CLI's server rules
-        from eightflow.compiler.prefect_flow import in_flow_run
-
-        if in_flow_run():
-            return await steps()
         results: list[WorkflowResult] = []
 
         async def body(inputs: dict[str, str] | None = None, model: str | None = None) -> Any:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import Flow, flow, task
-from prefect.context import FlowRunContext, TaskRunContext
+from prefect.context import TaskRunContext
 from prefect.states import Failed, State
 
 from eightflow.compiler.task_options import step_task_options
@@ -243,6 +243,3 @@ def compiled_flow_name(workflow: str) -> str:
     """
     return f"workflow:{workflow}"
 
-
-def in_flow_run() -> bool:
-    return FlowRunContext.get() is not None
