@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any, List
 
 import pytest
@@ -19,6 +20,9 @@ from eightflow import DynamicWorkflow as Workflow
 from eightflow.dynamic import Plan
 from eightflow.store.ledger import default_ledger
 from eightflow.testing.fake_model import FakeModel
+from flows.document_triage import DocumentTriageWorkflow
+
+TRIAGE = Path(__file__).resolve().parents[1] / "examples" / "triage"
 
 
 # ---- the seed, verbatim --------------------------------------------------------------------
@@ -251,3 +255,36 @@ async def test_one_instance_runs_twice_at_once(home: Any) -> None:
     assert first.run_id != second.run_id and first.flow_run_id != second.flow_run_id
     assert [s.name for s in first.steps].count("summarize") == 1
     assert [s.name for s in second.steps].count("summarize") == 1
+
+
+class SeedTriage(DocumentTriageWorkflow):
+    """The shipped triage workflow with the seed's two methods pasted over its own."""
+
+    async def plan_next_steps(self, context: Context) -> List[Step]:
+        planning_prompt = self.prompts.get("workflow_planning")
+        plan = await self.model.generate(planning_prompt, context)
+        return self.step_factory.create_steps(plan)
+
+    async def execute(self) -> WorkflowResult:
+        context = Context()
+
+        while not self.is_complete(context):
+            next_steps = await self.plan_next_steps(context)
+            results = await self.execute_steps(next_steps, context)
+            context.update(results)
+
+        return self.create_result(context)
+
+
+@pytest.mark.parametrize(
+    "name", ["harbour-cycle-club-faq.md", "tidewater-open-licence.txt", "hinweise-sommerkurs.txt"]
+)
+async def test_the_shipped_triage_plans_the_same_with_the_seeds_loop(home: Any, name: str) -> None:
+    inputs = DocumentTriageWorkflow.inputs_from_path(str(TRIAGE / name))
+    shipped = await DocumentTriageWorkflow().execute(**inputs)
+    seeded = await SeedTriage().execute(**inputs)
+    assert seeded.status == shipped.status == "completed"
+    assert [r["accepted"] for r in seeded.planning or []] == [
+        r["accepted"] for r in shipped.planning or []
+    ]
+    assert seeded.outputs.keys() == shipped.outputs.keys()
