@@ -259,6 +259,8 @@ class DynamicWorkflow(Workflow):
                 state.stop_reason = f"budget: {cause.message}"
             else:
                 fatal = exc
+        if isinstance(value, WorkflowResult):  # the body delegated to super().execute()
+            return value
         context = state.context if state.context is not None else Context(inputs)
         outputs = dict(value) if isinstance(value, Mapping) else self.create_result(context)
         run.records = {r.name: r for r in state.records}

@@ -138,6 +138,17 @@ async def test_context_in_the_seed_loop_sees_the_inputs(home: Any) -> None:
     assert seen[-1]["summary"].startswith("The harbour committee")
 
 
+async def test_an_execute_that_delegates_to_super_is_one_run(home: Any) -> None:
+    class Delegating(NotesWorkflow):
+        async def execute(self, **kwargs: Any) -> WorkflowResult:
+            return await super().execute(**kwargs)
+
+    result = await Delegating(document=DOCUMENT).execute()
+    assert result.ok and result.outputs["summary"].startswith("The harbour committee")
+    rows = default_ledger().query("SELECT run_id FROM runs WHERE workflow = ?", ("seed_dynamic",))
+    assert [r["run_id"] for r in rows] == [result.run_id]
+
+
 def plan(*steps: str, done: bool = False) -> str:
     return json.dumps(
         {"rationale": "r", "steps": [{"type": s, "reason": "r"} for s in steps], "done": done}

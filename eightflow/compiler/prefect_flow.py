@@ -242,4 +242,3 @@ def compiled_flow_name(workflow: str) -> str:
     stand for two parameter shapes.
     """
     return f"workflow:{workflow}"
-
