@@ -1,0 +1,75 @@
+"""What ``--mode batch-api`` shows: provider batches' progress and the cost comparison.
+
+The progress artifact (key ``batch-api-progress``) is a markdown table with one row per
+provider batch: wave, state (validating, in progress, finalizing, completed...) and its
+request counts. It is written again whenever a batch's state or counts change, so the
+run page in the Prefect UI follows the waves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eightflow.batch.models import BatchSummary
+from eightflow.observe.report import fmt_cost
+
+PROGRESS_KEY = "batch-api-progress"
+
+
+def progress_markdown(batches: list[dict[str, Any]]) -> str:
+    lines = [
+        "# Provider batches",
+        "",
+        "| wave | batch | model | state | completed | failed | total | resumed |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in sorted(batches, key=lambda r: (r["wave"], r["batch_id"])):
+        lines.append(
+            f"| {row['wave']} | `{row['batch_id']}` | {row['model']} | {row['state']} | "
+            f"{row['completed']} | {row['failed']} | {row['total']} | "
+            f"{'yes' if row['resumed'] else ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+class BatchApiProgress:
+    """The collector's progress hook: a markdown artifact per change, inside a flow run."""
+
+    def __init__(self) -> None:
+        self.updates = 0
+        self.last: str | None = None
+
+    async def __call__(self, batches: list[dict[str, Any]]) -> None:
+        from prefect.artifacts import acreate_markdown_artifact
+        from prefect.context import FlowRunContext
+
+        self.last = progress_markdown(batches)
+        self.updates += 1
+        if FlowRunContext.get() is not None:
+            await acreate_markdown_artifact(
+                key=PROGRESS_KEY, markdown=self.last, description="provider batches, by wave"
+            )
+
+
+def batch_api_report_lines(summary: BatchSummary) -> list[str]:
+    """report.md's "Batch API" section: waves, and this run's cost against online."""
+    info = summary.batch_api
+    if not info:
+        return []
+    lines = ["", "## Batch API", ""]
+    for wave in info.get("waves", []):
+        lines.append(
+            f"- wave {wave['wave']}: {', '.join(wave['steps'])} "
+            f"({len(wave['batches'])} provider batch(es))"
+        )
+    online, batch = info.get("online_cost_usd"), info.get("cost_usd")
+    saved = (
+        f" (saved {fmt_cost(online - batch)})" if online is not None and batch is not None else ""
+    )
+    lines.append(
+        f"- cost at the batch rate: {fmt_cost(batch)}; the same calls online: "
+        f"{fmt_cost(online)}{saved}"
+    )
+    if info.get("online_retries"):
+        lines.append(f"- lines retried online after failing in a batch: {info['online_retries']}")
+    return lines
