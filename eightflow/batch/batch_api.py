@@ -475,8 +475,8 @@ class BatchApiRunner(BatchRunner):
         return {
             "waves": [dict(w) for w in self.collector.waves],
             "batches": len(self.collector.batches),
-            "cost_usd": round(batch_cost, 8) if priced else None,
-            "online_cost_usd": round(online_cost, 8),
+            "cost_usd": batch_cost if priced else None,
+            "online_cost_usd": online_cost,
             "online_retries": self.collector.online_retries,
         }
 

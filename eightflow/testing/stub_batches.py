@@ -160,7 +160,9 @@ class BatchEndpoints:
     async def _process(self, batch: dict[str, Any], lines: list[dict[str, Any]]) -> None:
         await asyncio.sleep(0)
         batch["status"], batch["in_progress_at"] = "in_progress", int(time.time())
-        await asyncio.sleep(self.config.completion_delay_s)
+        # Re-read the delay while waiting: a test may shorten it for a batch in progress.
+        while time.time() < batch["created_at"] + self.config.completion_delay_s:
+            await asyncio.sleep(0.05)
         if batch["status"] != "in_progress":
             return  # cancelled meanwhile
         batch["status"], batch["finalizing_at"] = "finalizing", int(time.time())

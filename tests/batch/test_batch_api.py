@@ -97,3 +97,123 @@ async def test_waves_follow_the_dag_and_shapes_match_online(
     assert [list(t) for t in trace(tmp_path / "batch")] == [
         list(t) for t in trace(tmp_path / "online")
     ]
+
+
+@pytest.mark.parametrize("failure", ["error", "expired"])
+async def test_failed_lines_are_retried_online(
+    tmp_path: Path, home: Path, stub: StubServer, failure: str
+) -> None:
+    folder = tmp_path / "docs"
+    write_corpus(folder, 3)
+    batch_config(stub, fail_first_n_lines=2, line_failure=failure)
+    brief = await run_batch(
+        folder, tmp_path / "out", model=MODEL, api_base=stub.api_base, mode="batch-api"
+    )
+    assert brief["success"], brief
+    assert brief["batch_api"]["online_retries"] == 2
+    stats = batch_stats(stub)
+    assert stats["lines_submitted"] == 3 * 4
+    # the two failed lines never reached the chat endpoint in the batch; they did online
+    assert stub.stats()["calls"] == 3 * 4
+    notes = [n for t in trace(tmp_path / "out") for n in t["notes"].get("batch_api", [])]
+    online = [n for n in notes if n.get("online")]
+    assert len(online) == 2 and all(n["line_error"] for n in online)
+    assert len(notes) == 3 * 4
+
+
+async def test_cost_is_the_batch_rate_and_report_shows_online(
+    tmp_path: Path, home: Path, stub: StubServer
+) -> None:
+    import litellm
+
+    from eightflow.store.ledger import default_ledger
+
+    folder = tmp_path / "docs"
+    write_corpus(folder, 3)
+    brief = await run_batch(
+        folder, tmp_path / "out", model=MODEL, api_base=stub.api_base, mode="batch-api"
+    )
+    lines = default_ledger().query("SELECT * FROM provider_batch_lines")
+    assert len(lines) == 3 * 4
+    price = litellm.model_cost["gpt-4o-mini"]
+    for line in lines:
+        expected = (
+            line["tokens_in"] * price["input_cost_per_token_batches"]
+            + line["tokens_out"] * price["output_cost_per_token_batches"]
+        )
+        assert line["cost_usd"] == pytest.approx(expected)
+        assert line["online_cost_usd"] == pytest.approx(2 * expected)
+    total = sum(line["cost_usd"] for line in lines)
+    assert brief["cost_usd"] == pytest.approx(total)
+    assert brief["batch_api"]["cost_usd"] == pytest.approx(total)
+    assert brief["batch_api"]["online_cost_usd"] == pytest.approx(2 * total)
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Batch API" in report and "the same calls online" in report
+    assert sum(float(r["cost_usd"]) for r in rows(tmp_path / "out")) == pytest.approx(total)
+
+
+async def test_the_cap_is_reserved_at_the_batch_rate_before_a_wave(
+    tmp_path: Path, home: Path, stub: StubServer
+) -> None:
+    folder = tmp_path / "docs"
+    write_corpus(folder, 3)
+    brief = await run_batch(
+        folder, tmp_path / "out", model=MODEL, api_base=stub.api_base, mode="batch-api",
+        max_cost_usd=1e-9,
+    )  # fmt: skip
+    assert brief["budget_exhausted"]
+    assert batch_stats(stub)["batches_created"] == 0  # refused before submitting
+    assert stub.stats()["calls"] == 0
+
+
+async def test_reservation_uses_the_batch_price() -> None:
+    import asyncio
+
+    from eightflow.batch.batch_api import WaveCollector, _Call, _Line
+    from eightflow.gateway import ModelGateway
+    from eightflow.gateway.batches import batch_costs
+    from eightflow.runtime.budget import Budget
+
+    budget = Budget(max_cost_usd=1.0)
+    collector = WaveCollector(budget, workflow="w", run_key=None, ledger=object())
+    request = {"model": MODEL, "messages": [{"role": "user", "content": "word " * 400}]}
+    future = asyncio.get_running_loop().create_future()
+    line = _Line("c1", [_Call("c1", request, MODEL, "d", "s", "r", future)])
+    assert collector._reserve(line)
+    tokens = ModelGateway().count_tokens("word " * 400, MODEL)
+    batch, online = batch_costs(MODEL, tokens, 0)
+    assert line.reservation.cost_usd == pytest.approx(batch) and batch == pytest.approx(online / 2)
+
+
+@pytest.mark.parametrize(
+    ("model", "named"),
+    [
+        ("anthropic/claude-haiku-4-5", "anthropic/claude-haiku-4-5"),
+        ("gemini/gemini-1.5-flash", "gemini"),
+        ("fake/model", "fake"),
+    ],
+)
+def test_a_provider_without_batch_api_is_refused_by_name(model: str, named: str) -> None:
+    from eightflow.batch.batch_api import refusal
+
+    reason = refusal(model)
+    assert reason is not None and named in reason and "--mode online" in reason
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-4o-mini", "azure/my-deployment", "local/embedded"])
+def test_batch_capable_models_are_accepted(model: str) -> None:
+    from eightflow.batch.batch_api import refusal
+
+    assert refusal(model) is None
+
+
+async def test_embedded_model_runs_batch_api_in_process(tmp_path: Path, home: Path) -> None:
+    folder = tmp_path / "docs"
+    write_corpus(folder, 3)
+    online = await run_batch(folder, tmp_path / "online", model="local/embedded", refresh=True)
+    batch = await run_batch(
+        folder, tmp_path / "batch", model="local/embedded", mode="batch-api", refresh=True
+    )
+    assert online["success"] and batch["success"], batch
+    assert len(batch["batch_api"]["waves"]) == 2
+    assert content(tmp_path / "batch") == content(tmp_path / "online")
