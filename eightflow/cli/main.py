@@ -291,6 +291,9 @@ def server_status(port: Annotated[int | None, typer.Option()] = None) -> None:
 from eightflow.cli.report_cmd import register as _register_report  # noqa: E402
 
 _register_report(app)
+from eightflow.cli.batches_cmd import register as _register_batches  # noqa: E402
+
+_register_batches(app)
 
 
 @stack_app.command("up")
