@@ -93,6 +93,12 @@ async def batch_documents(params: BatchParams) -> Any:
     await publish_batch_artifacts(summary, writer.rows)
     breaches = await workflow.check_targets(runner.batch_id or "batch")
     brief = {**summary.brief(), "out": str(out), "target_breaches": breaches}
+    if params.mode == "batch-api":
+        from tasks.batch_api_progress import reschedule_if_waiting
+
+        brief["next_poll_flow_run"] = await reschedule_if_waiting(
+            summary, delay_s=params.batch_max_wait_s
+        )
     if not brief["success"]:
         return Failed(message="; ".join(brief["reasons"]), data=brief)
     return brief

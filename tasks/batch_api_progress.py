@@ -73,3 +73,32 @@ def batch_api_report_lines(summary: BatchSummary) -> list[str]:
     if info.get("online_retries"):
         lines.append(f"- lines retried online after failing in a batch: {info['online_retries']}")
     return lines
+
+
+async def reschedule_if_waiting(summary: BatchSummary, delay_s: float) -> str | None:
+    """When provider batches are still open, schedule this deployment again, later.
+
+    Waiting hours must not hold a worker: the flow run ends after ``batch_max_wait_s`` and
+    a new run of the same deployment, with the same parameters, is scheduled ``delay_s``
+    from now. It finds the open batches in the ledger and polls them; documents already
+    done come from the cache. Outside a deployment (the CLI) nothing is scheduled: the
+    next ``eightflow analyze`` resumes the same way. Returns the new flow run's id.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from prefect.context import FlowRunContext
+    from prefect.deployments import run_deployment
+
+    waiting = (summary.batch_api or {}).get("waiting_batches")
+    ctx = FlowRunContext.get()
+    if not waiting or ctx is None or ctx.flow_run is None or ctx.flow_run.deployment_id is None:
+        return None
+    flow_run = await run_deployment(
+        name=ctx.flow_run.deployment_id,
+        parameters=dict(ctx.flow_run.parameters),
+        scheduled_time=datetime.now(UTC) + timedelta(seconds=delay_s),
+        timeout=0,
+        as_subflow=False,
+        tags=["batch-api-poll"],
+    )
+    return str(flow_run.id)

@@ -108,6 +108,7 @@ class WaveCollector:
         self.waves: list[dict[str, Any]] = []  # per wave: steps and batch ids (for tests, UI)
         self.batches: dict[str, dict[str, Any]] = {}  # batch id -> state row for progress
         self.online_retries = 0
+        self.waiting: list[str] = []  # batches still open when the run stopped waiting
         self._pending: list[_Call] = []
         self._blocked: dict[str, int] = defaultdict(int)
         self._active = 0
@@ -335,6 +336,7 @@ class WaveCollector:
         )
 
     def _give_up(self, batch_id: str, chunk: list[_Line]) -> None:
+        self.waiting.append(batch_id)
         for line in chunk:
             self.budget.release(line.reservation)
             for call in line.calls:
@@ -478,6 +480,7 @@ class BatchApiRunner(BatchRunner):
             "cost_usd": batch_cost if priced else None,
             "online_cost_usd": online_cost,
             "online_retries": self.collector.online_retries,
+            "waiting_batches": list(self.collector.waiting),
         }
 
 
