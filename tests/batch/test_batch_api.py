@@ -217,3 +217,35 @@ async def test_embedded_model_runs_batch_api_in_process(tmp_path: Path, home: Pa
     assert online["success"] and batch["success"], batch
     assert len(batch["batch_api"]["waves"]) == 2
     assert content(tmp_path / "batch") == content(tmp_path / "online")
+
+
+async def test_a_run_that_stops_waiting_leaves_the_batch_for_the_next_run(
+    tmp_path: Path, home: Path, stub: StubServer
+) -> None:
+    from eightflow.store.ledger import default_ledger
+    from eightflow.store.provider_batches import list_batches
+
+    folder = tmp_path / "docs"
+    write_corpus(folder, 2)
+    batch_config(stub, completion_delay_s=3600)
+    first = await run_batch(
+        folder, tmp_path / "out1", model=MODEL, api_base=stub.api_base, mode="batch-api",
+        batch_max_wait_s=0.5,
+    )  # fmt: skip
+    assert not first["success"]
+    assert first["batch_api"]["waiting_batches"] and first["next_poll_flow_run"] is None
+    assert all(r["status"] == "failed" for r in rows(tmp_path / "out1"))
+    waiting = first["batch_api"]["waiting_batches"][0]
+    errors = [t["error"] for t in trace(tmp_path / "out1") if t["step"] == "summarization"]
+    assert errors and all(f"provider batch {waiting} still running" in e for e in errors)
+    [open_batch] = list_batches(default_ledger())
+    assert open_batch["batch_id"] == first["batch_api"]["waiting_batches"][0]
+
+    batch_config(stub, completion_delay_s=0)
+    second = await run_batch(
+        folder, tmp_path / "out2", model=MODEL, api_base=stub.api_base, mode="batch-api"
+    )
+    assert second["success"], second
+    stats = batch_stats(stub)
+    assert stats["batches_created"] == 2 and stats["lines_submitted"] == 2 * 4
+    assert list_batches(default_ledger()) == []
