@@ -158,10 +158,11 @@ class BatchEndpoints:
         return web.json_response(batch)
 
     async def _process(self, batch: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+        created = time.time()  # created_at is whole seconds: too coarse for short delays
         await asyncio.sleep(0)
         batch["status"], batch["in_progress_at"] = "in_progress", int(time.time())
         # Re-read the delay while waiting: a test may shorten it for a batch in progress.
-        while time.time() < batch["created_at"] + self.config.completion_delay_s:
+        while time.time() < created + self.config.completion_delay_s:
             await asyncio.sleep(0.05)
         if batch["status"] != "in_progress":
             return  # cancelled meanwhile

@@ -144,24 +144,3 @@ def test_analyze_batch_api_refuses_a_provider_without_batches(
     result = runner.invoke(app, ["analyze", str(tmp_path), "--mode", "batch-api", "--model", model])
     assert result.exit_code == 2
     assert named in result.output and "--mode online" in result.output
-
-
-def test_batches_lists_open_provider_batches(runner: CliRunner, home: Path) -> None:
-    from eightflow.store.ledger import default_ledger
-    from eightflow.store.provider_batches import SubmittedBatch, record_submitted, update_state
-
-    batch = SubmittedBatch(
-        batch_id="batch_1", provider="openai", model="openai/gpt-4o-mini",
-        input_file_id="file-1", wave=1, part=1, run_key=None, workflow="document_analysis",
-        owners={"ef-a": [("a.txt", "summarization")], "ef-b": [("b.txt", "summarization")]},
-    )  # fmt: skip
-    record_submitted(default_ledger(), batch, "submitted")
-    update_state(default_ledger(), "batch_1", "in_progress", (2, 1, 0))
-    result = runner.invoke(app, ["batches", "--json"])
-    assert result.exit_code == 0, result.output
-    [row] = json.loads(result.stdout)
-    assert (row["batch_id"], row["state"], row["total"], row["completed"]) == (
-        "batch_1", "in_progress", 2, 1,
-    )  # fmt: skip
-    update_state(default_ledger(), "batch_1", "expired")
-    assert json.loads(runner.invoke(app, ["batches", "--json"]).stdout) == []
