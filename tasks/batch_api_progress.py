@@ -86,19 +86,28 @@ async def reschedule_if_waiting(summary: BatchSummary, delay_s: float) -> str | 
     """
     from datetime import UTC, datetime, timedelta
 
-    from prefect.context import FlowRunContext
     from prefect.deployments import run_deployment
 
     waiting = (summary.batch_api or {}).get("waiting_batches")
-    ctx = FlowRunContext.get()
-    if not waiting or ctx is None or ctx.flow_run is None or ctx.flow_run.deployment_id is None:
+    deployment = _deployment_of_this_run()
+    if not waiting or deployment is None:
         return None
     flow_run = await run_deployment(
-        name=ctx.flow_run.deployment_id,
-        parameters=dict(ctx.flow_run.parameters),
+        name=deployment[0],
+        parameters=deployment[1],
         scheduled_time=datetime.now(UTC) + timedelta(seconds=delay_s),
         timeout=0,
         as_subflow=False,
         tags=["batch-api-poll"],
     )
     return str(flow_run.id)
+
+
+def _deployment_of_this_run() -> tuple[Any, dict[str, Any]] | None:
+    """(deployment id, parameters) of the current flow run, if it came from a deployment."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None or ctx.flow_run.deployment_id is None:
+        return None
+    return ctx.flow_run.deployment_id, dict(ctx.flow_run.parameters)

@@ -110,6 +110,7 @@ class WaveCollector:
         self.online_retries = 0
         self.waiting: list[str] = []  # batches still open when the run stopped waiting
         self._pending: list[_Call] = []
+        self._lines: dict[str, _Line] = {}  # the current wave's lines
         self._blocked: dict[str, int] = defaultdict(int)
         self._active = 0
         self._online: dict[str, str] = {}  # custom_id -> why it goes online now
@@ -189,6 +190,9 @@ class WaveCollector:
             try:
                 await self._run_wave(calls)
             except BaseException as exc:  # fail the callers, never hang them
+                for line in self._lines.values():
+                    if not all(call.future.done() for call in line.calls):
+                        self.budget.release(line.reservation)
                 for call in calls:
                     if not call.future.done():
                         call.future.set_exception(exc)
@@ -200,6 +204,7 @@ class WaveCollector:
 
         self.wave += 1
         lines: dict[str, _Line] = {}
+        self._lines = lines  # for releasing reservations if the wave fails
         for call in calls:
             lines.setdefault(call.custom_id, _Line(call.custom_id, [])).calls.append(call)
         self.waves.append(

@@ -207,13 +207,17 @@ def test_batch_capable_models_are_accepted(model: str) -> None:
     assert refusal(model) is None
 
 
-async def test_embedded_model_runs_batch_api_in_process(tmp_path: Path, home: Path) -> None:
+@pytest.mark.parametrize("granularity", ["document", "step"])
+async def test_embedded_model_runs_batch_api_in_process(
+    tmp_path: Path, home: Path, granularity: str
+) -> None:
     folder = tmp_path / "docs"
     write_corpus(folder, 3)
     online = await run_batch(folder, tmp_path / "online", model="local/embedded", refresh=True)
     batch = await run_batch(
-        folder, tmp_path / "batch", model="local/embedded", mode="batch-api", refresh=True
-    )
+        folder, tmp_path / "batch", model="local/embedded", mode="batch-api", refresh=True,
+        granularity=granularity,
+    )  # fmt: skip
     assert online["success"] and batch["success"], batch
     assert len(batch["batch_api"]["waves"]) == 2
     assert content(tmp_path / "batch") == content(tmp_path / "online")
@@ -249,3 +253,39 @@ async def test_a_run_that_stops_waiting_leaves_the_batch_for_the_next_run(
     stats = batch_stats(stub)
     assert stats["batches_created"] == 2 and stats["lines_submitted"] == 2 * 4
     assert list_batches(default_ledger()) == []
+
+
+async def test_a_failed_submission_fails_its_callers_and_frees_their_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    import eightflow.gateway.batches as batches
+    from eightflow.batch.batch_api import WaveCollector
+    from eightflow.runtime.budget import Budget
+
+    class Refusing:
+        provider = "openai"
+
+        async def submit(self, lines: Any, metadata: Any) -> tuple[str, str]:
+            raise RuntimeError("provider said no")
+
+    monkeypatch.setattr(batches, "backend_for", lambda *args: Refusing())
+    budget = Budget(max_cost_usd=1.0)
+    collector = WaveCollector(budget, workflow="w", run_key=None, ledger=_EmptyLedger())
+    serving = asyncio.create_task(collector.serve())
+    collector.enter_document()
+    request = {"model": MODEL, "messages": [{"role": "user", "content": "hello " * 50}]}
+    with pytest.raises(RuntimeError, match="provider said no"):
+        await collector.route(request, MODEL)
+    assert budget._reserved_usd == pytest.approx(0.0) and budget.spent_usd == 0.0
+    collector.leave_document()
+    collector.close()
+    await asyncio.wait_for(serving, 10)
+
+
+class _EmptyLedger:
+    """A ledger with no provider batches in it (live_batch_for finds nothing)."""
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return []
