@@ -67,6 +67,7 @@ class BatchApiRunner(BatchRunner):
             run_key=self.batch_id,
             poll_s=0.02 if simulated else None,
             max_wait_s=self.options.batch_max_wait_s,
+            refresh=self.options.refresh,
             progress=self.progress,
         )
         self.sinks.insert(0, _CostComparisonSink(self))  # report.md is written on close

@@ -79,6 +79,7 @@ class WaveCollector:
         settle_s: float = 0.05,
         progress: ProgressHook | None = None,
         ledger: Any = None,
+        refresh: bool = False,
     ) -> None:
         from eightflow.store.ledger import default_ledger
 
@@ -89,6 +90,7 @@ class WaveCollector:
         self.max_wait_s = max_wait_s
         self.settle_s = settle_s
         self.progress = progress
+        self.refresh = refresh  # then only still-open batches are taken back, not answered ones
         self.ledger = ledger or default_ledger()
         self.wave = 0
         self.waves: list[dict[str, Any]] = []  # per wave: steps and batch ids (for tests, UI)
@@ -197,7 +199,9 @@ class WaveCollector:
             {"wave": self.wave, "steps": sorted({c.step for c in calls}), "batches": []}
         )
         resumable = [cid for cid, line in lines.items() if not _simulated(line.request)]
-        live = await asyncio.to_thread(live_batch_for, self.ledger, resumable)
+        live = await asyncio.to_thread(
+            live_batch_for, self.ledger, resumable, include_collected=not self.refresh
+        )
         for line in list(lines.values()):
             if not self._reserve(line):
                 del lines[line.custom_id]
@@ -269,29 +273,42 @@ class WaveCollector:
 
     async def _collect(self, batch_id: str, chunk: list[_Line], *, resumed: bool) -> None:
         """Poll one batch to its end, then answer its lines (or send them online)."""
-        from eightflow.gateway.batches import batch_costs, response_from_body
+        from eightflow.gateway.batches import BatchStatus, batch_costs, response_from_body
         from eightflow.store.provider_batches import record_collected, update_state
 
         first = chunk[0].calls[0]
         backend = self._backend(first.model, first.request)
         if resumed:
             self.waves[-1]["batches"].append(batch_id)
-        while True:
-            status = await backend.status(batch_id)
-            await self._report(batch_id, first.model, status, resumed)
-            if status.done:
-                break
-            if time.monotonic() - self._started > self.max_wait_s:
-                self._give_up(batch_id, chunk)
-                return
-            await asyncio.sleep(self.poll_s)
-        results = await backend.results(status) if status.state == "completed" else {}
+        try:
+            while True:
+                status = await backend.status(batch_id)
+                await self._report(batch_id, first.model, status, resumed)
+                if status.done:
+                    break
+                if time.monotonic() - self._started > self.max_wait_s:
+                    self._give_up(batch_id, chunk)
+                    return
+                await asyncio.sleep(self.poll_s)
+            results = await backend.results(status) if status.state == "completed" else {}
+        except Exception as exc:
+            if not resumed:
+                raise
+            # A batch from an earlier run the provider no longer has (or its files expired):
+            # its lines go online rather than into a second batch.
+            status = BatchStatus(state="lost", batch_id=batch_id)
+            results = {}
+            await asyncio.to_thread(update_state, self.ledger, batch_id, "lost")
+            for line in chunk:
+                self._online[line.custom_id] = f"earlier batch unavailable: {type(exc).__name__}"
         rows: dict[str, dict[str, Any]] = {}
         for line in chunk:
             result = results.get(line.custom_id)
             note: dict[str, Any] = {"wave": self.wave, "batch_id": batch_id, "resumed": resumed}
             if result is None or result.body is None:
-                why = (result.error if result else None) or f"batch {status.state}"
+                why = (result.error if result else None) or self._online.get(
+                    line.custom_id, f"batch {status.state}"
+                )
                 self.budget.release(line.reservation)
                 self._online[line.custom_id] = why
                 rows[line.custom_id] = {"status": "retried_online", "error": why}

@@ -126,17 +126,25 @@ def record_collected(ledger: Ledger, batch_id: str, lines: dict[str, dict[str, A
         )
 
 
-def live_batch_for(ledger: Ledger, custom_ids: list[str]) -> dict[str, str]:
-    """custom_id -> the batch already holding it (not failed, expired or cancelled)."""
+def live_batch_for(
+    ledger: Ledger, custom_ids: list[str], *, include_collected: bool = True
+) -> dict[str, str]:
+    """custom_id -> the batch already holding it (not failed, expired or cancelled).
+
+    ``include_collected=False`` (``--refresh``) takes back only batches whose answers no
+    run has read yet; by default an answered batch serves its lines again rather than
+    paying for them twice (a run killed after reading a batch, before caching its answers).
+    """
     found: dict[str, str] = {}
     dead = ",".join("?" * len(DEAD_STATES))
+    collected = "" if include_collected else "AND b.collected = 0"
     for start in range(0, len(custom_ids), 500):
         chunk = custom_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         rows = ledger.query(
             f"""SELECT l.custom_id, l.batch_id FROM provider_batch_lines l
             JOIN provider_batches b ON b.batch_id = l.batch_id
-            WHERE l.custom_id IN ({marks}) AND b.state NOT IN ({dead})
+            WHERE l.custom_id IN ({marks}) AND b.state NOT IN ({dead}) {collected}
             ORDER BY b.created DESC""",
             (*chunk, *DEAD_STATES),
         )

@@ -234,3 +234,22 @@ async def test_a_run_that_stops_waiting_leaves_the_batch_for_the_next_run(
     stats = batch_stats(stub)
     assert stats["batches_created"] == 2 and stats["lines_submitted"] == 2 * 4
     assert list_batches(default_ledger()) == []
+
+
+async def test_answered_batches_serve_again_unless_refresh(
+    tmp_path: Path, home: Path, stub: StubServer
+) -> None:
+    folder = tmp_path / "docs"
+    write_corpus(folder, 2)
+    options = {"model": MODEL, "api_base": stub.api_base, "mode": "batch-api"}
+    assert (await run_batch(folder, tmp_path / "out1", refresh=True, **options))["success"]
+    assert batch_stats(stub)["batches_created"] == 2
+    # the answers are cached; with the cache emptied, the ledger's batches still serve them
+    (home / "cache.sqlite").unlink()
+    again = await run_batch(folder, tmp_path / "out2", **options)
+    assert again["success"] and again["cache_hits"] == 0
+    assert batch_stats(stub)["batches_created"] == 2 and stub.stats()["calls"] == 2 * 4
+    assert content(tmp_path / "out2") == content(tmp_path / "out1")
+    # --refresh recomputes: new batches
+    assert (await run_batch(folder, tmp_path / "out3", refresh=True, **options))["success"]
+    assert batch_stats(stub)["batches_created"] == 4

@@ -61,3 +61,14 @@ def test_a_line_shared_by_two_documents_is_costed_once(tmp_path: Path) -> None:
     assert (comparison["lines"], comparison["cost_usd"], comparison["online_cost_usd"]) == (
         2, 1.5, 3.0,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("include_collected", [True, False])
+def test_refresh_takes_back_only_unread_batches(tmp_path: Path, include_collected: bool) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    submit(ledger, "read", {"ef-1": [("a.txt", "summarization")]})
+    submit(ledger, "unread", {"ef-2": [("b.txt", "summarization")]})
+    record_collected(ledger, "read", {"ef-1": {"status": "completed"}})
+    found = live_batch_for(ledger, ["ef-1", "ef-2"], include_collected=include_collected)
+    expected = {"ef-2": "unread"} | ({"ef-1": "read"} if include_collected else {})
+    assert found == expected
