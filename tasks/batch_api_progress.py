@@ -17,17 +17,22 @@ PROGRESS_KEY = "batch-api-progress"
 
 
 def progress_markdown(batches: list[dict[str, Any]]) -> str:
+    """One row per provider batch; a resumed batch links to the flow run that submitted it."""
+    from eightflow.workflow import flow_run_url
+
     lines = [
         "# Provider batches",
         "",
-        "| wave | batch | model | state | completed | failed | total | resumed |",
+        "| wave | batch | model | state | completed | failed | total | submitted by |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in sorted(batches, key=lambda r: (r["wave"], r["batch_id"])):
+        origin = row.get("submitted_by")
+        url = flow_run_url(origin) if origin else None
+        by = "this run" if not row["resumed"] else f"[earlier run]({url})" if url else "earlier run"
         lines.append(
             f"| {row['wave']} | `{row['batch_id']}` | {row['model']} | {row['state']} | "
-            f"{row['completed']} | {row['failed']} | {row['total']} | "
-            f"{'yes' if row['resumed'] else ''} |"
+            f"{row['completed']} | {row['failed']} | {row['total']} | {by} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -105,6 +105,7 @@ class WaveCollector:
         self._wake = asyncio.Event()
         self._closed = False
         self._backends: dict[tuple[str, str | None], Any] = {}
+        self._origins: dict[str, str | None] = {}  # resumed batch -> the run that submitted it
         self._started = time.monotonic()
 
     # -- what the runner and the gateway call ----------------------------------------------
@@ -279,7 +280,11 @@ class WaveCollector:
         first = chunk[0].calls[0]
         backend = self._backend(first.model, first.request)
         if resumed:
+            from eightflow.store.provider_batches import batch_row
+
             self.waves[-1]["batches"].append(batch_id)
+            recorded = await asyncio.to_thread(batch_row, self.ledger, batch_id)
+            self._origins[batch_id] = (recorded or {}).get("run_key")
         try:
             while True:
                 status = await backend.status(batch_id)
@@ -368,6 +373,7 @@ class WaveCollector:
             "completed": status.completed,
             "failed": status.failed,
             "resumed": resumed,
+            "submitted_by": self._origins.get(batch_id, self.run_key),  # a flow run id
         }
         if self.batches.get(batch_id) == row:
             return

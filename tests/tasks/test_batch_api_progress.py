@@ -23,10 +23,14 @@ def row(batch_id: str, wave: int, state: str, done: int) -> dict[str, Any]:
 
 
 def test_progress_table_has_a_row_per_batch_in_wave_order() -> None:
-    text = progress_markdown([row("b2", 2, "in_progress", 1), row("b1", 1, "completed", 4)])
+    resumed = {**row("b1", 1, "completed", 4), "resumed": True, "submitted_by": "run-0"}
+    text = progress_markdown([row("b2", 2, "in_progress", 1), resumed])
     lines = [x for x in text.splitlines() if x.startswith("| 1") or x.startswith("| 2")]
     assert lines[0].startswith("| 1 | `b1`") and "| completed | 4 | 0 | 4 |" in lines[0]
-    assert lines[1].startswith("| 2 | `b2`") and "| in_progress | 1 | 0 | 4 |" in lines[1]
+    assert "earlier run" in lines[0]
+    assert (
+        lines[1].startswith("| 2 | `b2`") and "| in_progress | 1 | 0 | 4 | this run |" in lines[1]
+    )
 
 
 @pytest.mark.parametrize(
