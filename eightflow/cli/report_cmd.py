@@ -298,6 +298,9 @@ def report_command(
     split = by.value if by else None
     ledger = default_ledger()
     report = ledger_report(ledger, workflow, window, cast("Dimension | None", split))
+    from eightflow.cli.batches_cmd import add_batch_api, batch_api_lines
+
+    add_batch_api(report, ledger, window)
     notes = err if fmt is ReportFormat.json else out
     if workflow and not report["workflows"]:
         err.print(f"[yellow]no runs of '{workflow}' in {ledger.path}[/yellow]")
@@ -317,8 +320,11 @@ def report_command(
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     elif fmt is ReportFormat.markdown:
         sys.stdout.write(report_markdown(report, {k: str(p) for k, p in images.items()}, split))
+        sys.stdout.write("".join(f"\n- {line}\n" for line in batch_api_lines(report)))
     else:
         _print_tables(report, split, out)
+        for line in batch_api_lines(report):
+            out.print(line)
     if images and fmt is not ReportFormat.markdown:
         notes.print("Charts: " + ", ".join(str(p) for p in images.values()))
     if publish:
