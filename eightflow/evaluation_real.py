@@ -146,7 +146,9 @@ def load_real_set(path: Path | str) -> list[RealDocument]:
         missing = set(COLUMNS) - {(c or "").strip().lower() for c in reader.fieldnames or []}
         if missing:
             raise EvaluationError(f"{manifest}: missing columns {', '.join(sorted(missing))}")
-        docs = [_document(record, root, f"{manifest} row {n}") for n, record in enumerate(reader, 1)]
+        docs = [
+            _document(record, root, f"{manifest} row {n}") for n, record in enumerate(reader, 1)
+        ]
     if not docs:
         raise EvaluationError(f"{manifest}: no data rows")
     return docs
@@ -220,7 +222,9 @@ async def evaluate_real_async(
             except ModelError as exc:
                 return None, str(exc)
 
-    async def score(number: int, doc: RealDocument, text: str) -> tuple[EvalRow, EvalRow, SummaryRow]:
+    async def score(
+        number: int, doc: RealDocument, text: str
+    ) -> tuple[EvalRow, EvalRow, SummaryRow]:
         (mood, e1), (found, e2), (summary, e3) = await asyncio.gather(
             ask("sentiment", text), ask("entities", text), ask("summary", text)
         )
@@ -230,14 +234,11 @@ async def evaluate_real_async(
             srow.correct = srow.predicted == doc.sentiment
         erow = EvalRow(row=number, text=doc.file, expected=list(doc.entities), error=e2)
         gold = set(doc.entities)
-        got = (
-            {(real_entity_key(e.text), str(e.type)) for e in found.entities}
-            if found is not None
-            else set()
-        )
-        got.discard(("", ""))
-        got = {p for p in got if p[0]}
-        erow.predicted = sorted(got) if found is not None else None
+        got: set[tuple[str, str]] = set()
+        if found is not None:
+            got = {(real_entity_key(e.text), str(e.type)) for e in found.entities}
+            got = {pair for pair in got if pair[0]}
+            erow.predicted = sorted(got)
         erow.tp, erow.fp, erow.fn = len(gold & got), len(got - gold), len(gold - got)
         erow.correct = gold == got
         mrow = SummaryRow(file=doc.file, key_terms=doc.key_terms, error=e3)
@@ -277,8 +278,7 @@ def _assemble(
     e_metrics, e_per = entity_metrics(erows)
     plain = [r for d, r in zip(docs, srows, strict=True) if d.kind in NEUTRAL_KINDS]
     neutral = [r for r in plain if r.expected == "neutral"]
-    name = Path(path).name
-    common = {"workflow": workflow, "dataset": name, "dataset_path": str(Path(path).resolve())}
+    name, where = Path(path).name, str(Path(path).resolve())
     sentiment = EvalResult(
         eval_id=uuid.uuid4().hex[:16],
         task="sentiment",
@@ -292,7 +292,9 @@ def _assemble(
         confusion=confusion,
         errors=sum(1 for r in srows if r.error),
         predictions=srows,
-        **common,
+        workflow=workflow,
+        dataset=name,
+        dataset_path=where,
     )
     entities = EvalResult(
         eval_id=uuid.uuid4().hex[:16],
@@ -306,7 +308,9 @@ def _assemble(
         per_label=e_per,
         errors=sum(1 for r in erows if r.error),
         predictions=erows,
-        **common,
+        workflow=workflow,
+        dataset=name,
+        dataset_path=where,
     )
     metrics: dict[str, float | None] = {
         "sentiment_accuracy": s_metrics["accuracy"],
@@ -330,7 +334,9 @@ def _assemble(
         entities=entities,
         summaries=mrows,
         duration_ms=duration_ms,
-        **common,
+        workflow=workflow,
+        dataset=name,
+        dataset_path=where,
     )
 
 

@@ -115,6 +115,4 @@ def find_title(text: str) -> str | None:
 
 
 def _is_heading(unit: str) -> bool:
-    return len(words(unit)) <= _TITLE_MAX_WORDS and not unit.rstrip().endswith(
-        (".", "!", "?", ";")
-    )
+    return len(words(unit)) <= _TITLE_MAX_WORDS and not unit.rstrip().endswith((".", "!", "?", ";"))

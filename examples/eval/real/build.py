@@ -89,7 +89,9 @@ def build(row: dict[str, str]) -> Path:
     if man:
         write_pdf(render_man(man.group(1), man.group(2)), target, f"{man.group(1)}({man.group(2)})")
         return target
-    raw = gzip.open(source).read() if source.endswith(".gz") else Path(source).read_bytes()
+    raw = Path(source).read_bytes()
+    if source.endswith(".gz"):
+        raw = gzip.decompress(raw)
     text = raw.decode("utf-8", "replace")
     text = cut_html(text) if target.suffix == ".html" else cut_text(text)
     target.write_text(text, encoding="utf-8")
