@@ -24,6 +24,8 @@ _LITERAL_OPENER = re.compile(r"(?:::|^\s*\.\. code-block::.*)\s*$")
 _PROMPT = re.compile(r"^\s*(?:[$%]|>>>|\S+\$|\s+#)\s+\S")
 _PREPROCESSOR = re.compile(r"^\s*#\s*(?:include|define|if|ifdef|ifndef|endif|else|undef|pragma)\b")
 _CODE_END = re.compile(r"(?:[;{}]|\*/|\);?)\s*$")
+_STATEMENT_END = re.compile(r"(?:\);|[{}])\s*$")
+_CALL = re.compile(r"\b[A-Za-z_]\w*_\w*\s?\(")
 _PLAIN_WORD = re.compile(r"^[\"'(“‘*_]?(?:[A-Za-z][a-z'’-]*|[A-Z][A-Z'’-]+)[.,;:!?)\"'”’*_]*$")
 _MARKER = re.compile(r"^\s*(?:#{1,6}|[-*•+]|\d{1,3}[.)])\s+")
 _NUMBER = re.compile(r"^\(?\d+(?:[.,:/-]\d+)*[.,;:)]*$")
@@ -41,6 +43,10 @@ def is_code_line(line: str) -> bool:
     stripped = _MARKER.sub("", line).strip()
     if not stripped:
         return False
+    if _STATEMENT_END.search(stripped):
+        return True  # "f(x);", "{", "}"
+    if _CALL.search(stripped) and not stripped.endswith("."):
+        return True  # a signature or call: "int asn1_read_value (asn1_node root, ...)"
     tokens = stripped.split()
     plain = sum(1 for t in tokens if _PLAIN_WORD.match(t) or _NUMBER.match(t))
     ratio = plain / len(tokens)
@@ -97,9 +103,11 @@ def find_title(text: str) -> str | None:
     with prose.
     """
     units = [s for s in split_sentences(prose_text(text)) if is_prose(s)]
-    for i, unit in enumerate(units[:-1]):
-        if unit.strip() == "NAME":
+    for i, unit in enumerate(units):
+        if unit.strip() == "NAME" and i + 1 < len(units):
             return units[i + 1]
+        if unit.startswith("NAME "):  # the NAME line joined with its heading
+            return unit[len("NAME ") :].strip()
     heads: list[str] = []
     for unit in units[:4]:
         if not words(unit):
