@@ -32,6 +32,9 @@ _NUMBER = re.compile(r"^\(?\d+(?:[.,:/-]\d+)*[.,;:)]*$")
 _INDENT = re.compile(r"^(\s*)")
 _NON_PROSE = "non_prose.txt"
 _TITLE_MAX_WORDS = 12
+_VERSION_WORDS = frozenset({"version", "release", "revision", "edition"})
+_TITLE_CONNECTORS = frozenset({"and", "of", "for", "the", "to", "&", "-", "in", "on", "with"})
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?:.*\n)*?---[ \t]*(?:\n|\Z)")
 
 
 def is_code_line(line: str) -> bool:
@@ -57,10 +60,14 @@ def is_code_line(line: str) -> bool:
 
 def prose_text(text: str) -> str:
     """``text`` with its code lines blanked (line count kept, so paragraphs stay apart)."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    front = _FRONT_MATTER.match(text)
+    if front:  # YAML front matter: metadata, not prose (line count kept)
+        text = "\n" * front.group().count("\n") + text[front.end() :]
     out: list[str] = []
     fenced = False
     literal_indent: int | None = None
-    for line in (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    for line in text.split("\n"):
         if _FENCE.match(line):
             fenced = not fenced
             out.append("")
@@ -114,12 +121,20 @@ def find_title(text: str) -> str | None:
             continue
         if not _is_heading(unit):
             break
-        if heads and not any(ch.isdigit() for ch in unit):
-            break  # only a version or date line continues a title
+        if heads and not _continues_title(heads[-1], unit):
+            break
         heads.append(unit.strip().rstrip(":").strip())
         if len(heads) == 2:
             break
     return " ".join(heads) if heads else None
+
+
+def _continues_title(title: str, unit: str) -> bool:
+    """A version or date line ("Version 2.0, January 2004"), or the rest of a wrapped title."""
+    first = unit.split()[0]
+    if any(ch.isdigit() for ch in first) or first.lower() in _VERSION_WORDS:
+        return True
+    return title.split()[-1].lower() in _TITLE_CONNECTORS
 
 
 def _is_heading(unit: str) -> bool:

@@ -88,3 +88,30 @@ def test_prose_sentences_skip_a_signature_and_an_aside() -> None:
 )
 def test_titles(text: str, title: str | None) -> None:
     assert find_title(text) == title
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "---\ntitle: A FAQ\nupdated: 2025-01-06\n---\n\n"
+            "# Remote Work FAQ\n\nThis FAQ answers it.\n",
+            "Remote Work FAQ",
+        ),
+        (
+            "Home Local Business\n\nCouncil approves tram extension\n\nThe council voted on it.\n",
+            "Council approves tram extension",
+        ),
+        (
+            "Master Services Agreement: Acme and\nBeta Software\nThis Agreement is made today.\n",
+            "Master Services Agreement: Acme and Beta Software",
+        ),
+        (
+            "# Minutes of the Board, 3 March 2025\n\n"
+            "**Location:** Head office, 48 King St\n\nThe board met.\n",
+            "Minutes of the Board, 3 March 2025",
+        ),
+    ],
+)
+def test_front_matter_navigation_and_wrapped_titles(text: str, title: str) -> None:
+    assert find_title(text) == title
