@@ -1,4 +1,4 @@
-"""The model gateway: the one module that imports litellm.
+"""The call path: render, choose a model, cache, limit, budget, call litellm, record.
 
 Every model call in eightflow goes through :class:`ModelGateway`. It renders the prompt,
 picks the model (fallback > run > step > prompt > settings), bounds concurrency, reserves
@@ -7,16 +7,9 @@ litellm with its own retries off (Prefect's task retries are the one retry layer
 provider errors to ``ModelTemporaryError`` / ``ModelPermanentError``, and appends a
 ``ModelCall`` record (tokens, USD cost, latency, prompt id/version/hash) to the current
 step's trace.
-
-``import litellm`` costs seconds, so this module is imported lazily, only by code that
-calls a model.
 """
 
 from __future__ import annotations
-
-import os
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before litellm: no price fetch
 
 import asyncio
 import copy
@@ -31,43 +24,16 @@ import litellm
 from litellm.utils import type_to_response_format_param
 from pydantic import BaseModel, ValidationError
 
-from eightflow.errors import (
-    BudgetExceeded,
-    ModelError,
-    ModelOutputError,
-    ModelPermanentError,
-    ModelTemporaryError,
-)
+from eightflow.errors import BudgetExceeded, ModelError, ModelOutputError
+from eightflow.gateway.embedded import ensure_local_provider
+from eightflow.gateway.errors import map_error, provider_of
+from eightflow.gateway.keys import provider_key
 from eightflow.prompts import Prompt, PromptRegistry
-from eightflow.providers import Provider, ProviderFault, ProviderRequest
 from eightflow.runtime.budget import Budget, Reservation
 from eightflow.runtime.limiter import CallLimiter
 from eightflow.runtime.records import ModelCall
 from eightflow.runtime.run_state import RunState, current_run, current_step
-from eightflow.settings import EMBEDDED_MODEL, get_settings
-
-litellm.suppress_debug_info = True  # no "Give Feedback" banner on every error
-litellm.num_retries = 0
-litellm.drop_params = True  # providers that lack e.g. response_format still answer
-
-_TEMPORARY = (
-    litellm.RateLimitError,
-    litellm.Timeout,
-    litellm.APIConnectionError,
-    litellm.ServiceUnavailableError,
-    litellm.InternalServerError,
-)
-_PERMANENT = (
-    litellm.AuthenticationError,
-    litellm.ContextWindowExceededError,
-    litellm.BadRequestError,
-    litellm.NotFoundError,
-    litellm.PermissionDeniedError,
-    litellm.UnprocessableEntityError,
-)
-
-
-_MISSING_KEY = "Missing credentials"
+from eightflow.settings import get_settings
 
 
 class Generation(BaseModel):
@@ -83,78 +49,6 @@ class Generation(BaseModel):
     cost_usd: float | None
     latency_ms: float
     cache_hit: bool = False
-
-
-def provider_of(model: str) -> str:
-    return model.split("/", 1)[0] if "/" in model else "openai"
-
-
-def map_error(exc: BaseException, model: str) -> ModelError:
-    """A litellm/provider exception as one of ours (picklable, safe for Prefect)."""
-    if isinstance(exc, ModelError):
-        return exc
-    kind = type(exc).__name__
-    status = getattr(exc, "status_code", None)
-    message = _clean_message(str(exc))
-    fields: dict[str, Any] = {
-        "model": model,
-        "provider": provider_of(model),
-        "status_code": status if isinstance(status, int) else None,
-        "kind": kind,
-    }
-    if isinstance(exc, _PERMANENT) or _MISSING_KEY in message:
-        # litellm reports a missing key as an InternalServerError: retrying cannot help.
-        return ModelPermanentError(message, **fields)
-    if isinstance(exc, (*_TEMPORARY, asyncio.TimeoutError, json.JSONDecodeError)):
-        return ModelTemporaryError(message, **fields)
-    if isinstance(status, int) and 400 <= status < 500 and status not in (408, 409, 429):
-        return ModelPermanentError(message, **fields)
-    # Unknown provider failures (malformed bodies, 5xx without a class) are worth a retry.
-    return ModelTemporaryError(message, **fields)
-
-
-def _clean_message(text: str, limit: int = 500) -> str:
-    from eightflow.observe.sanitize import sanitize_text
-
-    return sanitize_text(text.replace("\n", " "), limit=limit)
-
-
-_PLUGGED: set[str] = set()  # providers registered in-process: they take no key
-_SECRET_KEYS: dict[str, str | None] = {}
-_SECRET_LOCKS: dict[int, asyncio.Lock] = {}
-
-
-def _secret_lock() -> asyncio.Lock:
-    """One look-up per provider even when a batch starts hundreds of calls at once."""
-    loop = id(asyncio.get_running_loop())
-    return _SECRET_LOCKS.setdefault(loop, asyncio.Lock())
-
-
-async def provider_key(model: str) -> str | None:
-    """The API key for a model's provider, looked up explicitly and never logged.
-
-    The environment (``OPENAI_API_KEY``...) first; on a Prefect worker without it, the
-    Secret block ``<provider>-api-key`` (what ``eightflow stack up`` creates), read at run
-    time so no key is ever written into a deployment.
-    """
-    provider = provider_of(model)
-    from_env = os.environ.get(f"{provider.upper()}_API_KEY")
-    if from_env or provider in _PLUGGED or not os.environ.get("PREFECT_API_URL"):
-        return from_env or None
-    if provider in _SECRET_KEYS:
-        return _SECRET_KEYS[provider]
-    async with _secret_lock():
-        if provider in _SECRET_KEYS:
-            return _SECRET_KEYS[provider]
-        try:
-            from prefect.blocks.system import Secret
-
-            block: Any = await Secret.aload(f"{provider}-api-key")
-            value = block.get()
-            _SECRET_KEYS[provider] = str(value) if value else None
-        except Exception:  # no such block: the provider may need no key
-            _SECRET_KEYS[provider] = None
-    return _SECRET_KEYS[provider]
 
 
 class ModelGateway:
@@ -542,150 +436,3 @@ def _cost_of(response: Any, model: str) -> float | None:
         except Exception:
             return None
     return float(cost) if cost is not None else None
-
-
-# -- providers plugged into litellm ------------------------------------------------------
-
-
-class _PluginHandler(litellm.CustomLLM):
-    """Adapts a plain ``Provider`` callable to litellm's ``CustomLLM`` interface."""
-
-    def __init__(self, name: str, provider: Provider) -> None:
-        super().__init__()
-        self.name = name
-        self.provider = provider
-
-    def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
-        return self._answer(model, messages, kwargs)
-
-    async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
-        # A provider may do real CPU work (the embedded model does): keep the loop free.
-        return await asyncio.to_thread(self._answer, model, messages, kwargs)
-
-    def _answer(self, model: str, messages: list[Any], kwargs: dict[str, Any]) -> Any:
-        optional = dict(kwargs.get("optional_params") or {})
-        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
-        fmt = optional.pop("response_format", None) or {}
-        schema = fmt.get("json_schema") or {}
-        request = ProviderRequest(
-            model=f"{self.name}/{model}",
-            messages=list(messages),
-            schema=schema.get("schema"),
-            schema_name=schema.get("name"),
-            prompt_id=metadata.get("eightflow_prompt_id"),
-            params=optional,
-            metadata=dict(metadata),
-        )
-        try:
-            content = self.provider(request)
-        except ProviderFault as fault:
-            raise _litellm_error(fault, model, self.name) from None
-        prompt_text = "\n".join(str(m.get("content", "")) for m in messages)
-        usage = litellm.Usage(
-            prompt_tokens=litellm.token_counter(text=prompt_text),
-            completion_tokens=litellm.token_counter(text=content),
-        )
-        usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
-        return litellm.ModelResponse(
-            model=model,
-            choices=[
-                {
-                    "index": 0,
-                    "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": content},
-                }
-            ],
-            usage=usage,
-        )
-
-
-def _litellm_error(fault: ProviderFault, model: str, provider: str) -> Exception:
-    cls = getattr(litellm, fault.kind, None)
-    if not (isinstance(cls, type) and issubclass(cls, Exception)):
-        return litellm.APIConnectionError(message=fault.message, llm_provider=provider, model=model)
-    if cls is litellm.Timeout:
-        return cls(message=fault.message, model=model, llm_provider=provider)
-    try:
-        return cls(message=fault.message, llm_provider=provider, model=model)  # type: ignore[call-arg]
-    except TypeError:
-        return cls(fault.message)
-
-
-def register_provider(
-    name: str,
-    provider: Provider,
-    *,
-    models: tuple[str, ...] = (),
-    input_cost_per_token: float | None = None,
-    output_cost_per_token: float | None = None,
-    max_input_tokens: int = 8192,
-) -> None:
-    """Route ``name/...`` models to ``provider``; price ``models`` if costs are given."""
-    _PLUGGED.add(name)
-    litellm.custom_provider_map = [
-        *[p for p in litellm.custom_provider_map if p.get("provider") != name],
-        {"provider": name, "custom_handler": _PluginHandler(name, provider)},
-    ]
-    if input_cost_per_token is not None and output_cost_per_token is not None:
-        for model in models:
-            litellm.register_model(
-                {
-                    model: {
-                        "litellm_provider": name,
-                        "mode": "chat",
-                        "max_input_tokens": max_input_tokens,
-                        "input_cost_per_token": input_cost_per_token,
-                        "output_cost_per_token": output_cost_per_token,
-                        "cache_creation_input_token_cost": 0.0,
-                        "cache_read_input_token_cost": 0.0,
-                    }
-                }
-            )
-
-
-def _embedded_provider(request: ProviderRequest) -> str:
-    """The ``local`` provider: real, deterministic work by ``eightflow.embedded``."""
-    from eightflow.embedded import EmbeddedModel, extract_document
-
-    engine = EmbeddedModel()
-    task = request.prompt_id or engine.infer_task(request.schema_name)
-    if task is None:
-        raise ProviderFault(
-            "BadRequestError",
-            "the embedded model answers only the prompts "
-            f"{', '.join(engine.ALL_TASKS)}; use --model with a hosted model for others",
-        )
-    try:
-        # The whole message too: the planner reads its <registry> and <state> blocks.
-        answer = engine.respond(
-            task, extract_document(request.user_text), {"message": request.user_text}
-        )
-    except ValueError as exc:
-        raise ProviderFault("BadRequestError", str(exc)) from None
-    return json.dumps(answer, ensure_ascii=False) if request.schema else _plain(answer)
-
-
-def _plain(answer: Any) -> str:
-    if isinstance(answer, dict) and answer:
-        first = next(iter(answer.values()))
-        if isinstance(first, str):
-            return first
-    return json.dumps(answer, ensure_ascii=False)
-
-
-_LOCAL_REGISTERED = False
-
-
-def ensure_local_provider() -> None:
-    """Register the ``local`` provider with a zero price (cost 0.0, not None). Idempotent."""
-    global _LOCAL_REGISTERED
-    if _LOCAL_REGISTERED:
-        return
-    register_provider(
-        "local",
-        _embedded_provider,
-        models=(EMBEDDED_MODEL,),
-        input_cost_per_token=0.0,
-        output_cost_per_token=0.0,
-    )
-    _LOCAL_REGISTERED = True
