@@ -60,6 +60,15 @@ def _registered(value: str) -> str:
     return BatchParams._registered(value)
 
 
+def _runner_class(mode: str) -> Any:
+    """The online runner, or the one that sends calls through the provider's Batch API."""
+    if mode == "batch-api":
+        from eightflow.batch.batch_api import BatchApiRunner
+
+        return BatchApiRunner
+    return BatchRunner
+
+
 @flow(name="batch-documents", log_prints=True)
 async def batch_documents(
     folder: ReadablePath = "examples/documents",
@@ -76,6 +85,8 @@ async def batch_documents(
     rpm: Annotated[float | None, Field(gt=0)] = None,
     shard_index: Annotated[int, Field(ge=0)] = 0,
     shard_count: Annotated[int, Field(ge=1)] = 1,
+    mode: Literal["online", "batch-api"] = "online",
+    batch_max_wait_s: Annotated[float, Field(gt=0)] = 3600,
 ) -> Any:
     """Analyse a folder; returns counts, cost and where the results are.
 
@@ -97,6 +108,10 @@ async def batch_documents(
         rpm: Requests per minute cap across the batch; empty: none.
         shard_index: This run's shard (batch-sharded sets it).
         shard_count: How many shards the folder is split into.
+        mode: 'online': one request per call; 'batch-api': calls go out in waves through
+            the provider's Batch API (about half the price, answers within 24 h).
+        batch_max_wait_s: batch-api: stop waiting after this long; open batches stay in the
+            ledger and the next run collects them without resubmitting.
     """
     params = BatchParams(
         folder=folder,
@@ -113,6 +128,8 @@ async def batch_documents(
         rpm=rpm,
         shard_index=shard_index,
         shard_count=shard_count,
+        mode=mode,
+        batch_max_wait_s=batch_max_wait_s,
     )
     return await _run_batch(params)
 
@@ -130,7 +147,7 @@ async def _run_batch(params: BatchParams) -> Any:
     out = check_output_dir(params.out)
     writer = ResultsWriter(out)
     progress = await ProgressArtifact.create(expected)
-    runner = BatchRunner(
+    runner = _runner_class(params.mode)(
         workflow,
         BatchOptions.model_validate(params.model_dump(include=set(BatchOptions.model_fields))),
         paths(),
@@ -139,6 +156,10 @@ async def _run_batch(params: BatchParams) -> Any:
         sinks=[writer, progress],
     )
     runner.summary.expected = expected
+    if params.mode == "batch-api":
+        from tasks.batch_api_progress import BatchApiProgress
+
+        runner.progress = BatchApiProgress()
     ctx = FlowRunContext.get()
     runner.batch_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
     summary = await runner.run()
@@ -147,6 +168,12 @@ async def _run_batch(params: BatchParams) -> Any:
     await publish_batch_artifacts(summary, writer.rows)
     breaches = await workflow.check_targets(runner.batch_id or "batch")
     brief = {**summary.brief(), "out": str(out), "target_breaches": breaches}
+    if params.mode == "batch-api":
+        from tasks.batch_api_progress import reschedule_if_waiting
+
+        brief["next_poll_flow_run"] = await reschedule_if_waiting(
+            summary, delay_s=params.batch_max_wait_s
+        )
     if not brief["success"]:
         return Failed(message="; ".join(brief["reasons"]), data=brief)
     return brief

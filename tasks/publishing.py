@@ -22,6 +22,7 @@ from eightflow.observe.inert import csv_frame, md_cell
 from eightflow.observe.report import fmt_cost
 from eightflow.observe.sanitize import sanitize, sanitize_text
 from eightflow.path_roots import check_output_dir, open_new_file
+from tasks.batch_api_progress import batch_api_report_lines
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -155,6 +156,7 @@ def batch_report(summary: BatchSummary) -> str:
     lines += ["", "## Cost by model", "", "| model | cost |", "|---|---|"]
     for model, cost in sorted(summary.cost_by_model.items()):
         lines.append(f"| {md_cell(model)} | {fmt_cost(cost)} |")
+    lines += batch_api_report_lines(summary)
     if summary.errors:
         lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
         for error, count in summary.errors.most_common(10):

@@ -13,7 +13,6 @@ import os
 import shutil
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -22,6 +21,7 @@ import pytest
 
 from eightflow.testing import StubConfig, StubProcess, start_stub_process
 from eightflow.testing.corpus import write_corpus
+from eightflow.testing.operator_env import operator_env
 from flows.batch_documents import BatchParams, batch_documents
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,31 +49,12 @@ OUTPUT_FILES = {"results.csv", "results.parquet", "trace.jsonl", "report.md"}
 # --------------------------------------------------------------------------- helpers
 
 
-@contextmanager
-def operator_env(values: dict[str, str]) -> Iterator[None]:
-    """Set these variables for the block, restoring only them: a blanket restore of
-    os.environ would also drop what imports set meanwhile (litellm's TIKTOKEN_CACHE_DIR)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 async def run_batch(folder: Path, out: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
     """Run the flow; returns its final state and the brief it returned (data of Failed)."""
     api_base = options.pop("api_base", None)
     params = BatchParams(folder=str(folder), out=str(out), concurrency=4, **options)
     # The test is the operator: its stub's base URL and its model are configured ones.
-    env = {"EIGHTFLOW_API_BASE": api_base} if api_base else {}
-    if params.model:
-        env["EIGHTFLOW_ALLOWED_MODELS"] = params.model
-    with operator_env(env):
+    with operator_env(api_base, params.model):
         state = await batch_documents(**params.flow_parameters(), return_state=True)
     brief = await state.result(raise_on_failure=False)
     assert isinstance(brief, dict), f"flow crashed: {state.message}: {brief!r}"

@@ -1,0 +1,33 @@
+"""Tests as the operator: the base URL and model a deployment's form may not choose.
+
+A Run form offers no base URL and only the operator's models, so a test that runs the
+batch flow against a stub sets them the way an operator would: ``EIGHTFLOW_API_BASE`` and
+``EIGHTFLOW_ALLOWED_MODELS``, for the block only. Only these variables are restored
+afterwards; a blanket restore of ``os.environ`` would also drop what imports set meanwhile
+(litellm sets ``TIKTOKEN_CACHE_DIR`` when first imported).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def operator_env(api_base: str | None = None, model: str | None = None) -> Iterator[None]:
+    values = {}
+    if api_base:
+        values["EIGHTFLOW_API_BASE"] = api_base
+    if model:
+        values["EIGHTFLOW_ALLOWED_MODELS"] = model
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
