@@ -87,7 +87,9 @@ class LocalServer:
 
     def is_healthy(self, timeout: float = 1.0) -> bool:
         try:
-            response = httpx.get(f"{self.api_url}/health", timeout=timeout, headers=auth_headers())
+            response = httpx.get(
+                f"{self.api_url}/health", timeout=timeout, headers=auth_headers(self.home)
+            )
             return response.status_code == 200
         except httpx.HTTPError:
             return False
@@ -108,12 +110,12 @@ class LocalServer:
             }
         )
         env.pop("PREFECT_API_URL", None)
-        env.update(server_security_env(self.host, self.port))  # auth, CSRF, CORS
+        env.update(server_security_env(self.host, self.port, self.home))  # auth, CSRF, CORS
         return env
 
     def _prefect(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """Run a ``prefect`` CLI command against this server; its output goes to the log."""
-        env = {**self.server_env(), "PREFECT_API_URL": self.api_url, **client_env()}
+        env = {**self.server_env(), "PREFECT_API_URL": self.api_url, **client_env(self.home)}
         return subprocess.run(
             [*prefect_executable(), *args],
             env=env,

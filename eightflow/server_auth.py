@@ -55,14 +55,17 @@ def auth_enabled() -> bool:
     return env_flag("EIGHTFLOW_SERVER_AUTH", True)
 
 
-def auth_string(create: bool = True) -> str | None:
-    """The server's auth string: from the environment, the 0600 file, or newly made."""
+def auth_string(create: bool = True, home: Path | None = None) -> str | None:
+    """The server's auth string: from the environment, the 0600 file, or newly made.
+
+    ``home`` is the server's ``EIGHTFLOW_HOME`` (default: this process's).
+    """
     configured = os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
     if configured:
         return configured
     if not auth_enabled():
         return None
-    path = get_settings().home.expanduser() / AUTH_FILE
+    path = (home or get_settings().home).expanduser() / AUTH_FILE
     try:
         return path.read_text(encoding="utf-8").strip() or None
     except FileNotFoundError:
@@ -94,9 +97,9 @@ def check_bind(host: str, auth: str | None) -> None:
         )
 
 
-def server_security_env(host: str, port: int) -> dict[str, str]:
+def server_security_env(host: str, port: int, home: Path | None = None) -> dict[str, str]:
     """Environment for ``prefect server start``: auth, CSRF on, CORS for the UI only."""
-    auth = auth_string()
+    auth = auth_string(home=home)
     check_bind(host, auth)
     origin = f"http://{host}:{port}"
     env = {
@@ -108,15 +111,15 @@ def server_security_env(host: str, port: int) -> dict[str, str]:
     return env
 
 
-def client_env() -> dict[str, str]:
+def client_env(home: Path | None = None) -> dict[str, str]:
     """Environment for clients and workers of our server (empty when auth is off)."""
-    auth = auth_string(create=False)
+    auth = auth_string(create=False, home=home)
     return {"PREFECT_API_AUTH_STRING": auth} if auth else {}
 
 
-def auth_headers() -> dict[str, str]:
+def auth_headers(home: Path | None = None) -> dict[str, str]:
     """HTTP headers a plain client (health checks, tests) sends to our server."""
-    auth = auth_string(create=False)
+    auth = auth_string(create=False, home=home)
     if not auth:
         return {}
     return {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()}
