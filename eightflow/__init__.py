@@ -10,6 +10,7 @@ from eightflow.definition import (
     PerformanceTargets,
     Recovery,
     RetryPolicy,
+    ReviewRule,
     Step,
     WorkflowDefinition,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "PromptRegistry",
     "Recovery",
     "RetryPolicy",
+    "ReviewRule",
     "Step",
     "StepFailed",
     "StepRecord",

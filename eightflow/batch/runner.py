@@ -95,6 +95,7 @@ class BatchRunner:
         self.model = options.model or workflow.run_model or get_settings().model
         self.summary = BatchSummary(workflow=definition.name, version=workflow.version)
         self.batch_id: str | None = None  # the batch flow run's id, for the ledger
+        self.out_dir: str | None = None  # where results go: a review decision updates them
 
     def outcome_key(self, sha256: str) -> str:
         return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}"
@@ -212,8 +213,16 @@ class BatchRunner:
                 orchestration = await wf.compiled.run_document(executor)
             fatal = orchestration.fatal
             result = build_result(wf.definition, run, executor.outputs, fatal, started)
+        review: dict[str, Any] = {}
+        if result.ok and any(rule.enabled for rule in wf.definition.review):
+            review = await asyncio.to_thread(self._defer_reviews, result, document.id)
+        row = wf.result_row(result) if result.ok else {}
+        if review:
+            result.status = "needs_review"  # the rest of the batch goes on
         await wf.record(result, run, values, batch_id=self.batch_id)
         status: Any = "completed" if result.ok else "failed"
+        if review:
+            status = "needs_review"
         if result.status == "budget_exceeded" or isinstance(fatal, BudgetExceeded):
             status = "budget_exceeded"
         meta = {k: getattr(document, k) for k in ("sha256", "title", "loader", "pages", "chars")}
@@ -223,7 +232,7 @@ class BatchRunner:
             status=status,
             error=result.error,
             error_type=result.error_type,
-            row=wf.result_row(result) if result.ok else {},
+            row={**row, **review},
             steps=result.steps,
             tokens_in=result.tokens.input,
             tokens_out=result.tokens.output,
@@ -235,6 +244,18 @@ class BatchRunner:
             task_run_id=next((s.task_run_id for s in result.steps if s.task_run_id), None),
             **meta,
         )
+
+    def _defer_reviews(self, result: Any, document_id: str) -> dict[str, Any]:
+        from eightflow.review.batch import defer_reviews, review_fields
+
+        requests = defer_reviews(
+            self.workflow.definition,
+            result,
+            document_id=document_id,
+            batch_id=self.batch_id,
+            out_dir=self.out_dir,
+        )
+        return review_fields(requests) if requests else {}
 
     async def _record_cached(self, outcome: DocumentOutcome) -> None:
         """A document served whole from cache is still a run in the ledger (cost 0)."""
