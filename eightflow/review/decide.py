@@ -99,7 +99,8 @@ def decide(
     if row["batch_id"] is None and row["flow_run_id"] and _paused(row["flow_run_id"]):
         from prefect.flow_runs import resume_flow_run
 
-        run_input = {"decision": decision, "note": note, "reviewer": reviewer, **edits}
+        typed = {k: final[k] for k in edits} if isinstance(final, dict) else {}
+        run_input = {"decision": decision, "note": note, "reviewer": reviewer, **typed}
         resume_flow_run(UUID(row["flow_run_id"]), run_input=run_input)
         return {"resumed": row["flow_run_id"], "review_id": row["review_id"]}
     decided = record_decision(
