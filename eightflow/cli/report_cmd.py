@@ -180,6 +180,11 @@ def report_markdown(report: dict[str, Any], images: dict[str, str], by: str | No
             lines += [*_md_table(["reason", "runs"], [[k, str(v)] for k, v in reasons]), ""]
         else:
             lines += ["None.", ""]
+    if report.get("reviews"):
+        from eightflow.cli.review_cmd import REVIEW_HEAD, review_rate_rows
+
+        lines += ["## Reviews", ""]
+        lines += [*_md_table(REVIEW_HEAD, review_rate_rows(report["reviews"])), ""]
     if images:
         lines += ["## Charts", ""]
         titles = {COST_PLOT: "Cost per day", LATENCY_PLOT: "Step latency (p50/p95)"}
@@ -298,6 +303,12 @@ def report_command(
     split = by.value if by else None
     ledger = default_ledger()
     report = ledger_report(ledger, workflow, window, cast("Dimension | None", split))
+    from datetime import datetime as _dt
+
+    from eightflow.observe.review_metrics import review_rates
+
+    cutoff = _dt.fromisoformat(report["since"]) if report["since"] else None
+    report["reviews"] = review_rates(ledger, workflow, cutoff)
     notes = err if fmt is ReportFormat.json else out
     if workflow and not report["workflows"]:
         err.print(f"[yellow]no runs of '{workflow}' in {ledger.path}[/yellow]")
@@ -319,6 +330,10 @@ def report_command(
         sys.stdout.write(report_markdown(report, {k: str(p) for k, p in images.items()}, split))
     else:
         _print_tables(report, split, out)
+    if report["reviews"] and fmt is ReportFormat.table:
+        from eightflow.cli.review_cmd import print_review_rates
+
+        print_review_rates(report["reviews"], out)
     if images and fmt is not ReportFormat.markdown:
         notes.print("Charts: " + ", ".join(str(p) for p in images.values()))
     if publish:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -99,6 +99,50 @@ def decide_command(
             f"review {decided['review_id']}: {decided['status']} by {decided['reviewer']}"
             + (f"; results updated in {decided['out_dir']}" if decided.get("out_dir") else "")
         )
+
+
+REVIEW_HEAD = ["workflow", "step", "prompt", "step runs", "reviews", "pending"]
+REVIEW_HEAD += ["review rate", "approval rate", "edit rate", "rejection rate", "median s"]
+
+
+def review_rate_rows(rates: list[dict[str, Any]]) -> list[list[str]]:
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    return [
+        [
+            r["workflow"],
+            r["step"],
+            r["prompt"] or "-",
+            str(r["step_runs"]),
+            str(r["reviews"]),
+            str(r["pending"]),
+            pct(r["review_rate"]),
+            pct(r["approval_rate"]),
+            pct(r["edit_rate"]),
+            pct(r["rejection_rate"]),
+            "-"
+            if r["median_seconds_to_decide"] is None
+            else f"{r['median_seconds_to_decide']:.0f}",
+        ]
+        for r in rates
+    ]
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def print_review_rates(rates: list[dict[str, Any]], console: Any) -> None:
+    """The report's review table: how often people look, approve and correct."""
+    from rich.table import Table
+
+    table = Table(title="Reviews", title_justify="left")
+    for i, head in enumerate(REVIEW_HEAD):
+        table.add_column(head, justify="left" if i < 3 else "right")
+    for row in review_rate_rows(rates):
+        table.add_row(*row)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
