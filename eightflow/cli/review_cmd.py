@@ -145,5 +145,36 @@ def print_review_rates(rates: list[dict[str, Any]], console: Any) -> None:
     console.print(table)
 
 
+EVAL_HEAD = ["workflow", "dataset", "prompt", "model", "metric", "score", "rows", "eval id"]
+
+
+def eval_score_rows(scores: list[dict[str, Any]]) -> list[list[str]]:
+    return [
+        [
+            str(r["workflow"] or "-"),
+            r["dataset"],
+            r["prompt"],
+            r["model"],
+            r["metric"],
+            f"{r['value']:.4f}",
+            str(r["rows"]),
+            r["eval_id"],
+        ]
+        for r in scores
+    ]
+
+
+def print_eval_scores(scores: list[dict[str, Any]], console: Any) -> None:
+    """The report's evaluations: the latest score of each prompt version and model."""
+    from rich.table import Table
+
+    table = Table(title="Evaluations (latest per prompt and model)", title_justify="left")
+    for head in EVAL_HEAD:
+        table.add_column(head, justify="right" if head in ("score", "rows") else "left")
+    for row in eval_score_rows(scores):
+        table.add_row(*row)
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(review_app, name="review")

@@ -79,3 +79,41 @@ def review_rates(
             }
         )
     return out
+
+
+PRIMARY = {"sentiment": "accuracy", "entities": "f1"}
+
+
+def eval_scores(ledger: Ledger, workflow: str | None = None) -> list[dict[str, Any]]:
+    """The latest evaluation per workflow, dataset, prompt and model: its main metric.
+
+    ``eightflow eval`` (and ``--compare``) record these; ``report --by prompt`` lists
+    them next to the production review rates, so a prompt version's offline score and its
+    rate of human corrections can be read together.
+    """
+    sql, params = "SELECT * FROM evals", ()
+    if workflow is not None:
+        sql, params = sql + " WHERE workflow = ?", (workflow,)  # type: ignore[assignment]
+    latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in ledger.query(sql + " ORDER BY created, rowid", params):
+        if row["metric"] != PRIMARY.get(row["task"], row["metric"]):
+            continue
+        key = (row["workflow"], row["dataset"], row["prompt"], row["model"])
+        latest[key] = row  # later rows replace earlier ones
+    return [
+        {
+            "workflow": r["workflow"],
+            "dataset": r["dataset"],
+            "prompt": r["prompt"],
+            "model": r["model"],
+            "metric": r["metric"],
+            "value": r["value"],
+            "rows": r["rows"],
+            "eval_id": r["eval_id"],
+            "created": r["created"],
+        }
+        for r in sorted(
+            latest.values(),
+            key=lambda r: (str(r["workflow"]), r["dataset"], r["prompt"], r["model"]),
+        )
+    ]
