@@ -249,7 +249,7 @@ class Workflow:
             from eightflow.review.flow import review_single_run
 
             result.ui_url = result.ui_url or flow_run_url(result.flow_run_id)
-            result = await review_single_run(self.definition, result)
+            result = await review_single_run(self.definition, result, document_id=run.document_id)
         if record:
             await self.record(result, run, inputs)
             result.target_breaches = await self.check_targets(result.run_id)

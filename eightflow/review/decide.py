@@ -166,6 +166,22 @@ def publish_decision(row: dict[str, Any]) -> None:
         row["artifact_error"] = sanitize_text(str(exc), limit=200)
 
 
+async def apublish_decision(row: dict[str, Any]) -> None:
+    """``publish_decision`` from inside a running flow (its event loop)."""
+    from eightflow.review.render import decision_markdown
+
+    try:
+        from prefect.artifacts import acreate_markdown_artifact
+
+        await acreate_markdown_artifact(
+            key="review-decisions",
+            markdown=decision_markdown(row),
+            description=f"review {row['review_id']}: {row['status']}",
+        )
+    except Exception as exc:
+        row["artifact_error"] = sanitize_text(str(exc), limit=200)
+
+
 def _columns(row: dict[str, Any], workflow: Any) -> dict[str, Any]:
     if workflow is None:
         from eightflow.registry import load_workflow

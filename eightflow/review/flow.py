@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, create_model
 from eightflow.definition import WorkflowDefinition
 from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.observe.sanitize import sanitize_text
-from eightflow.review.decide import final_value, publish_decision
+from eightflow.review.decide import apublish_decision, final_value
 from eightflow.review.render import request_markdown
 from eightflow.review.requests import ReviewRequest, review_requests
 from eightflow.review.store import get_review, record_decision, save_pending
@@ -74,11 +74,16 @@ def decision_from_form(
 
 
 async def review_single_run(
-    definition: WorkflowDefinition, result: WorkflowResult, *, poll_interval: int | None = None
+    definition: WorkflowDefinition,
+    result: WorkflowResult,
+    *,
+    document_id: str | None = None,
+    poll_interval: int | None = None,
 ) -> WorkflowResult:
     """Ask for every review this run needs, pausing the flow run for each answer."""
     requests = review_requests(definition, result)
     for request in requests:
+        request.document_id = document_id
         save_pending(request)
     for request in requests:
         rule = next(r for r in definition.review if r.name == request.rule)
@@ -86,7 +91,7 @@ async def review_single_run(
         if decision == "fail":
             result.status, result.error_type = "failed", "ReviewTimeout"
             result.error = f"review {request.review_id} of {request.step}: nobody answered"
-            _store(request, "fail", {}, "no answer before the timeout", "", "timeout", None)
+            await _store(request, "fail", {}, "no answer before the timeout", "", "timeout", None)
             continue
         row = get_review(request.review_id)
         try:
@@ -94,7 +99,7 @@ async def review_single_run(
         except ReviewEditError as exc:  # a bad edit in the form: keep the model's output
             decision, note = "approve", f"{note} (edit refused: {exc})".strip()
             final = row["proposed"]
-        _store(request, decision, edits, note, reviewer, via, final)
+        await _store(request, decision, edits, note, reviewer, via, final)
         if decision == "edit" and rule.output_schema is not None:
             result.outputs[rule.output] = rule.output_schema.model_validate(final)
         if decision == "reject":
@@ -150,7 +155,7 @@ async def _running_again() -> None:
         await client.set_flow_run_state(ctx.flow_run.id, Running(), force=True)
 
 
-def _store(
+async def _store(
     request: ReviewRequest,
     decision: str,
     edits: dict[str, Any],
@@ -168,7 +173,7 @@ def _store(
         final=final,
         via=via,
     )
-    publish_decision(decided)
+    await apublish_decision(decided)
 
 
 def _row(request: ReviewRequest) -> dict[str, Any]:

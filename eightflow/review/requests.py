@@ -81,8 +81,21 @@ def _request(rule: ReviewRule, result: WorkflowResult, reasons: list[str]) -> Re
         timeout_seconds=rule.timeout_seconds,
         flow_run_id=result.flow_run_id,
         task_run_id=record.task_run_id if record else None,
-        link=result.ui_url,
+        link=run_page(result.flow_run_id) or result.ui_url,
     )
+
+
+def run_page(flow_run_id: str | None) -> str | None:
+    """The flow run's page in the UI whose *Resume* button opens the review form.
+
+    Prefect 3.9's v2 UI shows no Resume button on a paused run; the v1 page does.
+    """
+    if not flow_run_id:
+        return None
+    from prefect.settings import get_current_settings
+
+    ui = get_current_settings().ui_url
+    return f"{str(ui).rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
 
 
 def jsonable(value: Any) -> Any:

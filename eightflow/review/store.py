@@ -95,7 +95,26 @@ def record_decision(
     )
     if changed != 1:
         raise WorkflowError(f"review {row['review_id']} is already {row['status']}")
+    _settle_run(ledger, row["run_id"], decision)
     return get_review(row["review_id"], ledger)
+
+
+def _settle_run(ledger: Ledger, run_id: str, decision: str) -> None:
+    """A batch run waiting for review takes its outcome once no review of it is pending:
+    completed when approved or edited, rejected (or failed) otherwise."""
+    if decision in ("reject", "fail"):
+        status = "rejected" if decision == "reject" else "failed"
+        ledger.write(
+            "UPDATE runs SET status = ? WHERE run_id = ? "
+            "AND status IN ('needs_review', 'completed')",
+            (status, run_id),
+        )
+        return
+    ledger.write(
+        "UPDATE runs SET status = 'completed' WHERE run_id = ? AND status = 'needs_review' "
+        "AND NOT EXISTS (SELECT 1 FROM reviews WHERE run_id = ? AND status = 'pending')",
+        (run_id, run_id),
+    )
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:

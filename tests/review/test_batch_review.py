@@ -72,6 +72,8 @@ async def test_flagged_document_waits_and_a_decision_updates_everything(
     assert (brief["completed"], brief["needs_review"]) == (len(DOCS) - 1, 1)
     before = rows(out)
     assert before[FLAGGED]["status"] == "needs_review"
+    waiting = default_ledger().query("SELECT status FROM runs WHERE document_id = ?", (FLAGGED,))
+    assert [r["status"] for r in waiting] == ["needs_review"]
     assert before[FLAGGED]["sentiment_label"] == "positive"
     assert "confidence" in before[FLAGGED]["review_reason"]
     assert {before[d]["status"] for d in DOCS if d != FLAGGED} == {"completed"}
@@ -101,6 +103,10 @@ async def test_flagged_document_waits_and_a_decision_updates_everything(
     assert parquet.loc[FLAGGED, "status"] == status
     assert parquet.loc[FLAGGED, "sentiment_label"] == label
     assert f"{review_status} by rita" in (out / "report.md").read_text()
+    [run] = default_ledger().query(
+        "SELECT status FROM runs WHERE document_id = ? ORDER BY started DESC LIMIT 1", (FLAGGED,)
+    )
+    assert run["status"] == status
     [row] = default_ledger().query("SELECT * FROM reviews")
     assert (row["status"], row["reviewer"], row["decided_via"]) == (review_status, "rita", "cli")
     assert row["seconds_to_decide"] >= 0

@@ -96,6 +96,27 @@ async def test_single_run_pauses_and_resumes_with_an_edit(via: str) -> None:
     assert json.loads(decided["final"])["label"] == "neutral"
     [ledger_run] = default_ledger().query("SELECT * FROM runs")
     assert ledger_run["status"] == "completed"
+    [artifact] = await decision_artifacts(run.id)
+    assert "edited" in str(artifact.data) and "ana" in str(artifact.data)
+
+
+async def decision_artifacts(flow_run_id: Any) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    async with get_client() as client:
+        return list(
+            await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=["review-decisions"]),
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
+                )
+            )
+        )
 
 
 class Always(Workflow):
