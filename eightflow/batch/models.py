@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field
 from eightflow.observe.metrics import percentile
 from eightflow.runtime.records import StepRecord
 
-DocumentStatus = Literal["completed", "failed", "budget_exceeded", "unprocessed", "needs_review"]
+DocumentStatus = Literal[
+    "completed", "failed", "budget_exceeded", "unprocessed", "needs_review", "rejected"
+]
 
 
 class BatchOptions(BaseModel):
@@ -114,6 +116,7 @@ class BatchSummary(BaseModel):
     input_failures: int = 0
     budget_exceeded: int = 0
     needs_review: list[str] = Field(default_factory=list)
+    rejected: list[str] = Field(default_factory=list)
     review_notes: dict[str, tuple[str, str]] = Field(default_factory=dict)  # id, reason
     unprocessed: list[str] = Field(default_factory=list)
     cache_hits: int = 0
@@ -134,6 +137,8 @@ class BatchSummary(BaseModel):
         self.total += 1
         if outcome.status == "completed":
             self.completed += 1
+        elif outcome.status == "rejected":  # analysed; a person rejected it earlier
+            self.rejected.append(outcome.id)
         elif outcome.status == "needs_review":
             self.needs_review.append(outcome.id)
             self.review_notes[outcome.id] = (
@@ -170,7 +175,7 @@ class BatchSummary(BaseModel):
     def success_rate(self) -> float:
         processed = self.total - len(self.unprocessed)
         # A document waiting for review was analysed: the model's part succeeded.
-        done = self.completed + len(self.needs_review)
+        done = self.completed + len(self.needs_review) + len(self.rejected)
         return done / processed if processed else 1.0
 
     def criteria(self, min_success_rate: float = 0.95) -> list[str]:
@@ -203,6 +208,7 @@ class BatchSummary(BaseModel):
             "failed": self.failed,
             "needs_review": len(self.needs_review),
             "needs_review_ids": list(self.needs_review),
+            "rejected": len(self.rejected),
             "unprocessed": len(self.unprocessed),
             "unprocessed_ids": list(self.unprocessed),
             "cache_hits": self.cache_hits,

@@ -213,16 +213,19 @@ class BatchRunner:
                 orchestration = await wf.compiled.run_document(executor)
             fatal = orchestration.fatal
             result = build_result(wf.definition, run, executor.outputs, fatal, started)
-        review: dict[str, Any] = {}
+        review = None
         if result.ok and any(rule.enabled for rule in wf.definition.review):
             review = await asyncio.to_thread(self._defer_reviews, result, document.id)
         row = wf.result_row(result) if result.ok else {}
-        if review:
-            result.status = "needs_review"  # the rest of the batch goes on
+        if review is not None:  # the rest of the batch goes on whatever it says
+            for output, value in review.final.items():
+                row.update(wf.review_columns(output, value))
+            row.update(review.fields)
+            result.status = review.status
         await wf.record(result, run, values, batch_id=self.batch_id)
         status: Any = "completed" if result.ok else "failed"
-        if review:
-            status = "needs_review"
+        if review is not None:
+            status = review.status
         if result.status == "budget_exceeded" or isinstance(fatal, BudgetExceeded):
             status = "budget_exceeded"
         meta = {k: getattr(document, k) for k in ("sha256", "title", "loader", "pages", "chars")}
@@ -232,7 +235,7 @@ class BatchRunner:
             status=status,
             error=result.error,
             error_type=result.error_type,
-            row={**row, **review},
+            row=row,
             steps=result.steps,
             tokens_in=result.tokens.input,
             tokens_out=result.tokens.output,
@@ -245,17 +248,16 @@ class BatchRunner:
             **meta,
         )
 
-    def _defer_reviews(self, result: Any, document_id: str) -> dict[str, Any]:
-        from eightflow.review.batch import defer_reviews, review_fields
+    def _defer_reviews(self, result: Any, document_id: str) -> Any:
+        from eightflow.review.batch import defer_reviews
 
-        requests = defer_reviews(
+        return defer_reviews(
             self.workflow.definition,
             result,
             document_id=document_id,
             batch_id=self.batch_id,
             out_dir=self.out_dir,
         )
-        return review_fields(requests) if requests else {}
 
     async def _record_cached(self, outcome: DocumentOutcome) -> None:
         """A document served whole from cache is still a run in the ledger (cost 0)."""

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from eightflow.definition import WorkflowDefinition
 from eightflow.review.requests import ReviewRequest, review_requests
-from eightflow.review.store import list_reviews, save_pending
+from eightflow.review.store import decode_row, list_reviews, save_pending
 from eightflow.runtime.records import WorkflowResult
+from eightflow.store.ledger import default_ledger
+
+
+class BatchReview(BaseModel):
+    """What review makes of one batch document: its status, extra columns, final outputs."""
+
+    status: Literal["needs_review", "completed", "rejected", "failed"]
+    fields: dict[str, Any] = Field(default_factory=dict)
+    final: dict[str, Any] = Field(default_factory=dict)  # output -> value after decisions
 
 
 def defer_reviews(
@@ -17,38 +29,62 @@ def defer_reviews(
     document_id: str | None,
     batch_id: str | None,
     out_dir: str | None,
-) -> list[ReviewRequest]:
-    """Store a pending review per rule that fires; returns them (empty: none needed).
+) -> BatchReview | None:
+    """Store a pending review per rule that fires; None when no rule fires.
 
-    A document re-run while its review is still pending (same workflow version, rule and
-    output folder) keeps that review rather than opening a second one.
+    Re-running a document keeps what people already said: an output a person decided on
+    before (same document, rule, workflow version and proposed output) takes that decision
+    again instead of asking twice, and a review still pending is reused, not duplicated.
     """
     requests = review_requests(definition, result)
     if not requests:
-        return []
-    pending = {
-        (r["document_id"], r["rule"], r["version"], r["out_dir"]): r["review_id"]
-        for r in list_reviews("pending")
-    }
+        return None
+    earlier = _earlier(document_id)
+    pending, decided = [], []
     for request in requests:
         request.document_id = document_id
         request.batch_id = batch_id
         request.out_dir = out_dir
         request.link = _link(request) or _flow_link(batch_id)
-        existing = pending.get((document_id, request.rule, request.version, out_dir))
-        if existing:
-            request.review_id = existing
+        same = earlier.get((request.rule, request.version, _key(request.proposed)))
+        if same is not None and same["status"] != "pending":
+            decided.append(same)
+            continue
+        if same is not None and same["out_dir"] == out_dir:
+            request.review_id = same["review_id"]
         save_pending(request)
-    return requests
-
-
-def review_fields(requests: list[ReviewRequest]) -> dict[str, Any]:
-    """The results-row columns of a document waiting for review."""
-    return {
-        "review_id": ",".join(r.review_id for r in requests),
-        "review_status": "pending",
-        "review_reason": "; ".join(r.reason for r in requests),
+        pending.append(request)
+    fields = {
+        "review_id": ",".join([r.review_id for r in pending] + [d["review_id"] for d in decided]),
+        "review_status": ",".join(["pending"] * len(pending) + [d["status"] for d in decided]),
+        "review_reason": "; ".join(r.reason for r in pending)
+        or "; ".join("; ".join(d.get("reasons") or []) for d in decided),
     }
+    final = {d["output"]: d["final"] for d in decided if d["decision"] == "edit"}
+    decisions = {d["decision"] for d in decided}
+    status: Any = "needs_review" if pending else "completed"
+    if "fail" in decisions:
+        status = "failed"
+    elif "reject" in decisions:
+        status = "rejected"
+    return BatchReview(status=status, fields=fields, final=final)
+
+
+def _earlier(document_id: str | None) -> dict[tuple[str, str | None, str], dict[str, Any]]:
+    """This document's reviews, the latest per (rule, version, proposed output)."""
+    if document_id is None:
+        return {}
+    rows = default_ledger().query(
+        "SELECT * FROM reviews WHERE document_id = ? ORDER BY created", (document_id,)
+    )
+    found: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+    for row in map(decode_row, rows):
+        found[(row["rule"], row["version"], _key(row["proposed"]))] = row
+    return found
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _link(request: ReviewRequest) -> str | None:

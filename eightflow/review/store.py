@@ -37,7 +37,7 @@ def list_reviews(
     if status is not None:
         sql, params = sql + " WHERE status = ?", (status,)  # type: ignore[assignment]
     rows = (ledger or default_ledger()).query(sql + " ORDER BY created", params)
-    return [_decode(r) for r in rows]
+    return [decode_row(r) for r in rows]
 
 
 def get_review(review_id: str, ledger: Ledger | None = None) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def get_review(review_id: str, ledger: Ledger | None = None) -> dict[str, Any]:
     if len(rows) != 1:
         found = "no review" if not rows else f"{len(rows)} reviews"
         raise WorkflowError(f"{found} match '{review_id}'; see `eightflow review list`")
-    return _decode(rows[0])
+    return decode_row(rows[0])
 
 
 def record_decision(
@@ -117,7 +117,7 @@ def _settle_run(ledger: Ledger, run_id: str, decision: str) -> None:
     )
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
+def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("proposed", "reasons", "actions", "editable", "edits", "final"):
         if row.get(key):
             row[key] = json.loads(row[key])

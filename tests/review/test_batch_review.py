@@ -120,6 +120,28 @@ async def test_flagged_document_waits_and_a_decision_updates_everything(
 
 
 @pytest.mark.parametrize(
+    ("args", "status", "label", "review_status"),
+    [
+        (["--edit", "label=neutral"], "completed", "neutral", "edited"),
+        (["--reject"], "rejected", "positive", "rejected"),
+    ],
+)
+async def test_a_rerun_keeps_the_decision(
+    tmp_path: Path, runner: CliRunner, args: list[str], status: str, label: str, review_status: str
+) -> None:
+    out, _ = await run_batch(tmp_path, 0.6)
+    review_id = rows(out)[FLAGGED]["review_id"]
+    assert runner.invoke(app, ["review", "decide", review_id, *args]).exit_code == 0
+    shutil.rmtree(tmp_path / "docs")
+    out, brief = await run_batch(tmp_path, 0.6)
+    again = rows(out)[FLAGGED]
+    assert (again["status"], again["sentiment_label"]) == (status, label)
+    assert (again["review_id"], again["review_status"]) == (review_id, review_status)
+    assert brief["needs_review"] == 0 and brief["success"]
+    assert default_ledger().query("SELECT review_id FROM reviews") == [{"review_id": review_id}]
+
+
+@pytest.mark.parametrize(
     ("args", "phrase"),
     [
         (["--edit", "label=ecstatic"], "label"),
