@@ -156,7 +156,8 @@ def batch_report(summary: BatchSummary) -> str:
         for doc in summary.needs_review[:500]:
             review_id, reason = summary.review_notes.get(doc, ("", ""))
             reason = sanitize_text(reason, limit=200).replace("|", "/")
-            lines.append(f"| {doc} | `{review_id}` | {reason} | pending |")
+            cell = sanitize_text(doc, limit=200).replace("|", "/").replace("`", "'")
+            lines.append(f"| {cell} | `{review_id}` | {reason} | pending |")
     if summary.unprocessed:
         lines += ["", "## Unprocessed", ""] + [f"- {doc}" for doc in summary.unprocessed[:200]]
     return "\n".join(lines) + "\n"

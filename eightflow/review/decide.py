@@ -139,9 +139,10 @@ def apply_to_results(row: dict[str, Any], workflow: Any = None) -> list[Path]:
     if report.is_file():
         marker = f"`{row['review_id']}`"
         lines = report.read_text(encoding="utf-8").splitlines()
+        decided = f"| {row['status']} by {_plain(row['reviewer'])} |"
         lines = [
-            line.replace("pending", f"{row['status']} by {row['reviewer']}")
-            if marker in line
+            line.rsplit("| pending |", 1)[0] + decided
+            if marker in line and line.endswith("| pending |")
             else line
             for line in lines
         ]
@@ -226,6 +227,10 @@ def _update_parquet(path: Path, document_id: str, updates: dict[str, Any]) -> No
     tmp = path.with_name(f".{path.name}.review.tmp")
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
+
+
+def _plain(text: str) -> str:
+    return sanitize_text(text, limit=100).replace("|", "/").replace("\n", " ")
 
 
 def _atomic_text(path: Path, text: str) -> None:

@@ -20,7 +20,7 @@ def request_markdown(row: dict[str, Any]) -> str:
         f"`{row['output']}`:",
         "",
         "```json",
-        sanitize_text(proposed, limit=3000),
+        sanitize_text(proposed, limit=3000).replace("```", "'''"),  # no way out of the fence
         "```",
         "",
         f"Choose a decision ({', '.join(row.get('actions') or [])}). "
@@ -43,11 +43,17 @@ def pending_table(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         link = f"[run]({row['link']})" if row.get("link") else ""
         reason = sanitize_text("; ".join(row.get("reasons") or []), limit=200).replace("|", "/")
+        document = _cell(row.get("document_id") or "")
         lines.append(
-            f"| `{row['review_id']}` | {row.get('document_id') or ''} | {row['step']} | "
+            f"| `{row['review_id']}` | {document} | {row['step']} | "
             f"{reason} | {link} | `eightflow review decide {row['review_id']} --approve` |"
         )
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """A table cell that cannot end the cell or the row (file names are hostile input)."""
+    return sanitize_text(text, limit=200).replace("|", "/").replace("\n", " ").replace("`", "'")
 
 
 def decision_markdown(row: dict[str, Any]) -> str:
