@@ -310,8 +310,10 @@ def report_command(
     report = ledger_report(ledger, workflow, window, cast("Dimension | None", split))
     from datetime import datetime as _dt
 
+    from eightflow.cli.batches_cmd import add_batch_api, batch_api_lines
     from eightflow.observe.review_metrics import eval_scores, review_rates
 
+    add_batch_api(report, ledger, window)
     cutoff = _dt.fromisoformat(report["since"]) if report["since"] else None
     report["reviews"] = review_rates(ledger, workflow, cutoff)
     report["evals"] = eval_scores(ledger, workflow)
@@ -334,8 +336,11 @@ def report_command(
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     elif fmt is ReportFormat.markdown:
         sys.stdout.write(report_markdown(report, {k: str(p) for k, p in images.items()}, split))
+        sys.stdout.write("".join(f"\n- {line}\n" for line in batch_api_lines(report)))
     else:
         _print_tables(report, split, out)
+        for line in batch_api_lines(report):
+            out.print(line)
     if report["reviews"] and fmt is ReportFormat.table:
         from eightflow.cli.review_cmd import print_review_rates
 

@@ -25,6 +25,7 @@ from litellm.utils import type_to_response_format_param
 from pydantic import BaseModel, ValidationError
 
 from eightflow.errors import BudgetExceeded, ModelError, ModelOutputError
+from eightflow.gateway.batches import active_router
 from eightflow.gateway.embedded import ensure_local_provider
 from eightflow.gateway.errors import map_error, provider_of
 from eightflow.gateway.keys import provider_key
@@ -196,6 +197,13 @@ class ModelGateway:
             request.pop("api_base", None)
             request.pop("api_key", None)
             return await litellm.acompletion(**request), request["model"], Reservation(0, 0.0)
+        router = active_router.get()
+        if router is not None:  # --mode batch-api: the call waits for its wave's batch
+            routed = await router.route(request, model)
+            if routed is not None:
+                if run is not None:
+                    run.model_calls += 1
+                return routed[0], model, routed[1]
         async with limiter.slot():
             reservation = budget.reserve(*estimate)
             if run is not None:
