@@ -15,6 +15,7 @@ from eightflow.definition import (
     WorkflowDefinition,
 )
 from eightflow.documents import Document
+from eightflow.dynamic import DynamicWorkflow, Plan, PlanError, PlannedStep, StepFactory, StepType
 from eightflow.errors import (
     BudgetExceeded,
     ModelError,
@@ -42,6 +43,7 @@ __all__ = [
     "Context",
     "Criterion",
     "Document",
+    "DynamicWorkflow",
     "MetricsCollector",
     "ModelError",
     "ModelOutputError",
@@ -49,6 +51,9 @@ __all__ = [
     "ModelTemporaryError",
     "ParallelStep",
     "PerformanceTargets",
+    "Plan",
+    "PlanError",
+    "PlannedStep",
     "Prompt",
     "PromptError",
     "PromptRegistry",
@@ -56,9 +61,11 @@ __all__ = [
     "RetryPolicy",
     "ReviewRule",
     "Step",
+    "StepFactory",
     "StepFailed",
     "StepRecord",
     "StepResult",
+    "StepType",
     "Workflow",
     "WorkflowDefinition",
     "WorkflowDefinitionError",

@@ -445,7 +445,11 @@ def _print_eval(result: EvalResult, console: Console) -> None:
 def eval_command(
     workflow: Annotated[str, typer.Argument(help="The workflow whose prompt is scored.")],
     dataset: Annotated[
-        Path, typer.Argument(help="CSV: text,label (sentiment) or text,expected_entities.")
+        Path,
+        typer.Argument(
+            help="CSV: text,label (sentiment) or text,expected_entities; or a folder of "
+            "real documents with manifest.csv (examples/eval/real)."
+        ),
     ],
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="litellm model string to score.")
@@ -479,8 +483,14 @@ def eval_command(
     from eightflow.cli.main import _fail, out
     from eightflow.errors import WorkflowError
     from eightflow.evaluation import evaluate, load_dataset
+    from eightflow.evaluation_real import is_real_set
     from eightflow.registry import load_workflow
 
+    if is_real_set(dataset):  # a folder of real documents with manifest.csv
+        from eightflow.cli.eval_real_cmd import real_eval
+
+        real_eval(workflow, dataset, model, as_json)
+        return
     try:
         task, _ = load_dataset(dataset)
         cls = load_workflow(workflow)

@@ -32,6 +32,7 @@ from eightflow.gateway.keys import provider_key
 from eightflow.gateway.reask import reask_messages, remember_invalid, validation_feedback
 from eightflow.prompts import Prompt, PromptRegistry
 from eightflow.runtime.budget import Budget, Reservation
+from eightflow.runtime.context import Context
 from eightflow.runtime.limiter import CallLimiter
 from eightflow.runtime.records import ModelCall
 from eightflow.runtime.run_state import RunState, current_run, current_step
@@ -76,7 +77,11 @@ class ModelGateway:
     async def generate(
         self, prompt: Prompt | str, input: Any = None, *, model: str | None = None, **variables: Any
     ) -> Any:
-        """Text, or a validated pydantic object when the prompt declares an output schema."""
+        """Text, or a validated pydantic object when the prompt declares an output schema.
+
+        ``input`` fills the prompt's positional input; a ``Context`` instead fills every
+        variable the prompt names from what the context holds.
+        """
         return (await self.complete(prompt, input, model=model, **variables)).output
 
     def generate_sync(
@@ -96,6 +101,8 @@ class ModelGateway:
         """Like ``generate``, with tokens, cost, model and latency alongside the output."""
         if isinstance(prompt, str):
             prompt = self.prompts.get(prompt)
+        if isinstance(input, Context):
+            input, variables = None, {**_from_context(prompt, input), **variables}
         messages = prompt.render(_as_text(input), **variables)
         run = current_run.get()
         chosen = self.resolve_model(prompt, model)
@@ -388,6 +395,19 @@ def _context_window(model: str) -> int:
         return int(info.get("max_input_tokens") or 8192)
     except Exception:
         return 8192
+
+
+def _from_context(prompt: Prompt, context: Context) -> dict[str, Any]:
+    """A prompt's variables from a ``Context`` (the seed's ``generate(prompt, context)``).
+
+    Every variable the prompt names that the context holds; the prompt's positional input,
+    when the context has no value of that name, is the context's document.
+    """
+    names = set(prompt.variables) | prompt.template_variables()
+    values = context.prompt_variables(prompt.id, names)
+    if prompt.input and prompt.input not in values and "document" in context:
+        values[prompt.input] = _as_text(context["document"])
+    return values
 
 
 def _as_text(value: Any) -> Any:
