@@ -24,6 +24,22 @@ from tasks.analysis.schemas import Sentiment
 FLAGGED = Path(__file__).resolve().parents[2] / "examples/documents/kestrel-remote-work-faq.md"
 
 
+def embedded_sentiment(path: Path) -> dict[str, Any]:
+    """What the embedded model says of a document (the tests follow it, not a copy)."""
+    from eightflow.embedded.engine import EmbeddedModel
+    from tasks.loading import load_document
+
+    return EmbeddedModel().respond("sentiment", load_document(path).text)
+
+
+def other_label(label: str) -> str:
+    return "negative" if label != "negative" else "positive"
+
+
+PROPOSED = embedded_sentiment(FLAGGED)["label"]  # its confidence is below 0.6
+EDITED = other_label(PROPOSED)
+
+
 @pytest.fixture(autouse=True)
 def fast_poll(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EIGHTFLOW_REVIEW_POLL_S", "1")
@@ -70,9 +86,9 @@ async def test_single_run_pauses_and_resumes_with_an_edit(via: str) -> None:
     # The form is typed from the output's schema and says what the model said and why.
     props = schema["properties"]
     assert set(props) >= {"decision", "note", "reviewer", "label", "score"}
-    assert "confidence" in description and '"label": "positive"' in description
+    assert "confidence" in description and f'"label": "{PROPOSED}"' in description
     assert row["step"] == "sentiment" and json.loads(row["reasons"])
-    edit = {"decision": "edit", "label": "neutral", "score": 0.0, "note": "a FAQ"}
+    edit = {"decision": "edit", "label": EDITED, "score": 0.0, "note": "a FAQ"}
     if via == "api":
         await resume_flow_run(run.id, run_input={**edit, "reviewer": "ana"})  # type: ignore[misc]
     else:
@@ -80,7 +96,7 @@ async def test_single_run_pauses_and_resumes_with_an_edit(via: str) -> None:
             decide,
             row["review_id"],
             "edit",
-            edits={"label": "neutral", "score": "0"},
+            edits={"label": EDITED, "score": "0"},
             note="a FAQ",
             reviewer="ana",
         )
@@ -93,7 +109,7 @@ async def test_single_run_pauses_and_resumes_with_an_edit(via: str) -> None:
         "ana",
         "ui",
     )
-    assert json.loads(decided["final"])["label"] == "neutral"
+    assert json.loads(decided["final"])["label"] == EDITED
     [ledger_run] = default_ledger().query("SELECT * FROM runs")
     assert ledger_run["status"] == "completed"
     [artifact] = await decision_artifacts(run.id)

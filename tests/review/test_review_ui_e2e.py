@@ -36,6 +36,22 @@ CHROMIUM_ARGS = [
 ]
 
 
+def embedded_sentiment(path: Path) -> dict[str, Any]:
+    """What the embedded model says of a document (the tests follow it, not a copy)."""
+    from eightflow.embedded.engine import EmbeddedModel
+    from tasks.loading import load_document
+
+    return EmbeddedModel().respond("sentiment", load_document(path).text)
+
+
+def other_label(label: str) -> str:
+    return "negative" if label != "negative" else "positive"
+
+
+PROPOSED = embedded_sentiment(FLAGGED)  # its confidence is below 0.6
+EDITED = other_label(PROPOSED["label"])
+
+
 def prerequisite(missing: str) -> None:
     """Under CI a missing prerequisite fails the test; elsewhere it skips."""
     if os.environ.get("CI") == "true":
@@ -105,7 +121,7 @@ def fill_and_submit(url: str, chromium: str) -> str:
         dialog.get_by_text("Why:").wait_for(timeout=30_000)
         shown = dialog.inner_text()
         choose(page, dialog, "approve", "edit")
-        choose(page, dialog, "positive", "neutral")
+        choose(page, dialog, PROPOSED["label"], EDITED)
         dialog.locator("input[type=number]").fill("0")
         notes = dialog.locator("textarea")
         notes.nth(0).fill("a FAQ is factual")
@@ -149,16 +165,17 @@ def test_reviewer_edits_in_the_ui_and_the_run_continues(server: dict[str, Any]) 
         if child.poll() is None:
             child.kill()
     # The form showed what the model produced and why review was asked.
-    assert "sentiment.confidence 0.541 < 0.6" in shown and '"label": "positive"' in shown
+    assert f"sentiment.confidence {PROPOSED['confidence']:.3f} < 0.6" in shown
+    assert f'"label": "{PROPOSED["label"]}"' in shown
     assert child.returncode == 0, stderr[-2000:]
     result = json.loads(stdout)
     assert result["status"] == "completed"
-    assert result["outputs"]["sentiment"]["label"] == "neutral"
+    assert result["outputs"]["sentiment"]["label"] == EDITED
     assert result["outputs"]["sentiment"]["score"] == 0.0
     db = sqlite3.connect(server["home"] / "ledger.sqlite")
     db.row_factory = sqlite3.Row
     row = dict(db.execute("SELECT * FROM reviews").fetchone())
     db.close()
     assert (row["status"], row["reviewer"], row["decided_via"]) == ("edited", "ana", "ui")
-    assert json.loads(row["edits"]) == {"label": "neutral", "score": 0.0}
+    assert json.loads(row["edits"]) == {"label": EDITED, "score": 0.0}
     assert row["note"] == "a FAQ is factual"
