@@ -87,6 +87,7 @@ async def batch_documents(
     shard_count: Annotated[int, Field(ge=1)] = 1,
     mode: Literal["online", "batch-api"] = "online",
     batch_max_wait_s: Annotated[float, Field(gt=0)] = 3600,
+    review_below: Annotated[float | None, Field(ge=0, le=1)] = None,
 ) -> Any:
     """Analyse a folder; returns counts, cost and where the results are.
 
@@ -112,6 +113,8 @@ async def batch_documents(
             the provider's Batch API (about half the price, answers within 24 h).
         batch_max_wait_s: batch-api: stop waiting after this long; open batches stay in the
             ledger and the next run collects them without resubmitting.
+        review_below: With a value (0 to 1), outputs whose confidence is below it wait for
+            a person's review (the workflow's review rules).
     """
     params = BatchParams(
         folder=folder,
@@ -130,13 +133,16 @@ async def batch_documents(
         shard_count=shard_count,
         mode=mode,
         batch_max_wait_s=batch_max_wait_s,
+        review_below=review_below,
     )
     return await _run_batch(params)
 
 
 async def _run_batch(params: BatchParams) -> Any:
     root = check_readable(Path(params.folder).expanduser())  # the default is checked too
-    workflow = load_workflow(params.workflow)(model=params.model, api_base=params.api_base)
+    workflow = load_workflow(params.workflow)(
+        model=params.model, api_base=params.api_base, review_below=params.review_below
+    )
 
     def paths() -> Any:
         return iter_document_paths(
@@ -162,10 +168,15 @@ async def _run_batch(params: BatchParams) -> Any:
         runner.progress = BatchApiProgress()
     ctx = FlowRunContext.get()
     runner.batch_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
+    runner.out_dir = str(out)
     summary = await runner.run()
     await progress.flush()
     summary.flow_run_id = runner.batch_id
     await publish_batch_artifacts(summary, writer.rows)
+    if summary.needs_review:
+        from eightflow.review.batch import publish_pending_reviews
+
+        await publish_pending_reviews(runner.batch_id)
     breaches = await workflow.check_targets(runner.batch_id or "batch")
     brief = {**summary.brief(), "out": str(out), "target_breaches": breaches}
     if params.mode == "batch-api":

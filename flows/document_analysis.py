@@ -7,9 +7,10 @@ summary; sentiment and entities in parallel with both; compilation at the end.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow
+from pydantic import Field
 
 from eightflow import (
     Context,
@@ -18,6 +19,7 @@ from eightflow import (
     ParallelStep,
     Recovery,
     RetryPolicy,
+    ReviewRule,
     Step,
     StepResult,
     Workflow,
@@ -29,8 +31,22 @@ from eightflow.observe.sanitize import sanitize_text
 from eightflow.run_form import AllowedModel, ReadablePath
 from tasks.analysis import steps
 from tasks.analysis.compile import compile_results
-from tasks.analysis.schemas import Entities
+from tasks.analysis.schemas import Entities, Sentiment
 from tasks.loading import load_document
+
+#: The shipped review rule: a person checks a sentiment the model is unsure of. Off by
+#: default; ``--review-below X`` (or the flow parameter ``review_below``) turns it on at X.
+SENTIMENT_REVIEW = ReviewRule(
+    name="sentiment_confidence",
+    step="sentiment",
+    output="sentiment",
+    confidence_below=0.7,
+    output_schema=Sentiment,
+    editable=("label", "score"),
+    timeout_seconds=3600,
+    on_timeout="approve",
+    enabled=False,
+)
 
 
 class DocumentAnalysisWorkflow(Workflow):
@@ -86,6 +102,7 @@ class DocumentAnalysisWorkflow(Workflow):
                 Criterion.non_empty("summary", "topics"),
                 Criterion.matches_schema("entities", Entities),
             ],
+            review=[SENTIMENT_REVIEW],
         )
 
     # Handlers: the steps live in tasks.analysis.steps, which chunk long documents.
@@ -131,12 +148,26 @@ class DocumentAnalysisWorkflow(Workflow):
             "topics": "; ".join(out["topics"]),
             "sentiment_label": sentiment.label,
             "sentiment_score": sentiment.score,
+            "sentiment_confidence": sentiment.confidence,
             "entities": "; ".join(f"{e.text} ({e.type})" for e in entities.entities),
         }
 
+    def review_columns(self, output: str, value: Any) -> dict[str, Any]:
+        if output == "sentiment" and isinstance(value, dict):
+            return {
+                "sentiment_label": value.get("label"),
+                "sentiment_score": value.get("score"),
+                "sentiment_confidence": value.get("confidence"),
+            }
+        return super().review_columns(output, value)
+
 
 @flow(name="document-analysis", log_prints=True)
-async def document_analysis(path: ReadablePath, model: AllowedModel = None) -> dict[str, Any]:
+async def document_analysis(
+    path: ReadablePath,
+    model: AllowedModel = None,
+    review_below: Annotated[float | None, Field(ge=0, le=1)] = None,
+) -> dict[str, Any]:
     """Analyse one document; the run's report and trace are published as artifacts.
 
     Args:
@@ -144,8 +175,10 @@ async def document_analysis(path: ReadablePath, model: AllowedModel = None) -> d
             (EIGHTFLOW_DATA_ROOTS).
         model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS); empty uses
             EIGHTFLOW_MODEL or the embedded offline model.
+        review_below: With a value (0 to 1), a sentiment whose confidence is below it pauses
+            the run for a person's decision (a form in the UI, or `eightflow review decide`).
     """
-    workflow = DocumentAnalysisWorkflow(model=model)
+    workflow = DocumentAnalysisWorkflow(model=model, review_below=review_below)
     result = await workflow.execute(
         raise_on_failure=True, **DocumentAnalysisWorkflow.inputs_from_path(path)
     )

@@ -54,6 +54,18 @@ def allow_operator_choices(model: str | None, api_base: str | None) -> None:
         os.environ["EIGHTFLOW_API_BASE"] = api_base
 
 
+ReviewBelowOption = Annotated[
+    float | None,
+    typer.Option(
+        "--review-below",
+        min=0.0,
+        max=1.0,
+        help="Ask a person to review outputs whose confidence is below this "
+        "(the workflow's review rules; see `eightflow review list`).",
+    ),
+]
+
+
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[red]error:[/red] {console_text(message)}")
     raise typer.Exit(code)
@@ -66,6 +78,7 @@ def run_command(
     model: ModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
     refresh: Annotated[bool, typer.Option(help="Ignore cached model answers.")] = False,
+    review_below: ReviewBelowOption = None,
 ) -> None:
     """Run a workflow on one file and print its result and step table."""
     from eightflow.prefect_env import connect
@@ -82,7 +95,7 @@ def run_command(
         _fail(str(exc))
         return
     cache = None if refresh else ResponseCache.default()
-    wf = cls(model=model, cache=cache)
+    wf = cls(model=model, cache=cache, review_below=review_below)
     result = asyncio.run(wf.execute(raise_on_failure=False, **inputs))
     if as_json:
         sys.stdout.write(result.to_json() + "\n")
@@ -112,6 +125,7 @@ def analyze_command(
         str, typer.Option(help="document | step (Prefect task per step).")
     ] = "document",
     api_base: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
+    review_below: ReviewBelowOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON only.")
     ] = False,
@@ -161,6 +175,7 @@ def analyze_command(
         "granularity": granularity,
         "mode": mode,
         "batch_max_wait_s": batch_max_wait_s,
+        "review_below": review_below,
     }
     from prefect.exceptions import ParameterTypeError
 
@@ -323,6 +338,9 @@ _register_report(app)
 from eightflow.cli.batches_cmd import register as _register_batches  # noqa: E402
 
 _register_batches(app)
+from eightflow.cli.review_cmd import register as _register_review  # noqa: E402
+
+_register_review(app)
 
 from eightflow.cli.ledger_cmd import register as _register_ledger  # noqa: E402
 
