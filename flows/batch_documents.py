@@ -16,7 +16,8 @@ from pydantic import Field, field_validator
 
 from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.registry import load_workflow
-from tasks.loading import iter_document_paths, load_document
+from tasks.loading import iter_document_paths
+from tasks.loading.sandbox import sandboxed_load_document
 from tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_artifacts
 
 
@@ -68,13 +69,17 @@ async def batch_documents(params: BatchParams) -> Any:
         BatchOptions.model_validate(params.model_dump(include=set(BatchOptions.model_fields))),
         paths(),
         root,
-        loader=lambda path, base: load_document(path, base),
+        loader=sandboxed_load_document,
         sinks=[writer, progress],
     )
     runner.summary.expected = expected
     ctx = FlowRunContext.get()
     runner.batch_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
-    summary = await runner.run()
+    try:
+        summary = await runner.run()
+    except BaseException:
+        writer.release()
+        raise
     await progress.flush()
     summary.flow_run_id = runner.batch_id
     await publish_batch_artifacts(summary, writer.rows)
