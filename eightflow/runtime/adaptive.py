@@ -19,8 +19,8 @@ from typing import Any
 class AIMDPolicy:
     """When to cut and when to grow; the defaults suit a provider's per-minute limits."""
 
-    burst: int = 2  # 429s within ``window_s`` that count as a burst
-    window_s: float = 5.0
+    burst: int = 3  # 429s within ``window_s`` that count as a burst
+    window_s: float = 2.0
     cooldown_s: float = 2.0  # no second cut this soon after one
     factor: float = 0.5
     minimum: int = 1

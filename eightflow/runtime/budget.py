@@ -35,7 +35,9 @@ class Budget:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     exhausted: str | None = None
     in_flight: int = 0  # calls holding a reservation now
-    in_flight_at_crossing: int | None = None  # calls in flight when the cap was crossed
+    # Calls in flight when the cap was crossed (or a reservation first refused): the
+    # most calls that can still settle past the cap, since no call starts after that.
+    in_flight_at_crossing: int | None = None
     charged_failures: int = 0  # failed calls charged their reserved estimate
 
     @property
@@ -59,6 +61,8 @@ class Budget:
                 and self.spent_usd + self._reserved_usd + cost > self.max_cost_usd
             ):
                 self.exhausted = "max_cost_usd"
+                if self.in_flight_at_crossing is None:
+                    self.in_flight_at_crossing = self.in_flight
                 raise self._error(
                     "max_cost_usd",
                     f"; ${self._reserved_usd:.6f} is held by calls in flight and this call "
