@@ -6,6 +6,7 @@ engine's ``BatchRunner``; results go to files (``tasks.publishing``) and artifac
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.registry import load_workflow
 from tasks.loading import iter_document_paths
 from tasks.loading.sandbox import sandboxed_load_document
+from tasks.out_lock import OutDirLock
 from tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_artifacts
 
 
@@ -62,7 +64,8 @@ async def batch_documents(params: BatchParams) -> Any:
 
     expected = sum(1 for _ in paths())
     out = Path(params.out).expanduser().resolve()
-    writer = ResultsWriter(out)
+    # Waiting for another batch's lock on the folder must not block this event loop.
+    writer = ResultsWriter(out, lock=await asyncio.to_thread(OutDirLock(out).acquire))
     progress = await ProgressArtifact.create(expected)
     runner = BatchRunner(
         workflow,

@@ -21,6 +21,7 @@ from typing import IO, Any
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.report import fmt_cost
 from eightflow.observe.sanitize import sanitize, sanitize_text
+from eightflow.runtime.failpoints import failpoint
 from tasks.out_lock import OutDirLock
 
 _UMASK = os.umask(0)
@@ -66,6 +67,7 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        failpoint("output_write")
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for reading
         os.replace(tmp, path)
     except BaseException:
@@ -80,10 +82,10 @@ class ResultsWriter:
     second batch into the same folder waits, and its spools have names of their own.
     """
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, lock: OutDirLock | None = None) -> None:
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
-        self.lock = OutDirLock(out_dir).acquire()
+        self.lock = lock or OutDirLock(out_dir).acquire()
         # Holding the lock, any spool or temp file here is a killed batch's leftover.
         for pattern in (".rows.*.spool.jsonl", ".trace.*.spool.jsonl", ".*.tmp"):
             for stale in out_dir.glob(pattern):
@@ -312,6 +314,7 @@ def _write_merged(frame: Any, shard_dirs: list[Path], out: Path) -> dict[str, An
     with atomic_write(out / "results.parquet", "wb") as fh:
         frame.astype({"error": "string"}).to_parquet(fh, index=False)
     traces = []
+    failpoint("shard_merge")
     with atomic_write(out / "trace.jsonl") as fh:
         for shard in shard_dirs:
             path = shard / "trace.jsonl"

@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from eightflow.runtime.failpoints import failpoint
 from eightflow.settings import get_settings
 from eightflow.store.migrations import apply_migrations, enable_wal
 
@@ -91,6 +92,7 @@ class ResponseCache:
     def _write(self, table: str, key: str, value: dict[str, Any]) -> None:
         if self._writer_db is None:
             self._writer_db = _connect(self.path)
+        failpoint("cache_write")
         self._writer_db.execute(
             f"INSERT OR REPLACE INTO {table} (key, value, created) VALUES (?, ?, ?)",
             (key, json.dumps(value), time.time()),

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from eightflow.observe.sanitize import sanitize, sanitize_text
+from eightflow.runtime.failpoints import failpoint
 from eightflow.runtime.records import WorkflowResult
 from eightflow.settings import get_settings
 from eightflow.store.migrations import apply_migrations, enable_wal
@@ -148,6 +149,7 @@ class Ledger:
                     for result, details, _ in items:
                         if result is not None:
                             self._insert_run(db, result, **details)
+                    failpoint("ledger_commit")
             except Exception as exc:
                 for _, _, future in items:
                     future.set_exception(exc)

@@ -10,7 +10,8 @@ batch's process; the pool is rebuilt and the next file goes on.
 Plain text and Markdown are decoded in-process: their loaders are ours, bounded by size.
 
 Knobs (environment): ``EIGHTFLOW_LOADER_WORKERS`` (default 2),
-``EIGHTFLOW_LOADER_TIMEOUT_S`` (30), ``EIGHTFLOW_LOADER_MEMORY_MB`` (1024; 0 = no ceiling),
+``EIGHTFLOW_LOADER_TIMEOUT_S`` (30), ``EIGHTFLOW_LOADER_MEMORY_MB`` (1024 above the idle
+worker's size; 0 = no ceiling),
 ``EIGHTFLOW_LOADER_SANDBOX`` (``0`` to load everything in-process).
 """
 
@@ -49,13 +50,31 @@ class SandboxLimits:
         )
 
 
+def _address_space_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _limit_memory(memory_mb: int) -> None:
-    """Pool initializer: the ceiling on this worker's address space."""
+    """Pool initializer: at most ``memory_mb`` more address space than the idle worker has.
+
+    Relative, not absolute: what the worker holds before its first file depends on what
+    the parent's ``__main__`` imports (a CLI, pytest, a Prefect worker), and the ceiling
+    is meant for the file being parsed.
+    """
     if memory_mb <= 0:
         return
     import resource
 
-    limit = memory_mb * 1024 * 1024
+    import tasks.loading.load  # noqa: F401  (the parsers, loaded before the baseline is taken)
+
+    limit = _address_space_bytes() + memory_mb * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
@@ -69,16 +88,22 @@ def _load_in_worker(path: str, root: str | None, memory_mb: int) -> Document:
     except DocumentError:
         raise
     except MemoryError:
-        raise DocumentError(
+        error = DocumentError(
             f"needs more than the loader's {memory_mb} MiB memory ceiling to parse "
             "(a decompression bomb?)",
             path=path,
-        ) from None
+        )
+        error.recycle_worker = True  # type: ignore[attr-defined]  # its heap stays fragmented
+        raise error from None
     except RecursionError:
         raise DocumentError("structure nested too deeply to parse", path=path) from None
     except Exception as exc:  # a parser's own bug on this file: the file's row says so
         reason = " ".join(str(exc).split())[:200]
         raise DocumentError(f"parser failed: {type(exc).__name__}: {reason}", path=path) from None
+
+
+def _ready() -> bool:
+    return True
 
 
 class LoaderSandbox:
@@ -101,6 +126,9 @@ class LoaderSandbox:
                     initializer=_limit_memory,
                     initargs=(self.limits.memory_mb,),
                 )
+                # Start a worker (and its imports) now, so a file's time limit counts its
+                # parsing, not the pool's start-up.
+                self._pool.submit(_ready).result()
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor, kill: bool) -> None:
@@ -124,6 +152,10 @@ class LoaderSandbox:
                     _load_in_worker, str(path), str(root) if root else None, self.limits.memory_mb
                 )
                 return future.result(timeout=self.limits.timeout_s)
+            except DocumentError as exc:
+                if getattr(exc, "recycle_worker", False):
+                    self._discard(pool, kill=False)
+                raise
             except FutureTimeout:
                 self._discard(pool, kill=True)
                 raise DocumentError(
@@ -154,11 +186,16 @@ _SHARED_LOCK = threading.Lock()
 
 
 def shared_sandbox() -> LoaderSandbox:
+    """The process's sandbox; rebuilt when its limits in the environment change."""
     global _SHARED
+    limits = SandboxLimits.from_env()
     with _SHARED_LOCK:
-        if _SHARED is None:
-            _SHARED = LoaderSandbox()
-        return _SHARED
+        stale = _SHARED if _SHARED is not None and _SHARED.limits != limits else None
+        if _SHARED is None or stale is not None:
+            _SHARED = LoaderSandbox(limits)
+    if stale is not None:
+        stale.close()
+    return _SHARED
 
 
 def sandboxed_load_document(path: Path | str, root: Path | str | None = None) -> Document:
