@@ -10,6 +10,7 @@ folder locked.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -17,7 +18,10 @@ from pathlib import Path
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # Not print(): inside a flow with log_prints, Prefect turns prints into INFO logs.
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+    logging.getLogger("eightflow.batch").warning(message)
 
 
 class OutDirLock:
