@@ -263,6 +263,8 @@ class BatchRunner:
                 )
                 # Nothing was spent this time: the stored tokens stay, the cost is this run's.
                 outcome.cache_hit, outcome.model_calls, outcome.cost_usd = True, 0, 0.0
+                # Faults and passes belong to the run that met them, not to this one.
+                outcome.faults_outlasted, outcome.final_pass, outcome.transient = 0, False, False
                 await self._record_cached(outcome)
                 return outcome
         t0 = time.perf_counter()
