@@ -122,7 +122,7 @@ class ResultsWriter:
                     "attempt": call.attempt,
                     "error_type": call.error_type,
                     "latency_ms": round(call.latency_ms, 1),
-                    "cache_hit": call.cache_hit,
+                    "cache_hit": call.cache_hit or outcome.cache_hit,
                 }
                 for call in step.calls
             ]
