@@ -152,12 +152,14 @@ def phase_containment(folder: Path) -> dict[str, float]:
 
     paths = list(iter_document_paths(folder, None, None, True))
     sandboxed_load_document(paths[0], folder)  # the pool's start-up is once per batch
-    timings = {}
-    for name, load in (("direct", load_document), ("sandboxed", sandboxed_load_document)):
-        t0 = time.perf_counter()
-        for path in paths:
-            load(path, folder)
-        timings[name] = (time.perf_counter() - t0) * 1000 / len(paths)
+    timings: dict[str, float] = {}
+    for _round in range(3):  # alternating, best of three: a busy machine adds noise to both
+        for name, load in (("direct", load_document), ("sandboxed", sandboxed_load_document)):
+            t0 = time.perf_counter()
+            for path in paths:
+                load(path, folder)
+            elapsed = (time.perf_counter() - t0) * 1000 / len(paths)
+            timings[name] = min(timings.get(name, elapsed), elapsed)
     shared_sandbox().close()
     return {
         "wall_s": 0.0,

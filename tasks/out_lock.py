@@ -27,9 +27,9 @@ def _say(message: str) -> None:
 class OutDirLock:
     """Hold ``out``'s lock from :meth:`acquire` until :meth:`release` (or process exit)."""
 
-    def __init__(self, out_dir: Path, say: Callable[[str], None] = _say) -> None:
+    def __init__(self, out_dir: Path, say: Callable[[str], None] | None = None) -> None:
         self.path = out_dir
-        self.say = say
+        self.say = say or _say
         self._fd: int | None = None
         self.waited = False
 

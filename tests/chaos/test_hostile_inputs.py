@@ -65,16 +65,24 @@ async def test_a_hostile_corpus_costs_one_row_per_bad_file(
 
 
 async def test_a_batch_into_a_locked_folder_waits_and_says_so(
-    stub: StubProcess, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    stub: StubProcess,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Another batch (here: its lock, held for 3 s) owns the folder; this one waits."""
-    from tasks.out_lock import OutDirLock
+    """Another batch (here: its lock) owns the folder; this one waits, says so, then runs."""
+    import tasks.out_lock as out_lock
 
     write_corpus(tmp_path / "docs", 4, seed=1)
     out = tmp_path / "shared-out"
-    other = OutDirLock(out).acquire()
-    loop = asyncio.get_running_loop()
-    loop.call_later(3.0, other.release)
+    other = out_lock.OutDirLock(out).acquire()
+    say = out_lock._say
+
+    def say_then_let_go(message: str) -> None:
+        say(message)  # to stderr, as a user sees it
+        other.release()  # the other batch finishes just as this one starts waiting
+
+    monkeypatch.setattr(out_lock, "_say", say_then_let_go)
     state, brief = await run_batch(
         tmp_path / "docs", out, model=MODEL, api_base=stub.api_base, concurrency=4
     )
