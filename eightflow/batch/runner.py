@@ -177,7 +177,8 @@ class BatchRunner:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            await asyncio.sleep(min(delay, remaining))
+            asked = max((_retry_after(outcome) for _, outcome in pending), default=0.0)
+            await asyncio.sleep(min(max(delay, asked), remaining))
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -386,6 +387,12 @@ class BatchRunner:
                 cache_hits=sum(len(s.calls) for s in steps),
             )
         )
+
+
+def _retry_after(outcome: DocumentOutcome) -> float:
+    """The longest Retry-After a provider sent during this document's attempts."""
+    waits = [float(step.notes.get("retry_after_s") or 0.0) for step in outcome.steps]
+    return max(waits, default=0.0)
 
 
 def failed_attempts_of(steps: Any) -> int:
