@@ -61,7 +61,10 @@ async def test_a_hostile_corpus_costs_one_row_per_bad_file(
     assert brief["failed"] == sum(r["status"] == "failed" for r in rows.values())
     assert not [r for r in brief["reasons"] if "other than their own input" in r], brief
     assert "deep.html" in str(rows["deep.html"]["id"])
-    assert "ran past its 5 s limit" in rows["deep.html"]["error"]
+    # The parser either recurses past Python's limit or runs past the time limit first,
+    # depending on the machine's speed; either way the worker, not the batch, pays.
+    deep = rows["deep.html"]["error"]
+    assert "ran past its 5 s limit" in deep or "nested too deeply" in deep, deep
 
 
 async def test_a_batch_into_a_locked_folder_waits_and_says_so(
