@@ -22,6 +22,7 @@ from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.report import fmt_cost
 from eightflow.observe.sanitize import sanitize, sanitize_text
 from eightflow.runtime.failpoints import failpoint
+from tasks.batch_api_progress import batch_api_report_lines
 from tasks.out_lock import OutDirLock
 
 _UMASK = os.umask(0)
@@ -187,6 +188,7 @@ def batch_report(summary: BatchSummary) -> str:
     lines += ["", "## Cost by model", "", "| model | cost |", "|---|---|"]
     for model, cost in sorted(summary.cost_by_model.items()):
         lines.append(f"| {model} | {fmt_cost(cost)} |")
+    lines += batch_api_report_lines(summary)
     if summary.errors:
         lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
         for error, count in summary.errors.most_common(10):

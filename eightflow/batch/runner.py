@@ -123,8 +123,8 @@ class BatchRunner:
     async def run(self) -> BatchSummary:
         self.check_prices()
         started = time.perf_counter()
-        queue: asyncio.Queue[Path | None] = asyncio.Queue(maxsize=self.options.concurrency * 2)
-        workers = self.options.concurrency * 2
+        workers = self.documents_in_flight()
+        queue: asyncio.Queue[Path | None] = asyncio.Queue(maxsize=workers)
         deferred: list[tuple[Path, DocumentOutcome]] = []
 
         async def produce() -> None:
@@ -206,6 +206,9 @@ class BatchRunner:
                 f"{self.options.final_pass_s:g} s)"
             )
             self._emit(outcome)
+
+    def documents_in_flight(self) -> int:
+        return self.options.concurrency * 2
 
     def _shard(self, paths: Iterable[Path]) -> Iterable[Path]:
         count, index = self.options.shard_count, self.options.shard_index
