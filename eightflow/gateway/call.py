@@ -30,6 +30,7 @@ from eightflow.gateway.embedded import ensure_local_provider
 from eightflow.gateway.errors import map_error, provider_of
 from eightflow.gateway.keys import provider_key
 from eightflow.gateway.pricing import is_priced
+from eightflow.gateway.reask import reask_messages, remember_invalid, validation_feedback
 from eightflow.prompts import Prompt, PromptRegistry
 from eightflow.runtime.budget import Budget, Reservation
 from eightflow.runtime.context import Context
@@ -109,7 +110,11 @@ class ModelGateway:
         params = {k: v for k, v in prompt.params.items() if k != "timeout"}
         key = _cache_key(prompt, chosen, params, messages)
         cache = run.cache if run is not None else None
-        if cache is not None:
+        schema_name = prompt.output_schema.__name__ if prompt.output_schema else ""
+        reask = reask_messages(run, current_step.get(), key, messages, schema_name, prompt.ref)
+        if reask is not None:
+            messages = reask  # the last answer was invalid: say why (cached under the original)
+        elif cache is not None:
             hit = cache.get(key)
             if hit is not None and run is not None:
                 return self._from_cache(hit, prompt, chosen, run)
@@ -157,8 +162,9 @@ class ModelGateway:
         output_error: ModelOutputError | None = None
         try:
             output = self._parse(prompt, text, chosen, call)
-        except ModelOutputError as exc:
-            output, output_error = None, exc
+        except ModelOutputError as invalid:
+            remember_invalid(run, current_step.get(), key, text, invalid.feedback)
+            output, output_error = None, invalid
         if cache is not None and served == chosen and output_error is None:
             # Before settling: the call that crosses the cap was paid for, and a re-run must
             # find its answer here rather than pay for it again.
@@ -312,6 +318,7 @@ class ModelGateway:
                 model=model,
                 provider=provider_of(model),
                 kind="ValidationError",
+                feedback=validation_feedback(exc),
             )
             call.error, call.error_type = str(error), type(error).__name__
             raise error from None
