@@ -6,6 +6,7 @@ engine's ``BatchRunner``; results go to files (``tasks.publishing``) and artifac
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,7 +19,9 @@ from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.path_roots import check_output_dir, check_readable
 from eightflow.registry import load_workflow
 from eightflow.run_form import AllowedModel, OutputFolder, ReadablePath
-from tasks.loading import iter_document_paths, load_document
+from tasks.loading import iter_document_paths
+from tasks.loading.sandbox import sandboxed_load_document
+from tasks.out_lock import OutDirLock
 from tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_artifacts
 
 
@@ -88,6 +91,8 @@ async def batch_documents(
     mode: Literal["online", "batch-api"] = "online",
     batch_max_wait_s: Annotated[float, Field(gt=0)] = 3600,
     review_below: Annotated[float | None, Field(ge=0, le=1)] = None,
+    final_pass_s: Annotated[float, Field(ge=0)] = 600.0,
+    allow_unpriced: bool = False,
 ) -> Any:
     """Analyse a folder; returns counts, cost and where the results are.
 
@@ -115,6 +120,10 @@ async def batch_documents(
             ledger and the next run collects them without resubmitting.
         review_below: With a value (0 to 1), outputs whose confidence is below it wait for
             a person's review (the workflow's review rules).
+        final_pass_s: After the main pass, retry documents that failed only for transient
+            reasons (429, 5xx, timeouts) with longer backoff, for at most this many seconds.
+        allow_unpriced: Run with a cost cap even when the model's price is unknown (the
+            cap then cannot hold).
     """
     params = BatchParams(
         folder=folder,
@@ -134,6 +143,8 @@ async def batch_documents(
         mode=mode,
         batch_max_wait_s=batch_max_wait_s,
         review_below=review_below,
+        final_pass_s=final_pass_s,
+        allow_unpriced=allow_unpriced,
     )
     return await _run_batch(params)
 
@@ -151,14 +162,15 @@ async def _run_batch(params: BatchParams) -> Any:
 
     expected = sum(1 for _ in paths())
     out = check_output_dir(params.out)
-    writer = ResultsWriter(out)
+    # Waiting for another batch's lock on the folder must not block this event loop.
+    writer = ResultsWriter(out, lock=await asyncio.to_thread(OutDirLock(out).acquire))
     progress = await ProgressArtifact.create(expected)
     runner = _runner_class(params.mode)(
         workflow,
         BatchOptions.model_validate(params.model_dump(include=set(BatchOptions.model_fields))),
         paths(),
         root,
-        loader=lambda path, base: load_document(path, base),
+        loader=sandboxed_load_document,
         sinks=[writer, progress],
     )
     runner.summary.expected = expected
@@ -169,7 +181,11 @@ async def _run_batch(params: BatchParams) -> Any:
     ctx = FlowRunContext.get()
     runner.batch_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
     runner.out_dir = str(out)
-    summary = await runner.run()
+    try:
+        summary = await runner.run()
+    except BaseException:
+        writer.release()
+        raise
     await progress.flush()
     summary.flow_run_id = runner.batch_id
     await publish_batch_artifacts(summary, writer.rows)

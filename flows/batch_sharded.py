@@ -8,9 +8,11 @@ table and report are written once all shards are done.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Annotated, Any
 
 from prefect import flow
+from prefect.context import FlowRunContext
 from prefect.deployments import run_deployment
 from prefect.states import Failed
 from pydantic import AfterValidator, BaseModel, Field
@@ -66,7 +68,13 @@ async def batch_sharded(
         refresh: Ignore cached results and answers.
     """
     out_dir = check_output_dir(out)
-    shard_dirs = [out_dir / f"shard-{i + 1}-of-{shards}" for i in range(shards)]
+    # Shards of this run write under a folder of its own: a merge never picks up the
+    # shard folders an earlier run (or a failed shard of one) left behind.
+    ctx = FlowRunContext.get()
+    run_tag = str(ctx.flow_run.id)[:8] if ctx and ctx.flow_run else uuid.uuid4().hex[:8]
+    shard_dirs = [
+        out_dir / "shards" / run_tag / f"shard-{i + 1}-of-{shards}" for i in range(shards)
+    ]
 
     async def one(index: int) -> Any:
         shard = {
