@@ -323,11 +323,14 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
     """One results table, trace and report out of the shards' folders."""
     import pandas as pd
 
-    # Parquet holds the raw values; results.csv is escaped for spreadsheets.
+    # Parquet holds the raw values (results.csv is escaped for spreadsheets): read it when
+    # a shard wrote one, else its CSV.
     frames = [
         pd.read_parquet(d / "results.parquet")
-        for d in shard_dirs
         if (d / "results.parquet").exists()
+        else pd.read_csv(d / "results.csv")
+        for d in shard_dirs
+        if (d / "results.parquet").exists() or (d / "results.csv").exists()
     ]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     frame = frame.sort_values("id", kind="stable")

@@ -98,14 +98,17 @@ def test_prompts_is_refused_even_without_roots(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_link_planted_in_the_output_folder_is_not_followed(world: dict[str, Path]) -> None:
+    from eightflow.batch.models import BatchSummary
+
     out = world["out_root"] / "planted"
     out.mkdir()
     victim = world["outside"] / "victim.txt"
     victim.write_text("untouched\n")
-    (out / ".rows.spool.jsonl").symlink_to(victim)
-    with pytest.raises(OSError):
-        ResultsWriter(out)
+    for name in ("results.csv", "report.md", "trace.jsonl"):
+        (out / name).symlink_to(victim)
+    ResultsWriter(out).close(BatchSummary(workflow="w", version="v"))
     assert victim.read_text() == "untouched\n"
+    assert not (out / "results.csv").is_symlink() and (out / "report.md").read_text()
 
 
 def test_an_output_folder_that_links_out_of_the_root_is_refused(world: dict[str, Path]) -> None:
