@@ -13,21 +13,32 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+_HOLDERS: dict[str, int] = {}
+_ORIGINAL: dict[str, str | None] = {}
+
 
 @contextmanager
 def operator_env(api_base: str | None = None, model: str | None = None) -> Iterator[None]:
+    """Overlapping blocks (batches gathered at once) share the settings: the original
+    values come back when the last block ends."""
     values = {}
     if api_base:
         values["EIGHTFLOW_API_BASE"] = api_base
     if model:
         values["EIGHTFLOW_ALLOWED_MODELS"] = model
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if _HOLDERS.get(name, 0) == 0:
+            _ORIGINAL[name] = os.environ.get(name)
+        _HOLDERS[name] = _HOLDERS.get(name, 0) + 1
+        os.environ[name] = value
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        for name in values:
+            _HOLDERS[name] -= 1
+            if _HOLDERS[name] == 0:
+                original = _ORIGINAL.pop(name)
+                if original is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = original
