@@ -127,12 +127,14 @@ def phase_eightflow(
         folder=str(folder),
         out=str(out),
         model=MODEL,
-        api_base=api_base,
         concurrency=concurrency,
         granularity=granularity,
     )
+    # The benchmark is the operator: its stub's base URL and model are configured ones.
+    os.environ["EIGHTFLOW_API_BASE"] = api_base
+    os.environ["EIGHTFLOW_ALLOWED_MODELS"] = MODEL
     t0 = time.perf_counter()
-    state = asyncio.run(batch_documents(params, return_state=True))
+    state = asyncio.run(batch_documents(**params.flow_parameters(), return_state=True))
     wall = time.perf_counter() - t0
     import pandas as pd
 
