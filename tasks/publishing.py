@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
-from eightflow.observe.report import fmt_cost
+from eightflow.observe.report import fmt_cost, markdown_table
 from eightflow.observe.sanitize import sanitize, sanitize_text
 
 _UMASK = os.umask(0)
@@ -136,19 +136,25 @@ def batch_report(summary: BatchSummary) -> str:
     ]
     for reason in brief["reasons"]:
         lines.append(f"- **{reason}**")
-    lines += ["", "## Steps", "", "| step | n | p50 ms | p95 ms | cost |", "|---|---|---|---|---|"]
-    for step, stats in summary.step_stats().items():
-        lines.append(
-            f"| {step} | {stats['n']} | {_ms(stats['p50_ms'])} | {_ms(stats['p95_ms'])} | "
-            f"{fmt_cost(summary.cost_by_step.get(step, 0.0))} |"
-        )
-    lines += ["", "## Cost by model", "", "| model | cost |", "|---|---|"]
-    for model, cost in sorted(summary.cost_by_model.items()):
-        lines.append(f"| {model} | {fmt_cost(cost)} |")
+    steps = [
+        [
+            step,
+            stats["n"],
+            _ms(stats["p50_ms"]),
+            _ms(stats["p95_ms"]),
+            fmt_cost(summary.cost_by_step.get(step, 0.0)),
+        ]
+        for step, stats in summary.step_stats().items()
+    ]
+    lines += ["", "## Steps", "", *markdown_table(["step", "n", "p50 ms", "p95 ms", "cost"], steps)]
+    models = [[model, fmt_cost(cost)] for model, cost in sorted(summary.cost_by_model.items())]
+    lines += ["", "## Cost by model", "", *markdown_table(["model", "cost"], models)]
     if summary.errors:
-        lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
-        for error, count in summary.errors.most_common(10):
-            lines.append(f"| {count} | {sanitize_text(error, limit=200).replace('|', '/')} |")
+        errors = [
+            [count, sanitize_text(error, limit=200)]
+            for error, count in summary.errors.most_common(10)
+        ]
+        lines += ["", "## Top errors", "", *markdown_table(["count", "error"], errors)]
     if summary.unprocessed:
         lines += ["", "## Unprocessed", ""] + [f"- {doc}" for doc in summary.unprocessed[:200]]
     return "\n".join(lines) + "\n"

@@ -21,6 +21,23 @@ _STATUS_STYLE = {
 }
 
 
+def markdown_table(head: list[str], rows: list[list[Any]]) -> list[str]:
+    """The one markdown table renderer: a header, a separator, one line per row.
+
+    Cells are ``str()``-ed, pipes escaped and newlines flattened, so a cell's text (an
+    error message, a file name) can never break the table. Returns lines, for callers
+    that build a document line by line.
+    """
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
 def fmt_cost(value: float | None) -> str:
     return "unpriced" if value is None else f"${value:.6f}"
 
@@ -34,19 +51,35 @@ def mermaid_with_status(definition: WorkflowDefinition, steps: list[StepRecord])
     return "\n".join(lines)
 
 
+STEP_TABLE_HEAD = [
+    "step",
+    "status",
+    "attempts",
+    "duration ms",
+    "model",
+    "prompt",
+    "tokens in/out",
+    "cost",
+    "error",
+]
+
+
 def step_table(steps: list[StepRecord]) -> str:
-    head = (
-        "| step | status | attempts | duration ms | model | prompt | tokens in/out | cost | error |"
-    )
-    rows = [head, "|" + "---|" * 9]
-    for r in steps:
-        error = sanitize_text(r.error or "", limit=120).replace("|", "\\|")
-        rows.append(
-            f"| {r.name} | {r.status} | {r.attempts} | "
-            f"{'' if r.duration_ms is None else f'{r.duration_ms:.0f}'} | {r.model or ''} | "
-            f"{r.prompt or ''} | {r.tokens_in}/{r.tokens_out} | {fmt_cost(r.cost_usd)} | {error} |"
-        )
-    return "\n".join(rows)
+    rows = [
+        [
+            r.name,
+            r.status,
+            r.attempts,
+            "" if r.duration_ms is None else f"{r.duration_ms:.0f}",
+            r.model,
+            r.prompt,
+            f"{r.tokens_in}/{r.tokens_out}",
+            fmt_cost(r.cost_usd),
+            sanitize_text(r.error or "", limit=120),
+        ]
+        for r in steps
+    ]
+    return "\n".join(markdown_table(STEP_TABLE_HEAD, rows))
 
 
 def compact(value: Any) -> str:
