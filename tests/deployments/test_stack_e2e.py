@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
 pytestmark = pytest.mark.e2e
+WORKER_LABEL = "prefect.worker.name"
 
 
 def free_port() -> int:
@@ -46,10 +47,14 @@ def eightflow(
     )
 
 
+WORKERS = 3  # the batch-sharded coordinator takes one worker, each of the 2 shards another
+Require = Callable[[bool, str], None]
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if os.geteuid() != 0 or shutil.which("pg_ctlcluster") is None:
-        pytest.skip("needs root and PostgreSQL 15 (as on CI)")
+def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterator[dict[str, Any]]:
+    require(os.geteuid() == 0, "the stack e2e runs as root, as on CI")
+    require(shutil.which("pg_ctlcluster") is not None, "PostgreSQL 15 (pg_ctlcluster)")
     from deployments.postgres import ensure_postgres
 
     database = ensure_postgres(database="eightflow_e2e", fresh=True)
@@ -61,6 +66,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "EIGHTFLOW_HOME": str(home),
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "EIGHTFLOW_AUTO_SERVER": "0",
+            # Idle workers poll every 2 s (default 10): the second shard is picked up by a
+            # free worker while the first one's worker is still busy.
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
         }
     )
     up = eightflow(
@@ -69,7 +77,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "--port",
         str(port),
         "--workers",
-        "2",
+        str(WORKERS),
         "--postgres",
         database,
         env=env,
@@ -166,11 +174,16 @@ def test_deployments_run_on_workers_with_postgres(stack: dict[str, Any]) -> None
 
     merged = pd.read_csv(sharded_out / "results.csv")
     assert len(merged) == len(list((ROOT / "examples" / "documents").iterdir()))
+    # Which worker ran what: Prefect labels each flow run with its worker's name.
     shard_runs = api(
         stack, "POST", "/flow_runs/filter", json={"flow_runs": {"name": {"like_": "shard-"}}}
     )
-    workers = {r.get("work_queue_name") for r in shard_runs}
-    assert workers and len(shard_runs) >= 2
+    ran_on = {r["name"]: (r.get("labels") or {}).get(WORKER_LABEL) for r in shard_runs}
+    coordinator = (sharded.get("labels") or {}).get(WORKER_LABEL)
+    started = {f"eightflow-worker-{i + 1}" for i in range(WORKERS)}
+    assert sorted(ran_on) == ["shard-1-of-2", "shard-2-of-2"], ran_on
+    assert coordinator in started, sharded.get("labels")
+    assert set(ran_on.values()) == started - {coordinator}, (ran_on, coordinator)
 
     (OUTPUT).mkdir(exist_ok=True)
     (OUTPUT / "stack-e2e-runs.json").write_text(
@@ -181,11 +194,12 @@ def test_deployments_run_on_workers_with_postgres(stack: dict[str, Any]) -> None
     stack["analysis_run"] = analysis["id"]
 
 
-def test_report_visible_in_a_real_browser(stack: dict[str, Any]) -> None:
+def test_report_visible_in_a_real_browser(stack: dict[str, Any], require: Require) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed")
-    playwright = pytest.importorskip("playwright.sync_api")
+    require(chromium is not None, "Debian's chromium is not installed")
+    assert chromium is not None
+    from playwright import sync_api as playwright
+
     run_id = stack.get("analysis_run")
     if run_id is None:
         analysis = run_deployment(stack, "document-analysis/adhoc", {"path": "examples/sample.md"})

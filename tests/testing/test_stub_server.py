@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
+import jsonschema
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
@@ -204,7 +205,6 @@ def test_fixed_tokens_and_content() -> None:
 def test_json_schema_answer_validates(
     stub: StubServer, client: httpx.Client, model: type[BaseModel]
 ) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     rf = response_format_for(model)
     response = post_chat(client, stub.api_base, "a document", response_format=rf)
     assert response.status_code == 200
@@ -310,7 +310,6 @@ def test_models_and_health(stub: StubServer, client: httpx.Client) -> None:
     ],
 )
 def test_instance_for_schema_is_valid(schema: dict[str, Any]) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     for seed in ("one", "two", "three"):
         jsonschema.validate(instance_for_schema(schema, seed), schema)
 
@@ -406,20 +405,17 @@ def test_malformed_body_does_not_parse(client: httpx.Client) -> None:
         json.loads(response.text)
 
 
+@pytest.mark.timeout(120)  # if stop() waited for the hour-long stall, this fails here
 def test_timeout_fault_hangs_until_client_gives_up_and_stop_is_prompt() -> None:
-    stub = StubServer(StubConfig(status_script=["timeout"], timeout_hang_s=20)).start()
+    stub = StubServer(StubConfig(status_script=["timeout"], timeout_hang_s=3600)).start()
     try:
         with httpx.Client(trust_env=False, timeout=0.3) as client:
-            started = time.monotonic()
             with pytest.raises(httpx.ReadTimeout):
                 post_chat(client, stub.api_base)
-            assert time.monotonic() - started < 5
             assert stub.stats()["by_outcome"]["timeout"] == 1
             assert outcome_of(post_chat(client, stub.api_base)) == 200  # script exhausted
     finally:
-        started = time.monotonic()
         stub.stop()
-    assert time.monotonic() - started < 5  # the 20 s stall did not hold up stop()
 
 
 def test_timeout_fault_answers_a_patient_client(client: httpx.Client) -> None:
@@ -427,7 +423,7 @@ def test_timeout_fault_answers_a_patient_client(client: httpx.Client) -> None:
         started = time.monotonic()
         response = post_chat(client, stub.api_base)
     assert response.status_code == 200
-    assert time.monotonic() - started >= 0.18
+    assert time.monotonic() - started >= 0.18  # a lower bound: load cannot make it fail
 
 
 def test_latency_is_applied(client: httpx.Client) -> None:
@@ -451,14 +447,11 @@ def test_in_flight_concurrency_with_latency() -> None:
         return [r.status_code for r in responses]
 
     with StubServer(StubConfig(latency_ms=100)) as stub:
-        started = time.monotonic()
         statuses = asyncio.run(burst(stub, 200))
-        elapsed = time.monotonic() - started
         stats = stub.stats()
     assert statuses == [200] * 200
     assert stats["calls"] == 200
     assert stats["max_in_flight"] >= 50  # latency overlapped, not serialised
-    assert elapsed < 10
 
 
 # ---------------------------------------------------------------------------------------
