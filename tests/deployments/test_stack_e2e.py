@@ -66,9 +66,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterato
             "EIGHTFLOW_HOME": str(home),
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "EIGHTFLOW_AUTO_SERVER": "0",
-            # Idle workers poll every 2 s (default 10): the second shard is picked up by a
-            # free worker while the first one's worker is still busy.
-            "PREFECT_WORKER_QUERY_SECONDS": "2",
         }
     )
     up = eightflow(
