@@ -55,9 +55,11 @@ Require = Callable[[bool, str], None]
 def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterator[dict[str, Any]]:
     require(os.geteuid() == 0, "the stack e2e runs as root, as on CI")
     require(shutil.which("pg_ctlcluster") is not None, "PostgreSQL 15 (pg_ctlcluster)")
-    from deployments.postgres import ensure_postgres
+    from deployments.postgres import drop_database, ensure_postgres
 
-    database = ensure_postgres(database="eightflow_e2e", fresh=True)
+    # One database per session: two e2e runs on one machine must not drop each other's.
+    name = f"eightflow_e2e_{os.getpid()}"
+    database = ensure_postgres(database=name, fresh=True)
     home = tmp_path_factory.mktemp("stack-home")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -91,6 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterato
         }
     finally:
         down = eightflow("stack", "down", env=env, timeout=120)
+        drop_database(name)
         assert down.returncode == 0, down.stdout + down.stderr
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, "server port still listening"
