@@ -14,6 +14,7 @@ from eightflow.definition import (
     WorkflowDefinition,
 )
 from eightflow.documents import Document
+from eightflow.dynamic import DynamicWorkflow, Plan, PlanError, PlannedStep, StepFactory, StepType
 from eightflow.errors import (
     BudgetExceeded,
     ModelError,
@@ -41,6 +42,7 @@ __all__ = [
     "Context",
     "Criterion",
     "Document",
+    "DynamicWorkflow",
     "MetricsCollector",
     "ModelError",
     "ModelOutputError",
@@ -48,15 +50,20 @@ __all__ = [
     "ModelTemporaryError",
     "ParallelStep",
     "PerformanceTargets",
+    "Plan",
+    "PlanError",
+    "PlannedStep",
     "Prompt",
     "PromptError",
     "PromptRegistry",
     "Recovery",
     "RetryPolicy",
     "Step",
+    "StepFactory",
     "StepFailed",
     "StepRecord",
     "StepResult",
+    "StepType",
     "Workflow",
     "WorkflowDefinition",
     "WorkflowDefinitionError",

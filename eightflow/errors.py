@@ -62,7 +62,15 @@ class WorkflowDefinitionError(WorkflowError):
 
 
 class StepFailed(WorkflowError):
-    """A step failed and recovery did not rescue it. ``original`` holds the cause."""
+    """A step failed and recovery did not rescue it. ``original`` holds the cause.
+
+    ``retry`` says whether recovery chose to run the step again (within its retry policy);
+    the compiled task's retry condition reads it, so nothing else is ever retried.
+    """
+
+    def __init__(self, message: str = "", *, retry: bool = False, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry = retry
 
 
 class StepTimeout(WorkflowError):

@@ -4,11 +4,19 @@ Order: an API the user configured (``PREFECT_API_URL``); else the local eightflo
 it is up; else start it (``EIGHTFLOW_AUTO_SERVER``, on by default); else Prefect's
 ephemeral mode with a start-up timeout that this 2-core machine can meet. Whatever it
 picks, it says so in one plain sentence.
+
+The CLI calls :func:`connect` before it imports Prefect. The Python API (``execute()``,
+``run()``, ``WorkflowMonitor``) calls :func:`ensure_connected`, which applies the same rules
+once per process, also when the script imported Prefect first. Prefect's own telemetry
+(its server's analytics heartbeat) is off in every server eightflow starts, the ephemeral
+one included: its heartbeat wrote to the ephemeral server's SQLite while runs did, and
+printed ``sqlite3.OperationalError: database is locked`` tracebacks.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 from eightflow.local_server import LocalServer
@@ -23,8 +31,47 @@ class Connection:
     message: str
 
 
+_connection: Connection | None = None
+
+
+def ensure_connected() -> Connection:
+    """Choose this process's Prefect API once, by :func:`connect`'s rules.
+
+    An API already set in Prefect's settings (a profile, ``temporary_settings``, a test
+    harness) counts as configured. When Prefect was imported before the choice was made,
+    its global settings are re-read so the choice takes effect.
+    """
+    if _connection is not None:
+        return _connection
+    if "prefect" in sys.modules:
+        from prefect.settings import get_current_settings
+
+        url = get_current_settings().api.url
+        if url and not os.environ.get("PREFECT_API_URL"):
+            message = f"Using the Prefect API at {url}."
+            return _remember(Connection("configured", url, None, message))
+    connection = connect()
+    if connection.mode != "configured" and "prefect" in sys.modules:
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+    if connection.mode in ("started", "ephemeral"):
+        print(connection.message, file=sys.stderr, flush=True)
+    return connection
+
+
+def _remember(connection: Connection) -> Connection:
+    global _connection
+    _connection = connection
+    return connection
+
+
 def connect(auto_start: bool | None = None) -> Connection:
     """Point this process at a Prefect API; call before importing Prefect."""
+    return _remember(_connect(auto_start))
+
+
+def _connect(auto_start: bool | None) -> Connection:
     configured = os.environ.get("PREFECT_API_URL")
     if configured:
         ui = os.environ.get("PREFECT_UI_URL") or configured.removesuffix("/api")
@@ -61,6 +108,7 @@ def _use(server: LocalServer) -> None:
 def _ephemeral(reason: str) -> Connection:
     # Measured: the first ephemeral start took 29 s here, past the 20 s default.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry heartbeat
     return Connection(
         "ephemeral",
         None,

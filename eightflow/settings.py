@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"),
         description="OpenTelemetry's own OTEL_EXPORTER_OTLP_ENDPOINT.",
     )
+    batch_poll_s: float = Field(
+        default=30.0, gt=0, description="EIGHTFLOW_BATCH_POLL_S: provider batch poll interval."
+    )
     workflows: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
         description="EIGHTFLOW_WORKFLOWS: extra workflows as name=module:Class,...",

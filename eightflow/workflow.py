@@ -9,7 +9,8 @@ Prefect and litellm are imported on first use, so ``import eightflow`` stays fas
 from __future__ import annotations
 
 import asyncio
-from contextvars import ContextVar
+import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,10 +30,6 @@ if TYPE_CHECKING:
 
     from eightflow.compiler.prefect_flow import CompiledWorkflow
     from eightflow.gateway import ModelGateway
-
-_pending: ContextVar[tuple[RunState, dict[str, Any]] | None] = ContextVar(
-    "eightflow_pending_run", default=None
-)
 
 
 class Workflow:
@@ -61,8 +58,6 @@ class Workflow:
         self.fallback_models = tuple(fallback_models)
         self.cache = cache
         self._prompts = prompts
-        self.last_result: WorkflowResult | None = None
-        self._record_runs = True
 
     # -- what subclasses provide -------------------------------------------------------
 
@@ -148,23 +143,15 @@ class Workflow:
     ) -> WorkflowResult:
         """Run the workflow; returns its ``WorkflowResult``.
 
-        Raises :class:`WorkflowFailed` (carrying the result) when the run does not succeed,
-        unless ``raise_on_failure=False``.
+        Outside a flow run this starts one (on the Prefect API chosen as the CLI chooses it:
+        see :mod:`eightflow.prefect_env`); inside one, the steps run as its tasks. Every call
+        has its own run state, so one instance may run several times at once. Raises
+        :class:`WorkflowFailed` (carrying the result) when the run does not succeed, unless
+        ``raise_on_failure=False``.
         """
         values, label = _normalise_inputs({**self.inputs, **inputs})
         run = self.new_run(model, label)
-        from eightflow.compiler.prefect_flow import in_flow_run
-
-        if in_flow_run():
-            result = await self.execute_in_flow(run, values)
-        else:
-            token = _pending.set((run, values))
-            try:
-                flow_call: Any = self.as_flow()
-                await flow_call(return_state=True)
-            finally:
-                _pending.reset(token)
-            result = self.last_result or _crashed(run)
+        result = await self.run_in_flow(run, values, lambda: self.execute_in_flow(run, values))
         if raise_on_failure and not result.ok:
             raise WorkflowFailed(result.error or result.status, result=result)
         return result
@@ -174,7 +161,10 @@ class Workflow:
         return asyncio.run(self.execute(**kwargs))
 
     def as_flow(self) -> Flow[..., Any]:
-        """The Prefect flow for this workflow: parameters ``inputs`` and ``model``."""
+        """The Prefect flow for this workflow, for a deployment or the UI to start.
+
+        Its parameters are ``inputs`` and ``model``; each run builds its own run state.
+        """
         return self._flow
 
     @cached_property
@@ -182,38 +172,53 @@ class Workflow:
         workflow = self
 
         async def body(inputs: dict[str, Any] | None = None, model: str | None = None) -> Any:
-            pending = _pending.get()
-            if pending is not None:
-                run, values = pending
-            else:  # started by Prefect itself (a deployment, the UI)
-                values, label = _normalise_inputs({**workflow.inputs, **(inputs or {})})
-                run = workflow.new_run(model, label)
-            result = await workflow.execute_in_flow(run, values, record=workflow._record_runs)
-            if not result.ok:
-                from prefect.states import Failed
+            values, label = _normalise_inputs({**workflow.inputs, **(inputs or {})})
+            run = workflow.new_run(model, label)
+            return flow_return(await workflow.execute_in_flow(run, values))
 
-                return Failed(message=f"{result.status}: {result.error or ''}".strip())
-            return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}
+        return self._build_flow(body)
 
+    def _build_flow(self, body: Callable[..., Awaitable[Any]]) -> Flow[..., Any]:
         body.__name__ = self.definition.name
         body.__doc__ = self.definition.description or type(self).__doc__
         return self.compiled.build_flow(body)
 
+    async def run_in_flow(
+        self,
+        run: RunState,
+        inputs: dict[str, Any],
+        steps: Callable[[], Awaitable[WorkflowResult]],
+    ) -> WorkflowResult:
+        """Await ``steps`` in the current flow run, or in a new one started for this call.
+
+        The new flow is built per call and closes over this call's run state, so nothing
+        about the run passes through the instance or a context variable; its body's result
+        comes straight back here.
+        """
+        if "prefect" in sys.modules:
+            from prefect.context import FlowRunContext
+
+            if FlowRunContext.get() is not None:
+                return await steps()
+        from eightflow.prefect_env import ensure_connected
+
+        ensure_connected()  # before Prefect reads its settings: the CLI's server rules
+        results: list[WorkflowResult] = []
+
+        async def body(inputs: dict[str, str] | None = None, model: str | None = None) -> Any:
+            result = await steps()
+            results.append(result)
+            return flow_return(result)
+
+        flow_call: Any = self._build_flow(body)
+        await flow_call(inputs=_input_preview(inputs), model=run.model, return_state=True)
+        return results[0] if results else _crashed(run)
+
     async def execute_replay(self, run: RunState, inputs: dict[str, Any]) -> WorkflowResult:
         """Run with a prepared ``RunState`` (replay), in a flow, without a ledger record."""
-        from eightflow.compiler.prefect_flow import in_flow_run
-
-        if in_flow_run():
-            return await self.execute_in_flow(run, inputs, record=False)
-        token = _pending.set((run, inputs))
-        self._record_runs = False
-        try:
-            flow_call: Any = self.as_flow()
-            await flow_call(return_state=True)
-        finally:
-            _pending.reset(token)
-            self._record_runs = True
-        return self.last_result or _crashed(run)
+        return await self.run_in_flow(
+            run, inputs, lambda: self.execute_in_flow(run, inputs, record=False)
+        )
 
     async def execute_in_flow(
         self, run: RunState, inputs: dict[str, Any], *, record: bool = True
@@ -237,7 +242,6 @@ class Workflow:
         from eightflow.observe.otel import export_run
 
         export_run(result)
-        self.last_result = result
         return result
 
     async def check_targets(self, run_id: str) -> list[dict[str, Any]]:
@@ -340,6 +344,15 @@ def build_result(
         flow_run_id=flow_run_id,
         ui_url=flow_run_url(flow_run_id),
     )
+
+
+def flow_return(result: WorkflowResult) -> Any:
+    """What a workflow's flow run returns: a summary, or a Failed state naming the cause."""
+    if not result.ok:
+        from prefect.states import Failed
+
+        return Failed(message=f"{result.status}: {result.error or ''}".strip())
+    return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}
 
 
 def flow_run_url(flow_run_id: str | None) -> str | None:

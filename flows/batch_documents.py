@@ -48,6 +48,15 @@ class BatchParams(BatchOptions):
         return value
 
 
+def _runner_class(mode: str) -> Any:
+    """The online runner, or the one that sends calls through the provider's Batch API."""
+    if mode == "batch-api":
+        from eightflow.batch.batch_api import BatchApiRunner
+
+        return BatchApiRunner
+    return BatchRunner
+
+
 @flow(name="batch-documents", log_prints=True)
 async def batch_documents(params: BatchParams) -> Any:
     """Analyse a folder; returns counts, cost and where the results are."""
@@ -63,7 +72,7 @@ async def batch_documents(params: BatchParams) -> Any:
     out = Path(params.out).expanduser().resolve()
     writer = ResultsWriter(out)
     progress = await ProgressArtifact.create(expected)
-    runner = BatchRunner(
+    runner = _runner_class(params.mode)(
         workflow,
         BatchOptions.model_validate(params.model_dump(include=set(BatchOptions.model_fields))),
         paths(),
@@ -72,6 +81,10 @@ async def batch_documents(params: BatchParams) -> Any:
         sinks=[writer, progress],
     )
     runner.summary.expected = expected
+    if params.mode == "batch-api":
+        from tasks.batch_api_progress import BatchApiProgress
+
+        runner.progress = BatchApiProgress()
     ctx = FlowRunContext.get()
     runner.batch_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
     summary = await runner.run()
@@ -80,6 +93,12 @@ async def batch_documents(params: BatchParams) -> Any:
     await publish_batch_artifacts(summary, writer.rows)
     breaches = await workflow.check_targets(runner.batch_id or "batch")
     brief = {**summary.brief(), "out": str(out), "target_breaches": breaches}
+    if params.mode == "batch-api":
+        from tasks.batch_api_progress import reschedule_if_waiting
+
+        brief["next_poll_flow_run"] = await reschedule_if_waiting(
+            summary, delay_s=params.batch_max_wait_s
+        )
     if not brief["success"]:
         return Failed(message="; ".join(brief["reasons"]), data=brief)
     return brief

@@ -20,6 +20,7 @@ from typing import IO, Any
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.report import fmt_cost, markdown_table
 from eightflow.observe.sanitize import sanitize, sanitize_text
+from tasks.batch_api_progress import batch_api_report_lines
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -149,6 +150,7 @@ def batch_report(summary: BatchSummary) -> str:
     lines += ["", "## Steps", "", *markdown_table(["step", "n", "p50 ms", "p95 ms", "cost"], steps)]
     models = [[model, fmt_cost(cost)] for model, cost in sorted(summary.cost_by_model.items())]
     lines += ["", "## Cost by model", "", *markdown_table(["model", "cost"], models)]
+    lines += batch_api_report_lines(summary)
     if summary.errors:
         errors = [
             [count, sanitize_text(error, limit=200)]
@@ -296,20 +298,24 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
         "- by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
         f"- cost: {fmt_cost(float(frame['cost_usd'].fillna(0).sum()) if len(frame) else 0.0)}",
         "",
-        "| step | n | p50 ms | p95 ms | cost |",
-        "|---|---|---|---|---|",
     ]
-    for step, values in durations.items():
-        lines.append(
-            f"| {step} | {len(values)} | {_ms(percentile(values, 50))} | "
-            f"{_ms(percentile(values, 95))} | {fmt_cost(cost_by_step.get(step, 0.0))} |"
-        )
+    steps = [
+        [
+            step,
+            len(values),
+            _ms(percentile(values, 50)),
+            _ms(percentile(values, 95)),
+            fmt_cost(cost_by_step.get(step, 0.0)),
+        ]
+        for step, values in durations.items()
+    ]
+    lines += markdown_table(["step", "n", "p50 ms", "p95 ms", "cost"], steps)
     errors = (
         frame[frame["status"] != "completed"]["error"].value_counts().head(10) if len(frame) else []
     )
     if len(errors):
-        lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
-        lines += [f"| {n} | {sanitize_text(str(e), limit=200)} |" for e, n in errors.items()]
+        rows = [[n, sanitize_text(str(e), limit=200)] for e, n in errors.items()]
+        lines += ["", "## Top errors", "", *markdown_table(["count", "error"], rows)]
     with atomic_write(out / "report.md") as fh:
         fh.write("\n".join(lines) + "\n")
     return {"documents": len(frame), "by_status": statuses, "out": str(out)}

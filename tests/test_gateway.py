@@ -325,3 +325,19 @@ def test_resolve_model_order(scope: str, expected: str | None) -> None:
     finally:
         current_run.reset(token)
     assert chosen == (expected or prompt.model or EMBEDDED_MODEL)
+
+
+async def test_generate_renders_a_whole_context(fake_model: Any) -> None:
+    """The seed's ``model.generate(prompt, context)``: the prompt's variables come from it."""
+
+    class Seedlike(Workflow):
+        def define(self) -> WorkflowDefinition:
+            return WorkflowDefinition(name="seedlike", steps=[Step(name="s", handler=self.s)])
+
+        async def s(self, context: Context) -> StepResult:
+            label = await self.model.generate("sentiment", context, model="fake/model")
+            return StepResult(label=label)
+
+    await Seedlike(document="The ferry is late again, sadly.").execute()
+    [call] = fake_model.calls_for("sentiment")
+    assert "The ferry is late again, sadly." in call.user_text

@@ -24,6 +24,7 @@ _VARS = (
     "EIGHTFLOW_OTEL",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "EIGHTFLOW_WORKFLOWS",
+    "EIGHTFLOW_BATCH_POLL_S",
 )
 
 
@@ -42,7 +43,7 @@ def test_defaults(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert (s.model, s.fallback_models, s.api_base) == (EMBEDDED_MODEL, [], None)
     assert (s.request_timeout_s, s.server_host, s.server_port) == (60.0, "127.0.0.1", 4200)
     assert (s.auto_server, s.redact_pii, s.otel_enabled) == (True, False, False)
-    assert (s.prompts_dir, s.workflows) == (None, {})
+    assert (s.prompts_dir, s.workflows, s.batch_poll_s) == (None, {}, 30.0)
 
 
 @pytest.mark.parametrize(
@@ -63,6 +64,7 @@ def test_defaults(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ("EIGHTFLOW_REDACT_PII", "1", "redact_pii", True),
         ("EIGHTFLOW_REDACT_PII", "yes", "redact_pii", True),
         ("EIGHTFLOW_OTEL", "1", "otel_enabled", True),
+        ("EIGHTFLOW_BATCH_POLL_S", "0.05", "batch_poll_s", 0.05),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318", "otel_enabled", True),
         (
             "EIGHTFLOW_WORKFLOWS",

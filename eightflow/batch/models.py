@@ -39,6 +39,17 @@ class BatchOptions(BaseModel):
         "'step': one Prefect task per step per document (most detail in the UI).",
     )
     api_base: str | None = Field(default=None, description="OpenAI-compatible endpoint, if any.")
+    mode: Literal["online", "batch-api"] = Field(
+        default="online",
+        description="'online': one request per call; 'batch-api': calls go out in waves "
+        "through the provider's Batch API (about half the price, answers within 24 h).",
+    )
+    batch_max_wait_s: float = Field(
+        default=3600,
+        gt=0,
+        description="batch-api: stop waiting after this long; open batches stay in the "
+        "ledger and the next run collects them without resubmitting.",
+    )
     shard_index: int = Field(default=0, ge=0)
     shard_count: int = Field(default=1, ge=1)
 
@@ -120,6 +131,7 @@ class BatchSummary(BaseModel):
     cost_by_model: dict[str, float] = Field(default_factory=_float_map)
     durations: dict[str, list[float]] = Field(default_factory=_list_map)
     flow_run_id: str | None = None
+    batch_api: dict[str, Any] | None = None  # waves, batches, cost vs online (batch-api mode)
 
     def add(self, outcome: DocumentOutcome) -> None:
         self.total += 1
@@ -193,6 +205,7 @@ class BatchSummary(BaseModel):
             "cost_usd": None if self.unpriced else self.cost_usd,
             "duration_s": round(self.duration_s, 3),
             "budget_exhausted": self.budget_exhausted,
+            **({"batch_api": self.batch_api} if self.batch_api is not None else {}),
             "success": not self.criteria(),
             "reasons": self.criteria(),
         }

@@ -101,8 +101,8 @@ class BatchRunner:
 
     async def run(self) -> BatchSummary:
         started = time.perf_counter()
-        queue: asyncio.Queue[Path | None] = asyncio.Queue(maxsize=self.options.concurrency * 2)
-        workers = self.options.concurrency * 2
+        workers = self.documents_in_flight()
+        queue: asyncio.Queue[Path | None] = asyncio.Queue(maxsize=workers)
 
         async def produce() -> None:
             for path in self._shard(self.paths):
@@ -124,6 +124,9 @@ class BatchRunner:
         for sink in self.sinks:
             sink.close(self.summary)
         return self.summary
+
+    def documents_in_flight(self) -> int:
+        return self.options.concurrency * 2
 
     def _shard(self, paths: Iterable[Path]) -> Iterable[Path]:
         count, index = self.options.shard_count, self.options.shard_index

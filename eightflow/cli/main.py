@@ -99,10 +99,22 @@ def analyze_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON only.")
     ] = False,
+    mode: Annotated[
+        str, typer.Option(help="online | batch-api (provider Batch API, about half price).")
+    ] = "online",
+    batch_max_wait_s: Annotated[
+        float, typer.Option(help="batch-api: stop waiting after this; a re-run collects.")
+    ] = 3600,
 ) -> None:
     """Run a workflow over every document in a folder; write results and report."""
     if not folder.is_dir():
         _fail(f"{folder}: not a folder")
+    if mode == "batch-api":
+        from eightflow.batch.batch_api import refusal
+
+        reason = refusal(model)
+        if reason:
+            _fail(reason)
     import os
 
     from eightflow.prefect_env import connect
@@ -131,6 +143,8 @@ def analyze_command(
             refresh=refresh,
             granularity=granularity,
             api_base=api_base,
+            mode=mode,
+            batch_max_wait_s=batch_max_wait_s,
         )
     except ValidationError as exc:
         _fail(f"invalid option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
@@ -277,6 +291,9 @@ def server_status(port: Annotated[int | None, typer.Option()] = None) -> None:
 from eightflow.cli.report_cmd import register as _register_report  # noqa: E402
 
 _register_report(app)
+from eightflow.cli.batches_cmd import register as _register_batches  # noqa: E402
+
+_register_batches(app)
 
 
 @stack_app.command("up")

@@ -61,6 +61,15 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
         f"calls, {brief['tokens_in']}/{brief['tokens_out']} tokens, {fmt_cost(brief['cost_usd'])}, "
         f"{brief['duration_s']:.1f} s"
     )
+    batch_api = brief.get("batch_api")
+    if batch_api:
+        waves = " then ".join("+".join(w["steps"]) for w in batch_api["waves"])
+        console.print(
+            f"batch API: {len(batch_api['waves'])} waves ({waves}), "
+            f"{batch_api['batches']} provider batches; cost at the batch rate "
+            f"{fmt_cost(batch_api['cost_usd'])}, the same calls online "
+            f"{fmt_cost(batch_api['online_cost_usd'])}"
+        )
     for reason in brief["reasons"]:
         console.print(f"[red]- {reason}[/red]")
     left = brief.get("unprocessed_ids") or []

@@ -292,6 +292,9 @@ def report_command(
     split = by.value if by else None
     ledger = default_ledger()
     report = ledger_report(ledger, workflow, window, cast("Dimension | None", split))
+    from eightflow.cli.batches_cmd import add_batch_api, batch_api_lines
+
+    add_batch_api(report, ledger, window)
     notes = err if fmt is ReportFormat.json else out
     if workflow and not report["workflows"]:
         err.print(f"[yellow]no runs of '{workflow}' in {ledger.path}[/yellow]")
@@ -311,8 +314,11 @@ def report_command(
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     elif fmt is ReportFormat.markdown:
         sys.stdout.write(report_markdown(report, {k: str(p) for k, p in images.items()}, split))
+        sys.stdout.write("".join(f"\n- {line}\n" for line in batch_api_lines(report)))
     else:
         _print_tables(report, split, out)
+        for line in batch_api_lines(report):
+            out.print(line)
     if images and fmt is not ReportFormat.markdown:
         notes.print("Charts: " + ", ".join(str(p) for p in images.values()))
     if publish:
@@ -409,7 +415,11 @@ def _print_eval(result: EvalResult, console: Console) -> None:
 def eval_command(
     workflow: Annotated[str, typer.Argument(help="The workflow whose prompt is scored.")],
     dataset: Annotated[
-        Path, typer.Argument(help="CSV: text,label (sentiment) or text,expected_entities.")
+        Path,
+        typer.Argument(
+            help="CSV: text,label (sentiment) or text,expected_entities; or a folder of "
+            "real documents with manifest.csv (examples/eval/real)."
+        ),
     ],
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="litellm model string to score.")
@@ -423,8 +433,14 @@ def eval_command(
     from eightflow.cli.main import _fail, out
     from eightflow.errors import WorkflowError
     from eightflow.evaluation import evaluate, load_dataset
+    from eightflow.evaluation_real import is_real_set
     from eightflow.registry import load_workflow
 
+    if is_real_set(dataset):  # a folder of real documents with manifest.csv
+        from eightflow.cli.eval_real_cmd import real_eval
+
+        real_eval(workflow, dataset, model, as_json)
+        return
     try:
         task, _ = load_dataset(dataset)
         cls = load_workflow(workflow)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import Flow, flow, task
-from prefect.context import FlowRunContext, TaskRunContext
+from prefect.context import TaskRunContext
 from prefect.states import Failed, State
 
 from eightflow.compiler.task_options import step_task_options
@@ -81,7 +81,7 @@ class CompiledWorkflow:
     def __init__(self, definition: WorkflowDefinition, version: str) -> None:
         self.definition = definition
         self.version = version
-        self.flow_name = definition.name.replace("_", "-")
+        self.flow_name = compiled_flow_name(definition.name)
         self.tasks = {
             leaf.name: _task(
                 _step_body,
@@ -96,7 +96,7 @@ class CompiledWorkflow:
             leaf.retry_policy or definition.default_retry_policy for leaf in definition.leaves
         ]
         widest = max(policies, key=lambda p: p.max_attempts)
-        options = step_task_options(widest, f"{self.flow_name}-document")
+        options = step_task_options(widest, f"{definition.name}-document")
         options["retries"] = min(sum(p.retries for p in policies), 50)
         compiled = self
 
@@ -178,7 +178,7 @@ class CompiledWorkflow:
                     await executor.attempt(name, executor.next_attempt(name))
                     return True
                 except StepFailed as failure:
-                    if getattr(failure, "retry", False):
+                    if failure.retry:
                         outcome.retry = outcome.retry or failure
                         executor.stopped = failure
                         return False
@@ -234,5 +234,11 @@ def _failure_of(state: State[Any]) -> WorkflowError:
     return WorkflowError(state.message or "step failed")
 
 
-def in_flow_run() -> bool:
-    return FlowRunContext.get() is not None
+def compiled_flow_name(workflow: str) -> str:
+    """The Prefect flow name of a compiled workflow: ``workflow:document_analysis``.
+
+    The prefix keeps it apart from the deployable ``@flow``s in ``flows/`` (named like
+    ``document-analysis``), which take other parameters: one Prefect flow name must not
+    stand for two parameter shapes.
+    """
+    return f"workflow:{workflow}"

@@ -12,6 +12,7 @@ from typing import Any
 from prefect.cache_policies import NONE
 
 from eightflow.definition import RetryPolicy
+from eightflow.errors import StepFailed
 
 
 class JitteredDelays(list[float]):
@@ -45,7 +46,7 @@ async def retry_condition(task: Any, task_run: Any, state: Any) -> bool:
             await state.aresult(raise_on_failure=True)
         except BaseException as exc:
             error = exc
-    return bool(getattr(error, "retry", False))
+    return isinstance(error, StepFailed) and error.retry
 
 
 def step_task_options(policy: RetryPolicy, name: str) -> dict[str, Any]:

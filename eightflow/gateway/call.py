@@ -25,11 +25,13 @@ from litellm.utils import type_to_response_format_param
 from pydantic import BaseModel, ValidationError
 
 from eightflow.errors import BudgetExceeded, ModelError, ModelOutputError
+from eightflow.gateway.batches import active_router
 from eightflow.gateway.embedded import ensure_local_provider
 from eightflow.gateway.errors import map_error, provider_of
 from eightflow.gateway.keys import provider_key
 from eightflow.prompts import Prompt, PromptRegistry
 from eightflow.runtime.budget import Budget, Reservation
+from eightflow.runtime.context import Context
 from eightflow.runtime.limiter import CallLimiter
 from eightflow.runtime.records import ModelCall
 from eightflow.runtime.run_state import RunState, current_run, current_step
@@ -75,7 +77,11 @@ class ModelGateway:
     async def generate(
         self, prompt: Prompt | str, input: Any = None, *, model: str | None = None, **variables: Any
     ) -> Any:
-        """Text, or a validated pydantic object when the prompt declares an output schema."""
+        """Text, or a validated pydantic object when the prompt declares an output schema.
+
+        ``input`` fills the prompt's positional input; a ``Context`` instead fills every
+        variable the prompt names from what the context holds.
+        """
         return (await self.complete(prompt, input, model=model, **variables)).output
 
     def generate_sync(
@@ -95,6 +101,8 @@ class ModelGateway:
         """Like ``generate``, with tokens, cost, model and latency alongside the output."""
         if isinstance(prompt, str):
             prompt = self.prompts.get(prompt)
+        if isinstance(input, Context):
+            input, variables = None, {**_from_context(prompt, input), **variables}
         messages = prompt.render(_as_text(input), **variables)
         run = current_run.get()
         chosen = self.resolve_model(prompt, model)
@@ -193,6 +201,13 @@ class ModelGateway:
             request.pop("api_base", None)
             request.pop("api_key", None)
             return await litellm.acompletion(**request), request["model"], Reservation(0, 0.0)
+        router = active_router.get()
+        if router is not None:  # --mode batch-api: the call waits for its wave's batch
+            routed = await router.route(request, model)
+            if routed is not None:
+                if run is not None:
+                    run.model_calls += 1
+                return routed[0], model, routed[1]
         async with limiter.slot():
             reservation = budget.reserve(*estimate)
             if run is not None:
@@ -404,6 +419,19 @@ def _context_window(model: str) -> int:
         return int(info.get("max_input_tokens") or 8192)
     except Exception:
         return 8192
+
+
+def _from_context(prompt: Prompt, context: Context) -> dict[str, Any]:
+    """A prompt's variables from a ``Context`` (the seed's ``generate(prompt, context)``).
+
+    Every variable the prompt names that the context holds; the prompt's positional input,
+    when the context has no value of that name, is the context's document.
+    """
+    names = set(prompt.variables) | prompt.template_variables()
+    values = context.prompt_variables(prompt.id, names)
+    if prompt.input and prompt.input not in values and "document" in context:
+        values[prompt.input] = _as_text(context["document"])
+    return values
 
 
 def _as_text(value: Any) -> Any:

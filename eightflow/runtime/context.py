@@ -3,12 +3,18 @@
 A step's context holds the workflow inputs plus the outputs of the steps it depends on,
 directly or through others, and nothing else: reading an output the step did not declare
 a dependency on is an error rather than a race.
+
+A run may open a :class:`ContextScope` (a dynamic workflow's loop does): a ``Context()``
+built inside it starts from the workflow's inputs, as the seed's ``context = Context()``
+expects, and a prompt rendered from it may get variables the scope supplies (the planner's
+registry and state).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 from eightflow.errors import ContextKeyError
 
@@ -51,6 +57,18 @@ class StepResult:
         return result
 
 
+class ContextScope(Protocol):
+    """The run a ``Context`` was built in: its inputs, and variables for its prompts."""
+
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+
+    def prompt_variables(self, prompt_id: str, context: Context) -> dict[str, Any]: ...
+
+
+current_scope: ContextVar[ContextScope | None] = ContextVar("eightflow_scope", default=None)
+
+
 class Context(Mapping[str, Any]):
     """Inputs and upstream outputs, read as attributes (``context.document``) or keys.
 
@@ -65,8 +83,12 @@ class Context(Mapping[str, Any]):
         step: str | None = None,
         **values: Any,
     ) -> None:
+        scope = current_scope.get()
+        if data is None and not values and step is None and scope is not None:
+            data = scope.inputs  # ``Context()`` inside a run: the workflow's inputs
         object.__setattr__(self, "_data", {**(data or {}), **values})
         object.__setattr__(self, "_step", step)
+        object.__setattr__(self, "_scope", scope)
 
     @property
     def step(self) -> str | None:
@@ -121,6 +143,17 @@ class Context(Mapping[str, Any]):
         """A copy scoped to ``step``, optionally holding only ``names``."""
         data = self._data if names is None else {k: v for k, v in self._data.items() if k in names}
         return Context(dict(data), step=step)
+
+    def prompt_variables(self, prompt_id: str, names: Iterable[str]) -> dict[str, Any]:
+        """What a prompt gets when it is rendered from this context (``generate(p, ctx)``).
+
+        The values of ``names`` this context holds, plus whatever the run's scope supplies
+        for that prompt, which wins (a planner's excerpt of the document, say).
+        """
+        values = {name: self._data[name] for name in names if name in self._data}
+        if self._scope is not None:
+            values.update(self._scope.prompt_variables(prompt_id, self))
+        return values
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self._data)

@@ -127,8 +127,8 @@ class StepExecutor:
                     step=name,
                     attempt=record.attempts,
                     original=cause,
+                    retry=retry,
                 )
-                failure.retry = retry  # type: ignore[attr-defined]
                 if not retry:
                     self.failures[name] = error
                 raise failure from None

@@ -73,6 +73,23 @@ MIGRATIONS.append(
             error TEXT, duration_ms REAL, PRIMARY KEY (run_id, round))""",
     )
 )
+MIGRATIONS.append(
+    (  # v4: provider Batch API submissions and their custom_id -> (document, step) map
+        """CREATE TABLE provider_batches (
+            batch_id TEXT PRIMARY KEY, provider TEXT, model TEXT, input_file_id TEXT,
+            output_file_id TEXT, error_file_id TEXT, wave INTEGER, part INTEGER,
+            state TEXT NOT NULL, total INTEGER, completed INTEGER, failed INTEGER,
+            run_key TEXT, workflow TEXT, created TEXT, updated TEXT,
+            collected INTEGER DEFAULT 0, cost_usd REAL, online_cost_usd REAL)""",
+        """CREATE TABLE provider_batch_lines (
+            batch_id TEXT NOT NULL, custom_id TEXT NOT NULL, document_id TEXT NOT NULL,
+            step TEXT NOT NULL, status TEXT, tokens_in INTEGER, tokens_out INTEGER,
+            cost_usd REAL, online_cost_usd REAL, error TEXT,
+            PRIMARY KEY (batch_id, custom_id, document_id, step))""",
+        "CREATE INDEX provider_batch_lines_custom ON provider_batch_lines(custom_id)",
+        "CREATE INDEX provider_batches_state ON provider_batches(state, collected)",
+    )
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -341,7 +358,7 @@ class Ledger:
     def tables(self) -> dict[str, list[dict[str, Any]]]:
         return {
             t: self.query(f"SELECT * FROM {t}")
-            for t in ("runs", "steps", "calls", "evals", "target_checks")
+            for t in ("runs", "steps", "calls", "evals", "target_checks", "provider_batches")
         }
 
     def close(self) -> None:

@@ -46,6 +46,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from eightflow.testing.schema_instance import SchemaInstanceError, instance_for_schema
+from eightflow.testing.stub_batches import BatchEndpoints
 
 __all__ = [
     "ErrorKind",
@@ -424,6 +425,7 @@ class _StubApp:
         self._closing = False
         self._request_ids = 0
         self.port = 0
+        self.batches = BatchEndpoints(lambda: self.url)  # Files + Batches API
 
     @property
     def url(self) -> str:
@@ -441,6 +443,7 @@ class _StubApp:
         app.router.add_get("/_stub/config", self._get_config)
         app.router.add_post("/_stub/config", self._set_config)
         app.router.add_get("/_stub/history", self._history)
+        self.batches.register(app)
         return app
 
     async def start(self, port: int = 0) -> None:

@@ -132,3 +132,15 @@ def test_unsupported_file(runner: CliRunner, tmp_path: Path) -> None:
 def test_no_arguments_shows_help(runner: CliRunner) -> None:
     result = runner.invoke(app, [])
     assert "run" in result.output and "workflows" in result.output and "show" in result.output
+
+
+@pytest.mark.parametrize(
+    ("model", "named"),
+    [("anthropic/claude-haiku-4-5", "anthropic/claude-haiku-4-5"), ("gemini/gemini-pro", "gemini")],
+)
+def test_analyze_batch_api_refuses_a_provider_without_batches(
+    runner: CliRunner, tmp_path: Path, model: str, named: str
+) -> None:
+    result = runner.invoke(app, ["analyze", str(tmp_path), "--mode", "batch-api", "--model", model])
+    assert result.exit_code == 2
+    assert named in result.output and "--mode online" in result.output

@@ -228,10 +228,10 @@ def test_eval_prints_accuracy(runner: CliRunner) -> None:
     result = runner.invoke(app, ["eval", "document_analysis", SENTIMENT])
     assert result.exit_code == 0, result.output
     assert "accuracy" in result.stdout
-    assert "accuracy: 0.7381" in result.stdout
+    assert "accuracy: 0.8333" in result.stdout
     assert "Confusion" in result.stdout and "sentiment@v1" in result.stdout
     rows = default_ledger().query("SELECT metric, value FROM evals WHERE metric = 'accuracy'")
-    assert rows and rows[0]["value"] == pytest.approx(31 / 42)
+    assert rows and rows[0]["value"] == pytest.approx(35 / 42)
 
 
 def test_eval_json(runner: CliRunner) -> None:
@@ -245,7 +245,7 @@ def test_eval_json(runner: CliRunner) -> None:
         "sentiment@v1",
         "accuracy",
     )
-    assert data["value"] == pytest.approx(31 / 42)
+    assert data["value"] == pytest.approx(35 / 42)
     assert len(data["predictions"]) == 42
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from eightflow import Context, StepResult, WorkflowError
 from eightflow.errors import ContextKeyError
+from eightflow.runtime.context import current_scope
 
 
 @pytest.fixture
@@ -132,3 +133,45 @@ def test_step_result() -> None:
         result.nope  # noqa: B018
     skipped = StepResult.skipped_with({"summary": ""})
     assert skipped.skipped and skipped.outputs == {"summary": ""}
+
+
+class Scope:
+    """A run's scope, as a dynamic workflow's loop opens one."""
+
+    def __init__(self, inputs: dict[str, object]) -> None:
+        self.inputs = inputs
+
+    def prompt_variables(self, prompt_id: str, context: Context) -> dict[str, object]:
+        return {"registry": "[...]"} if prompt_id == "workflow_planning" else {}
+
+
+def test_context_built_inside_a_scope_starts_from_the_run_inputs() -> None:
+    assert Context().to_dict() == {}  # outside a run: empty
+    token = current_scope.set(Scope({"document": "the text", "audience": "club"}))
+    try:
+        context = Context()
+        explicit = Context({"only": 1})
+    finally:
+        current_scope.reset(token)
+    assert context.to_dict() == {"document": "the text", "audience": "club"}
+    assert explicit.to_dict() == {"only": 1}  # given data is never replaced
+    context.update({"summary": "s"})
+    assert "summary" not in Context({}) and context.summary == "s"
+
+
+@pytest.mark.parametrize(
+    ("prompt_id", "expected"),
+    [
+        ("summarization", {"document": "the text"}),
+        ("workflow_planning", {"document": "the text", "registry": "[...]"}),
+    ],
+)
+def test_prompt_variables_come_from_the_context_and_its_scope(
+    prompt_id: str, expected: dict[str, object]
+) -> None:
+    token = current_scope.set(Scope({"document": "the text", "audience": "club"}))
+    try:
+        context = Context()
+    finally:
+        current_scope.reset(token)
+    assert context.prompt_variables(prompt_id, ["document", "missing"]) == expected

@@ -1,0 +1,418 @@
+"""The wave collector: model calls held until every document waits, then sent as one wave.
+
+Each model call of a batch-api run reaches :meth:`WaveCollector.route` instead of the
+model (``eightflow.gateway.batches.active_router``). When every document in flight is
+waiting on a call (or has finished), the waiting calls are one wave: the collector
+reserves their budget at the batch rate, attaches calls already in a live provider batch
+(found in the ledger by ``custom_id``), submits the rest (one model per file, within the
+provider's limits), records each batch in the ledger as soon as it is accepted, polls,
+and answers the callers: a response priced at the batch rate, or "go online" for a line
+that failed or expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eightflow.errors import BudgetExceeded, ModelPermanentError
+from eightflow.runtime.budget import Budget, Reservation
+from eightflow.runtime.run_state import current_run, current_step
+from eightflow.settings import get_settings
+
+ProgressHook = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+class BatchStillRunning(ModelPermanentError):
+    """The provider had not finished this call's batch when the run stopped waiting."""
+
+
+@dataclass
+class _Call:
+    custom_id: str
+    request: dict[str, Any]
+    model: str
+    document: str
+    step: str
+    run_id: str
+    future: asyncio.Future[Any]
+
+
+@dataclass
+class _Answer:
+    response: Any
+    reservation: Reservation
+    note: dict[str, Any]
+
+
+@dataclass
+class _Online:
+    note: dict[str, Any]
+
+
+@dataclass
+class _Line:
+    custom_id: str
+    calls: list[_Call]
+    reservation: Reservation = field(default_factory=lambda: Reservation(0, 0.0))
+
+    @property
+    def request(self) -> dict[str, Any]:
+        return self.calls[0].request
+
+
+class WaveCollector:
+    """The per-batch call router (see ``eightflow.gateway.batches.active_router``)."""
+
+    def __init__(
+        self,
+        budget: Budget,
+        *,
+        workflow: str,
+        run_key: str | None,
+        poll_s: float | None = None,
+        max_wait_s: float = 24 * 3600,
+        settle_s: float = 0.05,
+        progress: ProgressHook | None = None,
+        ledger: Any = None,
+        refresh: bool = False,
+    ) -> None:
+        from eightflow.store.ledger import default_ledger
+
+        self.budget = budget
+        self.workflow = workflow
+        self.run_key = run_key
+        self.poll_s = poll_s if poll_s is not None else _env_poll_s()
+        self.max_wait_s = max_wait_s
+        self.settle_s = settle_s
+        self.progress = progress
+        self.refresh = refresh  # then only still-open batches are taken back, not answered ones
+        self.ledger = ledger or default_ledger()
+        self.wave = 0
+        self.waves: list[dict[str, Any]] = []  # per wave: steps and batch ids (for tests, UI)
+        self.batches: dict[str, dict[str, Any]] = {}  # batch id -> state row for progress
+        self.online_retries = 0
+        self.waiting: list[str] = []  # batches still open when the run stopped waiting
+        self._pending: list[_Call] = []
+        self._lines: dict[str, _Line] = {}  # the current wave's lines
+        self._blocked: dict[str, int] = defaultdict(int)
+        self._active = 0
+        self._online: dict[str, str] = {}  # custom_id -> why it goes online now
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._backends: dict[tuple[str, str | None], Any] = {}
+        self._origins: dict[str, str | None] = {}  # resumed batch -> the run that submitted it
+        self._started = time.monotonic()
+
+    # -- what the runner and the gateway call ----------------------------------------------
+
+    def enter_document(self) -> None:
+        self._active += 1
+
+    def leave_document(self) -> None:
+        self._active -= 1
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+
+    async def route(self, request: dict[str, Any], model: str) -> tuple[Any, Reservation] | None:
+        from eightflow.gateway.batches import custom_id_of
+
+        run, scope = current_run.get(), current_step.get()
+        step = scope.record.name if scope else "?"
+        custom_id = custom_id_of(request, step)
+        if custom_id in self._online:
+            return None  # its batch line failed: this attempt goes online
+        run_id = run.run_id if run is not None else "-"
+        call = _Call(
+            custom_id,
+            request,
+            model,
+            (run.document_id if run is not None else None) or "-",
+            step,
+            run_id,
+            asyncio.get_running_loop().create_future(),
+        )
+        self._pending.append(call)
+        self._blocked[run_id] += 1
+        self._wake.set()
+        try:
+            outcome = await call.future
+        finally:
+            self._blocked[run_id] -= 1
+            if not self._blocked[run_id]:
+                del self._blocked[run_id]
+        if scope is not None:
+            note = outcome.note if isinstance(outcome, _Answer | _Online) else {}
+            scope.record.notes.setdefault("batch_api", []).append(note)
+        if isinstance(outcome, _Online):
+            self.online_retries += 1
+            return None
+        return outcome.response, outcome.reservation
+
+    # -- the wave loop ---------------------------------------------------------------------
+
+    def _ready(self) -> bool:
+        """Every document in flight is waiting on a call (the rest have finished)."""
+        return bool(self._pending) and len(self._blocked) >= self._active
+
+    async def serve(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._ready():
+                if self._closed and not self._pending:
+                    return
+                continue
+            seen = len(self._pending)
+            await asyncio.sleep(self.settle_s)  # parallel steps register their calls
+            if len(self._pending) != seen or not self._ready():
+                self._wake.set()
+                continue
+            calls, self._pending = self._pending, []
+            try:
+                await self._run_wave(calls)
+            except BaseException as exc:  # fail the callers, never hang them
+                for line in self._lines.values():
+                    if not all(call.future.done() for call in line.calls):
+                        self.budget.release(line.reservation)
+                for call in calls:
+                    if not call.future.done():
+                        call.future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+
+    async def _run_wave(self, calls: list[_Call]) -> None:
+        from eightflow.store.provider_batches import live_batch_for
+
+        self.wave += 1
+        lines: dict[str, _Line] = {}
+        self._lines = lines  # for releasing reservations if the wave fails
+        for call in calls:
+            lines.setdefault(call.custom_id, _Line(call.custom_id, [])).calls.append(call)
+        self.waves.append(
+            {"wave": self.wave, "steps": sorted({c.step for c in calls}), "batches": []}
+        )
+        resumable = [cid for cid, line in lines.items() if not _simulated(line.request)]
+        live = await asyncio.to_thread(
+            live_batch_for, self.ledger, resumable, include_collected=not self.refresh
+        )
+        for line in list(lines.values()):
+            if not self._reserve(line):
+                del lines[line.custom_id]
+        attached: dict[str, list[_Line]] = defaultdict(list)
+        fresh: dict[tuple[str, str | None], list[_Line]] = defaultdict(list)
+        for cid, line in lines.items():
+            if cid in live:
+                attached[live[cid]].append(line)
+            else:
+                fresh[(line.calls[0].model, line.request.get("api_base"))].append(line)
+        jobs = [self._collect(bid, group, resumed=True) for bid, group in attached.items()]
+        for group in fresh.values():
+            for part, chunk in enumerate(_split(group), start=1):
+                batch_id = await self._submit(chunk, part)
+                jobs.append(self._collect(batch_id, chunk, resumed=False))
+        await asyncio.gather(*jobs)
+
+    def _reserve(self, line: _Line) -> bool:
+        """Reserve the line's prompt at the batch rate; on refusal its callers get the error."""
+        from eightflow.gateway.batches import batch_input_price
+
+        if not self.budget.limited:
+            return True
+        request = line.request
+        text = "\n".join(str(m.get("content", "")) for m in request["messages"])
+        tokens = _count_tokens(line.calls[0].model, text)
+        try:
+            line.reservation = self.budget.reserve(
+                tokens, batch_input_price(line.calls[0].model, tokens)
+            )
+        except BudgetExceeded as exc:
+            for call in line.calls:
+                call.future.set_exception(exc)
+            return False
+        return True
+
+    async def _submit(self, chunk: list[_Line], part: int) -> str:
+        from eightflow.store.provider_batches import SubmittedBatch, record_submitted
+
+        first = chunk[0].calls[0]
+        backend = self._backend(first.model, first.request)
+        metadata = {"eightflow_workflow": self.workflow, "eightflow_wave": str(self.wave)}
+        batch_id, file_id = await backend.submit(
+            [(line.custom_id, line.request) for line in chunk], metadata
+        )
+        submitted = SubmittedBatch(
+            batch_id=batch_id,
+            provider=backend.provider,
+            model=first.model,
+            input_file_id=file_id,
+            wave=self.wave,
+            part=part,
+            run_key=self.run_key,
+            workflow=self.workflow,
+            owners={line.custom_id: [(c.document, c.step) for c in line.calls] for line in chunk},
+        )
+        await asyncio.to_thread(record_submitted, self.ledger, submitted, "submitted")
+        self.waves[-1]["batches"].append(batch_id)
+        return batch_id
+
+    def _backend(self, model: str, request: dict[str, Any]) -> Any:
+        from eightflow.gateway.batches import backend_for
+
+        key = (model, request.get("api_base"))
+        if key not in self._backends:
+            api_base, api_key = request.get("api_base"), request.get("api_key")
+            self._backends[key] = backend_for(model, api_base, api_key)
+        return self._backends[key]
+
+    async def _collect(self, batch_id: str, chunk: list[_Line], *, resumed: bool) -> None:
+        """Poll one batch to its end, then answer its lines (or send them online)."""
+        from eightflow.gateway.batches import BatchStatus, batch_costs, response_from_body
+        from eightflow.store.provider_batches import record_collected, update_state
+
+        first = chunk[0].calls[0]
+        backend = self._backend(first.model, first.request)
+        if resumed:
+            from eightflow.store.provider_batches import batch_row
+
+            self.waves[-1]["batches"].append(batch_id)
+            recorded = await asyncio.to_thread(batch_row, self.ledger, batch_id)
+            self._origins[batch_id] = (recorded or {}).get("run_key")
+        try:
+            while True:
+                status = await backend.status(batch_id)
+                await self._report(batch_id, first.model, status, resumed)
+                if status.done:
+                    break
+                if time.monotonic() - self._started > self.max_wait_s:
+                    self._give_up(batch_id, chunk)
+                    return
+                await asyncio.sleep(self.poll_s)
+            results = await backend.results(status) if status.state == "completed" else {}
+        except Exception as exc:
+            if not resumed:
+                raise
+            # A batch from an earlier run the provider no longer has (or its files expired):
+            # its lines go online rather than into a second batch.
+            status = BatchStatus(state="lost", batch_id=batch_id)
+            results = {}
+            await asyncio.to_thread(update_state, self.ledger, batch_id, "lost")
+            for line in chunk:
+                self._online[line.custom_id] = f"earlier batch unavailable: {type(exc).__name__}"
+        rows: dict[str, dict[str, Any]] = {}
+        for line in chunk:
+            result = results.get(line.custom_id)
+            note: dict[str, Any] = {"wave": self.wave, "batch_id": batch_id, "resumed": resumed}
+            if result is None or result.body is None:
+                why = (result.error if result else None) or self._online.get(
+                    line.custom_id, f"batch {status.state}"
+                )
+                self.budget.release(line.reservation)
+                self._online[line.custom_id] = why
+                rows[line.custom_id] = {"status": "retried_online", "error": why}
+                for call in line.calls:
+                    call.future.set_result(_Online({**note, "line_error": why, "online": True}))
+                continue
+            usage = result.body.get("usage") or {}
+            tokens_in = int(usage.get("prompt_tokens") or 0)
+            tokens_out = int(usage.get("completion_tokens") or 0)
+            cost, online = batch_costs(first.model, tokens_in, tokens_out)
+            rows[line.custom_id] = {
+                "status": "completed",
+                "tokens_in": tokens_in,
+                "tokens_out": tokens_out,
+                "cost_usd": cost,
+                "online_cost_usd": online,
+            }
+            note.update(cost_usd=cost, online_cost_usd=online)
+            for index, call in enumerate(line.calls):  # the first owner pays, once
+                paid = cost if index == 0 else 0.0
+                reservation = line.reservation if index == 0 else Reservation(0, 0.0)
+                response = response_from_body(result.body, paid)
+                call.future.set_result(_Answer(response, reservation, dict(note)))
+        await asyncio.to_thread(record_collected, self.ledger, batch_id, rows)
+        await asyncio.to_thread(
+            update_state,
+            self.ledger,
+            batch_id,
+            status.state,
+            (status.total, status.completed, status.failed),
+            status.output_file_id,
+            status.error_file_id,
+        )
+
+    def _give_up(self, batch_id: str, chunk: list[_Line]) -> None:
+        self.waiting.append(batch_id)
+        for line in chunk:
+            self.budget.release(line.reservation)
+            for call in line.calls:
+                call.future.set_exception(
+                    BatchStillRunning(
+                        f"provider batch {batch_id} still running after {self.max_wait_s:g}s; "
+                        "it stays open in the ledger and the next run collects it",
+                        model=call.model,
+                    )
+                )
+
+    async def _report(self, batch_id: str, model: str, status: Any, resumed: bool) -> None:
+        from eightflow.store.provider_batches import update_state
+
+        row = {
+            "batch_id": batch_id,
+            "wave": self.wave,
+            "model": model,
+            "state": status.state,
+            "total": status.total,
+            "completed": status.completed,
+            "failed": status.failed,
+            "resumed": resumed,
+            "submitted_by": self._origins.get(batch_id, self.run_key),  # a flow run id
+        }
+        if self.batches.get(batch_id) == row:
+            return
+        self.batches[batch_id] = row
+        if not status.done:
+            counts = (status.total, status.completed, status.failed)
+            await asyncio.to_thread(update_state, self.ledger, batch_id, status.state, counts)
+        if self.progress is not None:
+            await self.progress(list(self.batches.values()))
+
+
+def _split(lines: list[_Line]) -> list[list[_Line]]:
+    """Files within the provider's limits on lines and bytes."""
+    import json
+
+    from eightflow.gateway.batches import MAX_BYTES_PER_FILE, MAX_LINES_PER_FILE
+
+    parts: list[list[_Line]] = [[]]
+    size = 0
+    for line in lines:
+        length = len(json.dumps(line.request.get("messages"), default=str)) + 512
+        full = len(parts[-1]) >= MAX_LINES_PER_FILE or size + length > MAX_BYTES_PER_FILE
+        if parts[-1] and full:
+            parts.append([])
+            size = 0
+        parts[-1].append(line)
+        size += length
+    return [p for p in parts if p]
+
+
+def _simulated(request: dict[str, Any]) -> bool:
+    return str(request.get("model", "")).startswith("local/")
+
+
+def _count_tokens(model: str, text: str) -> int:
+    from eightflow.gateway import ModelGateway
+
+    return ModelGateway().count_tokens(text, model)
+
+
+def _env_poll_s() -> float:
+    return max(0.01, get_settings().batch_poll_s)

@@ -1,0 +1,65 @@
+"""Choosing the Prefect API: the CLI's rules, applied once per process for the Python API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from eightflow import prefect_env
+from eightflow.local_server import LocalServer
+
+
+@pytest.fixture
+def fresh(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """No API configured in the environment, no server on the port, no choice made yet."""
+    for name in (
+        "PREFECT_API_URL",
+        "PREFECT_SERVER_ANALYTICS_ENABLED",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+    ):
+        monkeypatch.setenv(name, "")  # so that whatever connect() sets is undone after
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("EIGHTFLOW_SERVER_PORT", "1")  # nothing listens there
+    monkeypatch.setattr(prefect_env, "_connection", None)
+
+
+def test_without_a_server_or_auto_start_it_falls_back_to_ephemeral_without_telemetry(
+    fresh: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EIGHTFLOW_AUTO_SERVER", "0")
+    connection = prefect_env.connect()
+    assert connection.mode == "ephemeral" and connection.api_url is None
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "120"
+    assert "PREFECT_API_URL" not in os.environ
+
+
+def test_an_api_in_prefects_settings_counts_as_configured(fresh: None) -> None:
+    from prefect.settings import get_current_settings
+
+    harness = get_current_settings().api.url  # the test session's server
+    assert harness
+    connection = prefect_env.ensure_connected()
+    assert connection.mode == "configured" and connection.api_url == harness
+    assert prefect_env.ensure_connected() is connection  # chosen once per process
+    assert get_current_settings().api.url == harness
+
+
+@pytest.mark.parametrize(
+    ("name", "prefect_home"),
+    [("server", "prefect/server"), ("stack-server", "prefect/stack-server")],
+)
+def test_servers_eightflow_starts_have_telemetry_off_and_their_own_prefect_home(
+    tmp_path: Path, name: str, prefect_home: str
+) -> None:
+    server = LocalServer(home=tmp_path, port=4399, name=name)
+    env = server.server_env()
+    assert env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert env["PREFECT_HOME"] == str(tmp_path / prefect_home)
+    assert env["PREFECT_UI_API_URL"] == "http://127.0.0.1:4399/api"
+    assert env["PREFECT_API_DATABASE_CONNECTION_URL"].endswith(
+        str(tmp_path / "prefect" / "prefect.db")
+    )
+    assert "PREFECT_API_URL" not in env
