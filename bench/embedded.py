@@ -24,7 +24,7 @@ SHORT_TARGET_S = 0.2
 
 
 def _documents() -> tuple[str, str]:
-    from eightflow.testing.corpus import synthetic_document
+    from tests.support.corpus import synthetic_document
 
     short = synthetic_document(0, paragraphs=3)
     parts: list[str] = []

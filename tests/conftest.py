@@ -62,6 +62,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def fake_model():  # type: ignore[no-untyped-def]
     """A fresh scripted provider routed as ``fake/...`` (priced, so cost is a number)."""
-    from eightflow.testing.fake_model import FakeModel
+    from tests.support.fake_model import FakeModel
 
     return FakeModel(price=(1e-6, 2e-6)).install()

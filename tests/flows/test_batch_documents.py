@@ -19,9 +19,9 @@ from uuid import UUID
 
 import pytest
 
-from eightflow.testing import StubConfig, StubProcess, start_stub_process
-from eightflow.testing.corpus import write_corpus
 from flows.batch_documents import BatchParams, batch_documents
+from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support.corpus import write_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "documents"

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from eightflow.testing.corpus import synthetic_document
 from tasks.chunking import chunk_text
+from tests.support.corpus import synthetic_document
 
 
 def words(text: str) -> int:

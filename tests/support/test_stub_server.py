@@ -1,4 +1,4 @@
-"""Tests of the OpenAI-compatible stub server (eightflow.testing).
+"""Tests of the OpenAI-compatible stub server (tests.support).
 
 Everything is offline: servers bind 127.0.0.1, every server and child process a test
 starts is stopped by the test (context managers), and litellm reads its bundled cost map.
@@ -27,14 +27,14 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from eightflow.testing import (
+from tests.support import (
     StubConfig,
     StubControlError,
     StubServer,
     StubStartError,
     start_stub_process,
 )
-from eightflow.testing.schema_instance import SchemaInstanceError, instance_for_schema
+from tests.support.schema_instance import SchemaInstanceError, instance_for_schema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -634,7 +634,7 @@ async def test_litellm_acompletion_recovers_after_two_429s() -> None:
 
 def test_package_import_is_light() -> None:
     code = (
-        "import sys, eightflow.testing as t\n"
+        "import sys, tests.support as t\n"
         "assert t.StubServer and t.StubConfig and t.start_stub_process and t.StubProcess\n"
         "bad = [m for m in ('litellm', 'prefect') if m in sys.modules]\n"
         "assert not bad, bad\n"
@@ -680,7 +680,7 @@ def test_stub_process_reports_startup_failure(stub: StubServer) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_cli_prints_ready_and_stops_on_signal(sig: signal.Signals) -> None:
     command = [
-        sys.executable, "-m", "eightflow.testing.stub_server", "--port", "0",
+        sys.executable, "-m", "tests.support.stub_server", "--port", "0",
         "--latency-ms", "5", "--error-rate", "0.3", "--error-kinds", "429,500,timeout,malformed",
         "--seed", "1", "--prompt-tokens", "9", "--completion-tokens", "4",
     ]  # fmt: skip
@@ -708,7 +708,7 @@ def test_cli_prints_ready_and_stops_on_signal(sig: signal.Signals) -> None:
 @pytest.mark.e2e
 def test_cli_rejects_invalid_config() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "eightflow.testing.stub_server", "--error-rate", "7"],
+        [sys.executable, "-m", "tests.support.stub_server", "--error-rate", "7"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -724,7 +724,7 @@ def test_stub_process_exits_with_its_parent() -> None:
     code = textwrap.dedent(
         """
         import os
-        from eightflow.testing import start_stub_process
+        from tests.support import start_stub_process
         proc = start_stub_process()
         print(proc.pid, proc.url, flush=True)
         os._exit(0)  # no atexit, no stop(): the crash case
