@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     batch_poll_s: float = Field(
         default=30.0, gt=0, description="EIGHTFLOW_BATCH_POLL_S: provider batch poll interval."
     )
+    review_poll_s: int = Field(
+        default=5, ge=1, description="EIGHTFLOW_REVIEW_POLL_S: how often a paused run polls."
+    )
     workflows: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
         description="EIGHTFLOW_WORKFLOWS: extra workflows as name=module:Class,...",

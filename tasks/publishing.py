@@ -129,7 +129,8 @@ def batch_report(summary: BatchSummary) -> str:
         "",
         f"- documents: {summary.total} (completed {summary.completed}, "
         f"failed {summary.failed}, "
-        f"unprocessed {len(summary.unprocessed)}; served from cache {summary.cache_hits})",
+        + (f"needs review {len(summary.needs_review)}, " if summary.needs_review else "")
+        + f"unprocessed {len(summary.unprocessed)}; served from cache {summary.cache_hits})",
         f"- model calls: {summary.model_calls}; "
         f"tokens {summary.tokens_in} in / {summary.tokens_out} out",
         f"- cost: {fmt_cost(brief['cost_usd'])}; wall time {summary.duration_s:.1f} s",
@@ -157,6 +158,14 @@ def batch_report(summary: BatchSummary) -> str:
             for error, count in summary.errors.most_common(10)
         ]
         lines += ["", "## Top errors", "", *markdown_table(["count", "error"], errors)]
+    if summary.needs_review:
+        rows = []
+        for doc in summary.needs_review[:500]:
+            review_id, reason = summary.review_notes.get(doc, ("", ""))
+            cell = sanitize_text(doc, limit=200).replace("`", "'")
+            rows.append([cell, f"`{review_id}`", sanitize_text(reason, limit=200), "pending"])
+        head = ["document", "review", "reason", "status"]
+        lines += ["", "## Needs review", "", *markdown_table(head, rows)]
     if summary.unprocessed:
         lines += ["", "## Unprocessed", ""] + [f"- {doc}" for doc in summary.unprocessed[:200]]
     return "\n".join(lines) + "\n"

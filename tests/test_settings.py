@@ -25,6 +25,7 @@ _VARS = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "EIGHTFLOW_WORKFLOWS",
     "EIGHTFLOW_BATCH_POLL_S",
+    "EIGHTFLOW_REVIEW_POLL_S",
 )
 
 
@@ -65,6 +66,7 @@ def test_defaults(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ("EIGHTFLOW_REDACT_PII", "yes", "redact_pii", True),
         ("EIGHTFLOW_OTEL", "1", "otel_enabled", True),
         ("EIGHTFLOW_BATCH_POLL_S", "0.05", "batch_poll_s", 0.05),
+        ("EIGHTFLOW_REVIEW_POLL_S", "2", "review_poll_s", 2),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318", "otel_enabled", True),
         (
             "EIGHTFLOW_WORKFLOWS",
