@@ -37,6 +37,7 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 MODEL = "openai/gpt-4o-mini"
 
 
@@ -254,8 +255,8 @@ def main() -> None:
         return
 
     from eightflow.local_server import LocalServer
-    from eightflow.testing import StubConfig, start_stub_process
-    from eightflow.testing.corpus import write_corpus
+    from tests.support import StubConfig, start_stub_process
+    from tests.support.corpus import write_corpus
 
     def say(text: str) -> None:
         if not args.json:

@@ -3,7 +3,7 @@
     python bench/chaos.py --docs 200 --fault-rate 0.3            # mixed transient faults
     python bench/chaos.py --docs 20 --outage-s 60                 # a full outage, then recovery
 
-The stub (``eightflow.testing.stub_server``, its own process) answers ``--fault-rate`` of
+The stub (``tests.support.stub_server``, its own process) answers ``--fault-rate`` of
 requests with one of its transient faults at random (429 with and without Retry-After,
 500, 503, a hang past the request timeout, a truncated body, a reset connection, an
 answer outside the schema), seeded; ``--outage-s`` makes every request fail with 503
@@ -51,8 +51,8 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from eightflow.local_server import LocalServer
-    from eightflow.testing import StubConfig, start_stub_process
-    from eightflow.testing.corpus import write_corpus
+    from tests.support import StubConfig, start_stub_process
+    from tests.support.corpus import write_corpus
 
     work = Path(tempfile.mkdtemp(prefix="eightflow-chaos-"))
     write_corpus(work / "docs", args.docs, seed=args.seed)

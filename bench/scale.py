@@ -98,8 +98,8 @@ def main() -> None:
     os.environ.pop("PREFECT_API_URL", None)
     from bench.batch import free_port
     from deployments import stack
-    from eightflow.testing import StubConfig, start_stub_process
-    from eightflow.testing.corpus import write_corpus
+    from tests.support import StubConfig, start_stub_process
+    from tests.support.corpus import write_corpus
 
     def say(text: str) -> None:
         if not args.json:

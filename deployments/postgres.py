@@ -50,5 +50,10 @@ def ensure_postgres(
     return f"postgresql+asyncpg://{user}:{password}@127.0.0.1:{port}/{database}"
 
 
+def drop_database(database: str) -> None:
+    """Drop ``database`` if it exists (closing its connections)."""
+    _psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
 def stop_postgres() -> None:
     subprocess.run(["pg_ctlcluster", "15", "main", "stop"], capture_output=True, check=False)

@@ -8,11 +8,11 @@ declare their workflows in ``pyproject.toml`` and ``EIGHTFLOW_WORKFLOWS`` can ad
 from __future__ import annotations
 
 import importlib
-import os
 from importlib.metadata import entry_points
 from typing import Any
 
 from eightflow.errors import WorkflowError
+from eightflow.settings import get_settings
 from eightflow.workflow import Workflow
 
 GROUP = "eightflow.workflows"
@@ -20,10 +20,7 @@ GROUP = "eightflow.workflows"
 
 def _targets() -> dict[str, str]:
     found = {ep.name: ep.value for ep in entry_points(group=GROUP)}
-    for item in os.environ.get("EIGHTFLOW_WORKFLOWS", "").split(","):
-        if "=" in item:
-            name, _, target = item.partition("=")
-            found[name.strip()] = target.strip()
+    found.update(get_settings().workflows)
     return found
 
 

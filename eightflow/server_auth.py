@@ -25,7 +25,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from eightflow.settings import env_flag, get_settings
+from eightflow.settings import get_settings
 
 AUTH_FILE = "prefect-auth"
 
@@ -52,7 +52,7 @@ def make_home_private(home: Path | None = None) -> Path:
 
 
 def auth_enabled() -> bool:
-    return env_flag("EIGHTFLOW_SERVER_AUTH", True)
+    return get_settings().server_auth
 
 
 def auth_string(create: bool = True, home: Path | None = None) -> str | None:
@@ -139,7 +139,7 @@ def configure_profile(api_url: str) -> str | None:
     So that ``prefect deployment run ...`` in the same environment needs no extra step.
     ``EIGHTFLOW_CONFIGURE_PROFILE=0`` leaves the profile alone.
     """
-    if not env_flag("EIGHTFLOW_CONFIGURE_PROFILE", True):
+    if not get_settings().configure_profile:
         return None
     from prefect.settings import (
         PREFECT_API_AUTH_STRING,
@@ -161,7 +161,7 @@ def configure_profile(api_url: str) -> str | None:
 
 def unconfigure_profile(api_url: str) -> None:
     """Undo :func:`configure_profile` when the profile still points at ``api_url``."""
-    if not env_flag("EIGHTFLOW_CONFIGURE_PROFILE", True):
+    if not get_settings().configure_profile:
         return
     import prefect.context
     from prefect.settings import load_profiles, save_profiles

@@ -1,30 +1,113 @@
-"""Settings, read from the environment once per call site: one place for defaults.
+"""Settings: one pydantic-settings model read from ``EIGHTFLOW_*`` environment variables.
 
-Everything local (ledger, cache, server database, pid files) lives under ``EIGHTFLOW_HOME``
-(default ``~/.eightflow``) so a user can wipe or move it as one folder.
+Everything local (ledger, cache, server database) lives under ``EIGHTFLOW_HOME`` (default
+``~/.eightflow``) so a user can wipe or move it as one folder. :func:`get_settings` is the
+one access point; it follows the environment as it changes (tests, the CLI's options) and
+re-parses it only when one of the variables it reads has changed.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED_MODEL = "local/embedded"
+PREFIX = "EIGHTFLOW_"
 
 
-class Settings(BaseModel):
-    home: Path = Field(description="EIGHTFLOW_HOME: ledger, cache, server data.")
-    model: str = Field(description="EIGHTFLOW_MODEL: the default model string for litellm.")
-    fallback_models: list[str] = Field(default_factory=list)
-    api_base: str | None = Field(default=None, description="EIGHTFLOW_API_BASE for the model.")
-    request_timeout_s: float = 60.0
+class SettingsError(ValueError):
+    """An ``EIGHTFLOW_*`` variable holds a value that cannot be used; names the variable."""
+
+
+class Settings(BaseSettings):
+    """Each field ``name`` is read from ``EIGHTFLOW_<NAME>``; an empty variable means unset."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
+    home: Path = Field(
+        default_factory=lambda: Path.home() / ".eightflow",
+        description="EIGHTFLOW_HOME: ledger, cache, server data.",
+    )
+    model: str = Field(
+        default=EMBEDDED_MODEL, description="EIGHTFLOW_MODEL: the default model for litellm."
+    )
+    fallback_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="EIGHTFLOW_FALLBACK_MODELS: comma-separated models to fall back to.",
+    )
+    api_base: str | None = Field(
+        default=None, description="EIGHTFLOW_API_BASE: an OpenAI-compatible server for calls."
+    )
+    request_timeout_s: float = Field(default=60.0, gt=0)
     server_host: str = "127.0.0.1"
-    server_port: int = 4200
-    auto_server: bool = True
-    prompts_dir: Path | None = None
-    redact_pii: bool = False
+    server_port: int = Field(default=4200, ge=1, le=65535)
+    auto_server: bool = Field(
+        default=True, description="EIGHTFLOW_AUTO_SERVER: start a local Prefect server."
+    )
+    prompts_dir: Path | None = Field(default=None, description="EIGHTFLOW_PROMPTS_DIR.")
+    redact_pii: bool = Field(
+        default=False, description="EIGHTFLOW_REDACT_PII: mask emails and phone numbers."
+    )
+    otel: bool | None = Field(
+        default=None,
+        description="EIGHTFLOW_OTEL: export runs as spans; unset follows the endpoint below.",
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="OpenTelemetry's own OTEL_EXPORTER_OTLP_ENDPOINT.",
+    )
+    batch_poll_s: float = Field(
+        default=30.0, gt=0, description="EIGHTFLOW_BATCH_POLL_S: provider batch poll interval."
+    )
+    review_poll_s: int = Field(
+        default=5, ge=1, description="EIGHTFLOW_REVIEW_POLL_S: how often a paused run polls."
+    )
+    server_auth: bool = Field(
+        default=True, description="EIGHTFLOW_SERVER_AUTH: servers eightflow starts ask for auth."
+    )
+    configure_profile: bool = Field(
+        default=True,
+        description="EIGHTFLOW_CONFIGURE_PROFILE: write the server's URL and auth to the profile.",
+    )
+    ledger_full_inputs: bool = Field(
+        default=False,
+        description="EIGHTFLOW_LEDGER_FULL_INPUTS: keep whole inputs, not only an excerpt.",
+    )
+    workflows: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="EIGHTFLOW_WORKFLOWS: extra workflows as name=module:Class,...",
+    )
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("fallback_models", mode="before")
+    @classmethod
+    def _split_models(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [m.strip() for m in value.split(",") if m.strip()]
+        return value
+
+    @field_validator("workflows", mode="before")
+    @classmethod
+    def _split_workflows(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            pairs = (item.partition("=") for item in value.split(",") if "=" in item)
+            return {name.strip(): target.strip() for name, _, target in pairs}
+        return value
+
+    @property
+    def otel_enabled(self) -> bool:
+        return self.otel if self.otel is not None else bool(self.otel_endpoint)
 
     @property
     def state_dir(self) -> Path:
@@ -32,28 +115,52 @@ class Settings(BaseModel):
         return self.home
 
 
-def env_flag(name: str, default: bool) -> bool:
-    """A boolean environment setting: unset means ``default``; 0/false/no/off mean False."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() not in {"0", "false", "no", "off"}
+def _env_names() -> tuple[str, ...]:
+    names = ["HOME"]  # the default of EIGHTFLOW_HOME follows it
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names += [a for a in alias.choices if isinstance(a, str)]
+        else:
+            names.append(PREFIX + name.upper())
+    return tuple(names)
+
+
+_ENV_NAMES = _env_names()
+_ENV_KEYS = tuple(os.environ.encodekey(n) for n in _ENV_NAMES) if os.name == "posix" else ()
+_CACHED: tuple[tuple[Any, ...], Settings] | None = None
+
+
+def _snapshot() -> tuple[Any, ...]:
+    # CPython keeps POSIX's environment as bytes in os.environ._data: a dict look-up per
+    # name there is ~20x cheaper than os.environ.get, which encodes and decodes each time.
+    raw = getattr(os.environ, "_data", None)
+    if _ENV_KEYS and isinstance(raw, dict):
+        return tuple(raw.get(key) for key in _ENV_KEYS)
+    return tuple(os.environ.get(name) for name in _ENV_NAMES)
 
 
 def get_settings() -> Settings:
-    """The current settings. Cheap; re-read each time so tests can change the env."""
-    env = os.environ
-    fallbacks = [m.strip() for m in env.get("EIGHTFLOW_FALLBACK_MODELS", "").split(",")]
-    prompts_dir = env.get("EIGHTFLOW_PROMPTS_DIR")
-    return Settings(
-        home=Path(env.get("EIGHTFLOW_HOME") or Path.home() / ".eightflow").expanduser(),
-        model=env.get("EIGHTFLOW_MODEL") or EMBEDDED_MODEL,
-        fallback_models=[m for m in fallbacks if m],
-        api_base=env.get("EIGHTFLOW_API_BASE") or None,
-        request_timeout_s=float(env.get("EIGHTFLOW_REQUEST_TIMEOUT_S") or 60.0),
-        server_host=env.get("EIGHTFLOW_SERVER_HOST") or "127.0.0.1",
-        server_port=int(env.get("EIGHTFLOW_SERVER_PORT") or 4200),
-        auto_server=env_flag("EIGHTFLOW_AUTO_SERVER", True),
-        prompts_dir=Path(prompts_dir) if prompts_dir else None,
-        redact_pii=env_flag("EIGHTFLOW_REDACT_PII", False),
-    )
+    """The current settings: re-parsed only when a variable they read has changed.
+
+    Cheap enough for hot paths (the sanitizer asks on every call).
+    """
+    global _CACHED
+    snapshot = _snapshot()
+    if _CACHED is None or _CACHED[0] != snapshot:
+        _CACHED = (snapshot, _parse())
+    return _CACHED[1]
+
+
+def _parse() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            info = Settings.model_fields.get(field)
+            alias = info.validation_alias if info else None
+            name = alias.choices[0] if isinstance(alias, AliasChoices) else PREFIX + field.upper()
+            problems.append(f"{name}={os.environ.get(str(name), '')!r}: {error['msg']}")
+        raise SettingsError("; ".join(problems)) from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from eightflow.batch.models import BatchSummary
-from eightflow.observe.report import fmt_cost
+from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
 
 PROGRESS_KEY = "batch-api-progress"
 
@@ -20,21 +20,31 @@ def progress_markdown(batches: list[dict[str, Any]]) -> str:
     """One row per provider batch; a resumed batch links to the flow run that submitted it."""
     from eightflow.workflow import flow_run_url
 
-    lines = [
-        "# Provider batches",
-        "",
-        "| wave | batch | model | state | completed | failed | total | submitted by |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    head = ["wave", "batch", "model", "state", "completed", "failed", "total", "submitted by"]
+    rows = []
     for row in sorted(batches, key=lambda r: (r["wave"], r["batch_id"])):
         origin = row.get("submitted_by")
         url = flow_run_url(origin) if origin else None
-        by = "this run" if not row["resumed"] else f"[earlier run]({url})" if url else "earlier run"
-        lines.append(
-            f"| {row['wave']} | `{row['batch_id']}` | {row['model']} | {row['state']} | "
-            f"{row['completed']} | {row['failed']} | {row['total']} | {by} |"
+        by = (
+            "this run"
+            if not row["resumed"]
+            else MarkdownCell(f"[earlier run]({url})")
+            if url
+            else "earlier run"
         )
-    return "\n".join(lines) + "\n"
+        rows.append(
+            [
+                row["wave"],
+                MarkdownCell(f"`{row['batch_id']}`"),
+                row["model"],
+                row["state"],
+                row["completed"],
+                row["failed"],
+                row["total"],
+                by,
+            ]
+        )
+    return "\n".join(["# Provider batches", "", *markdown_table(head, rows)]) + "\n"
 
 
 class BatchApiProgress:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import pairwise
+
+from eightflow.embedded.text import sentence_ends
 
 CountTokens = Callable[[str], int]
-
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 
 def chunk_text(text: str, max_tokens: int, count: CountTokens) -> list[str]:
@@ -28,7 +29,7 @@ def chunk_text(text: str, max_tokens: int, count: CountTokens) -> list[str]:
         if count(paragraph) <= max_tokens:
             units.append(paragraph)
             continue
-        for sentence in _SENTENCE.split(paragraph):
+        for sentence in _sentences(paragraph):
             if count(sentence) <= max_tokens:
                 units.append(sentence)
             else:
@@ -46,6 +47,13 @@ def chunk_text(text: str, max_tokens: int, count: CountTokens) -> list[str]:
     if current:
         chunks.append("\n\n".join(current))
     return chunks
+
+
+def _sentences(paragraph: str) -> list[str]:
+    """The paragraph cut where the embedded model's splitter ends sentences (one splitter)."""
+    cuts = [0, *sentence_ends(paragraph), len(paragraph)]
+    pieces = (paragraph[a:b].strip() for a, b in pairwise(cuts))
+    return [p for p in pieces if p]
 
 
 def _split_words(text: str, max_tokens: int, count: CountTokens) -> list[str]:

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.inert import csv_frame, md_cell
-from eightflow.observe.report import fmt_cost
+from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
 from eightflow.observe.sanitize import sanitize, sanitize_text
 from eightflow.path_roots import check_output_dir, open_new_file
 from eightflow.runtime.failpoints import failpoint
@@ -190,28 +190,35 @@ def batch_report(summary: BatchSummary) -> str:
     ]
     for reason in brief["reasons"]:
         lines.append(f"- **{reason}**")
-    lines += ["", "## Steps", "", "| step | n | p50 ms | p95 ms | cost |", "|---|---|---|---|---|"]
-    for step, stats in summary.step_stats().items():
-        lines.append(
-            f"| {md_cell(step)} | {stats['n']} | {_ms(stats['p50_ms'])} | {_ms(stats['p95_ms'])} | "
-            f"{fmt_cost(summary.cost_by_step.get(step, 0.0))} |"
-        )
-    lines += ["", "## Cost by model", "", "| model | cost |", "|---|---|"]
-    for model, cost in sorted(summary.cost_by_model.items()):
-        lines.append(f"| {md_cell(model)} | {fmt_cost(cost)} |")
+    steps = [
+        [
+            step,
+            stats["n"],
+            _ms(stats["p50_ms"]),
+            _ms(stats["p95_ms"]),
+            fmt_cost(summary.cost_by_step.get(step, 0.0)),
+        ]
+        for step, stats in summary.step_stats().items()
+    ]
+    lines += ["", "## Steps", "", *markdown_table(["step", "n", "p50 ms", "p95 ms", "cost"], steps)]
+    models = [[model, fmt_cost(cost)] for model, cost in sorted(summary.cost_by_model.items())]
+    lines += ["", "## Cost by model", "", *markdown_table(["model", "cost"], models)]
     lines += batch_api_report_lines(summary)
     if summary.errors:
-        lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
-        for error, count in summary.errors.most_common(10):
-            lines.append(f"| {count} | {md_cell(sanitize_text(error, limit=200))} |")
+        errors = [
+            [count, sanitize_text(error, limit=200)]
+            for error, count in summary.errors.most_common(10)
+        ]
+        lines += ["", "## Top errors", "", *markdown_table(["count", "error"], errors)]
     if summary.needs_review:
-        lines += ["", "## Needs review", "", "| document | review | reason | status |"]
-        lines.append("|---|---|---|---|")
+        rows = []
         for doc in summary.needs_review[:500]:
             review_id, reason = summary.review_notes.get(doc, ("", ""))
-            reason = md_cell(sanitize_text(reason, limit=200))
-            cell = md_cell(sanitize_text(doc, limit=200))
-            lines.append(f"| {cell} | `{review_id}` | {reason} | pending |")
+            cell = sanitize_text(doc, limit=200)
+            review = MarkdownCell(f"`{review_id}`")
+            rows.append([cell, review, sanitize_text(reason, limit=200), "pending"])
+        head = ["document", "review", "reason", "status"]
+        lines += ["", "## Needs review", "", *markdown_table(head, rows)]
     if summary.unprocessed:
         lines += ["", "## Unprocessed", ""] + [
             f"- {md_cell(doc)}" for doc in summary.unprocessed[:200]
@@ -367,22 +374,24 @@ def _write_merged(frame: Any, shard_dirs: list[Path], out: Path) -> dict[str, An
         "- by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
         f"- cost: {fmt_cost(float(frame['cost_usd'].fillna(0).sum()) if len(frame) else 0.0)}",
         "",
-        "| step | n | p50 ms | p95 ms | cost |",
-        "|---|---|---|---|---|",
     ]
-    for step, values in durations.items():
-        lines.append(
-            f"| {step} | {len(values)} | {_ms(percentile(values, 50))} | "
-            f"{_ms(percentile(values, 95))} | {fmt_cost(cost_by_step.get(step, 0.0))} |"
-        )
+    steps = [
+        [
+            step,
+            len(values),
+            _ms(percentile(values, 50)),
+            _ms(percentile(values, 95)),
+            fmt_cost(cost_by_step.get(step, 0.0)),
+        ]
+        for step, values in durations.items()
+    ]
+    lines += markdown_table(["step", "n", "p50 ms", "p95 ms", "cost"], steps)
     errors = (
         frame[frame["status"] != "completed"]["error"].value_counts().head(10) if len(frame) else []
     )
     if len(errors):
-        lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
-        lines += [
-            f"| {n} | {md_cell(sanitize_text(str(e), limit=200))} |" for e, n in errors.items()
-        ]
+        rows = [[n, sanitize_text(str(e), limit=200)] for e, n in errors.items()]
+        lines += ["", "## Top errors", "", *markdown_table(["count", "error"], rows)]
     with atomic_write(out / "report.md") as fh:
         fh.write("\n".join(lines) + "\n")
     return {"documents": len(frame), "by_status": statuses, "out": str(out)}

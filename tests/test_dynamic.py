@@ -8,7 +8,7 @@ import pytest
 
 from eightflow import Context, StepResult
 from eightflow.dynamic import DynamicWorkflow, StepType
-from eightflow.testing.fake_model import FakeModel
+from tests.support.fake_model import FakeModel
 
 
 class Toy(DynamicWorkflow):

@@ -19,8 +19,8 @@ from eightflow import Context, Step, StepResult, StepType, WorkflowMonitor, Work
 from eightflow import DynamicWorkflow as Workflow
 from eightflow.dynamic import Plan
 from eightflow.store.ledger import default_ledger
-from eightflow.testing.fake_model import FakeModel
 from flows.document_triage import DocumentTriageWorkflow
+from tests.support.fake_model import FakeModel
 
 TRIAGE = Path(__file__).resolve().parents[1] / "examples" / "triage"
 

@@ -22,7 +22,7 @@ from eightflow import (
     Workflow,
     WorkflowDefinition,
 )
-from eightflow.testing import StubConfig, StubServer
+from tests.support import StubConfig, StubServer
 
 MODEL = "openai/gpt-4o-mini"
 PROMPT_TOKENS, COMPLETION_TOKENS = 1234, 56
@@ -246,7 +246,7 @@ async def test_rate_limit_becomes_a_temporary_error_on_the_call(stub: StubServer
 
 
 async def test_unpriced_model_records_none_not_zero() -> None:
-    from eightflow.testing.fake_model import FakeModel
+    from tests.support.fake_model import FakeModel
 
     fake = FakeModel(name="unpriced").install()
 
@@ -265,7 +265,7 @@ async def test_unpriced_model_records_none_not_zero() -> None:
 
 
 async def test_one_unpriced_call_makes_the_run_unpriced(fake_model: Any) -> None:
-    from eightflow.testing.fake_model import FakeModel
+    from tests.support.fake_model import FakeModel
 
     FakeModel(name="unpriced2").install()
 

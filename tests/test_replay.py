@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from eightflow.replay import replay_run
-from eightflow.testing import StubConfig, StubServer
 from flows.document_analysis import DocumentAnalysisWorkflow
+from tests.support import StubConfig, StubServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (ROOT / "examples" / "sample.md").read_text(encoding="utf-8")

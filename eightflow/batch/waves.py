@@ -13,7 +13,6 @@ that failed or expired.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -23,6 +22,7 @@ from typing import Any
 from eightflow.errors import BudgetExceeded, ModelPermanentError
 from eightflow.runtime.budget import Budget, Reservation
 from eightflow.runtime.run_state import current_run, current_step
+from eightflow.settings import get_settings
 
 ProgressHook = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
@@ -415,7 +415,4 @@ def _count_tokens(model: str, text: str) -> int:
 
 
 def _env_poll_s() -> float:
-    try:
-        return max(0.01, float(os.environ.get("EIGHTFLOW_BATCH_POLL_S", "30")))
-    except ValueError:
-        return 30.0
+    return max(0.01, get_settings().batch_poll_s)

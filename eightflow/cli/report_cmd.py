@@ -78,15 +78,6 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return lines
-
-
 def _summary_row(wf: dict[str, Any]) -> list[str]:
     return [
         str(wf["runs"]),
@@ -164,34 +155,37 @@ def _scope(report: dict[str, Any], by: str | None) -> str:
 
 def report_markdown(report: dict[str, Any], images: dict[str, str], by: str | None = None) -> str:
     """The report as Markdown: summary, steps, groups, failure reasons, chart links."""
+    from eightflow.observe.report import markdown_table
+
     lines = ["# eightflow report", "", f"Scope: {_scope(report, by)}.", ""]
     if not report["workflows"]:
         lines += ["No runs in the ledger for this selection.", ""]
     for wf in report["workflows"]:
         lines += [f"## {wf['name']}", ""]
-        lines += [*_md_table(SUMMARY_HEAD, [_summary_row(wf)]), ""]
+        lines += [*markdown_table(SUMMARY_HEAD, [_summary_row(wf)]), ""]
         lines += ["### Steps", ""]
-        lines += [*_md_table(STEP_HEAD, [_step_row(s) for s in wf["steps"]]), ""]
+        lines += [*markdown_table(STEP_HEAD, [_step_row(s) for s in wf["steps"]]), ""]
         if wf["groups"]:
             lines += [f"### By {by}", ""]
-            lines += [*_md_table([by or "key", *GROUP_HEAD], [_group_row(g) for g in wf["groups"]])]
+            groups = [_group_row(g) for g in wf["groups"]]
+            lines += [*markdown_table([by or "key", *GROUP_HEAD], groups)]
             lines.append("")
         lines += ["### Failure reasons", ""]
         reasons = sorted(wf["failure_reasons"].items(), key=lambda kv: (-kv[1], kv[0]))
         if reasons:
-            lines += [*_md_table(["reason", "runs"], [[k, str(v)] for k, v in reasons]), ""]
+            lines += [*markdown_table(["reason", "runs"], [[k, str(v)] for k, v in reasons]), ""]
         else:
             lines += ["None.", ""]
     if report.get("reviews"):
         from eightflow.cli.review_cmd import REVIEW_HEAD, review_rate_rows
 
         lines += ["## Reviews", ""]
-        lines += [*_md_table(REVIEW_HEAD, review_rate_rows(report["reviews"])), ""]
+        lines += [*markdown_table(REVIEW_HEAD, review_rate_rows(report["reviews"])), ""]
     if report.get("evals") and by in ("prompt", "model"):
         from eightflow.cli.review_cmd import EVAL_HEAD, eval_score_rows
 
         lines += ["## Evaluations", ""]
-        lines += [*_md_table(EVAL_HEAD, eval_score_rows(report["evals"])), ""]
+        lines += [*markdown_table(EVAL_HEAD, eval_score_rows(report["evals"])), ""]
     if images:
         lines += ["## Charts", ""]
         titles = {COST_PLOT: "Cost per day", LATENCY_PLOT: "Step latency (p50/p95)"}

@@ -16,6 +16,7 @@ __all__ = [
     "STOPWORDS",
     "clip",
     "count_tokens_approx",
+    "sentence_ends",
     "split_sentences",
     "words",
 ]
@@ -158,13 +159,22 @@ def _continues(previous: str, line: str) -> bool:
     return len(previous) >= _WRAPPED_LINE
 
 
+def sentence_ends(block: str) -> list[int]:
+    """Offsets where a sentence of ``block`` ends: the splitter's rule, losing nothing.
+
+    For callers that must keep every character (chunking); ``split_sentences`` uses it too.
+    """
+    return [
+        m.end()
+        for m in _BOUNDARY_RE.finditer(block)
+        if m.end() < len(block) and _is_boundary(block, m.start(), m.end())
+    ]
+
+
 def _split_block(block: str) -> list[str]:
     out: list[str] = []
     start = 0
-    for match in _BOUNDARY_RE.finditer(block):
-        end = match.end()
-        if end >= len(block) or not _is_boundary(block, match.start(), end):
-            continue
+    for end in sentence_ends(block):
         piece = block[start:end].strip()
         if piece:
             out.append(piece)

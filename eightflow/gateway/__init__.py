@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before litellm: no price fetch
-os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")  # and no other catalogue fetches
+# litellm reads these once, while it is imported, and has no other switch for them: without
+# them ``import litellm`` downloads its price map and provider catalogues. setdefault leaves a
+# user's own choice alone.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 
-import litellm
+# No litellm module globals are set here: options travel with each call (see ``call``).
 
-litellm.suppress_debug_info = True  # no "Give Feedback" banner on every error
-litellm.drop_params = True  # providers that lack e.g. response_format still answer
-
-from eightflow.gateway.adapter import register_provider  # noqa: E402
-from eightflow.gateway.call import Generation, ModelGateway  # noqa: E402
-from eightflow.gateway.embedded import ensure_local_provider  # noqa: E402
-from eightflow.gateway.errors import map_error, provider_of  # noqa: E402
-from eightflow.gateway.keys import provider_key  # noqa: E402
+from eightflow.gateway.adapter import register_provider
+from eightflow.gateway.call import Generation, ModelGateway
+from eightflow.gateway.embedded import ensure_local_provider
+from eightflow.gateway.errors import map_error, provider_of
+from eightflow.gateway.keys import provider_key
 
 __all__ = [
     "Generation",

@@ -73,6 +73,7 @@ class ModelGateway:
         self.timeout_s = timeout_s
         self._limiter = CallLimiter(8)  # used outside a run only
         ensure_local_provider()
+        _silence_error_banner()
 
     # -- public API -----------------------------------------------------------------------
 
@@ -132,9 +133,17 @@ class ModelGateway:
             )
         except BaseException as exc:
             reservation = held[0]
-            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | BudgetExceeded):
+            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
                 budget.release(reservation)
-                raise  # BudgetExceeded: no call was made, nothing to record as a model call
+                raise
+            over_budget = _budget_cause(exc)
+            if over_budget is not None:
+                # Fatal for the run, wherever it was raised (the reservation, or a provider
+                # litellm wrapped it for): never mapped to a retryable model error.
+                budget.release(reservation)
+                if over_budget is exc:
+                    raise
+                raise over_budget from None
             error = map_error(exc, chosen)
             charged = 0.0
             if isinstance(error, ModelTemporaryError) and error.billable and reservation.counted:
@@ -397,6 +406,34 @@ class ModelGateway:
 
 
 _NO_CALL = Reservation(0, 0.0, counted=False)
+
+
+_BANNER_SILENCED = False
+
+
+def _silence_error_banner() -> None:
+    """Stop litellm printing a "Give Feedback / Get Help" banner to stdout on each error.
+
+    litellm has no per-call switch for it: its exception mapper reads the module global
+    ``litellm.suppress_debug_info``. So it is set here, once, when the first gateway is
+    made, rather than as a side effect of importing eightflow.
+    """
+    global _BANNER_SILENCED
+    if not _BANNER_SILENCED:
+        litellm.suppress_debug_info = True
+        _BANNER_SILENCED = True
+
+
+def _budget_cause(exc: BaseException) -> BudgetExceeded | None:
+    """The ``BudgetExceeded`` behind ``exc``, if any (litellm wraps what a provider raises)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, BudgetExceeded):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _response_format(schema: type[BaseModel]) -> dict[str, Any]:

@@ -12,21 +12,19 @@ everything.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from eightflow.observe.sanitize import sanitize_text
 from eightflow.runtime.records import WorkflowResult
+from eightflow.settings import get_settings
 
 log = logging.getLogger("eightflow.otel")
 _PROVIDER: Any = None
 
 
 def enabled() -> bool:
-    flag = os.environ.get("EIGHTFLOW_OTEL", "").strip().lower()
-    if flag in {"0", "false", "no", "off"}:
-        return False
-    return flag in {"1", "true", "yes", "on"} or bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    """``EIGHTFLOW_OTEL`` if set, else whether ``OTEL_EXPORTER_OTLP_ENDPOINT`` is."""
+    return get_settings().otel_enabled
 
 
 def _tracer() -> Any:

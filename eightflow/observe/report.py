@@ -22,6 +22,33 @@ _STATUS_STYLE = {
 }
 
 
+class MarkdownCell(str):
+    """A table cell that is markdown on purpose (a link, a code span): put in as it is.
+
+    Everything else a table holds (names, model text, errors) is escaped, so only what
+    eightflow itself writes can be active markdown.
+    """
+
+
+def markdown_table(head: list[str], rows: list[list[Any]]) -> list[str]:
+    """The one markdown table renderer: a header, a separator, one line per row.
+
+    Cells are ``str()``-ed and escaped with ``md_cell`` (pipes, backticks, links, HTML,
+    newlines), so a cell's text (an error message, a file name, model output) can never
+    break the table or act as markdown; a ``MarkdownCell`` is trusted. Returns lines, for
+    callers that build a document line by line.
+    """
+
+    def cell(value: Any) -> str:
+        if isinstance(value, MarkdownCell):
+            return " ".join(str(value).splitlines())
+        return md_cell("" if value is None else value)
+
+    lines = ["| " + " | ".join(cell(h) for h in head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
 def fmt_cost(value: float | None) -> str:
     return "unpriced" if value is None else f"${value:.6f}"
 
@@ -35,21 +62,35 @@ def mermaid_with_status(definition: WorkflowDefinition, steps: list[StepRecord])
     return "\n".join(lines)
 
 
+STEP_TABLE_HEAD = [
+    "step",
+    "status",
+    "attempts",
+    "duration ms",
+    "model",
+    "prompt",
+    "tokens in/out",
+    "cost",
+    "error",
+]
+
+
 def step_table(steps: list[StepRecord]) -> str:
-    head = (
-        "| step | status | attempts | duration ms | model | prompt | tokens in/out | cost | error |"
-    )
-    rows = [head, "|" + "---|" * 9]
-    for r in steps:
-        error = md_cell(sanitize_text(r.error or "", limit=120))
-        rows.append(
-            f"| {md_cell(r.name)} | {r.status} | {r.attempts} | "
-            f"{'' if r.duration_ms is None else f'{r.duration_ms:.0f}'} | "
-            f"{md_cell(r.model or '')} | "
-            f"{md_cell(r.prompt or '')} | {r.tokens_in}/{r.tokens_out} | {fmt_cost(r.cost_usd)} | "
-            f"{error} |"
-        )
-    return "\n".join(rows)
+    rows = [
+        [
+            r.name,
+            r.status,
+            r.attempts,
+            "" if r.duration_ms is None else f"{r.duration_ms:.0f}",
+            r.model,
+            r.prompt,
+            f"{r.tokens_in}/{r.tokens_out}",
+            fmt_cost(r.cost_usd),
+            sanitize_text(r.error or "", limit=120),
+        ]
+        for r in steps
+    ]
+    return "\n".join(markdown_table(STEP_TABLE_HEAD, rows))
 
 
 def compact(value: Any) -> str:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from eightflow.settings import env_flag
+from eightflow.settings import get_settings
 
 REDACTED = "[REDACTED]"
 
@@ -134,7 +134,7 @@ def sanitize_text(text: str, *, limit: int | None = 2000, redact_pii: bool | Non
     text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _BEARER.sub(f"Bearer {REDACTED}", text)
     if redact_pii is None:
-        redact_pii = env_flag("EIGHTFLOW_REDACT_PII", False)  # the one parser of settings
+        redact_pii = get_settings().redact_pii
     if redact_pii:
         text = _EMAIL.sub("[EMAIL]", text)
         text = _PHONE.sub("[PHONE]", text)

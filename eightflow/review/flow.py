@@ -27,6 +27,7 @@ from eightflow.review.render import request_markdown
 from eightflow.review.requests import ReviewRequest, review_requests
 from eightflow.review.store import get_review, record_decision, save_pending
 from eightflow.runtime.records import WorkflowResult
+from eightflow.settings import get_settings
 
 
 def review_form(rule: ReviewRule, request: ReviewRequest) -> Any:
@@ -125,7 +126,7 @@ async def _ask(
         request.review_id,
     )
     form = review_form(rule, request)
-    poll = poll_interval or int(os.environ.get("EIGHTFLOW_REVIEW_POLL_S", "5"))
+    poll = poll_interval or get_settings().review_poll_s
     try:
         answer = await pause_flow_run(
             wait_for_input=form,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from eightflow.observe.report import MarkdownCell, markdown_table
 from eightflow.observe.sanitize import sanitize_text
 
 
@@ -36,19 +37,19 @@ def request_markdown(row: dict[str, Any]) -> str:
 
 def pending_table(rows: list[dict[str, Any]]) -> str:
     """The batch's list of documents waiting for review, with links and commands."""
-    lines = [
-        "| review | document | step | reason | link | decide |",
-        "|---|---|---|---|---|---|",
+    head = ["review", "document", "step", "reason", "link", "decide"]
+    cells = [
+        [
+            MarkdownCell(f"`{row['review_id']}`"),
+            _cell(row.get("document_id") or ""),
+            row["step"],
+            sanitize_text("; ".join(row.get("reasons") or []), limit=200),
+            MarkdownCell(f"[run]({row['link']})") if row.get("link") else "",
+            MarkdownCell(f"`eightflow review decide {row['review_id']} --approve`"),
+        ]
+        for row in rows
     ]
-    for row in rows:
-        link = f"[run]({row['link']})" if row.get("link") else ""
-        reason = sanitize_text("; ".join(row.get("reasons") or []), limit=200).replace("|", "/")
-        document = _cell(row.get("document_id") or "")
-        lines.append(
-            f"| `{row['review_id']}` | {document} | {row['step']} | "
-            f"{reason} | {link} | `eightflow review decide {row['review_id']} --approve` |"
-        )
-    return "\n".join(lines)
+    return "\n".join(markdown_table(head, cells))
 
 
 def _cell(text: str) -> str:

@@ -14,14 +14,14 @@ from typing import Any
 
 from eightflow.errors import WorkflowError
 from eightflow.observe.sanitize import excerpt
-from eightflow.settings import env_flag
+from eightflow.settings import get_settings
 
 EXCERPT_CHARS = 500
 _MARK = "__excerpt__"
 
 
 def full_inputs_opted_in() -> bool:
-    return env_flag("EIGHTFLOW_LEDGER_FULL_INPUTS", False)
+    return get_settings().ledger_full_inputs
 
 
 def _digest(text: str) -> str:

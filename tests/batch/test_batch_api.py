@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from eightflow.testing import StubConfig, StubServer
-from eightflow.testing.corpus import write_corpus
-from eightflow.testing.operator_env import operator_env
-from eightflow.testing.stub_server import http_json
 from flows.batch_documents import BatchParams, batch_documents
+from tests.support import StubConfig, StubServer
+from tests.support.corpus import write_corpus
+from tests.support.operator_env import operator_env
+from tests.support.stub_server import http_json
 
 MODEL = "openai/gpt-4o-mini"
 CONTENT_COLUMNS = [

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from eightflow.testing import StubConfig, StubProcess, start_stub_process
-from eightflow.testing.corpus import write_corpus
-from eightflow.testing.stub_server import http_json
+from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support.corpus import write_corpus
+from tests.support.stub_server import http_json
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ from typing import Any
 from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.registry import load_workflow
-from eightflow.testing.corpus import write_corpus
 from tasks.loading import load_document
+from tests.support.corpus import write_corpus
 
 
 class ListSink:

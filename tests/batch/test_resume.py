@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from eightflow.testing import StubConfig, StubProcess, start_stub_process
-from eightflow.testing.corpus import write_corpus
+from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support.corpus import write_corpus
 
 pytestmark = pytest.mark.e2e
 

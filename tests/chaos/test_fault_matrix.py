@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from eightflow.testing import StubConfig, StubProcess, start_stub_process
-from eightflow.testing.corpus import write_corpus
 from tests.chaos.helpers import (
     CALLS_PER_DOC,
     MODEL,
@@ -23,6 +21,8 @@ from tests.chaos.helpers import (
     run_batch,
     traced_requests,
 )
+from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support.corpus import write_corpus
 
 pytestmark = pytest.mark.e2e
 

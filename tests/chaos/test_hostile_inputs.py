@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from eightflow.testing import StubConfig, StubProcess, start_stub_process
-from eightflow.testing.corpus import write_corpus
 from tests.chaos.helpers import MODEL, read_rows, run_batch
 from tests.chaos.hostile_corpus import write_hostile_corpus
+from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support.corpus import write_corpus
 
 pytestmark = pytest.mark.e2e
 OUTPUTS = {"results.csv", "results.parquet", "trace.jsonl", "report.md"}

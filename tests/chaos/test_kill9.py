@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from eightflow.testing import StubConfig, StubProcess, start_stub_process
-from eightflow.testing.corpus import write_corpus
 from tests.chaos.helpers import CALLS_PER_DOC, MODEL, comparable
+from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support.corpus import write_corpus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 

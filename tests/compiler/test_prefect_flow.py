@@ -22,7 +22,7 @@ from eightflow import (
     WorkflowError,
     WorkflowFailed,
 )
-from eightflow.testing.fake_model import FakeModel
+from tests.support.fake_model import FakeModel
 
 FAST_RETRY = RetryPolicy.exponential(max_attempts=3, initial_delay=0.01, max_delay=0.02)
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
 E2E_KEY = "sk-e2e-stack-" + "q" * 32
 pytestmark = pytest.mark.e2e
+WORKER_LABEL = "prefect.worker.name"
 
 
 def free_port() -> int:
@@ -51,13 +52,19 @@ def eightflow(
     )
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if os.geteuid() != 0 or shutil.which("pg_ctlcluster") is None:
-        pytest.skip("needs root and PostgreSQL 15 (as on CI)")
-    from deployments.postgres import ensure_postgres
+WORKERS = 3  # the batch-sharded coordinator takes one worker, each of the 2 shards another
+Require = Callable[[bool, str], None]
 
-    database = ensure_postgres(database="eightflow_e2e", fresh=True)
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterator[dict[str, Any]]:
+    require(os.geteuid() == 0, "the stack e2e runs as root, as on CI")
+    require(shutil.which("pg_ctlcluster") is not None, "PostgreSQL 15 (pg_ctlcluster)")
+    from deployments.postgres import drop_database, ensure_postgres
+
+    # One database per session: two e2e runs on one machine must not drop each other's.
+    name = f"eightflow_e2e_{os.getpid()}"
+    database = ensure_postgres(database=name, fresh=True)
     home = tmp_path_factory.mktemp("stack-home")
     port = free_port()
     prefect_home = tmp_path_factory.mktemp("stack-prefect-home")
@@ -83,7 +90,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "--port",
         str(port),
         "--workers",
-        "2",
+        str(WORKERS),
         "--postgres",
         database,
         env=env,
@@ -102,6 +109,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         }
     finally:
         down = eightflow("stack", "down", env=env, timeout=120)
+        drop_database(name)
         assert down.returncode == 0, down.stdout + down.stderr
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, "server port still listening"
@@ -200,11 +208,16 @@ def test_deployments_run_on_workers_with_postgres(stack: dict[str, Any]) -> None
 
     merged = pd.read_csv(sharded_out / "results.csv")
     assert len(merged) == len(list((ROOT / "examples" / "documents").iterdir()))
+    # Which worker ran what: Prefect labels each flow run with its worker's name.
     shard_runs = api(
         stack, "POST", "/flow_runs/filter", json={"flow_runs": {"name": {"like_": "shard-"}}}
     )
-    workers = {r.get("work_queue_name") for r in shard_runs}
-    assert workers and len(shard_runs) >= 2
+    ran_on = {r["name"]: (r.get("labels") or {}).get(WORKER_LABEL) for r in shard_runs}
+    coordinator = (sharded.get("labels") or {}).get(WORKER_LABEL)
+    started = {f"eightflow-worker-{i + 1}" for i in range(WORKERS)}
+    assert sorted(ran_on) == ["shard-1-of-2", "shard-2-of-2"], ran_on
+    assert coordinator in started, sharded.get("labels")
+    assert set(ran_on.values()) == started - {coordinator}, (ran_on, coordinator)
 
     (OUTPUT).mkdir(exist_ok=True)
     (OUTPUT / "stack-e2e-runs.json").write_text(
@@ -296,10 +309,9 @@ def test_a_path_outside_the_root_is_refused_naming_it(stack: dict[str, Any]) -> 
     assert not (ROOT / "prompts" / "report.md").exists()
 
 
-def _browser(p: Any) -> Any:
+def _browser(p: Any, require: Require) -> Any:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed")
+    require(chromium is not None, "Debian's chromium is not installed")
     return p.chromium.launch(
         executable_path=chromium,
         headless=True,
@@ -325,13 +337,14 @@ def _login(page: Any, stack: dict[str, Any]) -> None:
     page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
 
 
-def test_the_run_form_is_flat_and_starts_a_run(stack: dict[str, Any]) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_the_run_form_is_flat_and_starts_a_run(stack: dict[str, Any], require: Require) -> None:
+    from playwright import sync_api as playwright
+
     found = api(stack, "GET", "/deployments/name/document-analysis/adhoc")
     before = {r["id"] for r in api(stack, "POST", "/flow_runs/filter", json={})}
     OUTPUT.mkdir(exist_ok=True)
     with playwright.sync_playwright() as p:
-        browser = _browser(p)
+        browser = _browser(p, require)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         _login(page, stack)
         page.goto(
@@ -356,8 +369,9 @@ def test_the_run_form_is_flat_and_starts_a_run(stack: dict[str, Any]) -> None:
     assert done["state"]["type"] == "COMPLETED", done["state"]
 
 
-def test_report_visible_in_a_real_browser(stack: dict[str, Any]) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_report_visible_in_a_real_browser(stack: dict[str, Any], require: Require) -> None:
+    from playwright import sync_api as playwright
+
     run_id = stack.get("analysis_run")
     if run_id is None:
         analysis = run_deployment(stack, "document-analysis/adhoc", {"path": "examples/sample.md"})
@@ -365,7 +379,7 @@ def test_report_visible_in_a_real_browser(stack: dict[str, Any]) -> None:
     report = artifacts_of(stack, run_id)["document-analysis-report"]
     OUTPUT.mkdir(exist_ok=True)
     with playwright.sync_playwright() as p:
-        browser = _browser(p)
+        browser = _browser(p, require)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         _login(page, stack)
         page.goto(f"{stack['url']}/runs/flow-run/{run_id}", wait_until="networkidle")

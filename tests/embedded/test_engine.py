@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -150,18 +149,9 @@ def test_deterministic_across_instances() -> None:
 
 
 @pytest.mark.parametrize("task", EmbeddedModel.TASKS)
-def test_fast_on_a_few_paragraphs(task: str) -> None:
-    model = EmbeddedModel()
-    model.respond(task, DOC)  # warm up: lazy imports, lexicons, compiled patterns
-    started = time.perf_counter()
-    for _ in range(5):
-        model.respond(task, DOC)
-    assert (time.perf_counter() - started) / 5 < 0.2
-
-
-@pytest.mark.parametrize("task", EmbeddedModel.TASKS)
 def test_answers_match_the_prompt_output_schemas(task: str) -> None:
-    schemas = pytest.importorskip("tasks.analysis.schemas")
+    from tasks.analysis import schemas
+
     schema = {
         "summarization": schemas.Summary,
         "topic_extraction": schemas.Topics,

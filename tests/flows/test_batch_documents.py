@@ -19,10 +19,10 @@ from uuid import UUID
 
 import pytest
 
-from eightflow.testing import StubConfig, StubProcess, start_stub_process
-from eightflow.testing.corpus import write_corpus
-from eightflow.testing.operator_env import operator_env
 from flows.batch_documents import BatchParams, batch_documents
+from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support.corpus import write_corpus
+from tests.support.operator_env import operator_env
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "documents"

@@ -13,7 +13,7 @@ from eightflow.errors import BudgetExceeded, ModelTemporaryError, UnpricedModelE
 from eightflow.runtime.budget import Budget
 from eightflow.runtime.limiter import CallLimiter
 from eightflow.runtime.run_state import RunState, current_run
-from eightflow.testing import StubConfig, StubServer
+from tests.support import StubConfig, StubServer
 
 MODEL = "openai/gpt-4o-mini"
 PROMPT_TOKENS, COMPLETION_TOKENS = 1000, 1000

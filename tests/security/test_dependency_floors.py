@@ -17,7 +17,9 @@ FLOORS = {"pypdf": "6.1.3", "jinja2": "3.1.6", "aiohttp": "3.12.14"}
 
 def _requirements() -> dict[str, Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    found = (Requirement(r) for r in project["dependencies"])
+    # Runtime dependencies and every extra: aiohttp is only in dev (the test stub server).
+    extras = [r for group in project.get("optional-dependencies", {}).values() for r in group]
+    found = (Requirement(r) for r in [*project["dependencies"], *extras])
     return {r.name.lower(): r for r in found}
 
 

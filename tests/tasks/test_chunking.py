@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from eightflow.testing.corpus import synthetic_document
 from tasks.chunking import chunk_text
+from tests.support.corpus import synthetic_document
 
 
 def words(text: str) -> int:
@@ -120,3 +120,13 @@ async def test_long_document_is_summarized_map_reduce() -> None:
     for step in ("sentiment", "entities"):
         notes = result.step(step).notes["chunking"]
         assert len(result.step(step).calls) == notes["chunks"] > 1
+
+
+def test_sentences_are_cut_by_the_shared_splitter() -> None:
+    # One splitter for the embedded model and chunking: no cut after "Dr." or "e.g.".
+    from eightflow.embedded.text import split_sentences
+
+    sentence = "Dr. Smith met the board, e.g. Ms. Jones, about the plan " + "again " * 6 + "today."
+    paragraph = " ".join([sentence] * 6)
+    chunks = chunk_text(paragraph, max(words(sentence), 16) + 1, words)
+    assert chunks == split_sentences(paragraph) == [sentence] * 6

@@ -13,7 +13,7 @@ Three ways to run it:
   on its own event loop in a daemon thread, so synchronous and asynchronous callers alike
   can talk to it;
 * as a subprocess (benchmarks, so the stub does not share the GIL with what is measured):
-  ``python -m eightflow.testing.stub_server --port 0 --latency-ms 100`` prints
+  ``python -m tests.support.stub_server --port 0 --latency-ms 100`` prints
   ``READY http://127.0.0.1:PORT`` once listening; :func:`start_stub_process` wraps that;
 * either way, it is observed and steered over HTTP (``/_stub/stats``, ``/_stub/reset``,
   ``/_stub/config``, ``/_stub/history``), which works across processes.
@@ -45,8 +45,8 @@ from typing import Any, Literal, Self, get_args
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from eightflow.testing.schema_instance import SchemaInstanceError, instance_for_schema
-from eightflow.testing.stub_batches import BatchEndpoints
+from tests.support.schema_instance import SchemaInstanceError, instance_for_schema
+from tests.support.stub_batches import BatchEndpoints
 
 __all__ = [
     "ErrorKind",
@@ -878,7 +878,7 @@ def _csv(value: str) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m eightflow.testing.stub_server",
+        prog="python -m tests.support.stub_server",
         description="OpenAI-compatible stub server with fault injection (binds 127.0.0.1).",
     )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -977,7 +977,7 @@ def _print_ready(url: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m eightflow.testing.stub_server``."""
+    """Entry point of ``python -m tests.support.stub_server``."""
     args = _parser().parse_args(argv)
     try:
         config = config_from_args(args)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from eightflow.testing import StubConfig, StubServer
-from eightflow.testing.stub_server import http_json
+from tests.support import StubConfig, StubServer
+from tests.support.stub_server import http_json
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ async def test_completion_delay_holds_the_batch_in_progress(stub: StubServer) ->
 
 
 def test_bad_config_is_rejected(stub: StubServer) -> None:
-    from eightflow.testing.stub_server import StubControlError
+    from tests.support.stub_server import StubControlError
 
     with pytest.raises(StubControlError):
         http_json("POST", stub.url + "/_stub/batches/config", {"line_failure": "sometimes"})

@@ -67,6 +67,6 @@ class FakeModel:
     def _default(self, request: ProviderRequest) -> str:
         if request.schema is None:
             return "ok"
-        from eightflow.testing.schema_instance import instance_for_schema
+        from tests.support.schema_instance import instance_for_schema
 
         return json.dumps(instance_for_schema(request.schema, seed=request.user_text))

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from eightflow.testing import StubConfig, StubServer
+from tests.support import StubConfig, StubServer
 
 
 @pytest.fixture

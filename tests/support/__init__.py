@@ -4,8 +4,8 @@ The centrepiece is an OpenAI-compatible stub server (:class:`StubServer` in-proc
 :func:`start_stub_process` as a child process) that litellm talks to over real HTTP, with
 deterministic fault injection configured by :class:`StubConfig`.
 
-Exports are resolved lazily: importing ``eightflow.testing`` costs nothing and never
-imports litellm or prefect, and ``python -m eightflow.testing.stub_server`` does not find
+Exports are resolved lazily: importing ``tests.support`` costs nothing and never
+imports litellm or prefect, and ``python -m tests.support.stub_server`` does not find
 its own module already imported by the package (which ``runpy`` warns about).
 """
 
@@ -15,8 +15,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from eightflow.testing.process import StubProcess, StubStartError, start_stub_process
-    from eightflow.testing.stub_server import StubConfig, StubControlError, StubServer
+    from tests.support.process import StubProcess, StubStartError, start_stub_process
+    from tests.support.stub_server import StubConfig, StubControlError, StubServer
 
 __all__ = [
     "StubConfig",
@@ -28,12 +28,12 @@ __all__ = [
 ]
 
 _LOCATIONS = {
-    "StubConfig": "eightflow.testing.stub_server",
-    "StubControlError": "eightflow.testing.stub_server",
-    "StubServer": "eightflow.testing.stub_server",
-    "StubProcess": "eightflow.testing.process",
-    "StubStartError": "eightflow.testing.process",
-    "start_stub_process": "eightflow.testing.process",
+    "StubConfig": "tests.support.stub_server",
+    "StubControlError": "tests.support.stub_server",
+    "StubServer": "tests.support.stub_server",
+    "StubProcess": "tests.support.process",
+    "StubStartError": "tests.support.process",
+    "start_stub_process": "tests.support.process",
 }
 
 

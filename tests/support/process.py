@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
-from eightflow.testing.stub_server import (
+from tests.support.stub_server import (
     DEFAULT_HISTORY_LIMIT,
     StubConfig,
     StubControlError,
@@ -31,7 +31,7 @@ from eightflow.testing.stub_server import (
 __all__ = ["StubProcess", "StubStartError", "start_stub_process"]
 
 # The directory that contains the ``eightflow`` package; put on the child's PYTHONPATH so
-# ``-m eightflow.testing.stub_server`` resolves to this very code even from a checkout
+# ``-m tests.support.stub_server`` resolves to this very code even from a checkout
 # that is not pip-installed.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,7 +147,7 @@ def start_stub_process(
     ready_timeout: float = 30.0,
     env: dict[str, str] | None = None,
 ) -> StubProcess:
-    """Launch ``python -m eightflow.testing.stub_server`` with ``sys.executable`` and wait
+    """Launch ``python -m tests.support.stub_server`` with ``sys.executable`` and wait
     for its ``READY <url>`` line.
 
     ``port=0`` lets the child pick a free port (reported in the READY line). Raises
@@ -164,7 +164,7 @@ def start_stub_process(
     command = [
         sys.executable,
         "-m",
-        "eightflow.testing.stub_server",
+        "tests.support.stub_server",
         "--port",
         str(port),
         "--config-json",

@@ -1,4 +1,4 @@
-"""Tests of the OpenAI-compatible stub server (eightflow.testing).
+"""Tests of the OpenAI-compatible stub server (tests.support).
 
 Everything is offline: servers bind 127.0.0.1, every server and child process a test
 starts is stopped by the test (context managers), and litellm reads its bundled cost map.
@@ -23,17 +23,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
+import jsonschema
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from eightflow.testing import (
+from tests.support import (
     StubConfig,
     StubControlError,
     StubServer,
     StubStartError,
     start_stub_process,
 )
-from eightflow.testing.schema_instance import SchemaInstanceError, instance_for_schema
+from tests.support.schema_instance import SchemaInstanceError, instance_for_schema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -204,7 +205,6 @@ def test_fixed_tokens_and_content() -> None:
 def test_json_schema_answer_validates(
     stub: StubServer, client: httpx.Client, model: type[BaseModel]
 ) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     rf = response_format_for(model)
     response = post_chat(client, stub.api_base, "a document", response_format=rf)
     assert response.status_code == 200
@@ -310,7 +310,6 @@ def test_models_and_health(stub: StubServer, client: httpx.Client) -> None:
     ],
 )
 def test_instance_for_schema_is_valid(schema: dict[str, Any]) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     for seed in ("one", "two", "three"):
         jsonschema.validate(instance_for_schema(schema, seed), schema)
 
@@ -406,20 +405,17 @@ def test_malformed_body_does_not_parse(client: httpx.Client) -> None:
         json.loads(response.text)
 
 
+@pytest.mark.timeout(120)  # if stop() waited for the hour-long stall, this fails here
 def test_timeout_fault_hangs_until_client_gives_up_and_stop_is_prompt() -> None:
-    stub = StubServer(StubConfig(status_script=["timeout"], timeout_hang_s=20)).start()
+    stub = StubServer(StubConfig(status_script=["timeout"], timeout_hang_s=3600)).start()
     try:
         with httpx.Client(trust_env=False, timeout=0.3) as client:
-            started = time.monotonic()
             with pytest.raises(httpx.ReadTimeout):
                 post_chat(client, stub.api_base)
-            assert time.monotonic() - started < 5
             assert stub.stats()["by_outcome"]["timeout"] == 1
             assert outcome_of(post_chat(client, stub.api_base)) == 200  # script exhausted
     finally:
-        started = time.monotonic()
         stub.stop()
-    assert time.monotonic() - started < 5  # the 20 s stall did not hold up stop()
 
 
 def test_timeout_fault_answers_a_patient_client(client: httpx.Client) -> None:
@@ -427,7 +423,7 @@ def test_timeout_fault_answers_a_patient_client(client: httpx.Client) -> None:
         started = time.monotonic()
         response = post_chat(client, stub.api_base)
     assert response.status_code == 200
-    assert time.monotonic() - started >= 0.18
+    assert time.monotonic() - started >= 0.18  # a lower bound: load cannot make it fail
 
 
 def test_latency_is_applied(client: httpx.Client) -> None:
@@ -451,14 +447,11 @@ def test_in_flight_concurrency_with_latency() -> None:
         return [r.status_code for r in responses]
 
     with StubServer(StubConfig(latency_ms=100)) as stub:
-        started = time.monotonic()
         statuses = asyncio.run(burst(stub, 200))
-        elapsed = time.monotonic() - started
         stats = stub.stats()
     assert statuses == [200] * 200
     assert stats["calls"] == 200
     assert stats["max_in_flight"] >= 50  # latency overlapped, not serialised
-    assert elapsed < 10
 
 
 # ---------------------------------------------------------------------------------------
@@ -641,7 +634,7 @@ async def test_litellm_acompletion_recovers_after_two_429s() -> None:
 
 def test_package_import_is_light() -> None:
     code = (
-        "import sys, eightflow.testing as t\n"
+        "import sys, tests.support as t\n"
         "assert t.StubServer and t.StubConfig and t.start_stub_process and t.StubProcess\n"
         "bad = [m for m in ('litellm', 'prefect') if m in sys.modules]\n"
         "assert not bad, bad\n"
@@ -687,7 +680,7 @@ def test_stub_process_reports_startup_failure(stub: StubServer) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_cli_prints_ready_and_stops_on_signal(sig: signal.Signals) -> None:
     command = [
-        sys.executable, "-m", "eightflow.testing.stub_server", "--port", "0",
+        sys.executable, "-m", "tests.support.stub_server", "--port", "0",
         "--latency-ms", "5", "--error-rate", "0.3", "--error-kinds", "429,500,timeout,malformed",
         "--seed", "1", "--prompt-tokens", "9", "--completion-tokens", "4",
     ]  # fmt: skip
@@ -715,7 +708,7 @@ def test_cli_prints_ready_and_stops_on_signal(sig: signal.Signals) -> None:
 @pytest.mark.e2e
 def test_cli_rejects_invalid_config() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "eightflow.testing.stub_server", "--error-rate", "7"],
+        [sys.executable, "-m", "tests.support.stub_server", "--error-rate", "7"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -731,7 +724,7 @@ def test_stub_process_exits_with_its_parent() -> None:
     code = textwrap.dedent(
         """
         import os
-        from eightflow.testing import start_stub_process
+        from tests.support import start_stub_process
         proc = start_stub_process()
         print(proc.pid, proc.url, flush=True)
         os._exit(0)  # no atexit, no stop(): the crash case

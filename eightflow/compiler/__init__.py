@@ -1,0 +1,1 @@
+"""The one compiler: a WorkflowDefinition becomes a Prefect flow, its task options and artifacts."""

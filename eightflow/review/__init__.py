@@ -1,0 +1,1 @@
+"""Human review of step outputs: rules, requests, the pause form, decisions and reports."""
