@@ -1,0 +1,1 @@
+"""The runtime: context, step executor, budget, limiter, run records."""
