@@ -26,7 +26,7 @@ from eightflow import (
     WorkflowError,
     WorkflowResult,
 )
-from eightflow.observe.sanitize import sanitize_text
+from eightflow.sanitize import sanitize_text
 from tasks.analysis import steps
 from tasks.analysis.compile import compile_results
 from tasks.analysis.schemas import Entities

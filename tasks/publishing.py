@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.report import fmt_cost
-from eightflow.observe.sanitize import sanitize, sanitize_text
+from eightflow.sanitize import sanitize, sanitize_text
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -282,7 +282,7 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
             durations.setdefault(row["step"], []).append(float(row["duration_ms"]))
         if row.get("cost_usd") is not None and not row.get("cache_hit"):
             cost_by_step[row["step"]] = cost_by_step.get(row["step"], 0.0) + float(row["cost_usd"])
-    from eightflow.observe.metrics import percentile
+    from eightflow.observe.stats import percentile
 
     lines = [
         f"# merged batch: {len(frame)} documents from {len(shard_dirs)} shards",

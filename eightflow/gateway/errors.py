@@ -63,6 +63,6 @@ def map_error(exc: BaseException, model: str) -> ModelError:
 
 
 def _clean_message(text: str, limit: int = 500) -> str:
-    from eightflow.observe.sanitize import sanitize_text
+    from eightflow.sanitize import sanitize_text
 
     return sanitize_text(text.replace("\n", " "), limit=limit)

@@ -15,8 +15,8 @@ import logging
 import os
 from typing import Any
 
-from eightflow.observe.sanitize import sanitize_text
 from eightflow.runtime.records import WorkflowResult
+from eightflow.sanitize import sanitize_text
 
 log = logging.getLogger("eightflow.otel")
 _PROVIDER: Any = None

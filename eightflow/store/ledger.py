@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eightflow.observe.sanitize import sanitize, sanitize_text
 from eightflow.runtime.records import WorkflowResult
+from eightflow.sanitize import sanitize, sanitize_text
 from eightflow.settings import get_settings
 
 MIGRATIONS: list[tuple[str, ...]] = [
