@@ -15,32 +15,19 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
+from eightflow.cli.console import err, out
+from eightflow.cli.console import fail as _fail
 from eightflow.errors import WorkflowError
-from eightflow.workflow import flow_run_url as _flow_run_url  # noqa: F401 (used by report_cmd)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 server_app = typer.Typer(no_args_is_help=True, help="A local Prefect server on 127.0.0.1.")
 app.add_typer(server_app, name="server")
-stack_app = typer.Typer(
-    no_args_is_help=True, help="Server, work pool, deployments and workers, in one command."
-)
-app.add_typer(stack_app, name="stack")
-
-# Piped output (CI, files) would otherwise wrap tables at 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 ModelOption = Annotated[
     str | None,
     typer.Option("--model", "-m", help="litellm model string, e.g. openai/gpt-4o-mini."),
 ]
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
 
 
 @app.command("run")
@@ -279,52 +266,23 @@ from eightflow.cli.report_cmd import register as _register_report  # noqa: E402
 _register_report(app)
 
 
-@stack_app.command("up")
-def stack_up(
-    port: Annotated[int | None, typer.Option(help="Server port (default 4200).")] = None,
-    workers: Annotated[int, typer.Option(help="Process workers to start.")] = 1,
-    postgres: Annotated[
-        str | None,
-        typer.Option(help="postgresql+asyncpg://user:pass@127.0.0.1:5432/db instead of SQLite."),
-    ] = None,
-    no_deploy: Annotated[bool, typer.Option("--no-deploy", help="Skip prefect deploy.")] = False,
-) -> None:
-    """Start the local stack on 127.0.0.1 and print the UI URL."""
-    from deployments.stack import up
+def register_plugins(target: typer.Typer) -> None:
+    """Commands other packages add through the ``eightflow.cli`` entry point group.
 
-    try:
-        state = up(
-            port=port,
-            workers=workers,
-            postgres=postgres,
-            deploy=not no_deploy,
-            log=lambda text: out.print(f"[dim]{text}[/dim]"),
-        )
-    except RuntimeError as exc:
-        _fail(str(exc))
-        return
-    out.print(f"UI: {state['url']}   API: export PREFECT_API_URL={state['api_url']}")
+    Each entry point names ``register(app)``. The engine never imports the application
+    (``eightflow stack`` comes from the app package's deployments this way); a plug-in that
+    fails to import is reported, not fatal, so the rest of the CLI still works.
+    """
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="eightflow.cli"):
+        try:
+            entry.load()(target)
+        except Exception as exc:  # a broken plug-in must not take the CLI down
+            err.print(f"[yellow]warning: CLI plug-in '{entry.name}' not loaded: {exc}[/yellow]")
 
 
-@stack_app.command("down")
-def stack_down() -> None:
-    """Stop the workers, then the server, that `stack up` started."""
-    from deployments.stack import down
-
-    try:
-        down(log=out.print)
-    except RuntimeError as exc:
-        _fail(str(exc))
-
-
-@stack_app.command("status")
-def stack_status() -> None:
-    """What the stack has running."""
-    from deployments.stack import status
-
-    state = status()
-    out.print(json.dumps(state, indent=2))
-    raise typer.Exit(0 if state.get("running") else 1)
+register_plugins(app)
 
 
 if __name__ == "__main__":

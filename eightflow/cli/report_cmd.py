@@ -286,14 +286,15 @@ def report_command(
     ] = False,
 ) -> None:
     """Success, failures, cost, cache use and step latency across the ledger's runs."""
-    from eightflow.cli.main import _fail, _flow_run_url, err, out
+    from eightflow.cli.console import err, fail, out
     from eightflow.observe.ledger_metrics import cost_per_day, ledger_report, parse_duration
     from eightflow.store.ledger import default_ledger
+    from eightflow.workflow import flow_run_url
 
     try:
         window = parse_duration(since) if since else None
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     split = by.value if by else None
     ledger = default_ledger()
@@ -324,7 +325,7 @@ def report_command(
     if publish:
         links = {k: p.resolve().as_uri() for k, p in images.items()}
         flow_run_id = _publish(report_markdown(report, links, split), _step_table_rows(report), err)
-        url = _flow_run_url(flow_run_id)
+        url = flow_run_url(flow_run_id)
         err.print(
             f"Published artifacts '{MARKDOWN_KEY}' and '{TABLE_KEY}' "
             f"(flow run {flow_run_id})" + (f": {url}" if url else "")
@@ -342,7 +343,7 @@ def export_command(
     """Write the ledger's runs, steps, calls and evals tables as Parquet or CSV files."""
     import pandas as pd
 
-    from eightflow.cli.main import out
+    from eightflow.cli.console import out
     from eightflow.store.ledger import default_ledger
 
     ledger = default_ledger()
@@ -426,7 +427,7 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Score a workflow's prompt and a model on a labelled CSV; keep scores in the ledger."""
-    from eightflow.cli.main import _fail, out
+    from eightflow.cli.console import fail, out
     from eightflow.errors import WorkflowError
     from eightflow.evaluation import evaluate, load_dataset
     from eightflow.registry import load_workflow
@@ -436,7 +437,7 @@ def eval_command(
         cls = load_workflow(workflow)
         used = cls().definition.prompt_ids()
         if task not in used:
-            _fail(
+            fail(
                 f"workflow '{workflow}' does not use the '{task}' prompt that {dataset.name} "
                 f"scores (it uses: {', '.join(used) or 'none'})"
             )
@@ -447,7 +448,7 @@ def eval_command(
             workflow=workflow,
         )
     except WorkflowError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
