@@ -260,10 +260,12 @@ def server_status(port: Annotated[int | None, typer.Option()] = None) -> None:
     raise typer.Exit(0 if status["running"] else 1)
 
 
-# report, export and eval (eightflow/cli/report_cmd.py); heavy imports stay in the commands.
+# report and export (report_cmd.py), eval (eval_cmd.py); heavy imports stay in the commands.
+from eightflow.cli.eval_cmd import register as _register_eval  # noqa: E402
 from eightflow.cli.report_cmd import register as _register_report  # noqa: E402
 
 _register_report(app)
+_register_eval(app)
 
 
 def register_plugins(target: typer.Typer) -> None:

@@ -1,9 +1,8 @@
-"""``eightflow report``, ``eightflow export`` and ``eightflow eval``.
+"""``eightflow report`` and ``eightflow export`` (``eval`` is in :mod:`eightflow.cli.eval_cmd`).
 
 ``report`` summarises the ledger (success, failures, cost, cache use, step latency) as
 tables, JSON or Markdown, draws two PNG charts and can publish the report as Prefect
-artifacts. ``export`` writes the ledger's tables as Parquet or CSV. ``eval`` scores a
-prompt and model on a labelled CSV and keeps the scores in the ledger.
+artifacts. ``export`` writes the ledger's tables as Parquet or CSV.
 
 Everything heavy (pandas, matplotlib, Prefect, litellm) is imported inside the commands,
 so registering them costs ``eightflow --help`` nothing.
@@ -22,7 +21,6 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from eightflow.evaluation import EvalResult
     from eightflow.observe.ledger_metrics import Dimension
 
 COST_PLOT = "cost_per_day.png"
@@ -359,105 +357,7 @@ def export_command(
         out.print(f"{path}  [dim]({len(frame)} rows)[/dim]", highlight=False)
 
 
-def _print_eval(result: EvalResult, console: Console) -> None:
-    from rich.table import Table
-
-    console.print(
-        f"[bold]{result.task}[/bold] eval of [bold]{result.prompt}[/bold] on "
-        f"[bold]{result.model}[/bold]: {result.dataset}, {result.rows} rows"
-        + (f", [red]{result.errors} failed calls[/red]" if result.errors else ""),
-        highlight=False,
-    )
-    metrics = Table(title="Metrics", title_justify="left")
-    metrics.add_column("metric")
-    metrics.add_column("value", justify="right")
-    for name, value in result.metrics.items():
-        metrics.add_row(name, _num(value))
-    console.print(metrics)
-    breakdown = Table(
-        title="Per label" if result.task == "sentiment" else "Per entity type",
-        title_justify="left",
-    )
-    breakdown.add_column("label" if result.task == "sentiment" else "type")
-    for head in ("precision", "recall", "f1", "support"):
-        breakdown.add_column(head, justify="right")
-    for key, values in result.per_label.items():
-        breakdown.add_row(
-            key,
-            _num(values["precision"]),
-            _num(values["recall"]),
-            _num(values["f1"]),
-            str(values["support"]),
-        )
-    console.print(breakdown)
-    if result.confusion:
-        columns = list(next(iter(result.confusion.values())))
-        confusion = Table(title="Confusion (rows: expected, columns: predicted)")
-        confusion.add_column("")
-        for column in columns:
-            confusion.add_column(column, justify="right")
-        for gold, counts in result.confusion.items():
-            confusion.add_row(gold, *(str(counts[c]) for c in columns))
-        console.print(confusion)
-    misses = [p for p in result.predictions if not p.correct]
-    if misses:
-        console.print(f"Wrong rows: {len(misses)} of {result.rows} (first 10):")
-        for miss in misses[:10]:
-            text = miss.text if len(miss.text) <= 70 else miss.text[:69] + "…"
-            got = miss.error or miss.predicted
-            console.print(
-                f"  row {miss.row}: {text}  expected {miss.expected}, got {got}",
-                markup=False,
-                highlight=False,
-            )
-    console.print(f"{result.metric}: {_num(result.value)}", highlight=False)
-
-
-def eval_command(
-    workflow: Annotated[str, typer.Argument(help="The workflow whose prompt is scored.")],
-    dataset: Annotated[
-        Path, typer.Argument(help="CSV: text,label (sentiment) or text,expected_entities.")
-    ],
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="litellm model string to score.")
-    ] = None,
-    prompt_version: Annotated[
-        int | None, typer.Option("--prompt-version", help="Prompt version (default: newest).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-) -> None:
-    """Score a workflow's prompt and a model on a labelled CSV; keep scores in the ledger."""
-    from eightflow.cli.console import fail, out
-    from eightflow.errors import WorkflowError
-    from eightflow.evaluation import evaluate, load_dataset
-    from eightflow.registry import load_workflow
-
-    try:
-        task, _ = load_dataset(dataset)
-        cls = load_workflow(workflow)
-        used = cls().definition.prompt_ids()
-        if task not in used:
-            fail(
-                f"workflow '{workflow}' does not use the '{task}' prompt that {dataset.name} "
-                f"scores (it uses: {', '.join(used) or 'none'})"
-            )
-        result = evaluate(
-            dataset,
-            model=model,
-            prompt_ref=str(prompt_version) if prompt_version is not None else None,
-            workflow=workflow,
-        )
-    except WorkflowError as exc:
-        fail(str(exc))
-        return
-    if as_json:
-        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
-    else:
-        _print_eval(result, out)
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``report``, ``export`` and ``eval`` to the ``eightflow`` app."""
+    """Add ``report`` and ``export`` to the ``eightflow`` app."""
     app.command("report")(report_command)
     app.command("export")(export_command)
-    app.command("eval")(eval_command)
