@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -34,12 +35,24 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float = 30
     return done.stdout
 
 
+# What the wheel is built from; a copy, so no build/ or egg-info of an earlier build leaks in.
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "eightflow", "eightflow_app", "flows",
+           "tasks", "deployments", "prompts")  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = tmp_path_factory.mktemp("source")
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=skip)
+        else:
+            shutil.copy2(REPO / name, source / name)
     out = tmp_path_factory.mktemp("wheelhouse")
     _run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(REPO)],
+         "-w", str(out), str(source)],
         cwd=out, env=dict(os.environ),
     )  # fmt: skip
     (found,) = out.glob("eightflow-*.whl")
