@@ -1,9 +1,9 @@
 """The wheel works anywhere: built from the checkout, installed into a fresh venv, run from an
 empty folder, with no generic top-level names and the prompts inside the package.
 
-The fresh venv takes its third-party packages from the running one (a ``.pth`` line, which
-Python adds to ``sys.path`` without running that folder's own ``.pth`` files, so the
-checkout's editable install stays out): the test needs no network, and the only eightflow it
+The fresh venv takes its third-party packages from the running one's site-packages (``.pth``
+lines, which Python adds to ``sys.path`` without running those folders' own ``.pth`` files,
+so the checkout's editable install stays out): the test needs no network, and the only eightflow it
 can import is the wheel's.
 """
 
@@ -65,7 +65,8 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("fresh") / "venv"
     venv.create(root, with_pip=False)
     site = Path(sysconfig.get_path("purelib", vars={"base": str(root), "platbase": str(root)}))
-    (site / "borrowed-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    borrowed = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    (site / "borrowed-dependencies.pth").write_text("".join(f"{p}\n" for p in borrowed))
     python = root / "bin" / "python"
     _run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
