@@ -22,7 +22,7 @@ from pathlib import Path
 
 APP_FOLDERS = ("flows", "tasks", "deployments")
 SUFFIXES = {".py", ".md", ".toml", ".yaml", ".yml", ".cfg", ".ini", ".txt", ".json"}
-SKIP = {"scripts/rename_app_imports.py", "setup.py"}
+SKIP = {"scripts/rename_app_imports.py", "setup.py", "tests/scripts/test_rename_app_imports.py"}
 
 DOTTED = re.compile(rf"(?<![\w./-])({'|'.join(APP_FOLDERS)})((?:\.[A-Za-z_]\w*)+)")
 FROM_PACKAGE = re.compile(rf"\bfrom ({'|'.join(APP_FOLDERS)}) import\b")
