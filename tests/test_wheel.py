@@ -68,9 +68,10 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     borrowed = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
     (site / "borrowed-dependencies.pth").write_text("".join(f"{p}\n" for p in borrowed))
     python = root / "bin" / "python"
+    # The borrowed folders may hold the checkout's editable eightflow: never touch it.
     _run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-         "--no-index", "-q", str(wheel)],
+         "--no-index", "--ignore-installed", "-q", str(wheel)],
         cwd=root, env=dict(os.environ),
     )  # fmt: skip
     return root / "bin"
