@@ -1,6 +1,7 @@
 """Scoring a prompt and model on a labelled CSV: ``eightflow eval``.
 
-The task is read from the CSV header:
+The task is read from the CSV header, matched against the registered task kinds
+(:data:`TASK_KINDS`, extended with :func:`register_task_kind`). Two are built in:
 
 * ``text,label`` is **sentiment** (prompt ``sentiment``): accuracy, with precision and
   recall per label and a confusion table ``{expected: {predicted: count}}``.
@@ -23,8 +24,10 @@ import re
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -34,7 +37,8 @@ if TYPE_CHECKING:
     from eightflow.prompts import Prompt
     from eightflow.store.ledger import Ledger
 
-Task = Literal["sentiment", "entities"]
+Task = str
+"""The name of a registered task kind (``sentiment``, ``entities``, ...)."""
 
 SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative", "neutral")
 ENTITY_TYPES: tuple[str, ...] = (
@@ -46,11 +50,6 @@ ENTITY_TYPES: tuple[str, ...] = (
     "email",
     "url",
 )
-HEADERS: dict[str, tuple[str, str]] = {
-    "sentiment": ("text", "label"),
-    "entities": ("text", "expected_entities"),
-}
-PRIMARY_METRIC: dict[str, str] = {"sentiment": "accuracy", "entities": "f1"}
 CONCURRENCY = 8
 
 _SPACES = re.compile(r"\s+")
@@ -83,7 +82,7 @@ class EvalResult(BaseModel):
     workflow: str | None
     dataset: str
     dataset_path: str
-    task: Task
+    task: str
     prompt: str
     model: str
     rows: int
@@ -104,17 +103,14 @@ class EvalResult(BaseModel):
 
 
 def detect_task(header: list[str] | None, path: Path | str = "dataset") -> Task:
-    """The task a CSV header describes; an EvaluationError naming both layouts otherwise."""
+    """The task a CSV header describes; an EvaluationError naming every layout otherwise."""
     columns = {c.strip().lower() for c in header or [] if c}
-    found: list[Task] = []
-    if set(HEADERS["sentiment"]) <= columns:
-        found.append("sentiment")
-    if set(HEADERS["entities"]) <= columns:
-        found.append("entities")
+    found = [name for name, kind in TASK_KINDS.items() if set(kind.columns) <= columns]
     if len(found) != 1:
+        layouts = " or ".join(f"{','.join(k.columns)} ({n})" for n, k in TASK_KINDS.items())
         raise EvaluationError(
             f"{path}: cannot tell the task from the header {sorted(columns)}; expected the "
-            "columns text,label (sentiment) or text,expected_entities (entities)"
+            f"columns {layouts}"
         )
     return found[0]
 
@@ -161,15 +157,7 @@ def load_dataset(path: Path | str) -> tuple[Task, list[tuple[str, Any]]]:
             if not text:
                 raise EvaluationError(f"{where}: empty text")
             cell = record.get(expected_col) or ""
-            if task == "sentiment":
-                label = cell.strip().lower()
-                if label not in SENTIMENT_LABELS:
-                    raise EvaluationError(
-                        f"{where}: label '{cell}' is not one of {', '.join(SENTIMENT_LABELS)}"
-                    )
-                rows.append((text, label))
-            else:
-                rows.append((text, parse_expected_entities(cell, where)))
+            rows.append((text, TASK_KINDS[task].parse_expected(cell, where)))
     if not rows:
         raise EvaluationError(f"{path}: no data rows")
     return task, rows
@@ -177,8 +165,17 @@ def load_dataset(path: Path | str) -> tuple[Task, list[tuple[str, Any]]]:
 
 def _columns(fieldnames: list[str], task: str) -> tuple[str, str]:
     by_lower = {name.strip().lower(): name for name in fieldnames if name}
-    text, expected = HEADERS[task]
+    text, expected = TASK_KINDS[task].columns
     return by_lower[text], by_lower[expected]
+
+
+def _parse_label(cell: str, where: str) -> str:
+    label = cell.strip().lower()
+    if label not in SENTIMENT_LABELS:
+        raise EvaluationError(
+            f"{where}: label '{cell}' is not one of {', '.join(SENTIMENT_LABELS)}"
+        )
+    return label
 
 
 # -- the metrics ---------------------------------------------------------------------------
@@ -225,7 +222,7 @@ def sentiment_metrics(
 
 def entity_metrics(
     rows: list[EvalRow],
-) -> tuple[dict[str, float | None], dict[str, dict[str, float | int | None]]]:
+) -> tuple[dict[str, float | None], dict[str, dict[str, float | int | None]], dict[str, Any]]:
     """Micro precision/recall/F1 over all pairs, and the same per entity type."""
     tp = sum(r.tp or 0 for r in rows)
     fp = sum(r.fp or 0 for r in rows)
@@ -257,7 +254,93 @@ def entity_metrics(
         }
         if c["tp"] + c["fn"]:
             metrics[f"f1_{kind}"] = _f1(p, r) if p is not None else 0.0
-    return metrics, per_type
+    return metrics, per_type, {}
+
+
+# -- the task kinds --------------------------------------------------------------------------
+
+
+def _score_label(row: EvalRow, output: Any) -> None:
+    row.predicted = str(output.label)
+    row.score = getattr(output, "score", None)
+    row.correct = row.predicted == row.expected
+
+
+def _score_entities(row: EvalRow, output: Any) -> None:
+    predicted = sorted(
+        {
+            (normalize_entity(e.text), str(e.type))
+            for e in output.entities
+            if normalize_entity(e.text)
+        }
+    )
+    row.predicted = predicted
+    gold, got = set(row.expected), set(predicted)
+    row.tp, row.fp, row.fn = len(gold & got), len(got - gold), len(gold - got)
+    row.correct = gold == got
+
+
+def _failed_entities(row: EvalRow) -> None:
+    row.tp, row.fp, row.fn = 0, 0, len(row.expected)
+
+
+Metrics = tuple[dict[str, float | None], dict[str, dict[str, float | int | None]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """How to score one kind of labelled dataset.
+
+    ``columns`` are the header's (text, expected) columns, which identify the kind;
+    ``parse_expected(cell, where)`` reads one expected cell; ``field`` is the output-schema
+    field the prompt must have; ``score(row, output)`` fills a row's prediction;
+    ``on_error(row)`` fills a row whose call failed; ``metrics(rows)`` returns
+    ``(metrics, per_label, confusion)``, of which ``primary`` names the headline metric.
+    The prompt is the one named ``prompt`` (default: the kind's name).
+    """
+
+    name: str
+    columns: tuple[str, str]
+    field: str
+    primary: str
+    parse_expected: Callable[[str, str], Any]
+    score: Callable[[EvalRow, Any], None]
+    metrics: Callable[[list[EvalRow]], Metrics]
+    on_error: Callable[[EvalRow], None] = lambda row: None
+    prompt: str = ""
+
+
+TASK_KINDS: dict[str, TaskKind] = {}
+
+
+def register_task_kind(kind: TaskKind) -> None:
+    """Make ``kind`` a task ``eightflow eval`` recognises by its header."""
+    TASK_KINDS[kind.name] = kind
+
+
+register_task_kind(
+    TaskKind(
+        name="sentiment",
+        columns=("text", "label"),
+        field="label",
+        primary="accuracy",
+        parse_expected=_parse_label,
+        score=_score_label,
+        metrics=sentiment_metrics,
+    )
+)
+register_task_kind(
+    TaskKind(
+        name="entities",
+        columns=("text", "expected_entities"),
+        field="entities",
+        primary="f1",
+        parse_expected=parse_expected_entities,
+        score=_score_entities,
+        metrics=entity_metrics,
+        on_error=_failed_entities,
+    )
+)
 
 
 # -- running -------------------------------------------------------------------------------
@@ -265,13 +348,14 @@ def entity_metrics(
 
 def _resolve_prompt(gateway: Any, task: str, prompt_ref: str | None) -> Prompt:
     """``None`` is the task's newest prompt; ``"2"``/``"v2"`` a version of it; else a ref."""
-    ref = task
+    kind = TASK_KINDS[task]
+    ref = kind.prompt or task
     if prompt_ref:
         bare = prompt_ref.strip().lstrip("v@")
-        ref = f"{task}@v{bare}" if bare.isdigit() else prompt_ref.strip()
+        ref = f"{ref}@v{bare}" if bare.isdigit() else prompt_ref.strip()
     prompt: Prompt = gateway.prompts.get(ref)
     schema = prompt.output_schema
-    needed = "label" if task == "sentiment" else "entities"
+    needed = kind.field
     if schema is None or needed not in schema.model_fields:
         raise EvaluationError(
             f"prompt '{prompt.ref}' cannot be scored as {task}: its output schema has no "
@@ -294,6 +378,7 @@ async def evaluate_async(
 
     path = Path(dataset_path)
     task, data = load_dataset(path)
+    kind = TASK_KINDS[task]
     gateway = ModelGateway(model=model)
     prompt = _resolve_prompt(gateway, task, prompt_ref)
     chosen = gateway.resolve_model(prompt, None)
@@ -308,27 +393,10 @@ async def evaluate_async(
                 answer = await gateway.complete(prompt, text)
             except ModelError as exc:
                 row.error = str(exc)
-                if task == "entities":
-                    row.tp, row.fp, row.fn = 0, 0, len(expected)
+                kind.on_error(row)
                 return row
         spend.append((answer.cost_usd, answer.tokens_in, answer.tokens_out))
-        output = answer.output
-        if task == "sentiment":
-            row.predicted = str(output.label)
-            row.score = getattr(output, "score", None)
-            row.correct = row.predicted == expected
-        else:
-            predicted = sorted(
-                {
-                    (normalize_entity(e.text), str(e.type))
-                    for e in output.entities
-                    if normalize_entity(e.text)
-                }
-            )
-            row.predicted = predicted
-            gold, got = set(expected), set(predicted)
-            row.tp, row.fp, row.fn = len(gold & got), len(got - gold), len(gold - got)
-            row.correct = gold == got
+        kind.score(row, answer.output)
         return row
 
     predictions = list(
@@ -340,12 +408,7 @@ async def evaluate_async(
             f"every row of {path.name} failed on {chosen} with {prompt.ref}; first error: "
             f"{errors[0].error}"
         )
-    per_label: dict[str, dict[str, float | int | None]]
-    confusion: dict[str, dict[str, int]] = {}
-    if task == "sentiment":
-        metrics, per_label, confusion = sentiment_metrics(predictions)
-    else:
-        metrics, per_label = entity_metrics(predictions)
+    metrics, per_label, confusion = kind.metrics(predictions)
     costs = [c for c, _, _ in spend]
     result = EvalResult(
         eval_id=uuid.uuid4().hex[:16],
@@ -356,8 +419,8 @@ async def evaluate_async(
         prompt=prompt.ref,
         model=chosen,
         rows=len(predictions),
-        metric=PRIMARY_METRIC[task],
-        value=metrics[PRIMARY_METRIC[task]],
+        metric=kind.primary,
+        value=metrics[kind.primary],
         metrics=metrics,
         per_label=per_label,
         confusion=confusion,

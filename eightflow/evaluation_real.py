@@ -275,7 +275,7 @@ def _assemble(
     if all(r.error for r in srows + erows):
         raise EvaluationError(f"every call on {path} failed on {model}: {srows[0].error}")
     s_metrics, s_per, confusion = sentiment_metrics(srows)
-    e_metrics, e_per = entity_metrics(erows)
+    e_metrics, e_per, _ = entity_metrics(erows)
     plain = [r for d, r in zip(docs, srows, strict=True) if d.kind in NEUTRAL_KINDS]
     neutral = [r for r in plain if r.expected == "neutral"]
     name, where = Path(path).name, str(Path(path).resolve())

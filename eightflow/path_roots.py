@@ -69,7 +69,10 @@ def forbidden_output_dirs() -> list[Path]:
     from eightflow.prompts import default_prompts_dir
 
     settings = get_settings()
-    found = [settings.home, default_prompts_dir(), Path.cwd() / "prompts"]
+    found = [settings.home, Path.cwd() / "prompts"]
+    shipped = default_prompts_dir()
+    if isinstance(shipped, Path):  # a regular install or checkout: files on disk
+        found.append(shipped)
     if settings.prompts_dir:
         found.append(settings.prompts_dir)
     return list(dict.fromkeys(Path(os.path.realpath(p.expanduser())) for p in found))

@@ -5,6 +5,15 @@ parameters) and a Jinja2 body with ``## system`` and ``## user`` sections, rende
 ``StrictUndefined`` so a missing variable is an error naming the prompt and the variable,
 not an empty string sent to a paid model. Every trace row carries the prompt's id, version
 and content hash.
+
+Where prompts come from: the folder ``EIGHTFLOW_PROMPTS_DIR`` names (a project's own
+prompts), else the packages registered under the ``eightflow.prompts`` entry point group,
+read through :mod:`importlib.resources` (eightflow's app ships ``eightflow_app.prompts``).
+
+Output schemas are named in the front matter. A bare name (``output: Summary``) is looked
+up in the schemas the registry was given, else in the ``eightflow.schemas`` entry points:
+the schemas come with the workflows that own them, and the engine imports none of them.
+A ``module:Class`` path names a project's own schema and is imported as written.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ import importlib
 import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
+from importlib import metadata, resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +33,7 @@ import jinja2
 import jinja2.meta
 import jinja2.sandbox
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from eightflow.errors import PromptError
 
@@ -67,13 +78,16 @@ class Prompt(BaseModel):
     description: str = ""
     variables: tuple[str, ...] = ()
     input: str | None = Field(default=None, description="Variable the positional input fills.")
-    output: str | None = Field(default=None, description="'module:Class' of the output schema.")
+    output: str | None = Field(
+        default=None, description="The output schema: a registered name or 'module:Class'."
+    )
     model: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     system: str = ""
     user: str
     hash: str
     path: str = ""
+    _schemas: Mapping[str, type[BaseModel]] | None = PrivateAttr(default=None)
 
     @property
     def ref(self) -> str:
@@ -81,17 +95,27 @@ class Prompt(BaseModel):
 
     @cached_property
     def output_schema(self) -> type[BaseModel] | None:
-        """The pydantic class named by ``output``, imported on first use."""
+        """The pydantic class named by ``output``, resolved on first use."""
         if not self.output:
             return None
-        module_name, _, attr = self.output.partition(":")
-        try:
-            schema = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise PromptError(
-                f"prompt '{self.ref}' declares output schema '{self.output}', which cannot be "
-                f"imported: {exc}"
-            ) from exc
+        if ":" not in self.output:
+            schemas = self._schemas if self._schemas is not None else registered_schemas()
+            if self.output not in schemas:
+                known = ", ".join(sorted(schemas)) or "none"
+                raise PromptError(
+                    f"prompt '{self.ref}' declares output schema '{self.output}', which no "
+                    f"workflow registered (known: {known})"
+                )
+            schema: Any = schemas[self.output]
+        else:
+            module_name, _, attr = self.output.partition(":")
+            try:
+                schema = getattr(importlib.import_module(module_name), attr)
+            except (ImportError, AttributeError) as exc:
+                raise PromptError(
+                    f"prompt '{self.ref}' declares output schema '{self.output}', which cannot "
+                    f"be imported: {exc}"
+                ) from exc
         if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
             raise PromptError(f"prompt '{self.ref}': '{self.output}' is not a pydantic model")
         return schema
@@ -175,7 +199,7 @@ def _missing_name(message: str) -> str:
     return match.group(1) if match else message
 
 
-def parse_prompt_file(path: Path) -> Prompt:
+def parse_prompt_file(path: Path | Traversable) -> Prompt:
     """Parse one prompt file; every problem names the file."""
     match = _FILE.match(path.name)
     if not match:
@@ -232,7 +256,7 @@ def parse_prompt_file(path: Path) -> Prompt:
     return prompt
 
 
-def _split_sections(body: str, path: Path) -> dict[str, str]:
+def _split_sections(body: str, path: Path | Traversable) -> dict[str, str]:
     parts = _SECTION.split(body)
     if len(parts) < 3:
         raise PromptError(f"{path}: the body needs a '## user' section (and may have '## system')")
@@ -246,25 +270,51 @@ def _split_sections(body: str, path: Path) -> dict[str, str]:
     return sections
 
 
-def default_prompts_dir() -> Path:
-    """``EIGHTFLOW_PROMPTS_DIR``, else ``./prompts``, else the repo's ``prompts/``."""
+def registered_schemas() -> dict[str, type[BaseModel]]:
+    """``{name: class}`` from the ``eightflow.schemas`` entry points, loaded on each call."""
+    schemas: dict[str, type[BaseModel]] = {}
+    for entry in metadata.entry_points(group="eightflow.schemas"):
+        try:
+            schemas[entry.name] = entry.load()
+        except (ImportError, AttributeError) as exc:
+            raise PromptError(f"output schema '{entry.name}' ({entry.value}) fails: {exc}") from exc
+    return schemas
+
+
+def default_prompts_dir() -> Path | Traversable:
+    """``EIGHTFLOW_PROMPTS_DIR`` if set, else the first package registered under the
+    ``eightflow.prompts`` entry point group (its files, through :mod:`importlib.resources`)."""
     from eightflow.settings import get_settings
 
     configured = get_settings().prompts_dir
     if configured:
         return configured
-    local = Path.cwd() / "prompts"
-    if local.is_dir() and any(local.glob("*.v*.md")):
-        return local
-    return Path(__file__).resolve().parent.parent / "prompts"
+    for entry in metadata.entry_points(group="eightflow.prompts"):
+        return resources.files(entry.value)
+    raise PromptError(
+        "no prompts: set EIGHTFLOW_PROMPTS_DIR to a folder of <id>.v<N>.md files, or install "
+        "a package that registers one under the 'eightflow.prompts' entry point group"
+    )
 
 
 class PromptRegistry:
     """All prompts in a folder: ``get("summarization")`` is the newest version,
-    ``get("summarization@v1")`` pins one."""
+    ``get("summarization@v1")`` pins one.
 
-    def __init__(self, directory: Path | str | None = None) -> None:
-        self.directory = Path(directory) if directory else default_prompts_dir()
+    ``schemas`` maps the output-schema names the prompts use to their classes; without it
+    names resolve through the ``eightflow.schemas`` entry points.
+    """
+
+    def __init__(
+        self,
+        directory: Path | Traversable | str | None = None,
+        *,
+        schemas: Mapping[str, type[BaseModel]] | None = None,
+    ) -> None:
+        if isinstance(directory, str):
+            directory = Path(directory)
+        self.directory: Path | Traversable = directory or default_prompts_dir()
+        self.schemas = dict(schemas) if schemas is not None else None
         self._prompts: dict[str, dict[int, Prompt]] | None = None
 
     def _load(self) -> dict[str, dict[int, Prompt]]:
@@ -272,8 +322,10 @@ class PromptRegistry:
             if not self.directory.is_dir():
                 raise PromptError(f"prompt folder {self.directory} does not exist")
             found: dict[str, dict[int, Prompt]] = {}
-            for path in sorted(self.directory.glob("*.md")):
+            files = (f for f in self.directory.iterdir() if f.name.endswith(".md"))
+            for path in sorted(files, key=lambda f: f.name):
                 prompt = parse_prompt_file(path)
+                prompt._schemas = self.schemas
                 found.setdefault(prompt.id, {})[prompt.version] = prompt
             self._prompts = found
         return self._prompts

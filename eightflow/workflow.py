@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from eightflow.definition import WorkflowDefinition
 from eightflow.documents import Document
 from eightflow.errors import BudgetExceeded, StepTimeout, WorkflowError, WorkflowFailed
-from eightflow.observe.sanitize import sanitize_text
 from eightflow.prompts import PromptRegistry
 from eightflow.runtime.budget import Budget
 from eightflow.runtime.limiter import CallLimiter
 from eightflow.runtime.records import RunStatus, TokenUsage, WorkflowResult, total_cost
 from eightflow.runtime.run_state import RunState
+from eightflow.sanitize import sanitize_text
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -399,7 +399,7 @@ def _normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, Any], str | Non
 
 
 def _input_preview(inputs: dict[str, Any]) -> dict[str, str]:
-    from eightflow.observe.sanitize import excerpt
+    from eightflow.sanitize import excerpt
 
     return {k: excerpt(v, limit=200) for k, v in inputs.items() if k != "document_info"}
 

@@ -1,7 +1,8 @@
 """``batch-documents``: run a workflow over every document in a folder.
 
-Thin: it resolves the folder, streams paths from ``tasks.loading``, and hands them to the
-engine's ``BatchRunner``; results go to files (``tasks.publishing``) and artifacts.
+Thin: it resolves the folder, streams paths from ``tasks.loading``, and hands them to
+the engine's ``BatchRunner``; results go to files (``tasks.publishing``) and
+artifacts.
 """
 
 from __future__ import annotations

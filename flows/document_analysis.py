@@ -27,8 +27,8 @@ from eightflow import (
     WorkflowError,
     WorkflowResult,
 )
-from eightflow.observe.sanitize import sanitize_text
 from eightflow.run_form import AllowedModel, ReadablePath
+from eightflow.sanitize import sanitize_text
 from tasks.analysis import steps
 from tasks.analysis.compile import compile_results
 from tasks.analysis.schemas import Entities, Sentiment

@@ -19,12 +19,17 @@ from pydantic import BaseModel
 
 from eightflow import Context, RetryPolicy, StepResult, WorkflowResult
 from eightflow.dynamic import DynamicWorkflow, StepType
-from eightflow.observe.sanitize import sanitize_text
+from eightflow.embedded.planner import use_planning_rules
 from eightflow.run_form import AllowedModel, ReadablePath
+from eightflow.sanitize import sanitize_text
 from tasks.analysis import steps as analysis
 from tasks.loading import load_document
 from tasks.triage import steps
 from tasks.triage.features import profile_document
+from tasks.triage.planning import TRIAGE_PLANNING_RULES
+
+# Offline, the embedded model plans this workflow by its own rules.
+use_planning_rules(TRIAGE_PLANNING_RULES)
 
 _PROMPTS: dict[str, tuple[str, ...]] = {
     "summarize": ("summarization",),

@@ -18,10 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from eightflow.observe.sanitize import sanitize, sanitize_text
+
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.inert import csv_frame, md_cell
 from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
-from eightflow.observe.sanitize import sanitize, sanitize_text
 from eightflow.path_roots import check_output_dir, open_new_file
 from eightflow.runtime.failpoints import failpoint
 from tasks.batch_api_progress import batch_api_report_lines
@@ -366,7 +367,7 @@ def _write_merged(frame: Any, shard_dirs: list[Path], out: Path) -> dict[str, An
             durations.setdefault(row["step"], []).append(float(row["duration_ms"]))
         if row.get("cost_usd") is not None and not row.get("cache_hit"):
             cost_by_step[row["step"]] = cost_by_step.get(row["step"], 0.0) + float(row["cost_usd"])
-    from eightflow.observe.metrics import percentile
+    from eightflow.observe.stats import percentile
 
     lines = [
         f"# merged batch: {len(frame)} documents from {len(shard_dirs)} shards",

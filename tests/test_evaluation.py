@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from eightflow import evaluation
 from eightflow.errors import PromptError
 from eightflow.evaluation import (
+    EvalRow,
     EvaluationError,
+    TaskKind,
     detect_task,
     evaluate,
     load_dataset,
     normalize_entity,
     parse_expected_entities,
+    register_task_kind,
 )
 from eightflow.store.ledger import default_ledger
 
@@ -286,3 +291,41 @@ def test_shipped_sets_are_balanced() -> None:
     types = {kind for _, pairs in rows for _, kind in pairs}
     assert types == {"person", "organization", "place", "date", "amount", "email", "url"}
     assert any(not pairs for _, pairs in rows)  # a row with no entities at all
+
+
+def test_a_registered_task_kind_is_detected_prompted_and_scored(
+    home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_model,  # type: ignore[no-untyped-def]
+) -> None:
+    """Task kinds are a registry: a new kind needs no change to evaluation.py."""
+
+    def score(row: EvalRow, output: Any) -> None:
+        row.predicted = str(output.summary)
+        row.correct = str(row.expected) in row.predicted
+
+    def metrics(rows: list[EvalRow]) -> Any:
+        return {"hit_rate": sum(r.correct for r in rows) / len(rows)}, {}, {}
+
+    monkeypatch.setattr(evaluation, "TASK_KINDS", dict(evaluation.TASK_KINDS))
+    register_task_kind(
+        TaskKind(
+            name="gist",
+            columns=("text", "must_mention"),
+            field="summary",
+            primary="hit_rate",
+            parse_expected=lambda cell, where: cell.strip(),
+            score=score,
+            metrics=metrics,
+            prompt="summarization",
+        )
+    )
+    fake_model.enqueue(*[{"summary": "The ferry runs daily.", "key_points": []}] * 2)
+    data = tmp_path / "gist.csv"
+    data.write_text("text,must_mention\nThe ferry runs daily.,ferry\nRain all week.,rain\n")
+    assert detect_task(["text", "must_mention"]) == "gist"
+    result = evaluate(data, model="fake/model", record=False)
+    assert (result.task, result.metric, result.value) == ("gist", "hit_rate", 0.5)
+    assert result.prompt == "summarization@v1"
+    assert len(fake_model.calls_for("summarization")) == 2

@@ -274,3 +274,55 @@ def test_prompt_is_frozen_and_has_a_ref() -> None:
     assert isinstance(prompt, Prompt) and prompt.ref == "sentiment@v1"
     with pytest.raises(Exception, match="frozen"):
         prompt.user = "changed"  # type: ignore[misc]
+
+
+# -- where prompts and schemas come from -----------------------------------------------
+
+
+class Answer(BaseModel):
+    text: str
+
+
+def test_a_schema_name_resolves_from_the_schemas_given(tmp_path: Path) -> None:
+    write(tmp_path, "s.v1.md", output="Answer")
+    assert PromptRegistry(tmp_path, schemas={"Answer": Answer}).get("s").output_schema is Answer
+
+
+def test_an_unknown_schema_name_is_an_error_naming_the_known_ones(tmp_path: Path) -> None:
+    write(tmp_path, "s.v1.md", output="Missing")
+    prompt = PromptRegistry(tmp_path, schemas={"Answer": Answer}).get("s")
+    with pytest.raises(PromptError, match=r"'s@v1'.*'Missing'.*known: Answer"):
+        prompt.output_schema  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("name", "schema"),
+    [
+        ("summarization", "tasks.analysis.schemas:Summary"),
+        ("action_items", "tasks.triage.schemas:ActionItems"),
+        ("workflow_planning", "eightflow.dynamic:Plan"),
+    ],
+)
+def test_shipped_prompts_name_schemas_the_app_registers(
+    name: str, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No prompts folder configured: the shipped prompts, through importlib.resources;
+    their schema names resolve through the eightflow.schemas entry points."""
+    monkeypatch.delenv("EIGHTFLOW_PROMPTS_DIR", raising=False)
+    monkeypatch.chdir(REPO / "examples")  # the working folder plays no part
+    prompt = PromptRegistry().get(name)
+    schema_class = prompt.output_schema
+    assert schema_class is not None
+    assert f"{schema_class.__module__}:{schema_class.__name__}" == schema
+    assert ":" not in (prompt.output or "")  # a name, not an import path into the app
+
+
+def test_the_prompts_folder_setting_replaces_the_shipped_prompts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "mine.v1.md")
+    monkeypatch.setenv("EIGHTFLOW_PROMPTS_DIR", str(tmp_path))
+    registry = PromptRegistry()
+    assert [p.id for p in registry.all()] == ["mine"]
+    with pytest.raises(PromptError, match="no prompt 'summarization'"):
+        registry.get("summarization")

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from eightflow.observe.metrics import percentile
+from eightflow.observe.stats import percentile
 from eightflow.runtime.records import StepRecord
 
 DocumentStatus = Literal[

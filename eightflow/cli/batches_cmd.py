@@ -28,7 +28,7 @@ def batches_command(
     """
     from rich.table import Table
 
-    from eightflow.cli.main import out
+    from eightflow.cli.console import out
     from eightflow.store.ledger import default_ledger
     from eightflow.store.provider_batches import list_batches
 

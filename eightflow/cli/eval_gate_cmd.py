@@ -21,7 +21,8 @@ def run_gates(
     as_json: bool,
 ) -> None:
     """Judge ``result``; print the verdicts; exit 1 when any gate fails."""
-    from eightflow.cli.main import _fail, out
+    from eightflow.cli.console import fail as _fail
+    from eightflow.cli.console import out
     from eightflow.errors import WorkflowError
     from eightflow.eval_gates import baseline_score, check_baseline, check_min_score
 
@@ -60,7 +61,7 @@ def run_compare(
     """Score two variants on one set; a side-by-side table and a bar chart."""
     from rich.table import Table
 
-    from eightflow.cli.main import err, out
+    from eightflow.cli.console import err, out
     from eightflow.eval_gates import compare, comparison_rows, plot_comparison, variant_label
 
     results = compare(

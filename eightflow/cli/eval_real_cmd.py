@@ -27,7 +27,8 @@ def _read(path: Path) -> str:
 
 def real_eval(workflow: str, dataset: Path, model: str | None, as_json: bool) -> None:
     """Score ``model`` on the set for ``workflow`` and print the result (or its JSON)."""
-    from eightflow.cli.main import _fail, out
+    from eightflow.cli.console import fail as _fail
+    from eightflow.cli.console import out
     from eightflow.errors import WorkflowError
     from eightflow.evaluation_real import PROMPTS, evaluate_real
     from eightflow.registry import load_workflow

@@ -13,23 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from eightflow.cli.console import err, out
+from eightflow.cli.console import fail as _fail
 from eightflow.errors import WorkflowError
 from eightflow.observe.inert import console_text
-from eightflow.workflow import flow_run_url as _flow_run_url  # noqa: F401 (used by report_cmd)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 server_app = typer.Typer(no_args_is_help=True, help="A local Prefect server on 127.0.0.1.")
 app.add_typer(server_app, name="server")
-stack_app = typer.Typer(
-    no_args_is_help=True, help="Server, work pool, deployments and workers, in one command."
-)
-app.add_typer(stack_app, name="stack")
-
-# Piped output (CI, files) would otherwise wrap tables at 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 ModelOption = Annotated[
     str | None,
@@ -64,11 +56,6 @@ ReviewBelowOption = Annotated[
         "(the workflow's review rules; see `eightflow review list`).",
     ),
 ]
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {console_text(message)}")
-    raise typer.Exit(code)
 
 
 @app.command("run")
@@ -346,7 +333,8 @@ def server_status(port: Annotated[int | None, typer.Option()] = None) -> None:
     raise typer.Exit(0 if status["running"] else 1)
 
 
-# report, export and eval (eightflow/cli/report_cmd.py); heavy imports stay in the commands.
+# report and export (report_cmd.py), eval (eval_cmd.py); heavy imports stay in the commands.
+from eightflow.cli.eval_cmd import register as _register_eval  # noqa: E402
 from eightflow.cli.report_cmd import register as _register_report  # noqa: E402
 
 _register_report(app)
@@ -360,54 +348,26 @@ _register_review(app)
 from eightflow.cli.ledger_cmd import register as _register_ledger  # noqa: E402
 
 _register_ledger(app)
+_register_eval(app)
 
 
-@stack_app.command("up")
-def stack_up(
-    port: Annotated[int | None, typer.Option(help="Server port (default 4200).")] = None,
-    workers: Annotated[int, typer.Option(help="Process workers to start.")] = 1,
-    postgres: Annotated[
-        str | None,
-        typer.Option(help="postgresql+asyncpg://user:pass@127.0.0.1:5432/db instead of SQLite."),
-    ] = None,
-    no_deploy: Annotated[bool, typer.Option("--no-deploy", help="Skip prefect deploy.")] = False,
-) -> None:
-    """Start the local stack on 127.0.0.1 and print the UI URL."""
-    from deployments.stack import up
+def register_plugins(target: typer.Typer) -> None:
+    """Commands other packages add through the ``eightflow.cli`` entry point group.
 
-    try:
-        state = up(
-            port=port,
-            workers=workers,
-            postgres=postgres,
-            deploy=not no_deploy,
-            log=lambda text: out.print(f"[dim]{text}[/dim]"),
-        )
-    except RuntimeError as exc:
-        _fail(str(exc))
-        return
-    out.print(f"UI: {state['url']}   API: export PREFECT_API_URL={state['api_url']}")
+    Each entry point names ``register(app)``. The engine never imports the application
+    (``eightflow stack`` comes from the app package's deployments this way); a plug-in that
+    fails to import is reported, not fatal, so the rest of the CLI still works.
+    """
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="eightflow.cli"):
+        try:
+            entry.load()(target)
+        except Exception as exc:  # a broken plug-in must not take the CLI down
+            err.print(f"[yellow]warning: CLI plug-in '{entry.name}' not loaded: {exc}[/yellow]")
 
 
-@stack_app.command("down")
-def stack_down() -> None:
-    """Stop the workers, then the server, that `stack up` started."""
-    from deployments.stack import down
-
-    try:
-        down(log=out.print)
-    except RuntimeError as exc:
-        _fail(str(exc))
-
-
-@stack_app.command("status")
-def stack_status() -> None:
-    """What the stack has running."""
-    from deployments.stack import status
-
-    state = status()
-    out.print(json.dumps(state, indent=2))
-    raise typer.Exit(0 if state.get("running") else 1)
+register_plugins(app)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ from rich.table import Table
 
 from eightflow.observe.inert import console_text
 from eightflow.observe.report import compact, fmt_cost
-from eightflow.observe.sanitize import sanitize
 from eightflow.runtime.records import WorkflowResult
+from eightflow.sanitize import sanitize
 
 _SKIP = {"report", "key_points", "keyphrases"}
 

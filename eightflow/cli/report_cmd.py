@@ -1,9 +1,8 @@
-"""``eightflow report``, ``eightflow export`` and ``eightflow eval``.
+"""``eightflow report`` and ``eightflow export`` (``eval`` is in :mod:`eightflow.cli.eval_cmd`).
 
 ``report`` summarises the ledger (success, failures, cost, cache use, step latency) as
 tables, JSON or Markdown, draws two PNG charts and can publish the report as Prefect
-artifacts. ``export`` writes the ledger's tables as Parquet or CSV. ``eval`` scores a
-prompt and model on a labelled CSV and keeps the scores in the ledger.
+artifacts. ``export`` writes the ledger's tables as Parquet or CSV.
 
 Everything heavy (pandas, matplotlib, Prefect, litellm) is imported inside the commands,
 so registering them costs ``eightflow --help`` nothing.
@@ -24,7 +23,6 @@ from eightflow.observe.inert import console_text
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from eightflow.evaluation import EvalResult
     from eightflow.observe.ledger_metrics import Dimension
 
 COST_PLOT = "cost_per_day.png"
@@ -292,14 +290,15 @@ def report_command(
     ] = False,
 ) -> None:
     """Success, failures, cost, cache use and step latency across the ledger's runs."""
-    from eightflow.cli.main import _fail, _flow_run_url, err, out
+    from eightflow.cli.console import err, fail, out
     from eightflow.observe.ledger_metrics import cost_per_day, ledger_report, parse_duration
     from eightflow.store.ledger import default_ledger
+    from eightflow.workflow import flow_run_url
 
     try:
         window = parse_duration(since) if since else None
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     split = by.value if by else None
     ledger = default_ledger()
@@ -352,7 +351,7 @@ def report_command(
     if publish:
         links = {k: p.resolve().as_uri() for k, p in images.items()}
         flow_run_id = _publish(report_markdown(report, links, split), _step_table_rows(report), err)
-        url = _flow_run_url(flow_run_id)
+        url = flow_run_url(flow_run_id)
         err.print(
             f"Published artifacts '{MARKDOWN_KEY}' and '{TABLE_KEY}' "
             f"(flow run {flow_run_id})" + (f": {url}" if url else "")
@@ -370,7 +369,7 @@ def export_command(
     """Write the ledger's runs, steps, calls and evals tables as Parquet or CSV files."""
     import pandas as pd
 
-    from eightflow.cli.main import out
+    from eightflow.cli.console import out
     from eightflow.store.ledger import default_ledger
 
     ledger = default_ledger()
@@ -386,141 +385,7 @@ def export_command(
         out.print(f"{path}  [dim]({len(frame)} rows)[/dim]", highlight=False)
 
 
-def _print_eval(result: EvalResult, console: Console) -> None:
-    from rich.table import Table
-
-    console.print(
-        f"[bold]{result.task}[/bold] eval of [bold]{result.prompt}[/bold] on "
-        f"[bold]{result.model}[/bold]: {result.dataset}, {result.rows} rows"
-        + (f", [red]{result.errors} failed calls[/red]" if result.errors else ""),
-        highlight=False,
-    )
-    metrics = Table(title="Metrics", title_justify="left")
-    metrics.add_column("metric")
-    metrics.add_column("value", justify="right")
-    for name, value in result.metrics.items():
-        metrics.add_row(name, _num(value))
-    console.print(metrics)
-    breakdown = Table(
-        title="Per label" if result.task == "sentiment" else "Per entity type",
-        title_justify="left",
-    )
-    breakdown.add_column("label" if result.task == "sentiment" else "type")
-    for head in ("precision", "recall", "f1", "support"):
-        breakdown.add_column(head, justify="right")
-    for key, values in result.per_label.items():
-        breakdown.add_row(
-            key,
-            _num(values["precision"]),
-            _num(values["recall"]),
-            _num(values["f1"]),
-            str(values["support"]),
-        )
-    console.print(breakdown)
-    if result.confusion:
-        columns = list(next(iter(result.confusion.values())))
-        confusion = Table(title="Confusion (rows: expected, columns: predicted)")
-        confusion.add_column("")
-        for column in columns:
-            confusion.add_column(column, justify="right")
-        for gold, counts in result.confusion.items():
-            confusion.add_row(gold, *(str(counts[c]) for c in columns))
-        console.print(confusion)
-    misses = [p for p in result.predictions if not p.correct]
-    if misses:
-        console.print(f"Wrong rows: {len(misses)} of {result.rows} (first 10):")
-        for miss in misses[:10]:
-            text = miss.text if len(miss.text) <= 70 else miss.text[:69] + "…"
-            got = miss.error or miss.predicted
-            console.print(
-                f"  row {miss.row}: {text}  expected {miss.expected}, got {got}",
-                markup=False,
-                highlight=False,
-            )
-    console.print(f"{result.metric}: {_num(result.value)}", highlight=False)
-
-
-def eval_command(
-    workflow: Annotated[str, typer.Argument(help="The workflow whose prompt is scored.")],
-    dataset: Annotated[
-        Path,
-        typer.Argument(
-            help="CSV: text,label (sentiment) or text,expected_entities; or a folder of "
-            "real documents with manifest.csv (examples/eval/real)."
-        ),
-    ],
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="litellm model string to score.")
-    ] = None,
-    prompt_version: Annotated[
-        int | None, typer.Option("--prompt-version", help="Prompt version (default: newest).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    min_score: Annotated[
-        float | None, typer.Option(help="Exit non-zero if the main metric is below this.")
-    ] = None,
-    baseline: Annotated[
-        str | None, typer.Option(help="Eval id to compare with: exit non-zero on a drop.")
-    ] = None,
-    tolerance: Annotated[
-        float, typer.Option(help="Largest drop against --baseline that still passes.")
-    ] = 0.02,
-    compare: Annotated[
-        tuple[str, str] | None,
-        typer.Option(help="Score two prompt versions or models side by side: A B."),
-    ] = None,
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for the --compare chart.")
-    ] = DEFAULT_REPORT_DIR,
-) -> None:
-    """Score a workflow's prompt and a model on a labelled CSV; keep scores in the ledger.
-
-    With --min-score or --baseline it is a gate (exit 1 when it fails); with --compare it
-    scores two prompt versions or models on the same set.
-    """
-    from eightflow.cli.main import _fail, out
-    from eightflow.errors import WorkflowError
-    from eightflow.evaluation import evaluate, load_dataset
-    from eightflow.evaluation_real import is_real_set
-    from eightflow.registry import load_workflow
-
-    if is_real_set(dataset):  # a folder of real documents with manifest.csv
-        from eightflow.cli.eval_real_cmd import real_eval
-
-        real_eval(workflow, dataset, model, as_json)
-        return
-    try:
-        task, _ = load_dataset(dataset)
-        cls = load_workflow(workflow)
-        used = cls().definition.prompt_ids()
-        if task not in used:
-            _fail(
-                f"workflow '{workflow}' does not use the '{task}' prompt that {dataset.name} "
-                f"scores (it uses: {', '.join(used) or 'none'})"
-            )
-        ref = str(prompt_version) if prompt_version is not None else None
-        if compare:
-            from eightflow.cli.eval_gate_cmd import run_compare
-
-            run_compare(dataset, compare, task, workflow, model, ref, out_dir, as_json)
-            return
-        result = evaluate(dataset, model=model, prompt_ref=ref, workflow=workflow)
-    except WorkflowError as exc:
-        _fail(str(exc))
-        return
-    gated = min_score is not None or baseline is not None
-    if as_json and not gated:
-        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
-    elif not as_json:
-        _print_eval(result, out)
-    if gated:  # prints the verdicts (in the JSON with --json); exit 1 if one fails
-        from eightflow.cli.eval_gate_cmd import run_gates
-
-        run_gates(result, min_score, baseline, tolerance, as_json)
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``report``, ``export`` and ``eval`` to the ``eightflow`` app."""
+    """Add ``report`` and ``export`` to the ``eightflow`` app."""
     app.command("report")(report_command)
     app.command("export")(export_command)
-    app.command("eval")(eval_command)

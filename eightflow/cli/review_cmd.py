@@ -25,7 +25,7 @@ def list_command(
     ] = False,
 ) -> None:
     """List pending reviews."""
-    from eightflow.cli.main import out
+    from eightflow.cli.console import out
     from eightflow.review.store import list_reviews
 
     rows = list_reviews(None if all_reviews else "pending")
@@ -67,7 +67,8 @@ def decide_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
     """Approve, reject or edit a pending review."""
-    from eightflow.cli.main import _fail, err, out
+    from eightflow.cli.console import err, out
+    from eightflow.cli.console import fail as _fail
     from eightflow.definition.review import ReviewEditError
     from eightflow.errors import WorkflowError
 

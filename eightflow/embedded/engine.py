@@ -25,6 +25,7 @@ from eightflow.embedded.keyphrases import extract_topics
 from eightflow.embedded.planner import plan_next_steps
 from eightflow.embedded.sentiment import analyze_sentiment
 from eightflow.embedded.summarize import summarize
+from eightflow.embedded.text import extract_document
 from eightflow.embedded.triage import (
     classify_legal_text,
     extract_action_items,
@@ -64,8 +65,6 @@ _TASK_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("legal_classification", ("legalclass",)),
     ("faq_extraction", ("faq",)),
 )
-_DOCUMENT_RE = re.compile(r"<document\b[^>]*>(.*?)</document\s*>", re.IGNORECASE | re.DOTALL)
-_OPEN_TAG_RE = re.compile(r"<document\b[^>]*>", re.IGNORECASE)
 
 
 class UnknownTaskError(ValueError):
@@ -97,23 +96,6 @@ def infer_task(schema_title_or_name: str | None) -> str | None:
         return "workflow_planning"
     found = [task for task, hints in _TASK_HINTS if any(h in flat for h in hints)]
     return found[0] if len(found) == 1 else None
-
-
-def extract_document(user_message: str) -> str:
-    """The text inside the last ``<document>...</document>`` block, stripped.
-
-    Prompts wrap the input in these tags; a message without them is the document itself.
-    An opening tag without its closing tag takes everything after it.
-    """
-    if not user_message:
-        return ""
-    blocks = _DOCUMENT_RE.findall(user_message)
-    if blocks:
-        return str(blocks[-1]).strip()
-    opened = list(_OPEN_TAG_RE.finditer(user_message))
-    if opened:
-        return user_message[opened[-1].end() :].strip()
-    return user_message.strip()
 
 
 class EmbeddedModel:

@@ -3,54 +3,77 @@
 The planning prompt's user message carries three blocks: ``<registry>`` (the step types,
 as JSON), ``<state>`` (round, available context keys, executed steps and the feedback on a
 rejected plan, as JSON) and ``<document>``. The planner profiles the document
-(:mod:`eightflow.embedded.profile`) and wants, by rules:
+(:mod:`eightflow.embedded.profile`) and asks the workflow's :class:`PlanningRules` which
+step types it wants, each as ``(alternatives, reason)``. The rules belong to the workflow
+that owns the step types (document triage keeps its own in ``tasks/triage/planning.py``) and
+are installed with :func:`use_planning_rules`; this module knows no step names.
 
-* a non-English document: ``flag_language``, and no deep analysis;
-* legal or licence text: ``classify_legal`` only;
-* an FAQ: ``extract_faq`` (and a summary);
-* meeting notes: ``extract_actions`` (and a summary);
-* tables anywhere: ``extract_tables`` (a mostly tabular file gets nothing else);
-* otherwise a summary: ``summarize_chunks`` when long, ``summarize`` when not.
-
-Of those it proposes what the registry has, minus what was executed, minus the types the
-feedback rejected, minus steps whose inputs are missing or whose outputs already exist;
-alternatives stand in for a type that is unavailable (``summarize`` for
-``summarize_chunks``). When nothing is left it answers ``done: true`` with no steps. The
-answer is a plain dict matching :class:`eightflow.dynamic.Plan`; same message, same plan.
+Of the wanted steps it proposes what the registry has, minus what was executed, minus the
+types the feedback rejected, minus steps whose inputs are missing or whose outputs already
+exist; a later alternative stands in for a type that is unavailable. When nothing is left
+(or no rules are installed) it answers ``done: true`` with no steps. The answer is a plain
+dict matching :class:`eightflow.dynamic.Plan`; same message, same plan.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from eightflow.embedded.profile import LANGUAGE_NAMES, Profile, profile_document
+from eightflow.embedded.text import extract_document
 
-__all__ = ["PLANNER_DOCUMENT_CHARS", "plan_next_steps", "wanted_steps"]
+__all__ = [
+    "PLANNER_DOCUMENT_CHARS",
+    "PlanningRules",
+    "WantedSteps",
+    "plan_next_steps",
+    "planning_rules",
+    "use_planning_rules",
+]
 
 PLANNER_DOCUMENT_CHARS = 6000
 """The engine sends the planner at most this many characters of the document; an excerpt
 that long was cut, so the document is long even if the excerpt's words are few."""
 _CUT_SLACK = 10  # the cut may end in whitespace, which rendering strips
 
+WantedSteps = list[tuple[tuple[str, ...], str]]
+"""``(alternatives, reason)`` pairs, in order: the first alternative the registry can run wins."""
+
+
+@dataclass(frozen=True)
+class PlanningRules:
+    """What a workflow wants run on a document, given its profile.
+
+    ``wanted(profile, long)`` returns :data:`WantedSteps`; ``long`` is True when the document
+    is long or the excerpt the planner saw was cut. ``default_registry`` stands in for a
+    message without a ``<registry>`` block: ``{name: {"name", "inputs", "outputs"}}``.
+    """
+
+    wanted: Callable[[Profile, bool], WantedSteps]
+    default_registry: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+_rules: PlanningRules | None = None
+
+
+def use_planning_rules(rules: PlanningRules | None) -> None:
+    """Install the rules the embedded planner plans by (None removes them)."""
+    global _rules
+    _rules = rules
+
+
+def planning_rules() -> PlanningRules | None:
+    """The installed rules, if any."""
+    return _rules
+
+
 _BLOCK = {
     name: re.compile(rf"<{name}\b[^>]*>(.*?)</{name}\s*>", re.IGNORECASE | re.DOTALL)
     for name in ("registry", "state")
-}
-
-# Step types the rules know, with their inputs and outputs, for a message without a registry.
-_DEFAULT_REGISTRY: dict[str, dict[str, Any]] = {
-    name: {"name": name, "inputs": ["document"], "outputs": [output]}
-    for name, output in (
-        ("summarize", "summary"),
-        ("summarize_chunks", "summary"),
-        ("extract_tables", "tables"),
-        ("extract_actions", "action_items"),
-        ("flag_language", "language"),
-        ("classify_legal", "legal"),
-        ("extract_faq", "faq"),
-    )
 }
 
 
@@ -68,7 +91,8 @@ def _json_block(message: str, name: str) -> Any:
 def _registry(message: str) -> dict[str, dict[str, Any]]:
     parsed = _json_block(message, "registry")
     if not isinstance(parsed, list):
-        return dict(_DEFAULT_REGISTRY)
+        rules = planning_rules()
+        return {k: dict(v) for k, v in (rules.default_registry if rules else {}).items()}
     types: dict[str, dict[str, Any]] = {}
     for entry in parsed:
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
@@ -89,71 +113,12 @@ def _names(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def wanted_steps(
-    profile: Profile, *, long: bool | None = None
-) -> list[tuple[tuple[str, ...], str]]:
-    """What the rules want for this profile: ``(alternatives, reason)``, in order."""
-    is_long = profile.long if long is None else long
-    if not profile.english:
-        name = LANGUAGE_NAMES.get(profile.language, profile.language)
-        return [
-            (
-                ("flag_language",),
-                f"written in {name} ({profile.language}), not English: flag it and stop "
-                "before the deep analysis",
-            )
-        ]
-    if profile.kind == "legal":
-        return [
-            (
-                ("classify_legal",),
-                f"legal wording ({profile.legal_cues} cues, mostly {profile.legal_kind}): "
-                "classify it and skip the deep analysis",
-            )
-        ]
-    wanted: list[tuple[tuple[str, ...], str]] = []
-    if profile.kind == "faq":
-        wanted.append((("extract_faq",), f"an FAQ with {profile.questions} questions"))
-    if profile.kind == "meeting_notes":
-        wanted.append(
-            (("extract_actions",), "meeting notes: pull out the action items, owners and dates")
-        )
-    if profile.has_tables:
-        columns = ", ".join(profile.table_columns[0][:4])
-        wanted.append(
-            (
-                ("extract_tables",),
-                f"{profile.tables} table{'s' if profile.tables != 1 else ''} (columns {columns})",
-            )
-        )
-    if profile.kind != "tabular":
-        if is_long:
-            wanted.append(
-                (
-                    ("summarize_chunks", "summarize"),
-                    (
-                        f"long ({profile.words} words)"
-                        if profile.long
-                        else f"long (more than the {PLANNER_DOCUMENT_CHARS:,} characters shown)"
-                    )
-                    + ": summarize chunk by chunk",
-                )
-            )
-        else:
-            wanted.append(
-                (("summarize", "summarize_chunks"), f"{profile.words} words: one summary")
-            )
-    return wanted
-
-
 def plan_next_steps(message: str, document: str | None = None) -> dict[str, Any]:
     """The next plan for the planning prompt's user ``message`` (a dict shaped as ``Plan``).
 
     ``document`` overrides the ``<document>`` block (the engine passes the text it
     already extracted).
     """
-    from eightflow.embedded.engine import extract_document
-
     text = extract_document(message) if document is None else document
     registry = _registry(message)
     state = _state(message)
@@ -168,7 +133,8 @@ def plan_next_steps(message: str, document: str | None = None) -> dict[str, Any]
 
     profile = profile_document(text)
     cut = PLANNER_DOCUMENT_CHARS - _CUT_SLACK <= len(text) <= PLANNER_DOCUMENT_CHARS
-    wanted = wanted_steps(profile, long=profile.long or cut)
+    rules = planning_rules()
+    wanted = rules.wanted(profile, profile.long or cut) if rules else []
 
     steps: list[dict[str, str]] = []
     produced = set(available)
@@ -190,8 +156,9 @@ def plan_next_steps(message: str, document: str | None = None) -> dict[str, Any]
     seen = f"{profile.kind.replace('_', ' ')} ({size}, {language})"
     if not steps:
         did = ", ".join(sorted(executed)) or "nothing"
+        why = "no planning rules are installed" if rules is None else "nothing useful is left"
         return {
-            "rationale": f"{seen}: nothing useful is left (executed: {did}).",
+            "rationale": f"{seen}: {why} (executed: {did}).",
             "steps": [],
             "done": True,
         }

@@ -16,6 +16,7 @@ __all__ = [
     "STOPWORDS",
     "clip",
     "count_tokens_approx",
+    "extract_document",
     "sentence_ends",
     "split_sentences",
     "words",
@@ -209,3 +210,24 @@ def _is_boundary(block: str, punct_at: int, next_at: int) -> bool:
 def _opens_sentence(block: str, at: int) -> bool:
     match = _WORD_RE.match(block, at)
     return match is not None and match.group(0).lower() in _SENTENCE_OPENERS
+
+
+_DOCUMENT_RE = re.compile(r"<document\b[^>]*>(.*?)</document\s*>", re.IGNORECASE | re.DOTALL)
+_OPEN_TAG_RE = re.compile(r"<document\b[^>]*>", re.IGNORECASE)
+
+
+def extract_document(user_message: str) -> str:
+    """The text inside the last ``<document>...</document>`` block, stripped.
+
+    Prompts wrap the input in these tags; a message without them is the document itself.
+    An opening tag without its closing tag takes everything after it.
+    """
+    if not user_message:
+        return ""
+    blocks = _DOCUMENT_RE.findall(user_message)
+    if blocks:
+        return str(blocks[-1]).strip()
+    opened = list(_OPEN_TAG_RE.finditer(user_message))
+    if opened:
+        return user_message[opened[-1].end() :].strip()
+    return user_message.strip()

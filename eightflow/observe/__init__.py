@@ -1,1 +1,1 @@
-"""Observation: the sanitizer, the tracer, metrics and the monitor."""
+"""Observation: tracer, metrics, monitor, reports, targets; the sanitizer is eightflow.sanitize."""

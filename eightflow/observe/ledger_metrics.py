@@ -9,7 +9,7 @@ Conventions, the same everywhere in the report:
 * A run succeeded when its status is ``completed``; every other status is a failure,
   counted under its ``error_type`` (or its status when it has none).
 * Latency percentiles are over *completed* steps (as in ``MetricsCollector``), linearly
-  interpolated by :func:`eightflow.observe.metrics.percentile`.
+  interpolated by :func:`eightflow.observe.stats.percentile`.
 * A cost sum is ``None``, never 0, when any value it adds up is NULL (an unpriced model):
   a partial sum would understate the spend.
 * Documents are runs with a ``document_id`` (batch documents and single runs of a file).
@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from eightflow.observe.metrics import percentile
+from eightflow.observe.stats import percentile
 from eightflow.store.ledger import Ledger
 
 Dimension = Literal["step", "model", "prompt", "version"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from eightflow.observe.sanitize import sanitize_text
 from eightflow.runtime.records import WorkflowResult
+from eightflow.sanitize import sanitize_text
 from eightflow.settings import get_settings
 
 log = logging.getLogger("eightflow.otel")

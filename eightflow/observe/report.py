@@ -10,8 +10,8 @@ from typing import Any
 
 from eightflow.definition import WorkflowDefinition
 from eightflow.observe.inert import md_cell, md_text
-from eightflow.observe.sanitize import sanitize, sanitize_text
 from eightflow.runtime.records import StepRecord, WorkflowResult
+from eightflow.sanitize import sanitize, sanitize_text
 
 _STATUS_STYLE = {
     "completed": "fill:#d4f7dc,stroke:#1a7f37",

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from eightflow.definition.targets import PerformanceTargets
-from eightflow.observe.metrics import percentile
+from eightflow.observe.stats import percentile
 from eightflow.store.ledger import Ledger
 
 log = logging.getLogger("eightflow.targets")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from eightflow.observe.sanitize import excerpt, sanitize_text
 from eightflow.runtime.records import StepRecord, WorkflowResult
+from eightflow.sanitize import excerpt, sanitize_text
 
 Sink = Callable[["Trace"], None]
 

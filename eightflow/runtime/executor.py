@@ -28,10 +28,10 @@ from eightflow.errors import (
     WorkflowDefinitionError,
     WorkflowError,
 )
-from eightflow.observe.sanitize import excerpt, sanitize_text
 from eightflow.runtime.context import Context, StepResult
 from eightflow.runtime.records import StepRecord
 from eightflow.runtime.run_state import RunState, StepScope, current_run, current_step
+from eightflow.sanitize import excerpt, sanitize_text
 
 
 def default_recovery(error: WorkflowError) -> Recovery:

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eightflow.observe.sanitize import sanitize, sanitize_text
 from eightflow.runtime.failpoints import failpoint
 from eightflow.runtime.records import WorkflowResult
+from eightflow.sanitize import sanitize, sanitize_text
 from eightflow.settings import get_settings
 from eightflow.store.migrations import apply_migrations, enable_wal
 from eightflow.store.private import private_file

@@ -1,6 +1,7 @@
 """Output schemas of the analysis prompts.
 
-Prompts name these in their front matter (``output: tasks.analysis.schemas:Summary``); the
+Prompts name these in their front matter (``output: Summary``, registered under the
+``eightflow.schemas`` entry points in pyproject.toml); the
 gateway sends them as the response format and validates answers against them, whether
 the answer comes from a hosted model or the embedded one.
 """

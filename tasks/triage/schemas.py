@@ -1,8 +1,9 @@
 """Output schemas of the triage steps and of their prompts.
 
-Prompts name these in their front matter (``output: tasks.triage.schemas:ActionItems``);
-the gateway sends them as the response format and validates every answer, whether a
-hosted model or the embedded one gave it.
+Prompts name these in their front matter (``output: ActionItems``, registered under the
+``eightflow.schemas`` entry points in pyproject.toml); the gateway sends them as the
+response format and validates every answer, whether a hosted model or the embedded one
+gave it.
 """
 
 from __future__ import annotations

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from eightflow.cli.main import app
+from eightflow.cli.main import app, register_plugins
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = str(REPO / "examples" / "sample.md")
@@ -144,3 +147,37 @@ def test_analyze_batch_api_refuses_a_provider_without_batches(
     result = runner.invoke(app, ["analyze", str(tmp_path), "--mode", "batch-api", "--model", model])
     assert result.exit_code == 2
     assert named in result.output and "--mode online" in result.output
+
+
+def _declared_cli_plugins() -> list[importlib.metadata.EntryPoint]:
+    """The ``eightflow.cli`` entry points pyproject.toml declares (installed or not)."""
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]
+    return [
+        importlib.metadata.EntryPoint(name=name, value=value, group="eightflow.cli")
+        for name, value in declared["eightflow.cli"].items()
+    ]
+
+
+def test_stack_commands_come_from_the_app_package_through_an_entry_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine's CLI imports no deployments/: ``stack`` arrives as a plug-in."""
+    target = typer.Typer()
+    target.command("noop")(lambda: None)
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: _declared_cli_plugins())
+    register_plugins(target)
+    result = CliRunner().invoke(target, ["stack", "--help"])
+    assert result.exit_code == 0, result.output
+    assert {"up", "down", "status"} <= set(result.output.split())
+
+
+def test_a_broken_plugin_warns_and_the_cli_still_works(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = importlib.metadata.EntryPoint(
+        name="broken", value="no_such_module_here:register", group="eightflow.cli"
+    )
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [broken])
+    target = typer.Typer()
+    register_plugins(target)
+    assert "CLI plug-in 'broken' not loaded" in capsys.readouterr().err

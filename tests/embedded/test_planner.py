@@ -16,10 +16,11 @@ import pytest
 from eightflow.dynamic import Plan
 from eightflow.embedded import EmbeddedModel, extract_document
 from eightflow.embedded.engine import ALL_TASKS, TRIAGE_TASKS, infer_task
-from eightflow.embedded.planner import plan_next_steps
+from eightflow.embedded.planner import plan_next_steps, planning_rules, use_planning_rules
 from eightflow.embedded.profile import detect_language, find_tables, profile_document
 from eightflow.prompts import PromptRegistry
 from tasks.loading import load_document
+from tasks.triage.planning import TRIAGE_PLANNING_RULES
 
 REPO = Path(__file__).resolve().parents[2]
 TRIAGE = REPO / "examples" / "triage"
@@ -43,6 +44,15 @@ OUTPUTS = {
     "classify_legal": ["legal"],
     "extract_faq": ["faq"],
 }
+
+
+@pytest.fixture(autouse=True)
+def triage_rules() -> Any:
+    """The planner plans by the rules its workflow installs: triage's, here."""
+    before = planning_rules()
+    use_planning_rules(TRIAGE_PLANNING_RULES)
+    yield
+    use_planning_rules(before)
 
 
 def registry(without: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -187,6 +197,13 @@ def test_without_blocks_the_message_is_the_document() -> None:
     assert types_of(plan_next_steps("<registry>not json</registry><document>x</document>")) == [
         "summarize"
     ]
+
+
+def test_without_rules_the_planner_proposes_nothing() -> None:
+    use_planning_rules(None)
+    plan = ask(message(text_of("harbour-cycle-club-faq.md")))
+    assert plan["done"] is True and plan["steps"] == []
+    assert "no planning rules are installed" in plan["rationale"]
 
 
 def test_engine_registers_the_triage_tasks() -> None:

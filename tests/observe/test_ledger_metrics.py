@@ -14,7 +14,7 @@ from eightflow.observe.ledger_metrics import (
     parse_duration,
     sum_cost,
 )
-from eightflow.observe.metrics import percentile
+from eightflow.observe.stats import percentile
 from eightflow.runtime.records import (
     ModelCall,
     StepRecord,

@@ -21,7 +21,8 @@ from eightflow import (
     WorkflowMonitor,
     WorkflowTracer,
 )
-from eightflow.observe.metrics import RunSample, percentile
+from eightflow.observe.metrics import RunSample
+from eightflow.observe.stats import percentile
 from eightflow.observe.tracer import Trace
 
 
