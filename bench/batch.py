@@ -121,8 +121,9 @@ def phase_eightflow(
 ) -> dict[str, float]:
     import asyncio
 
+    from eightflow_app.flows.batch_documents import BatchParams, batch_documents
+
     import eightflow.gateway  # noqa: F401  (litellm's import, like the baseline's, is not timed)
-    from flows.batch_documents import BatchParams, batch_documents
 
     params = BatchParams(
         folder=str(folder),
@@ -150,8 +151,8 @@ def phase_eightflow(
 
 def phase_containment(folder: Path) -> dict[str, float]:
     """Each document loaded in-process and through the sandbox; the difference per document."""
-    from tasks.loading import iter_document_paths, load_document
-    from tasks.loading.sandbox import sandboxed_load_document, shared_sandbox
+    from eightflow_app.tasks.loading import iter_document_paths, load_document
+    from eightflow_app.tasks.loading.sandbox import sandboxed_load_document, shared_sandbox
 
     paths = list(iter_document_paths(folder, None, None, True))
     sandboxed_load_document(paths[0], folder)  # the pool's start-up is once per batch

@@ -75,7 +75,7 @@ def run_sharded_here(api: str, params: dict[str, Any]) -> dict[str, Any]:
     import asyncio
 
     os.environ["PREFECT_API_URL"] = api
-    from flows.batch_sharded import ShardedParams, batch_sharded
+    from eightflow_app.flows.batch_sharded import ShardedParams, batch_sharded
 
     t0 = time.monotonic()
     state = asyncio.run(batch_sharded(**ShardedParams(**params).model_dump(), return_state=True))
@@ -96,8 +96,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="eightflow-scale-"))
     os.environ["EIGHTFLOW_HOME"] = str(work / "home")
     os.environ.pop("PREFECT_API_URL", None)
+    from eightflow_app.deployments import stack
+
     from bench.batch import free_port
-    from deployments import stack
     from tests.support import StubConfig, start_stub_process
     from tests.support.corpus import write_corpus
 
@@ -110,7 +111,7 @@ def main() -> None:
     database = None
     if not args.sqlite and os.geteuid() == 0:
         try:
-            from deployments.postgres import ensure_postgres
+            from eightflow_app.deployments.postgres import ensure_postgres
 
             database = ensure_postgres(database="eightflow_scale", fresh=True)
         except RuntimeError as exc:

@@ -33,7 +33,7 @@ def stack_up(
     no_deploy: Annotated[bool, typer.Option("--no-deploy", help="Skip prefect deploy.")] = False,
 ) -> None:
     """Start the local stack on 127.0.0.1 and print the UI URL."""
-    from deployments.stack import up
+    from eightflow_app.deployments.stack import up
 
     try:
         state = up(
@@ -52,7 +52,7 @@ def stack_up(
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop the workers, then the server, that `stack up` started."""
-    from deployments.stack import down
+    from eightflow_app.deployments.stack import down
 
     try:
         down(log=out.print)
@@ -63,7 +63,7 @@ def stack_down() -> None:
 @stack_app.command("status")
 def stack_status() -> None:
     """What the stack has running."""
-    from deployments.stack import status
+    from eightflow_app.deployments.stack import status
 
     state = status()
     out.print(json.dumps(state, indent=2))

@@ -116,3 +116,13 @@ def _ephemeral(reason: str) -> Connection:
         f"{reason} Running on a temporary in-process Prefect server instead: slower to start "
         "and its runs are not kept. Start a persistent one with `eightflow server start`.",
     )
+
+
+def flow_run_url(flow_run_id: str | None) -> str | None:
+    """The v2 UI page of a flow run (the server's default UI), when a UI URL is known."""
+    if not flow_run_id:
+        return None
+    from prefect.settings import get_current_settings
+
+    ui = get_current_settings().ui_url
+    return f"{str(ui).rstrip('/')}/v2/runs/flow-run/{flow_run_id}" if ui else None

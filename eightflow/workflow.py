@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from eightflow.definition import WorkflowDefinition
 from eightflow.documents import Document
 from eightflow.errors import BudgetExceeded, StepTimeout, WorkflowError, WorkflowFailed
+from eightflow.prefect_env import flow_run_url
 from eightflow.prompts import PromptRegistry
 from eightflow.runtime.budget import Budget
 from eightflow.runtime.limiter import CallLimiter
@@ -374,16 +375,6 @@ def flow_return(result: WorkflowResult) -> Any:
 
         return Failed(message=f"{result.status}: {result.error or ''}".strip())
     return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}
-
-
-def flow_run_url(flow_run_id: str | None) -> str | None:
-    """The v2 UI page of a flow run (the server's default UI), when a UI URL is known."""
-    if not flow_run_id:
-        return None
-    from prefect.settings import get_current_settings
-
-    ui = get_current_settings().ui_url
-    return f"{str(ui).rstrip('/')}/v2/runs/flow-run/{flow_run_id}" if ui else None
 
 
 def _normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

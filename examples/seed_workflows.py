@@ -34,7 +34,7 @@ from eightflow import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # flows/ from a clean clone
-from flows.document_analysis import DocumentAnalysisWorkflow
+from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 
 
 # The seed's dynamic sample, as written.

@@ -1,7 +1,7 @@
 """``batch-documents``: run a workflow over every document in a folder.
 
-Thin: it resolves the folder, streams paths from ``tasks.loading``, and hands them to
-the engine's ``BatchRunner``; results go to files (``tasks.publishing``) and
+Thin: it resolves the folder, streams paths from ``eightflow_app.tasks.loading``, and hands them to
+the engine's ``BatchRunner``; results go to files (``eightflow_app.tasks.publishing``) and
 artifacts.
 """
 
@@ -11,6 +11,10 @@ import asyncio
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from eightflow_app.tasks.loading import iter_document_paths
+from eightflow_app.tasks.loading.sandbox import sandboxed_load_document
+from eightflow_app.tasks.out_lock import OutDirLock
+from eightflow_app.tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_artifacts
 from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.states import Failed
@@ -20,10 +24,6 @@ from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.path_roots import check_output_dir, check_readable
 from eightflow.registry import load_workflow
 from eightflow.run_form import AllowedModel, OutputFolder, ReadablePath
-from tasks.loading import iter_document_paths
-from tasks.loading.sandbox import sandboxed_load_document
-from tasks.out_lock import OutDirLock
-from tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_artifacts
 
 
 class BatchParams(BatchOptions):
@@ -176,7 +176,7 @@ async def _run_batch(params: BatchParams) -> Any:
     )
     runner.summary.expected = expected
     if params.mode == "batch-api":
-        from tasks.batch_api_progress import BatchApiProgress
+        from eightflow_app.tasks.batch_api_progress import BatchApiProgress
 
         runner.progress = BatchApiProgress()
     ctx = FlowRunContext.get()
@@ -197,7 +197,7 @@ async def _run_batch(params: BatchParams) -> Any:
     breaches = await workflow.check_targets(runner.batch_id or "batch")
     brief = {**summary.brief(), "out": str(out), "target_breaches": breaches}
     if params.mode == "batch-api":
-        from tasks.batch_api_progress import reschedule_if_waiting
+        from eightflow_app.tasks.batch_api_progress import reschedule_if_waiting
 
         brief["next_poll_flow_run"] = await reschedule_if_waiting(
             summary, delay_s=params.batch_max_wait_s

@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from typing import Annotated, Any
 
+from eightflow_app.tasks.publishing import merge_shards
 from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.deployments import run_deployment
@@ -19,7 +20,6 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from eightflow.path_roots import check_output_dir, check_readable
 from eightflow.run_form import AllowedModel, OutputFolder, ReadablePath
-from tasks.publishing import merge_shards
 
 
 class ShardedParams(BaseModel):

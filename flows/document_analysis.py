@@ -9,6 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+from eightflow_app.tasks.analysis import steps
+from eightflow_app.tasks.analysis.compile import compile_results
+from eightflow_app.tasks.analysis.schemas import Entities, Sentiment
+from eightflow_app.tasks.loading import load_document
 from prefect import flow
 from pydantic import Field
 
@@ -29,10 +33,6 @@ from eightflow import (
 )
 from eightflow.run_form import AllowedModel, ReadablePath
 from eightflow.sanitize import sanitize_text
-from tasks.analysis import steps
-from tasks.analysis.compile import compile_results
-from tasks.analysis.schemas import Entities, Sentiment
-from tasks.loading import load_document
 
 #: The shipped review rule: a person checks a sentiment the model is unsure of. Off by
 #: default; ``--review-below X`` (or the flow parameter ``review_below``) turns it on at X.
@@ -105,7 +105,7 @@ class DocumentAnalysisWorkflow(Workflow):
             review=[SENTIMENT_REVIEW],
         )
 
-    # Handlers: the steps live in tasks.analysis.steps, which chunk long documents.
+    # Handlers: the steps live in eightflow_app.tasks.analysis.steps, which chunk long documents.
 
     async def summarize(self, context: Context) -> StepResult:
         summary = await steps.summarize(self.model, self.prompts, context.document)

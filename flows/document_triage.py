@@ -14,6 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from eightflow_app.tasks.analysis import steps as analysis
+from eightflow_app.tasks.loading import load_document
+from eightflow_app.tasks.triage import steps
+from eightflow_app.tasks.triage.features import profile_document
+from eightflow_app.tasks.triage.planning import TRIAGE_PLANNING_RULES
 from prefect import flow
 from pydantic import BaseModel
 
@@ -22,11 +27,6 @@ from eightflow.dynamic import DynamicWorkflow, StepType
 from eightflow.embedded.planner import use_planning_rules
 from eightflow.run_form import AllowedModel, ReadablePath
 from eightflow.sanitize import sanitize_text
-from tasks.analysis import steps as analysis
-from tasks.loading import load_document
-from tasks.triage import steps
-from tasks.triage.features import profile_document
-from tasks.triage.planning import TRIAGE_PLANNING_RULES
 
 # Offline, the embedded model plans this workflow by its own rules.
 use_planning_rules(TRIAGE_PLANNING_RULES)

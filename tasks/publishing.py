@@ -18,15 +18,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from eightflow.observe.sanitize import sanitize, sanitize_text
+from eightflow_app.tasks.batch_api_progress import batch_api_report_lines
+from eightflow_app.tasks.out_lock import OutDirLock
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.inert import csv_frame, md_cell
 from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
 from eightflow.path_roots import check_output_dir, open_new_file
 from eightflow.runtime.failpoints import failpoint
-from tasks.batch_api_progress import batch_api_report_lines
-from tasks.out_lock import OutDirLock
+from eightflow.sanitize import sanitize, sanitize_text
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

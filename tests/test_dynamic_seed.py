@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, List
 
 import pytest
+from eightflow_app.flows.document_triage import DocumentTriageWorkflow
 
 from eightflow import Context, Step, StepResult, StepType, WorkflowMonitor, WorkflowResult
 from eightflow import DynamicWorkflow as Workflow
 from eightflow.dynamic import Plan
 from eightflow.store.ledger import default_ledger
-from flows.document_triage import DocumentTriageWorkflow
 from tests.support.fake_model import FakeModel
 
 TRIAGE = Path(__file__).resolve().parents[1] / "examples" / "triage"

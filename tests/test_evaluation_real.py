@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from eightflow_app.tasks.loading.load import load_document
 
 from eightflow.evaluation import EvaluationError
 from eightflow.evaluation_real import (
@@ -18,7 +19,6 @@ from eightflow.evaluation_real import (
     real_entity_key,
 )
 from eightflow.store.ledger import default_ledger
-from tasks.loading.load import load_document
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO / "examples" / "eval" / "real"

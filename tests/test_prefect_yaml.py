@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from flows.batch_documents import BatchParams, batch_documents
+from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -161,7 +161,7 @@ def test_missing_folder_is_a_prompt_error(tmp_path: Path) -> None:
 
 
 def test_output_schema_that_cannot_be_imported(tmp_path: Path) -> None:
-    write(tmp_path, "s.v1.md", output="tasks.analysis.schemas:NoSuchModel")
+    write(tmp_path, "s.v1.md", output="eightflow_app.tasks.analysis.schemas:NoSuchModel")
     prompt = PromptRegistry(tmp_path).get("s")
     with pytest.raises(PromptError, match=r"'s@v1'.*NoSuchModel"):
         prompt.output_schema  # noqa: B018
@@ -298,8 +298,8 @@ def test_an_unknown_schema_name_is_an_error_naming_the_known_ones(tmp_path: Path
 @pytest.mark.parametrize(
     ("name", "schema"),
     [
-        ("summarization", "tasks.analysis.schemas:Summary"),
-        ("action_items", "tasks.triage.schemas:ActionItems"),
+        ("summarization", "eightflow_app.tasks.analysis.schemas:Summary"),
+        ("action_items", "eightflow_app.tasks.triage.schemas:ActionItems"),
         ("workflow_planning", "eightflow.dynamic:Plan"),
     ],
 )

@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 
 from eightflow.replay import replay_run
-from flows.document_analysis import DocumentAnalysisWorkflow
 from tests.support import StubConfig, StubServer
 
 ROOT = Path(__file__).resolve().parent.parent

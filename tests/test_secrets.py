@@ -19,11 +19,11 @@ from uuid import UUID
 
 import prefect.main  # noqa: F401  (configures Prefect logging; see below)
 import pytest
+from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 from prefect.logging.configuration import ensure_logging_setup
 
 from eightflow import Context, Step, StepResult, Workflow, WorkflowDefinition
 from eightflow.observe.report import run_report, trace_rows
-from flows.document_analysis import DocumentAnalysisWorkflow
 
 # Prefect configures logging when ``prefect.main`` is first imported: non-incrementally
 # (replacing the root handlers, caplog's included) the first time, and resetting logger

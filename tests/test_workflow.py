@@ -6,11 +6,11 @@ import asyncio
 import pickle
 
 import pytest
+from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow, document_analysis
+from eightflow_app.flows.document_triage import DocumentTriageWorkflow, document_triage_flow
 
 from eightflow import Context, Step, StepResult, Workflow, WorkflowDefinition
 from eightflow.errors import StepFailed
-from flows.document_analysis import DocumentAnalysisWorkflow, document_analysis
-from flows.document_triage import DocumentTriageWorkflow, document_triage_flow
 
 
 class Slow(Workflow):

@@ -19,12 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["print_real_eval", "real_eval"]
 
 
-def _read(path: Path) -> str:
-    from tasks.loading.load import load_document
-
-    return load_document(path).text
-
-
 def real_eval(workflow: str, dataset: Path, model: str | None, as_json: bool) -> None:
     """Score ``model`` on the set for ``workflow`` and print the result (or its JSON)."""
     from eightflow.cli.console import fail as _fail
@@ -34,14 +28,21 @@ def real_eval(workflow: str, dataset: Path, model: str | None, as_json: bool) ->
     from eightflow.registry import load_workflow
 
     try:
-        used = load_workflow(workflow)().definition.prompt_ids()
+        cls = load_workflow(workflow)
+        used = cls().definition.prompt_ids()
         missing = [p for p in PROMPTS.values() if p not in used]
         if missing:
             _fail(
                 f"workflow '{workflow}' does not use the prompts {', '.join(missing)} that "
                 f"{dataset.name} scores (it uses: {', '.join(used) or 'none'})"
             )
-        result = evaluate_real(dataset, model=model, reader=_read, workflow=workflow)
+
+        def read(path: Path) -> str:
+            """The document as the workflow itself reads a path (its loaders)."""
+            document = cls.inputs_from_path(str(path)).get("document")
+            return str(getattr(document, "text", document))
+
+        result = evaluate_real(dataset, model=model, reader=read, workflow=workflow)
     except WorkflowError as exc:
         _fail(str(exc))
         return

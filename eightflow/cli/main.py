@@ -205,7 +205,7 @@ def analyze_command(
         _fail(f"the batch did not run: {state.message}")
         return
     brief = {**summary.brief(), "out": str(out_dir.resolve()), "flow_state": state.name}
-    from eightflow.workflow import flow_run_url
+    from eightflow.prefect_env import flow_run_url
 
     brief["ui_url"] = flow_run_url(summary.flow_run_id)
     if as_json:

@@ -292,8 +292,8 @@ def report_command(
     """Success, failures, cost, cache use and step latency across the ledger's runs."""
     from eightflow.cli.console import err, fail, out
     from eightflow.observe.ledger_metrics import cost_per_day, ledger_report, parse_duration
+    from eightflow.prefect_env import flow_run_url
     from eightflow.store.ledger import default_ledger
-    from eightflow.workflow import flow_run_url
 
     try:
         window = parse_duration(since) if since else None

@@ -82,11 +82,17 @@ def decide_command(
 
     connection = connect()
     (err if as_json else out).print(f"[dim]{connection.message}[/dim]")
+    from eightflow.registry import load_workflow
     from eightflow.review.decide import decide, parse_edits
 
     try:
         decided = decide(
-            review_id, chosen[0], edits=parse_edits(edit or []), note=note, reviewer=reviewer
+            review_id,
+            chosen[0],
+            edits=parse_edits(edit or []),
+            note=note,
+            reviewer=reviewer,
+            loader=load_workflow,
         )
     except (WorkflowError, ReviewEditError) as exc:
         _fail(str(exc))

@@ -1,7 +1,7 @@
 """Embedded answers for the triage prompts: action items, legal classification, FAQ pairs.
 
 Each function returns the JSON a real model would have been asked for (the shapes of
-``tasks.triage.schemas``), found by rules over the document's lines:
+``eightflow_app.tasks.triage.schemas``), found by rules over the document's lines:
 
 * ``action_items``: the bullets of an "Action items" / "Next steps" / "To do" section, and
   anywhere the lines marked ``ACTION:``, ``TODO:`` or ``[ ]``. The owner comes from

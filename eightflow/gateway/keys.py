@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from eightflow.gateway.errors import provider_of
-from eightflow.observe.sanitize import register_secret
+from eightflow.sanitize import register_secret
 
 # A key found in a Secret block is kept for the process: workers make thousands of calls.
 # A lookup that found nothing, or failed (API down, block not created yet), is kept only

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -22,8 +23,8 @@ from pydantic import BaseModel
 
 from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.errors import WorkflowError
-from eightflow.observe.sanitize import sanitize_text
 from eightflow.review.store import get_review, record_decision
+from eightflow.sanitize import sanitize_text
 from eightflow.store.ledger import Ledger
 
 DECIDED_STATUS = {
@@ -45,15 +46,30 @@ def parse_edits(pairs: list[str]) -> dict[str, str]:
     return edits
 
 
-def rule_of(row: dict[str, Any], workflow: Any = None) -> ReviewRule | None:
-    """The rule a review was asked under, from the workflow's definition."""
-    if workflow is None:
-        from eightflow.registry import load_workflow
+WorkflowLoader = Callable[[str], Any]
 
-        try:
-            workflow = load_workflow(row["workflow"])()
-        except WorkflowError:
-            return None
+
+def _workflow_of(row: dict[str, Any], workflow: Any, loader: WorkflowLoader | None) -> Any:
+    """The review's workflow instance: given, or loaded by name through ``loader``.
+
+    The caller passes the loader (the CLI passes ``eightflow.registry.load_workflow``), so
+    this package never imports the registry, which imports every workflow.
+    """
+    if workflow is not None or loader is None:
+        return workflow
+    try:
+        return loader(row["workflow"])()
+    except WorkflowError:
+        return None
+
+
+def rule_of(
+    row: dict[str, Any], workflow: Any = None, loader: WorkflowLoader | None = None
+) -> ReviewRule | None:
+    """The rule a review was asked under, from the workflow's definition."""
+    workflow = _workflow_of(row, workflow, loader)
+    if workflow is None:
+        return None
     return next((r for r in workflow.definition.review if r.name == row["rule"]), None)
 
 
@@ -86,6 +102,7 @@ def decide(
     reviewer: str | None = None,
     via: str = "cli",
     workflow: Any = None,
+    loader: WorkflowLoader | None = None,
     ledger: Ledger | None = None,
 ) -> dict[str, Any]:
     """Decide a pending review; returns the decided row (or ``{"resumed": id}``)."""
@@ -94,6 +111,7 @@ def decide(
     row = get_review(review_id, ledger)
     if row["status"] != "pending":
         raise WorkflowError(f"review {row['review_id']} is already {row['status']}")
+    workflow = _workflow_of(row, workflow, loader)
     rule = rule_of(row, workflow)
     final = final_value(rule, row, decision, edits)
     if row["batch_id"] is None and row["flow_run_id"] and _paused(row["flow_run_id"]):
@@ -184,13 +202,6 @@ async def apublish_decision(row: dict[str, Any]) -> None:
 
 
 def _columns(row: dict[str, Any], workflow: Any) -> dict[str, Any]:
-    if workflow is None:
-        from eightflow.registry import load_workflow
-
-        try:
-            workflow = load_workflow(row["workflow"])()
-        except WorkflowError:
-            workflow = None
     if workflow is not None:
         return dict(workflow.review_columns(row["output"], row["final"]))
     value = row["final"]

@@ -21,12 +21,12 @@ from pydantic import BaseModel, Field, create_model
 
 from eightflow.definition import WorkflowDefinition
 from eightflow.definition.review import ReviewEditError, ReviewRule
-from eightflow.observe.sanitize import sanitize_text
 from eightflow.review.decide import apublish_decision, final_value
 from eightflow.review.render import request_markdown
 from eightflow.review.requests import ReviewRequest, review_requests
 from eightflow.review.store import get_review, record_decision, save_pending
 from eightflow.runtime.records import WorkflowResult
+from eightflow.sanitize import sanitize_text
 from eightflow.settings import get_settings
 
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from eightflow.observe.report import MarkdownCell, markdown_table
-from eightflow.observe.sanitize import sanitize_text
+from eightflow.sanitize import sanitize_text
 
 
 def request_markdown(row: dict[str, Any]) -> str:

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from eightflow.definition import WorkflowDefinition
 from eightflow.definition.review import ReviewRule
-from eightflow.observe.sanitize import sanitize
 from eightflow.runtime.records import WorkflowResult
+from eightflow.sanitize import sanitize
 
 
 class ReviewRequest(BaseModel):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eightflow.errors import WorkflowError
-from eightflow.observe.sanitize import excerpt
+from eightflow.sanitize import excerpt
 from eightflow.settings import get_settings
 
 EXCERPT_CHARS = 500

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from eightflow_app.tasks.analysis.schemas import Entities, Entity, Sentiment, Summary, Topics
+from eightflow_app.tasks.chunking import chunk_text
+
 from eightflow.prompts import Prompt
 from eightflow.runtime.run_state import record_note
-from tasks.analysis.schemas import Entities, Entity, Sentiment, Summary, Topics
-from tasks.chunking import chunk_text
 
 PROMPT_OVERHEAD_TOKENS = 400
 

@@ -7,8 +7,8 @@ wrapped in tasks elsewhere. ``iter_document_paths`` lists a folder's candidate f
 
 from __future__ import annotations
 
-from tasks.loading.limits import LoadLimits
-from tasks.loading.load import SUPPORTED_SUFFIXES, load_document
-from tasks.loading.paths import iter_document_paths
+from eightflow_app.tasks.loading.limits import LoadLimits
+from eightflow_app.tasks.loading.load import SUPPORTED_SUFFIXES, load_document
+from eightflow_app.tasks.loading.paths import iter_document_paths
 
 __all__ = ["SUPPORTED_SUFFIXES", "LoadLimits", "iter_document_paths", "load_document"]

@@ -14,9 +14,10 @@ import io
 import zipfile
 from typing import TYPE_CHECKING
 
+from eightflow_app.tasks.loading.limits import LoadLimits, MiB
+from eightflow_app.tasks.loading.textutil import Extracted, clean_title
+
 from eightflow.errors import DocumentError
-from tasks.loading.limits import LoadLimits, MiB
-from tasks.loading.textutil import Extracted, clean_title
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument

@@ -12,10 +12,10 @@ import re
 
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, Tag
 from bs4.element import ProcessingInstruction
+from eightflow_app.tasks.loading.limits import LoadLimits
+from eightflow_app.tasks.loading.textutil import Extracted, clean_title, decode_text
 
 from eightflow.errors import DocumentError
-from tasks.loading.limits import LoadLimits
-from tasks.loading.textutil import Extracted, clean_title, decode_text
 
 DROPPED_TAGS = ("script", "style", "noscript", "template")
 """Elements whose content is never reader-visible text."""

@@ -17,15 +17,16 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from eightflow_app.tasks.loading.docx_loader import load_docx
+from eightflow_app.tasks.loading.html_loader import load_html
+from eightflow_app.tasks.loading.limits import LoadLimits, MiB
+from eightflow_app.tasks.loading.pdf_loader import load_pdf
+from eightflow_app.tasks.loading.text_loader import load_csv, load_markdown, load_text, load_tsv
+from eightflow_app.tasks.loading.textutil import Extracted, normalize_text
+
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
 from eightflow.path_roots import check_readable
-from tasks.loading.docx_loader import load_docx
-from tasks.loading.html_loader import load_html
-from tasks.loading.limits import LoadLimits, MiB
-from tasks.loading.pdf_loader import load_pdf
-from tasks.loading.text_loader import load_csv, load_markdown, load_text, load_tsv
-from tasks.loading.textutil import Extracted, normalize_text
 
 Loader = Callable[[bytes, LoadLimits], Extracted]
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+from eightflow_app.tasks.loading.limits import LoadLimits
+from eightflow_app.tasks.loading.textutil import Extracted, clean_title, first_line_title
+
 from eightflow.errors import DocumentError
-from tasks.loading.limits import LoadLimits
-from tasks.loading.textutil import Extracted, clean_title, first_line_title
 
 if TYPE_CHECKING:
     from pypdf import PdfReader

@@ -27,9 +27,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from eightflow_app.tasks.loading.load import load_document
+
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
-from tasks.loading.load import load_document
 
 SANDBOXED_SUFFIXES = frozenset({".pdf", ".docx", ".html", ".htm", ".csv", ".tsv"})
 
@@ -72,7 +73,7 @@ def _limit_memory(memory_mb: int) -> None:
         return
     import resource
 
-    import tasks.loading.load  # noqa: F401  (the parsers, loaded before the baseline is taken)
+    import eightflow_app.tasks.loading.load  # noqa: F401  (the parsers, loaded before the baseline is taken)
 
     limit = _address_space_bytes() + memory_mb * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import re
 
-from tasks.loading.limits import LoadLimits
-from tasks.loading.textutil import Extracted, clean_title, decode_text, first_line_title
+from eightflow_app.tasks.loading.limits import LoadLimits
+from eightflow_app.tasks.loading.textutil import (
+    Extracted,
+    clean_title,
+    decode_text,
+    first_line_title,
+)
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _ATX_H1 = re.compile(r"^\s{0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")

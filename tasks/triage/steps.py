@@ -6,7 +6,7 @@ long report is summarized section by section (map) and the section summaries onc
 (reduce), and the key points come from every part of the document, not only its start.
 
 ``extract_tables`` and ``flag_language`` use the same profile code as the embedded planner
-(:mod:`tasks.triage.features`). The model-backed steps render their prompt
+(:mod:`eightflow_app.tasks.triage.features`). The model-backed steps render their prompt
 (``action_items``, ``legal_classification``, ``faq_extraction``) through the gateway, so
 they run on a hosted model or, offline, on the embedded one. Long documents are chunked
 the way the analysis steps chunk them: items and pairs are gathered chunk by chunk and
@@ -19,18 +19,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from eightflow.runtime.run_state import record_note
-from tasks.analysis.schemas import Summary
-from tasks.analysis.steps import chunks_for, map_chunks, window_tokens
-from tasks.chunking import chunk_text
-from tasks.triage.features import detect_language, find_tables
-from tasks.triage.schemas import (
+from eightflow_app.tasks.analysis.schemas import Summary
+from eightflow_app.tasks.analysis.steps import chunks_for, map_chunks, window_tokens
+from eightflow_app.tasks.chunking import chunk_text
+from eightflow_app.tasks.triage.features import detect_language, find_tables
+from eightflow_app.tasks.triage.schemas import (
     ActionItem,
     FaqPair,
     Language,
     LegalClassification,
     Table,
 )
+
+from eightflow.runtime.run_state import record_note
 
 SECTION_TOKENS = 1200
 """The largest section ``summarize_in_chunks`` summarizes in one call."""

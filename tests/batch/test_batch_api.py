@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
-from flows.batch_documents import BatchParams, batch_documents
 from tests.support import StubConfig, StubServer
 from tests.support.corpus import write_corpus
 from tests.support.operator_env import operator_env

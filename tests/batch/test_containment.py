@@ -7,10 +7,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from eightflow_app.tasks.loading import load_document
+
 from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.registry import load_workflow
-from tasks.loading import load_document
 from tests.support.corpus import write_corpus
 
 

@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
+from eightflow_app.flows.batch_documents import BatchParams, batch_documents
+from eightflow_app.tasks.publishing import ResultsWriter
 
 from eightflow.batch import BatchSummary, DocumentOutcome
-from flows.batch_documents import BatchParams, batch_documents
-from tasks.publishing import ResultsWriter
 
 PATTERN_KEY = "sk-" + "Zq7" * 13 + "X"  # sk- and 40 characters: caught by its shape
 ENV_KEY = "planted-Env-Value-4f9c2e7a1b"  # looks like nothing: caught only as an env value

@@ -19,7 +19,8 @@ RUN_ACCOUNTING_COLUMNS = {"cost_usd", "cache_hit"}
 
 async def run_batch(folder: Path, out: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
     """The batch flow, in this process; returns its final state and its brief."""
-    from flows.batch_documents import BatchParams, batch_documents
+    from eightflow_app.flows.batch_documents import BatchParams, batch_documents
+
     from tests.support.operator_env import operator_env
 
     api_base = options.pop("api_base", None)

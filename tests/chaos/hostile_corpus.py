@@ -13,7 +13,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from tasks.loading.load import SUPPORTED_SUFFIXES
+from eightflow_app.tasks.loading.load import SUPPORTED_SUFFIXES
 
 DEPTH = 100_000
 MiB = 1 << 20

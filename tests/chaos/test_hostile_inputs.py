@@ -74,7 +74,7 @@ async def test_a_batch_into_a_locked_folder_waits_and_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Another batch (here: its lock) owns the folder; this one waits, says so, then runs."""
-    import tasks.out_lock as out_lock
+    import eightflow_app.tasks.out_lock as out_lock
 
     write_corpus(tmp_path / "docs", 4, seed=1)
     out = tmp_path / "shared-out"

@@ -16,9 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import eightflow_app.flows.batch_documents
+import eightflow_app.tasks.publishing  # noqa: F401
+
 import eightflow.gateway  # noqa: F401  (litellm, imported once for every child)
-import flows.batch_documents  # noqa: F401
-import tasks.publishing  # noqa: F401
 
 REPLY = "@zygote "  # marks the lines of the protocol among anything a child printed
 
@@ -32,11 +33,11 @@ def child(job: dict[str, object]) -> int:
     os.dup2(log, 1)
     os.dup2(log, 2)
     if job["kind"] == "merge":
-        from tasks.publishing import merge_shards
+        from eightflow_app.tasks.publishing import merge_shards
 
         merge_shards([Path(p) for p in job["shards"]], Path(str(job["out"])))  # type: ignore[union-attr]
         return 0
-    from flows.batch_documents import BatchParams, batch_documents
+    from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
     params = BatchParams.model_validate(job["params"])
     # The job is the operator: its stub's base URL and model are configured ones.

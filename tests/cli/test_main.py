@@ -78,7 +78,7 @@ def test_workflows_lists_document_analysis(runner: CliRunner) -> None:
     result = runner.invoke(app, ["workflows"])
     assert result.exit_code == 0
     assert "document_analysis" in result.stdout
-    assert "flows.document_analysis:DocumentAnalysisWorkflow" in result.stdout
+    assert "eightflow_app.flows.document_analysis:DocumentAnalysisWorkflow" in result.stdout
 
 
 def test_show_prints_text_and_mermaid(runner: CliRunner) -> None:
@@ -94,7 +94,7 @@ def test_show_prints_text_and_mermaid(runner: CliRunner) -> None:
 
 
 def test_show_prints_the_version_runs_use(runner: CliRunner) -> None:
-    from flows.document_analysis import DocumentAnalysisWorkflow
+    from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 
     result = runner.invoke(app, ["show", "document_analysis"])
     assert f"(version {DocumentAnalysisWorkflow().version})" in result.stdout

@@ -9,10 +9,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
+from eightflow_app.tasks.loading import load_document
 
 from eightflow import WorkflowResult
-from flows.document_analysis import DocumentAnalysisWorkflow
-from tasks.loading import load_document
 
 REPO = Path(__file__).resolve().parents[2]
 LEAVES = ["summarization", "topic_extraction", "sentiment", "entities", "compilation"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from eightflow_app.tasks.analysis.schemas import Sentiment
 from pydantic import BaseModel, ValidationError
 
 from eightflow import Criterion, ReviewRule, Step, StepResult, WorkflowDefinition
 from eightflow.definition.review import ReviewEditError
 from eightflow.errors import WorkflowDefinitionError
-from tasks.analysis.schemas import Sentiment
 
 SURE = Sentiment(label="positive", score=0.9, confidence=0.95)
 UNSURE = Sentiment(label="positive", score=0.06, confidence=0.51)

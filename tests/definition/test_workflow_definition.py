@@ -214,7 +214,7 @@ def test_workflow_version_follows_prompt_files(tmp_path: Path) -> None:
 
 
 def _seed_definition() -> WorkflowDefinition:
-    from flows.document_analysis import DocumentAnalysisWorkflow
+    from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 
     return DocumentAnalysisWorkflow().definition
 

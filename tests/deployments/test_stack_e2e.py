@@ -60,7 +60,7 @@ Require = Callable[[bool, str], None]
 def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterator[dict[str, Any]]:
     require(os.geteuid() == 0, "the stack e2e runs as root, as on CI")
     require(shutil.which("pg_ctlcluster") is not None, "PostgreSQL 15 (pg_ctlcluster)")
-    from deployments.postgres import drop_database, ensure_postgres
+    from eightflow_app.deployments.postgres import drop_database, ensure_postgres
 
     # One database per session: two e2e runs on one machine must not drop each other's.
     name = f"eightflow_e2e_{os.getpid()}"

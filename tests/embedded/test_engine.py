@@ -150,7 +150,7 @@ def test_deterministic_across_instances() -> None:
 
 @pytest.mark.parametrize("task", EmbeddedModel.TASKS)
 def test_answers_match_the_prompt_output_schemas(task: str) -> None:
-    from tasks.analysis import schemas
+    from eightflow_app.tasks.analysis import schemas
 
     schema = {
         "summarization": schemas.Summary,

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eightflow_app.tasks.loading import load_document
+from eightflow_app.tasks.triage.planning import TRIAGE_PLANNING_RULES
 
 from eightflow.dynamic import Plan
 from eightflow.embedded import EmbeddedModel, extract_document
@@ -19,8 +21,6 @@ from eightflow.embedded.engine import ALL_TASKS, TRIAGE_TASKS, infer_task
 from eightflow.embedded.planner import plan_next_steps, planning_rules, use_planning_rules
 from eightflow.embedded.profile import detect_language, find_tables, profile_document
 from eightflow.prompts import PromptRegistry
-from tasks.loading import load_document
-from tasks.triage.planning import TRIAGE_PLANNING_RULES
 
 REPO = Path(__file__).resolve().parents[2]
 TRIAGE = REPO / "examples" / "triage"
@@ -56,7 +56,7 @@ def triage_rules() -> Any:
 
 
 def registry(without: Sequence[str] = ()) -> list[dict[str, Any]]:
-    from flows.document_triage import DocumentTriageWorkflow
+    from eightflow_app.flows.document_triage import DocumentTriageWorkflow
 
     described = DocumentTriageWorkflow().step_factory.describe()
     return [t for t in described if t["name"] not in without]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from eightflow_app.tasks.loading import load_document
 
 from eightflow.embedded import EmbeddedModel
-from tasks.loading import load_document
 
 REPO = Path(__file__).resolve().parents[2]
 TRIAGE = REPO / "examples" / "triage"
@@ -21,7 +21,7 @@ def respond(task: str, text: str) -> dict:  # type: ignore[type-arg]
 @pytest.mark.parametrize("task", ["action_items", "legal_classification", "faq_extraction"])
 @pytest.mark.parametrize("text", ["", "!!!", "a", "Plain words with nothing in them."])
 def test_answers_match_the_prompt_schemas(task: str, text: str) -> None:
-    from tasks.triage import schemas
+    from eightflow_app.tasks.triage import schemas
 
     schema = {
         "action_items": schemas.ActionItems,

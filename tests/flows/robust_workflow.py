@@ -7,9 +7,10 @@ registers their own workflow, so the batch flow finds it by name.
 
 from __future__ import annotations
 
+from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
+
 from eightflow import RetryPolicy, Step, WorkflowDefinition
 from eightflow.definition import ParallelStep
-from flows.document_analysis import DocumentAnalysisWorkflow
 
 GENEROUS = RetryPolicy.exponential(max_attempts=10, initial_delay=0.05, max_delay=0.2, jitter=0.1)
 

@@ -18,8 +18,8 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
-from flows.batch_documents import BatchParams, batch_documents
 from tests.support import StubConfig, StubProcess, start_stub_process
 from tests.support.corpus import write_corpus
 from tests.support.operator_env import operator_env

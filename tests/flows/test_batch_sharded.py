@@ -6,9 +6,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import eightflow_app.flows.batch_sharded as sharded
 import pytest
-
-import flows.batch_sharded as sharded
 
 
 async def test_a_sharded_run_never_merges_an_earlier_runs_shards(

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eightflow_app.flows.document_triage import DocumentTriageWorkflow, document_triage_flow
 from typer.testing import CliRunner
 
 from eightflow.cli.main import app
 from eightflow.dynamic import Plan, PlanError, PlannedStep
 from eightflow.store.ledger import default_ledger
-from flows.document_triage import DocumentTriageWorkflow, document_triage_flow
 
 REPO = Path(__file__).resolve().parents[2]
 TRIAGE = REPO / "examples" / "triage"

@@ -254,8 +254,9 @@ async def test_capture_step_on_a_real_run() -> None:
 
 
 async def test_collector_reports_across_runs_from_the_ledger(home: Path) -> None:
+    from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
+
     from eightflow import MetricsCollector
-    from flows.document_analysis import DocumentAnalysisWorkflow
 
     monitor = WorkflowMonitor()
     for text in ("Good news today. Everyone is happy.", "Bad news today. Everyone is sad."):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from eightflow.observe.otel import enabled, export_run
-from flows.document_analysis import DocumentAnalysisWorkflow
 
 TEXT = (Path(__file__).resolve().parents[2] / "examples" / "sample.md").read_text()
 

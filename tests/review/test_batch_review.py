@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 from typer.testing import CliRunner
 
 from eightflow.cli.main import app
 from eightflow.store.ledger import default_ledger
-from flows.batch_documents import BatchParams, batch_documents
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "documents"
 DOCS = ["grant-award-notice.txt", "kestrel-remote-work-faq.md", "riverbend-board-minutes.md"]
@@ -23,8 +23,9 @@ FLAGGED = "kestrel-remote-work-faq.md"  # the only one below 0.6 (checked below)
 
 def embedded_sentiment(path: Path) -> dict[str, Any]:
     """What the embedded model says of a document (the tests follow it, not a copy)."""
+    from eightflow_app.tasks.loading import load_document
+
     from eightflow.embedded.engine import EmbeddedModel
-    from tasks.loading import load_document
 
     return EmbeddedModel().respond("sentiment", load_document(path).text)
 

@@ -14,20 +14,21 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eightflow_app.flows.document_analysis import document_analysis
+from eightflow_app.tasks.analysis.schemas import Sentiment
 
 from eightflow import ReviewRule, Step, StepResult, Workflow, WorkflowDefinition
 from eightflow.review.decide import decide
 from eightflow.store.ledger import default_ledger
-from flows.document_analysis import document_analysis
-from tasks.analysis.schemas import Sentiment
 
 FLAGGED = Path(__file__).resolve().parents[2] / "examples/documents/kestrel-remote-work-faq.md"
 
 
 def embedded_sentiment(path: Path) -> dict[str, Any]:
     """What the embedded model says of a document (the tests follow it, not a copy)."""
+    from eightflow_app.tasks.loading import load_document
+
     from eightflow.embedded.engine import EmbeddedModel
-    from tasks.loading import load_document
 
     return EmbeddedModel().respond("sentiment", load_document(path).text)
 

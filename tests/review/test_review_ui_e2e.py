@@ -38,8 +38,9 @@ CHROMIUM_ARGS = [
 
 def embedded_sentiment(path: Path) -> dict[str, Any]:
     """What the embedded model says of a document (the tests follow it, not a copy)."""
+    from eightflow_app.tasks.loading import load_document
+
     from eightflow.embedded.engine import EmbeddedModel
-    from tasks.loading import load_document
 
     return EmbeddedModel().respond("sentiment", load_document(path).text)
 

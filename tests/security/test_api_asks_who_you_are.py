@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+from eightflow_app.deployments.stack import locked_job_template
 
-from deployments.stack import locked_job_template
 from eightflow.local_server import LocalServer, prefect_executable
 from eightflow.server_auth import (
     AUTH_FILE,

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eightflow_app.flows.batch_documents import batch_documents
+from eightflow_app.flows.document_analysis import document_analysis
+from eightflow_app.flows.document_triage import document_triage_flow
 from prefect.exceptions import ParameterTypeError, SignatureMismatchError
 
 from eightflow import Context, Step, StepResult, Workflow, WorkflowDefinition
-from flows.batch_documents import batch_documents
-from flows.document_analysis import document_analysis
-from flows.document_triage import document_triage_flow
 
 KEY = "sk-test-stayhome-" + "k" * 32
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,8 +147,9 @@ def test_request_cache_key_includes_the_base_url() -> None:
 
 
 def test_outcome_cache_key_includes_the_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
+
     from eightflow.batch import BatchOptions, BatchRunner
-    from flows.document_analysis import DocumentAnalysisWorkflow
 
     def key(base: str | None) -> str:
         wf = DocumentAnalysisWorkflow(api_base=base)

@@ -10,13 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 from typer.testing import CliRunner
 
 from eightflow.errors import WorkflowError
 from eightflow.replay import replay_run
 from eightflow.store.ledger import default_ledger
 from eightflow.store.retention import prune_ledger
-from flows.document_analysis import DocumentAnalysisWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "the-tail-of-the-document-that-must-not-be-stored"

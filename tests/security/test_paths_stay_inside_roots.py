@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
+from eightflow_app.flows.batch_documents import BatchParams, batch_documents
+from eightflow_app.flows.document_analysis import document_analysis
+from eightflow_app.tasks.loading import load_document
+from eightflow_app.tasks.publishing import ResultsWriter
 from prefect.exceptions import ParameterTypeError
 
 from eightflow.path_roots import PathRootError, check_output_dir, check_readable
-from flows.batch_documents import BatchParams, batch_documents
-from flows.document_analysis import document_analysis
-from tasks.loading import load_document
-from tasks.publishing import ResultsWriter
 
 SECRET_LINE = "root:x:0:0:the-worker's-private-file"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from eightflow.observe import sanitize as sanitize_module
-from eightflow.observe.sanitize import REDACTED, excerpt, register_secret, sanitize, sanitize_text
+from eightflow import sanitize as sanitize_module
+from eightflow.sanitize import REDACTED, excerpt, register_secret, sanitize, sanitize_text
 
 A40 = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 HEX32 = "3f9a1c0b7e2d4a6f8b1c9d0e2f3a4b5c"

@@ -7,10 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from eightflow_app.flows.batch_documents import BatchParams, batch_documents
+from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 
 from eightflow.store.ledger import MIGRATIONS, SCHEMA_VERSION, Ledger, default_ledger
-from flows.batch_documents import BatchParams, batch_documents
-from flows.document_analysis import DocumentAnalysisWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
-from eightflow.batch.models import BatchSummary
-from tasks.batch_api_progress import (
+from eightflow_app.tasks.batch_api_progress import (
     batch_api_report_lines,
     progress_markdown,
     reschedule_if_waiting,
 )
+
+from eightflow.batch.models import BatchSummary
 
 
 def row(batch_id: str, wave: int, state: str, done: int) -> dict[str, Any]:
@@ -55,10 +55,9 @@ def test_report_lines_compare_with_online(batch_cost: float | None, expected: st
 async def test_a_waiting_deployment_run_schedules_its_next_poll(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from eightflow_app.flows.batch_documents import batch_documents
+    from eightflow_app.tasks import batch_api_progress
     from prefect.client.orchestration import get_client
-
-    from flows.batch_documents import batch_documents
-    from tasks import batch_api_progress
 
     parameters = {"folder": "examples/documents", "mode": "batch-api"}
     deployment = await batch_documents.ato_deployment(name="poll-test", parameters=parameters)

@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 
 import pytest
+from eightflow_app.tasks.chunking import chunk_text
 
-from tasks.chunking import chunk_text
 from tests.support.corpus import synthetic_document
 
 
@@ -97,8 +97,9 @@ def test_text_without_spaces_is_still_cut_to_the_limit(text: str) -> None:
 
 async def test_long_document_is_summarized_map_reduce() -> None:
     """~60k tokens through the real workflow and the embedded model (8k window)."""
+    from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
+
     from eightflow import Document
-    from flows.document_analysis import DocumentAnalysisWorkflow
 
     text = synthetic_document(7, paragraphs=700)
     assert 55_000 < tiktoken_count(text) < 70_000

@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from tasks.out_lock import OutDirLock
+from eightflow_app.tasks.out_lock import OutDirLock
 
 
 def test_a_second_writer_waits_with_a_message_then_goes(tmp_path: Path) -> None:

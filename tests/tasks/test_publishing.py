@@ -11,10 +11,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eightflow_app.tasks.publishing import ResultsWriter, atomic_write, publish_batch_artifacts
 
 from eightflow.batch import BatchSummary, DocumentOutcome
 from eightflow.runtime.records import ModelCall, StepRecord
-from tasks.publishing import ResultsWriter, atomic_write, publish_batch_artifacts
 
 OUTPUT_FILES = {"results.csv", "results.parquet", "trace.jsonl", "report.md"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from eightflow_app.tasks.loading import SUPPORTED_SUFFIXES, load_document
 
 from eightflow.errors import DocumentError
-from tasks.loading import SUPPORTED_SUFFIXES, load_document
 
 REPO = Path(__file__).resolve().parents[3]
 

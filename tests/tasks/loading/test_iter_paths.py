@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eightflow_app.tasks.loading import iter_document_paths
 
 from eightflow.errors import DocumentError
-from tasks.loading import iter_document_paths
 
 TREE = [
     "b.txt",

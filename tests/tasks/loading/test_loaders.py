@@ -20,12 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eightflow_app.tasks.loading import (
+    SUPPORTED_SUFFIXES,
+    LoadLimits,
+    iter_document_paths,
+    load_document,
+)
+from eightflow_app.tasks.loading import load as load_module
 from fpdf import FPDF
 
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
-from tasks.loading import SUPPORTED_SUFFIXES, LoadLimits, iter_document_paths, load_document
-from tasks.loading import load as load_module
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"

@@ -6,9 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eightflow_app.tasks.loading.sandbox import (
+    LoaderSandbox,
+    SandboxLimits,
+    sandboxed_load_document,
+)
 
 from eightflow.errors import DocumentError
-from tasks.loading.sandbox import LoaderSandbox, SandboxLimits, sandboxed_load_document
 
 SMALL_CSV = "name,value\nalpha,1\nbeta,2\n"
 
@@ -63,7 +67,7 @@ def test_a_non_text_charset_loads_as_if_undeclared(files: Path) -> None:
 def test_plain_text_is_not_sent_to_a_worker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tasks.loading.sandbox as sandbox_module
+    import eightflow_app.tasks.loading.sandbox as sandbox_module
 
     def no_pool() -> None:
         raise AssertionError("a .txt file went to the process pool")
