@@ -77,7 +77,7 @@ async def batch_documents(params: BatchParams) -> Any:
         BatchOptions.model_validate(params.model_dump(include=set(BatchOptions.model_fields))),
         paths(),
         root,
-        loader=lambda path, base: load_document(path, base),
+        loader=load_document,  # by reference: worker processes rebuild it by import
         sinks=[writer, progress],
     )
     runner.summary.expected = expected

@@ -50,6 +50,13 @@ class BatchOptions(BaseModel):
         description="batch-api: stop waiting after this long; open batches stay in the "
         "ledger and the next run collects them without resubmitting.",
     )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Processes that run documents inside this flow run (default: one per "
+        "core, up to 4, when the batch is large and concurrency is 16 or more per process).",
+    )
     shard_index: int = Field(default=0, ge=0)
     shard_count: int = Field(default=1, ge=1)
 
@@ -132,6 +139,10 @@ class BatchSummary(BaseModel):
     durations: dict[str, list[float]] = Field(default_factory=_list_map)
     flow_run_id: str | None = None
     batch_api: dict[str, Any] | None = None  # waves, batches, cost vs online (batch-api mode)
+    workers: int = 1  # processes that ran documents
+    documents_per_worker: list[int] = Field(default_factory=list)
+    peak_rss_mb_per_worker: list[float] = Field(default_factory=list)
+    cpu_s_per_worker: list[float] = Field(default_factory=list)  # spawned workers only
 
     def add(self, outcome: DocumentOutcome) -> None:
         self.total += 1
@@ -205,6 +216,10 @@ class BatchSummary(BaseModel):
             "cost_usd": None if self.unpriced else self.cost_usd,
             "duration_s": round(self.duration_s, 3),
             "budget_exhausted": self.budget_exhausted,
+            "workers": self.workers,
+            "documents_per_worker": list(self.documents_per_worker),
+            "peak_rss_mb": round(sum(self.peak_rss_mb_per_worker), 1),
+            "cpu_s_per_worker": list(self.cpu_s_per_worker),
             **({"batch_api": self.batch_api} if self.batch_api is not None else {}),
             "success": not self.criteria(),
             "reasons": self.criteria(),

@@ -95,12 +95,51 @@ class BatchRunner:
         self.model = options.model or workflow.run_model or get_settings().model
         self.summary = BatchSummary(workflow=definition.name, version=workflow.version)
         self.batch_id: str | None = None  # the batch flow run's id, for the ledger
+        self.workers = 1  # processes that ran documents (set by run)
 
     def outcome_key(self, sha256: str) -> str:
         return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}"
 
     async def run(self) -> BatchSummary:
         started = time.perf_counter()
+        pool = self._worker_pool()
+        if pool is not None:
+            await pool.run()
+            self.summary.documents_per_worker = pool.documents
+            self.summary.peak_rss_mb_per_worker = pool.peak_rss_mb
+            self.summary.cpu_s_per_worker = pool.cpu_s
+            await self.finish_store()
+        else:
+            await self._run_here()
+        self.summary.workers = self.workers
+        self.summary.duration_s = time.perf_counter() - started
+        self.summary.budget_exhausted = bool(self.budget.exhausted)
+        for sink in self.sinks:
+            sink.close(self.summary)
+        return self.summary
+
+    def _worker_pool(self) -> Any:
+        """Worker processes when ``workers`` > 1 and the workflow can be rebuilt by name."""
+        from eightflow.batch.workers import WorkerPool, default_workers
+        from eightflow.registry import workflow_names
+
+        requested = self.options.workers
+        if requested is None:
+            requested = default_workers(self.options.concurrency, self.summary.expected)
+        self.workers = max(1, min(requested, self.options.concurrency))
+        name = self.summary.workflow
+        if self.workers == 1 or name not in workflow_names():
+            self.workers = 1
+            return None
+        return WorkerPool(self, self.workers, name)
+
+    async def finish_store(self) -> None:
+        await asyncio.to_thread(self.cache.flush)
+        if self._owns_cache:  # a long-lived worker must not keep a writer thread per run
+            await asyncio.to_thread(self.cache.close)
+
+    async def _run_here(self) -> None:
+        """Every document in this process's event loop."""
         workers = self.documents_in_flight()
         queue: asyncio.Queue[Path | None] = asyncio.Queue(maxsize=workers)
 
@@ -116,14 +155,7 @@ class BatchRunner:
                 self._emit(outcome)
 
         await asyncio.gather(produce(), *(consume() for _ in range(workers)))
-        await asyncio.to_thread(self.cache.flush)
-        if self._owns_cache:  # a long-lived worker must not keep a writer thread per run
-            await asyncio.to_thread(self.cache.close)
-        self.summary.duration_s = time.perf_counter() - started
-        self.summary.budget_exhausted = bool(self.budget.exhausted)
-        for sink in self.sinks:
-            sink.close(self.summary)
-        return self.summary
+        await self.finish_store()
 
     def documents_in_flight(self) -> int:
         return self.options.concurrency * 2
