@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -126,12 +127,28 @@ class BatchRunner:
         requested = self.options.workers
         if requested is None:
             requested = default_workers(self.options.concurrency, self.summary.expected)
+            if requested > 1 and self._mostly_cached():
+                requested = 1  # a re-run served from cache: nothing for a second core
         self.workers = max(1, min(requested, self.options.concurrency))
         name = self.summary.workflow
         if self.workers == 1 or name not in workflow_names():
             self.workers = 1
             return None
         return WorkerPool(self, self.workers, name)
+
+    def _mostly_cached(self, sample: int = 8) -> bool:
+        """Whether most of the first ``sample`` documents have a stored outcome."""
+        if self.options.refresh:
+            return False
+        iterator = iter(self.paths)
+        head = list(itertools.islice(iterator, sample))
+        self.paths = itertools.chain(head, iterator)
+        hits = 0
+        for path in head:
+            sha = file_sha256(path) if path.is_file() else None
+            if sha and self.cache.get_outcome(self.outcome_key(sha)) is not None:
+                hits += 1
+        return bool(head) and hits * 2 > len(head)
 
     async def finish_store(self) -> None:
         await asyncio.to_thread(self.cache.flush)

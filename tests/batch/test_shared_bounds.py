@@ -6,6 +6,7 @@ import multiprocessing
 
 import pytest
 
+from eightflow.batch.models import BatchOptions, BatchSummary
 from eightflow.batch.shared_bounds import BudgetCell, SharedBudget, split, split_rpm
 from eightflow.batch.workers import default_workers
 from eightflow.errors import BudgetExceeded
@@ -92,3 +93,37 @@ def test_shared_budget_settles_into_shared_spend() -> None:
     with pytest.raises(BudgetExceeded):
         b.reserve(10, 0.8)  # 0.3 spent + 0.8 > 1.0
     assert a.exhausted == "max_cost_usd"
+
+
+class _Cache:
+    def __init__(self, stored: set[str]) -> None:
+        self.stored = stored
+
+    def get_outcome(self, key: str) -> dict[str, str] | None:
+        return {"id": key} if key.split(":")[0] in self.stored else None
+
+
+@pytest.mark.parametrize(("cached", "expected"), [(8, True), (5, True), (4, False), (0, False)])
+def test_a_rerun_served_from_cache_stays_in_one_process(
+    tmp_path: object, cached: int, expected: bool
+) -> None:
+    """The default worker count drops to one when most sampled documents are cached."""
+    from pathlib import Path
+
+    from eightflow.batch.runner import BatchRunner, file_sha256
+
+    root = Path(str(tmp_path))
+    paths = []
+    for i in range(10):
+        path = root / f"d{i}.txt"
+        path.write_text(f"document {i}")
+        paths.append(path)
+    stored = {file_sha256(p) or "" for p in paths[:cached]}
+    runner = BatchRunner.__new__(BatchRunner)
+    runner.options = BatchOptions()
+    runner.paths = iter(paths)
+    runner.cache = _Cache(stored)  # type: ignore[assignment]
+    runner.summary = BatchSummary(workflow="w", version="v")
+    runner.model = "m"
+    assert runner._mostly_cached() is expected
+    assert list(runner.paths) == paths  # the sample is not lost to the batch
