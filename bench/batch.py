@@ -235,7 +235,7 @@ def main() -> None:
         "--workers",
         type=int,
         default=None,
-        help="eightflow's worker processes (default: the flow's own default, one per core).",
+        help="eightflow worker processes (default: the flow default, 1; 0 = one per core).",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)

@@ -52,10 +52,11 @@ class BatchOptions(BaseModel):
     )
     workers: int | None = Field(
         default=None,
-        ge=1,
+        ge=0,
         le=64,
-        description="Processes that run documents inside this flow run (default: one per "
-        "core, up to 4, when the batch is large and concurrency is 16 or more per process).",
+        description="Processes that run documents inside this flow run. Default 1; 0 means "
+        "one per core (up to 4) when the batch is large, concurrency is 16 or more per "
+        "process and the documents are not already cached.",
     )
     shard_index: int = Field(default=0, ge=0)
     shard_count: int = Field(default=1, ge=1)

@@ -124,8 +124,10 @@ class BatchRunner:
         from eightflow.batch.workers import WorkerPool, default_workers
         from eightflow.registry import workflow_names
 
-        requested = self.options.workers
-        if requested is None:
+        # One process unless asked: measured on 2 cores, a second process cost more than it
+        # gave (its start-up, and both processes writing one ledger and one cache).
+        requested = self.options.workers or 1
+        if self.options.workers == 0:  # "auto": one per core for a large, wide batch
             requested = default_workers(self.options.concurrency, self.summary.expected)
             if requested > 1 and self._mostly_cached():
                 requested = 1  # a re-run served from cache: nothing for a second core
