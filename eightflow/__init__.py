@@ -10,6 +10,7 @@ from eightflow.definition import (
     PerformanceTargets,
     Recovery,
     RetryPolicy,
+    ReviewRule,
     Step,
     WorkflowDefinition,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "PromptRegistry",
     "Recovery",
     "RetryPolicy",
+    "ReviewRule",
     "Step",
     "StepFactory",
     "StepFailed",

@@ -142,8 +142,13 @@ class ModelOutputError(ModelTemporaryError):
     """The model answered, but not in the declared output schema.
 
     Temporary: a sampling model often answers validly on the next try, and retries stay
-    bounded by the step's policy.
+    bounded by the step's policy. ``feedback`` lists the validation errors; the next
+    attempt sends them back to the model with its answer (a re-ask).
     """
+
+    def __init__(self, message: str = "", *, feedback: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.feedback = feedback
 
 
 class PromptError(WorkflowError, ValueError):

@@ -46,9 +46,12 @@ class Workflow:
         api_base: str | None = None,
         fallback_models: list[str] | None = None,
         cache: Any = None,
+        review_below: float | None = None,
         **inputs: Any,
     ) -> None:
         self.inputs = inputs
+        #: Switches the definition's confidence review rules on at this threshold.
+        self.review_below = review_below
         self.run_model = model
         self.api_base = api_base
         if fallback_models is None:
@@ -87,7 +90,10 @@ class Workflow:
 
     @cached_property
     def definition(self) -> WorkflowDefinition:
-        return self.define()
+        definition = self.define()
+        if self.review_below is not None:
+            definition = definition.with_review_below(self.review_below)
+        return definition
 
     @cached_property
     def version(self) -> str:
@@ -127,6 +133,15 @@ class Workflow:
             cache=self.cache,
             document_id=label,
         )
+
+    def review_columns(self, output: str, value: Any) -> dict[str, Any]:
+        """The results-table columns showing ``output`` (JSON data), rewritten when a
+        reviewer edits it; they match :meth:`result_row`'s default columns."""
+        import json
+
+        if isinstance(value, str | int | float | bool) or value is None:
+            return {output: value}
+        return {output: json.dumps(value)}
 
     def result_row(self, result: WorkflowResult) -> dict[str, Any]:
         """One flat row of a batch results table; workflows override for nicer columns."""
@@ -235,6 +250,11 @@ class Workflow:
         outcome = await self.compiled.run_steps(executor)
         result = build_result(self.definition, run, executor.outputs, outcome.fatal, started)
         result.inputs = _input_preview(inputs)
+        if any(rule.enabled for rule in self.definition.review):
+            from eightflow.review.flow import review_single_run
+
+            result.ui_url = result.ui_url or flow_run_url(result.flow_run_id)
+            result = await review_single_run(self.definition, result, document_id=run.document_id)
         if record:
             await self.record(result, run, inputs)
             result.target_breaches = await self.check_targets(result.run_id)

@@ -61,7 +61,9 @@ def _runner_class(mode: str) -> Any:
 async def batch_documents(params: BatchParams) -> Any:
     """Analyse a folder; returns counts, cost and where the results are."""
     root = Path(params.folder).expanduser().resolve()
-    workflow = load_workflow(params.workflow)(model=params.model, api_base=params.api_base)
+    workflow = load_workflow(params.workflow)(
+        model=params.model, api_base=params.api_base, review_below=params.review_below
+    )
 
     def paths() -> Any:
         return iter_document_paths(
@@ -87,10 +89,15 @@ async def batch_documents(params: BatchParams) -> Any:
         runner.progress = BatchApiProgress()
     ctx = FlowRunContext.get()
     runner.batch_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
+    runner.out_dir = str(out)
     summary = await runner.run()
     await progress.flush()
     summary.flow_run_id = runner.batch_id
     await publish_batch_artifacts(summary, writer.rows)
+    if summary.needs_review:
+        from eightflow.review.batch import publish_pending_reviews
+
+        await publish_pending_reviews(runner.batch_id)
     breaches = await workflow.check_targets(runner.batch_id or "batch")
     brief = {**summary.brief(), "out": str(out), "target_breaches": breaches}
     if params.mode == "batch-api":

@@ -19,6 +19,7 @@ from eightflow import (
     ParallelStep,
     Recovery,
     RetryPolicy,
+    ReviewRule,
     Step,
     StepResult,
     Workflow,
@@ -29,8 +30,22 @@ from eightflow import (
 from eightflow.observe.sanitize import sanitize_text
 from tasks.analysis import steps
 from tasks.analysis.compile import compile_results
-from tasks.analysis.schemas import Entities
+from tasks.analysis.schemas import Entities, Sentiment
 from tasks.loading import load_document
+
+#: The shipped review rule: a person checks a sentiment the model is unsure of. Off by
+#: default; ``--review-below X`` (or the flow parameter ``review_below``) turns it on at X.
+SENTIMENT_REVIEW = ReviewRule(
+    name="sentiment_confidence",
+    step="sentiment",
+    output="sentiment",
+    confidence_below=0.7,
+    output_schema=Sentiment,
+    editable=("label", "score"),
+    timeout_seconds=3600,
+    on_timeout="approve",
+    enabled=False,
+)
 
 
 class DocumentAnalysisWorkflow(Workflow):
@@ -86,6 +101,7 @@ class DocumentAnalysisWorkflow(Workflow):
                 Criterion.non_empty("summary", "topics"),
                 Criterion.matches_schema("entities", Entities),
             ],
+            review=[SENTIMENT_REVIEW],
         )
 
     # Handlers: the steps live in tasks.analysis.steps, which chunk long documents.
@@ -131,8 +147,18 @@ class DocumentAnalysisWorkflow(Workflow):
             "topics": "; ".join(out["topics"]),
             "sentiment_label": sentiment.label,
             "sentiment_score": sentiment.score,
+            "sentiment_confidence": sentiment.confidence,
             "entities": "; ".join(f"{e.text} ({e.type})" for e in entities.entities),
         }
+
+    def review_columns(self, output: str, value: Any) -> dict[str, Any]:
+        if output == "sentiment" and isinstance(value, dict):
+            return {
+                "sentiment_label": value.get("label"),
+                "sentiment_score": value.get("score"),
+                "sentiment_confidence": value.get("confidence"),
+            }
+        return super().review_columns(output, value)
 
 
 class DocumentAnalysisParams(BaseModel):
@@ -147,9 +173,17 @@ class DocumentAnalysisParams(BaseModel):
 
 
 @flow(name="document-analysis", log_prints=True)
-async def document_analysis(params: DocumentAnalysisParams) -> dict[str, Any]:
-    """Analyse one document; the run's report and trace are published as artifacts."""
-    workflow = DocumentAnalysisWorkflow(model=params.model)
+async def document_analysis(
+    params: DocumentAnalysisParams, review_below: float | None = None
+) -> dict[str, Any]:
+    """Analyse one document; the run's report and trace are published as artifacts.
+
+    With ``review_below`` set, a sentiment whose confidence is below it pauses the run for
+    a person's decision (a form in the UI, or ``eightflow review decide``).
+    """
+    if review_below is not None and not 0 <= review_below <= 1:
+        raise ValueError("review_below must be between 0 and 1")
+    workflow = DocumentAnalysisWorkflow(model=params.model, review_below=review_below)
     result = await workflow.execute(
         raise_on_failure=True, **DocumentAnalysisWorkflow.inputs_from_path(params.path)
     )

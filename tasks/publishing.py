@@ -129,7 +129,8 @@ def batch_report(summary: BatchSummary) -> str:
         "",
         f"- documents: {summary.total} (completed {summary.completed}, "
         f"failed {summary.failed}, "
-        f"unprocessed {len(summary.unprocessed)}; served from cache {summary.cache_hits})",
+        + (f"needs review {len(summary.needs_review)}, " if summary.needs_review else "")
+        + f"unprocessed {len(summary.unprocessed)}; served from cache {summary.cache_hits})",
         f"- model calls: {summary.model_calls}; "
         f"tokens {summary.tokens_in} in / {summary.tokens_out} out",
         f"- cost: {fmt_cost(brief['cost_usd'])}; wall time {summary.duration_s:.1f} s",
@@ -151,6 +152,14 @@ def batch_report(summary: BatchSummary) -> str:
         lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
         for error, count in summary.errors.most_common(10):
             lines.append(f"| {count} | {sanitize_text(error, limit=200).replace('|', '/')} |")
+    if summary.needs_review:
+        lines += ["", "## Needs review", "", "| document | review | reason | status |"]
+        lines.append("|---|---|---|---|")
+        for doc in summary.needs_review[:500]:
+            review_id, reason = summary.review_notes.get(doc, ("", ""))
+            reason = sanitize_text(reason, limit=200).replace("|", "/")
+            cell = sanitize_text(doc, limit=200).replace("|", "/").replace("`", "'")
+            lines.append(f"| {cell} | `{review_id}` | {reason} | pending |")
     if summary.unprocessed:
         lines += ["", "## Unprocessed", ""] + [f"- {doc}" for doc in summary.unprocessed[:200]]
     return "\n".join(lines) + "\n"

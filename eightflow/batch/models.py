@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field
 from eightflow.observe.metrics import percentile
 from eightflow.runtime.records import StepRecord
 
-DocumentStatus = Literal["completed", "failed", "budget_exceeded", "unprocessed"]
+DocumentStatus = Literal[
+    "completed", "failed", "budget_exceeded", "unprocessed", "needs_review", "rejected"
+]
 
 
 class BatchOptions(BaseModel):
@@ -33,6 +35,13 @@ class BatchOptions(BaseModel):
         default=None, ge=0, description="Stop starting calls past this spend."
     )
     refresh: bool = Field(default=False, description="Ignore cached results and answers.")
+    review_below: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Send outputs whose confidence is below this to a person: the "
+        "document ends needs_review (see `eightflow review list`). Empty: no review.",
+    )
     granularity: Literal["document", "step"] = Field(
         default="document",
         description="'document': one Prefect task per document (fast at scale); "
@@ -125,6 +134,9 @@ class BatchSummary(BaseModel):
     failed: int = 0
     input_failures: int = 0
     budget_exceeded: int = 0
+    needs_review: list[str] = Field(default_factory=list)
+    rejected: list[str] = Field(default_factory=list)
+    review_notes: dict[str, tuple[str, str]] = Field(default_factory=dict)  # id, reason
     unprocessed: list[str] = Field(default_factory=list)
     cache_hits: int = 0
     model_calls: int = 0
@@ -149,6 +161,14 @@ class BatchSummary(BaseModel):
         self.total += 1
         if outcome.status == "completed":
             self.completed += 1
+        elif outcome.status == "rejected":  # analysed; a person rejected it earlier
+            self.rejected.append(outcome.id)
+        elif outcome.status == "needs_review":
+            self.needs_review.append(outcome.id)
+            self.review_notes[outcome.id] = (
+                str(outcome.row.get("review_id", "")),
+                str(outcome.row.get("review_reason", "")),
+            )
         elif outcome.status == "unprocessed":
             self.unprocessed.append(outcome.id)
         else:
@@ -178,7 +198,9 @@ class BatchSummary(BaseModel):
     @property
     def success_rate(self) -> float:
         processed = self.total - len(self.unprocessed)
-        return self.completed / processed if processed else 1.0
+        # A document waiting for review was analysed: the model's part succeeded.
+        done = self.completed + len(self.needs_review) + len(self.rejected)
+        return done / processed if processed else 1.0
 
     def criteria(self, min_success_rate: float = 0.95) -> list[str]:
         """Why the batch is not a success; empty when it is."""
@@ -208,6 +230,9 @@ class BatchSummary(BaseModel):
             "total": self.total,
             "completed": self.completed,
             "failed": self.failed,
+            "needs_review": len(self.needs_review),
+            "needs_review_ids": list(self.needs_review),
+            "rejected": len(self.rejected),
             "unprocessed": len(self.unprocessed),
             "unprocessed_ids": list(self.unprocessed),
             "cache_hits": self.cache_hits,

@@ -97,6 +97,7 @@ class BatchRunner:
         self.summary = BatchSummary(workflow=definition.name, version=workflow.version)
         self.batch_id: str | None = None  # the batch flow run's id, for the ledger
         self.workers = 1  # processes that ran documents (set by run)
+        self.out_dir: str | None = None  # where results go: a review decision updates them
 
     def outcome_key(self, sha256: str) -> str:
         return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}"
@@ -266,8 +267,19 @@ class BatchRunner:
                 orchestration = await wf.compiled.run_document(executor)
             fatal = orchestration.fatal
             result = build_result(wf.definition, run, executor.outputs, fatal, started)
+        review = None
+        if result.ok and any(rule.enabled for rule in wf.definition.review):
+            review = await asyncio.to_thread(self._defer_reviews, result, document.id)
+        row = wf.result_row(result) if result.ok else {}
+        if review is not None:  # the rest of the batch goes on whatever it says
+            for output, value in review.final.items():
+                row.update(wf.review_columns(output, value))
+            row.update(review.fields)
+            result.status = review.status
         await wf.record(result, run, values, batch_id=self.batch_id)
         status: Any = "completed" if result.ok else "failed"
+        if review is not None:
+            status = review.status
         if result.status == "budget_exceeded" or isinstance(fatal, BudgetExceeded):
             status = "budget_exceeded"
         meta = {k: getattr(document, k) for k in ("sha256", "title", "loader", "pages", "chars")}
@@ -277,7 +289,7 @@ class BatchRunner:
             status=status,
             error=result.error,
             error_type=result.error_type,
-            row=wf.result_row(result) if result.ok else {},
+            row=row,
             steps=result.steps,
             tokens_in=result.tokens.input,
             tokens_out=result.tokens.output,
@@ -288,6 +300,17 @@ class BatchRunner:
             run_id=result.run_id,
             task_run_id=next((s.task_run_id for s in result.steps if s.task_run_id), None),
             **meta,
+        )
+
+    def _defer_reviews(self, result: Any, document_id: str) -> Any:
+        from eightflow.review.batch import defer_reviews
+
+        return defer_reviews(
+            self.workflow.definition,
+            result,
+            document_id=document_id,
+            batch_id=self.batch_id,
+            out_dir=self.out_dir,
         )
 
     async def _record_cached(self, outcome: DocumentOutcome) -> None:

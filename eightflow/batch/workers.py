@@ -62,6 +62,7 @@ class WorkerSpec:
     root: str
     loader: Callable[[Path, Path], Any]
     batch_id: str | None
+    out_dir: str | None
     prefect_context: bytes
 
 
@@ -110,6 +111,7 @@ def _worker_main(spec: WorkerSpec, paths: Any, outcomes: Any, cell: BudgetCell) 
             runner = BatchRunner(workflow, options, (), Path(spec.root), spec.loader)
             runner.budget = SharedBudget(cell, runner.budget.max_tokens, runner.budget.max_cost_usd)
             runner.batch_id = spec.batch_id
+            runner.out_dir = spec.out_dir
 
             def send(path: str, outcome: DocumentOutcome) -> None:
                 outcomes.put(("outcome", path, outcome.model_dump_json(), spec.index))
@@ -162,6 +164,7 @@ class WorkerPool:
                 root=str(runner.root),
                 loader=runner.loader,
                 batch_id=runner.batch_id,
+                out_dir=getattr(runner, "out_dir", None),
                 prefect_context=context,
             )
             process = ctx.Process(

@@ -38,6 +38,18 @@ ModelOption = Annotated[
 ]
 
 
+ReviewBelowOption = Annotated[
+    float | None,
+    typer.Option(
+        "--review-below",
+        min=0.0,
+        max=1.0,
+        help="Ask a person to review outputs whose confidence is below this "
+        "(the workflow's review rules; see `eightflow review list`).",
+    ),
+]
+
+
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
@@ -50,6 +62,7 @@ def run_command(
     model: ModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
     refresh: Annotated[bool, typer.Option(help="Ignore cached model answers.")] = False,
+    review_below: ReviewBelowOption = None,
 ) -> None:
     """Run a workflow on one file and print its result and step table."""
     from eightflow.prefect_env import connect
@@ -66,7 +79,7 @@ def run_command(
         _fail(str(exc))
         return
     cache = None if refresh else ResponseCache.default()
-    wf = cls(model=model, cache=cache)
+    wf = cls(model=model, cache=cache, review_below=review_below)
     result = asyncio.run(wf.execute(raise_on_failure=False, **inputs))
     if as_json:
         sys.stdout.write(result.to_json() + "\n")
@@ -99,6 +112,7 @@ def analyze_command(
         str, typer.Option(help="document | step (Prefect task per step).")
     ] = "document",
     api_base: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
+    review_below: ReviewBelowOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON only.")
     ] = False,
@@ -149,6 +163,7 @@ def analyze_command(
             api_base=api_base,
             mode=mode,
             batch_max_wait_s=batch_max_wait_s,
+            review_below=review_below,
         )
     except ValidationError as exc:
         _fail(f"invalid option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
@@ -298,6 +313,9 @@ _register_report(app)
 from eightflow.cli.batches_cmd import register as _register_batches  # noqa: E402
 
 _register_batches(app)
+from eightflow.cli.review_cmd import register as _register_review  # noqa: E402
+
+_register_review(app)
 
 
 @stack_app.command("up")

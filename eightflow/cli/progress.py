@@ -72,6 +72,13 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
         )
     for reason in brief["reasons"]:
         console.print(f"[red]- {reason}[/red]")
+    review = brief.get("needs_review_ids") or []
+    if review:
+        more = f" (+{len(review) - 10} more)" if len(review) > 10 else ""
+        console.print(
+            f"[yellow]needs review {len(review)}:[/yellow] " + ", ".join(review[:10]) + more
+        )
+        console.print("  see `eightflow review list`; decide with `eightflow review decide ID`")
     left = brief.get("unprocessed_ids") or []
     if left:
         more = f" (+{len(left) - 10} more in report.md)" if len(left) > 10 else ""

@@ -180,6 +180,16 @@ def report_markdown(report: dict[str, Any], images: dict[str, str], by: str | No
             lines += [*_md_table(["reason", "runs"], [[k, str(v)] for k, v in reasons]), ""]
         else:
             lines += ["None.", ""]
+    if report.get("reviews"):
+        from eightflow.cli.review_cmd import REVIEW_HEAD, review_rate_rows
+
+        lines += ["## Reviews", ""]
+        lines += [*_md_table(REVIEW_HEAD, review_rate_rows(report["reviews"])), ""]
+    if report.get("evals") and by in ("prompt", "model"):
+        from eightflow.cli.review_cmd import EVAL_HEAD, eval_score_rows
+
+        lines += ["## Evaluations", ""]
+        lines += [*_md_table(EVAL_HEAD, eval_score_rows(report["evals"])), ""]
     if images:
         lines += ["## Charts", ""]
         titles = {COST_PLOT: "Cost per day", LATENCY_PLOT: "Step latency (p50/p95)"}
@@ -298,9 +308,15 @@ def report_command(
     split = by.value if by else None
     ledger = default_ledger()
     report = ledger_report(ledger, workflow, window, cast("Dimension | None", split))
+    from datetime import datetime as _dt
+
     from eightflow.cli.batches_cmd import add_batch_api, batch_api_lines
+    from eightflow.observe.review_metrics import eval_scores, review_rates
 
     add_batch_api(report, ledger, window)
+    cutoff = _dt.fromisoformat(report["since"]) if report["since"] else None
+    report["reviews"] = review_rates(ledger, workflow, cutoff)
+    report["evals"] = eval_scores(ledger, workflow)
     notes = err if fmt is ReportFormat.json else out
     if workflow and not report["workflows"]:
         err.print(f"[yellow]no runs of '{workflow}' in {ledger.path}[/yellow]")
@@ -325,6 +341,14 @@ def report_command(
         _print_tables(report, split, out)
         for line in batch_api_lines(report):
             out.print(line)
+    if report["reviews"] and fmt is ReportFormat.table:
+        from eightflow.cli.review_cmd import print_review_rates
+
+        print_review_rates(report["reviews"], out)
+    if report["evals"] and split in ("prompt", "model") and fmt is ReportFormat.table:
+        from eightflow.cli.review_cmd import print_eval_scores
+
+        print_eval_scores(report["evals"], out)
     if images and fmt is not ReportFormat.markdown:
         notes.print("Charts: " + ", ".join(str(p) for p in images.values()))
     if publish:
@@ -421,7 +445,11 @@ def _print_eval(result: EvalResult, console: Console) -> None:
 def eval_command(
     workflow: Annotated[str, typer.Argument(help="The workflow whose prompt is scored.")],
     dataset: Annotated[
-        Path, typer.Argument(help="CSV: text,label (sentiment) or text,expected_entities.")
+        Path,
+        typer.Argument(
+            help="CSV: text,label (sentiment) or text,expected_entities; or a folder of "
+            "real documents with manifest.csv (examples/eval/real)."
+        ),
     ],
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="litellm model string to score.")
@@ -430,13 +458,39 @@ def eval_command(
         int | None, typer.Option("--prompt-version", help="Prompt version (default: newest).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    min_score: Annotated[
+        float | None, typer.Option(help="Exit non-zero if the main metric is below this.")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="Eval id to compare with: exit non-zero on a drop.")
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option(help="Largest drop against --baseline that still passes.")
+    ] = 0.02,
+    compare: Annotated[
+        tuple[str, str] | None,
+        typer.Option(help="Score two prompt versions or models side by side: A B."),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the --compare chart.")
+    ] = DEFAULT_REPORT_DIR,
 ) -> None:
-    """Score a workflow's prompt and a model on a labelled CSV; keep scores in the ledger."""
+    """Score a workflow's prompt and a model on a labelled CSV; keep scores in the ledger.
+
+    With --min-score or --baseline it is a gate (exit 1 when it fails); with --compare it
+    scores two prompt versions or models on the same set.
+    """
     from eightflow.cli.main import _fail, out
     from eightflow.errors import WorkflowError
     from eightflow.evaluation import evaluate, load_dataset
+    from eightflow.evaluation_real import is_real_set
     from eightflow.registry import load_workflow
 
+    if is_real_set(dataset):  # a folder of real documents with manifest.csv
+        from eightflow.cli.eval_real_cmd import real_eval
+
+        real_eval(workflow, dataset, model, as_json)
+        return
     try:
         task, _ = load_dataset(dataset)
         cls = load_workflow(workflow)
@@ -446,19 +500,25 @@ def eval_command(
                 f"workflow '{workflow}' does not use the '{task}' prompt that {dataset.name} "
                 f"scores (it uses: {', '.join(used) or 'none'})"
             )
-        result = evaluate(
-            dataset,
-            model=model,
-            prompt_ref=str(prompt_version) if prompt_version is not None else None,
-            workflow=workflow,
-        )
+        ref = str(prompt_version) if prompt_version is not None else None
+        if compare:
+            from eightflow.cli.eval_gate_cmd import run_compare
+
+            run_compare(dataset, compare, task, workflow, model, ref, out_dir, as_json)
+            return
+        result = evaluate(dataset, model=model, prompt_ref=ref, workflow=workflow)
     except WorkflowError as exc:
         _fail(str(exc))
         return
-    if as_json:
+    gated = min_score is not None or baseline is not None
+    if as_json and not gated:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
-    else:
+    elif not as_json:
         _print_eval(result, out)
+    if gated:  # prints the verdicts (in the JSON with --json); exit 1 if one fails
+        from eightflow.cli.eval_gate_cmd import run_gates
+
+        run_gates(result, min_score, baseline, tolerance, as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from eightflow.definition.criteria import Criterion
 from eightflow.definition.policy import Recovery, RetryPolicy
+from eightflow.definition.review import ReviewRule
 from eightflow.definition.step import ParallelStep, Step
 from eightflow.definition.targets import PerformanceTargets
 from eightflow.definition.workflow_definition import WorkflowDefinition
@@ -12,6 +13,7 @@ __all__ = [
     "PerformanceTargets",
     "Recovery",
     "RetryPolicy",
+    "ReviewRule",
     "Step",
     "WorkflowDefinition",
 ]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from eightflow.definition.criteria import Criterion
 from eightflow.definition.policy import Recovery, RetryPolicy
+from eightflow.definition.review import ReviewRule
 from eightflow.definition.step import Step
 from eightflow.definition.targets import PerformanceTargets
 from eightflow.errors import WorkflowDefinitionError
@@ -47,6 +48,7 @@ class WorkflowDefinition(BaseModel):
     fallback_models: tuple[str, ...] = ()
     default_retry_policy: RetryPolicy = Field(default_factory=RetryPolicy.none)
     targets: PerformanceTargets = Field(default_factory=PerformanceTargets)
+    review: tuple[ReviewRule, ...] = ()
 
     @field_validator("steps", mode="before")
     @classmethod
@@ -57,6 +59,11 @@ class WorkflowDefinition(BaseModel):
     @classmethod
     def _criteria(cls, value: Any) -> Any:
         return tuple(Criterion.of(v) for v in (value or ()))
+
+    @field_validator("review", mode="before")
+    @classmethod
+    def _review_tuple(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
 
     @field_validator("fallback_models", mode="before")
     @classmethod
@@ -87,7 +94,27 @@ class WorkflowDefinition(BaseModel):
                     )
         self._check_cycles()
         self._check_declared_outputs()
+        names = [rule.name for rule in self.review]
+        for rule in self.review:
+            if rule.step not in seen:
+                raise WorkflowDefinitionError(
+                    f"review rule '{rule.name}' names unknown step '{rule.step}'", step=rule.step
+                )
+            if names.count(rule.name) > 1:
+                raise WorkflowDefinitionError(f"duplicate review rule name '{rule.name}'")
         return self
+
+    def with_review_below(self, threshold: float) -> WorkflowDefinition:
+        """This definition with every confidence review rule on, at ``threshold``."""
+        rules = tuple(
+            ReviewRule.model_validate(
+                {**dict(rule), "confidence_below": threshold, "enabled": True}
+            )
+            if rule.confidence_below is not None
+            else rule
+            for rule in self.review
+        )
+        return self.model_copy(update={"review": rules})
 
     # -- graph ------------------------------------------------------------------------
 
@@ -267,6 +294,7 @@ class WorkflowDefinition(BaseModel):
             "fallback_models": list(self.fallback_models),
             "default_retry": self.default_retry_policy.model_dump(),
             "criteria": [c.name for c in self.success_criteria],
+            **({"review": [r.fingerprint() for r in self.review]} if self.review else {}),
             "prompts": dict(sorted((prompt_fingerprints or {}).items())),
         }
         blob = json.dumps(payload, sort_keys=True, default=str).encode()

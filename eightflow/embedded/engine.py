@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from eightflow.embedded.confidence import with_confidence
 from eightflow.embedded.entities import extract_entities
 from eightflow.embedded.keyphrases import extract_topics
 from eightflow.embedded.planner import plan_next_steps
@@ -157,7 +158,7 @@ class EmbeddedModel:
             "legal_classification": lambda: classify_legal_text(text),
             "faq_extraction": lambda: extract_faq_pairs(text),
         }
-        return handlers[name]()
+        return with_confidence(name, handlers[name]())
 
     @staticmethod
     def _resolve(task: str) -> str:

@@ -16,6 +16,9 @@ from functools import cache
 from typing import Any
 
 from eightflow.embedded import lexicon as lx
+from eightflow.embedded.evidence import NAME as _NAME
+from eightflow.embedded.evidence import UPPER as _U
+from eightflow.embedded.evidence import evidence_persons
 from eightflow.embedded.patterns import (
     AMOUNT_PATTERNS,
     DATE_PATTERNS,
@@ -23,6 +26,8 @@ from eightflow.embedded.patterns import (
     URL,
     valid_numeric_date,
 )
+from eightflow.embedded.prose import is_code_line
+from eightflow.embedded.resources import data_words
 from eightflow.embedded.spans import MASK, Extraction, alternation
 from eightflow.embedded.text import STOPWORDS
 
@@ -30,11 +35,6 @@ __all__ = ["ENTITY_TYPES", "extract_entities"]
 
 ENTITY_TYPES = ("person", "organization", "place", "date", "amount", "email", "url")
 
-_U = "A-ZÀ-ÖØ-Þ"
-_L = "a-zß-öø-ÿ"
-# Smith, McDonald, DeSantis, MacArthur; then O'Brien, Smith-Jones, D'Angelo-Ruiz
-_NAME_PART = rf"[{_U}](?:[{_L}]{{0,2}}[{_U}])?[{_L}]+"
-_NAME = rf"(?:[{_U}]['’])?{_NAME_PART}(?:-{_NAME_PART})*"
 _INITIAL = rf"[{_U}]\."
 _WS = r"(?:[ \t]+\n?[ \t]*|\n[ \t]*)"  # one gap holding at most one line break
 _SP = r"[ \t]+"
@@ -45,6 +45,11 @@ _POSSESSIVE = re.compile(r"['’]s$")
 _ACRONYM_DEFINITION = re.compile(r"[ \t]*\(([A-Z][A-Za-z&]{1,7})\)")
 _ORG_WORDS = lx.LEGAL_SUFFIXES | lx.ORG_KEYWORDS
 _CONNECTORS = frozenset({"of", "for", "on", "the", "&"})
+#: "$1", "$2": a dollar sign and one digit is a shell positional parameter, not money.
+_SHELL_PARAMETER = re.compile(r"\$\d")
+_LICENCE_ABBREVIATION = re.compile(r"(?:License|Licence)[ \t]*\($")
+_NOT_PERSON = "not_person_words.txt"
+_PRODUCT_WORDS = "org_product_words.txt"
 
 
 @cache
@@ -62,7 +67,10 @@ def _regexes() -> dict[str, re.Pattern[str]]:
             rf"{bound_l}(?:{_CAPSEQ}{_SP})?(?:{alternation(lx.ORG_KEYWORDS)})\b"
             rf"(?:{_SP}(?:of|for|on){_SP}(?:the{_SP})?{_CAPW}(?:{_SP}{_CAPW}){{0,3}})?"
         ),
-        "known_multi": re.compile(rf"{bound_l}(?:{alternation(multi)}){bound_r}"),
+        # a known name may wrap onto the next line ("the Free\n Software Foundation")
+        "known_multi": re.compile(
+            rf"{bound_l}(?:{alternation(multi).replace(chr(92) + ' ', chr(92) + 's+')}){bound_r}"
+        ),
         "known_single": re.compile(rf"{bound_l}(?:{alternation(single)}){bound_r}"),
         "title": re.compile(
             rf"{bound_l}(?P<title>{alternation(lx.TITLES)})\.?{_WS}"
@@ -87,12 +95,12 @@ def extract_entities(text: str) -> dict[str, Any]:
         return {"entities": []}
     ex = Extraction(text)
     rx = _regexes()
-    ex.scan(URL, "url")
+    _urls(ex)
     ex.scan(EMAIL, "email")
     for pattern in DATE_PATTERNS:
         ex.scan(pattern, "date", _valid_date)
-    for pattern in AMOUNT_PATTERNS:
-        ex.scan(pattern, "amount")
+    _amounts(ex)
+    evidence_persons(ex)
     _organizations(ex, rx)
     _persons(ex, rx)
     _alias_mentions(ex)
@@ -101,12 +109,40 @@ def extract_entities(text: str) -> dict[str, Any]:
     return {"entities": ex.result()}
 
 
+def _urls(ex: Extraction) -> None:
+    """URLs, except a template cut at its placeholder ("https://host/${VERSION}/...")."""
+    spans = []
+    for match in URL.finditer(ex.masked):
+        spans.append(match.span())
+        if ex.masked[match.end() : match.end() + 1] not in ("{", "$"):
+            ex.add(match.start(), "url", match.group())
+    ex.mask(spans)
+
+
+def _amounts(ex: Extraction) -> None:
+    """Amounts in prose: not in code lines ("8%CPU", "$1"), not shell parameters."""
+    for pattern in AMOUNT_PATTERNS:
+        spans = []
+        for match in pattern.finditer(ex.masked):
+            spans.append(match.span())
+            if _SHELL_PARAMETER.fullmatch(match.group()) or _in_code_line(ex.text, match.start()):
+                continue
+            ex.add(match.start(), "amount", match.group())
+        ex.mask(spans)
+
+
+def _in_code_line(text: str, position: int) -> bool:
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    return is_code_line(text[start : end if end >= 0 else len(text)])
+
+
 def _valid_date(surface: str) -> bool:
     return not _NUMERIC_DATE.fullmatch(surface) or valid_numeric_date(surface)
 
 
 def _organizations(ex: Extraction, rx: dict[str, re.Pattern[str]]) -> None:
-    for kind in ("legal", "keyword", "known_multi"):
+    for kind in ("known_multi", "legal", "keyword"):
         spans = []
         for match in rx[kind].finditer(ex.masked):
             span = (
@@ -114,7 +150,7 @@ def _organizations(ex: Extraction, rx: dict[str, re.Pattern[str]]) -> None:
                 if kind != "known_multi"
                 else match.span()
             )
-            if span is None:
+            if span is None or _names_a_product(ex, *span):
                 continue
             start, end = span
             surface = ex.masked[start:end]
@@ -129,6 +165,13 @@ def _organizations(ex: Extraction, rx: dict[str, re.Pattern[str]]) -> None:
                 ex.alias(acronym.group(1), key, end)
                 spans.append((end, acronym.end()))
         ex.mask(spans)
+
+
+def _names_a_product(ex: Extraction, start: int, end: int) -> bool:
+    """ "Mozilla Public License", "MIT License", "(MIT)" after a licence: not the org."""
+    if ex.word_after(end) in data_words(_PRODUCT_WORDS):
+        return True
+    return bool(_LICENCE_ABBREVIATION.search(ex.masked, max(0, start - 20), start))
 
 
 def _trim_org(masked: str, start: int, end: int, legal: bool) -> tuple[int, int] | None:
@@ -211,6 +254,7 @@ def _name_tokens(raw: str, offset: int) -> list[tuple[int, int]]:
         token = match.group()
         if (
             token in lx.NOT_SURNAMES
+            or token.rstrip(".,;:") in data_words(_NOT_PERSON)
             or token in lx.TITLES
             or token in lx.LEADING_NOISE
             or token in lx.ORG_KEYWORDS
@@ -251,6 +295,8 @@ def _known_single(ex: Extraction, pattern: re.Pattern[str]) -> None:
         word = match.group()
         if word.isupper() and _shouting(ex.word_before(match.start()), ex.word_after(match.end())):
             continue  # "WHO WE ARE" is a heading, not the World Health Organization
+        if _names_a_product(ex, match.start(), match.end()):
+            continue
         ex.add(match.start(), "organization", word)
         spans.append(match.span())
     ex.mask(spans)

@@ -8,6 +8,8 @@ can be reviewed and extended without touching the matching logic in ``entities.p
 
 from __future__ import annotations
 
+from eightflow.embedded.resources import data_words
+
 
 def _names(block: str) -> frozenset[str]:
     """Entries separated by commas or newlines (so multi-word names keep their spaces)."""
@@ -199,7 +201,7 @@ Bloomberg, Associated Press, Congress, Senate, Pentagon, Kremlin, White House,
 Federal Reserve, Supreme Court, European Union, United Nations, World Bank,
 World Health Organization, Securities and Exchange Commission, Red Cross, Greenpeace,
 Wikipedia, Mozilla, GitHub, LinkedIn, Twitter, YouTube
-""")
+""") | data_words("organizations.txt")
 KNOWN_ACRONYMS = _names("""
 NASA, FBI, CIA, NSA, NATO, UN, EU, WHO, IMF, OECD, WTO, UNESCO, UNICEF, OPEC, ECB, SEC, FDA,
 EPA, FTC, FCC, IRS, DOJ, NHS, BBC, CNN, NBC, CBS, NPR, MIT, UCLA, NYU, IBM, AMD, BMW, HSBC,
@@ -224,5 +226,5 @@ CURRENCY_CODES = (
 )
 CURRENCY_WORDS = (
     "dollars?|euros?|pounds sterling|yen|yuan|renminbi|rupees?|pesos?|francs?|cents?|"
-    "won|rubles?|roubles?|reais|real"
+    "won|rubles?|roubles?|reais"
 )

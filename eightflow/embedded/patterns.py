@@ -15,7 +15,9 @@ from eightflow.embedded.lexicon import CURRENCY_CODES, CURRENCY_WORDS, MONTHS, W
 
 __all__ = ["AMOUNT_PATTERNS", "DATE_PATTERNS", "EMAIL", "URL", "valid_numeric_date"]
 
-URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'`{}|\\^\[\]]+[^\s<>\"'`{}|\\^\[\].,;:!?)]")
+URL = re.compile(
+    r"\b(?:https?://|ftp://|git://|www\.)[^\s<>\"'`{}|\\^\[\]]+[^\s<>\"'`{}|\\^\[\].,;:!?)]"
+)
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 
 _MONTH = rf"(?:{MONTHS})\b\.?"
@@ -37,6 +39,8 @@ DATE_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(
         r"(?<![\d/.-])(?:\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})|\d{1,2}[.-]\d{1,2}[.-]\d{4})(?![\d/.-]\d)"
     ),
+    # mid-1988, early-2000s
+    re.compile(r"\b(?:early|mid|late)-(?:1[5-9]|2[01])\d\d(?:s\b|\b)"),
     # Q3 2024, FY2024, FY 2025
     re.compile(rf"\b(?:Q[1-4]\s+(?:FY\s?)?{_YEAR}|FY\s?{_YEAR})"),
     # on Monday / last Friday -> "Monday", "Friday"
@@ -66,7 +70,7 @@ AMOUNT_PATTERNS: tuple[re.Pattern[str], ...] = (
     ),
     # 15% / 3.5 percent / -2 per cent / 0.25 percentage points
     re.compile(
-        rf"(?<![\w.,])[-+−]?{_NUMBER}\s?(?:%|percent\b|per\s?cent\b|percentage\s+points?\b)"
+        rf"(?<![\w.,])[-+−]?{_NUMBER}\s?(?:%(?![A-Za-z])|percent\b|per\s?cent\b|percentage\s+points?\b)"
     ),
 )
 

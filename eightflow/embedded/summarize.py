@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from typing import Any
 
+from eightflow.embedded.prose import find_title, prose_sentences
 from eightflow.embedded.text import STOPWORDS, clip, split_sentences, words
 
 __all__ = ["summarize"]
@@ -27,22 +28,33 @@ KEY_POINT_CHARS = 300
 SUMMARY_SENTENCE_CHARS = 1000
 #: Sentences shorter than this (headings, bullet fragments) are chosen only as a last resort.
 MIN_WORDS = 4
+#: A one-word heading ("Report", "jq") says too little to open a summary with.
+MIN_TITLE_WORDS = 2
 
 
 def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     """Summarize ``text`` as ``{"summary": str, "key_points": list[str]}``.
 
-    Picks about one sentence per four (at least one, at most ``max_sentences``), so a
-    three-sentence note is not "summarized" by itself.
+    Only prose is read (:mod:`eightflow.embedded.prose`): code, navigation, asides and
+    notices are skipped. Picks about one sentence per four (at least one, at most
+    ``max_sentences``), so a three-sentence note is not "summarized" by itself. A
+    document with a title (a README, a licence, a manual page) is summarized the way a
+    reader skims it: the title, then its first informative sentence, then the most
+    central others; plain prose is summarized by centrality alone.
     """
-    sentences = split_sentences(text or "")
-    if not sentences:
+    if not split_sentences(text or ""):
         return {"summary": "", "key_points": []}
+    sentences = prose_sentences(text) or split_sentences(text)
     limit = max(1, int(max_sentences))
     want = min(limit, max(1, math.ceil(len(sentences) / 4)))
+    title = find_title(text)
+    if title is not None and len(words(title)) < MIN_TITLE_WORDS:
+        title = None
 
     tokens = [words(s) for s in sentences]
     unique = _first_occurrences(tokens)
+    if title is not None:
+        unique = [i for i in unique if sentences[i].strip().rstrip(":") != title]
     # Headings and titles carry no verb or full stop: prefer real sentences when there are
     # enough, so a summary does not open with "Kilmory Bay wins ... port The small town".
     indices = [i for i in unique if len(tokens[i]) >= MIN_WORDS and _is_sentence(sentences[i])]
@@ -51,16 +63,24 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     if len(indices) < want:
         indices = unique
     want = min(want, len(indices))
-    bags = {i: _content_words(tokens[i]) for i in indices}
-    if len(indices) > MAX_CANDIDATES:
-        indices = _preselect(indices, bags, MAX_CANDIDATES)
+    # A document with a title or with non-prose parts is structured: its first
+    # informative sentence usually says what it is, so it always opens the summary.
+    structured = title is not None or len(sentences) < len(split_sentences(text))
+    lead = [indices[0]] if structured and indices else []
+    rest = [i for i in indices if i not in lead]
+    bags = {i: _content_words(tokens[i]) for i in rest}
+    if len(rest) > MAX_CANDIDATES:
+        rest = _preselect(rest, bags, MAX_CANDIDATES)
 
-    scores = textrank([bags[i] for i in indices])
-    ranked = sorted(range(len(indices)), key=lambda k: (-round(scores[k], 12), k))
-    chosen = sorted(indices[k] for k in ranked[:want])
+    scores = textrank([bags[i] for i in rest])
+    ranked = sorted(range(len(rest)), key=lambda k: (-round(scores[k], 12), k))
+    chosen = sorted(lead + [rest[k] for k in ranked[: want - len(lead)]])
     picked = [sentences[i] for i in chosen]
+    summary = " ".join(clip(s, SUMMARY_SENTENCE_CHARS) for s in picked)
+    if title is not None:
+        summary = f"{clip(title, KEY_POINT_CHARS)}: {summary}" if summary else title
     return {
-        "summary": " ".join(clip(s, SUMMARY_SENTENCE_CHARS) for s in picked),
+        "summary": summary,
         "key_points": [clip(s, KEY_POINT_CHARS) for s in picked],
     }
 

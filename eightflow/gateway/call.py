@@ -28,6 +28,7 @@ from eightflow.gateway.batches import active_router
 from eightflow.gateway.embedded import ensure_local_provider
 from eightflow.gateway.errors import map_error, provider_of
 from eightflow.gateway.keys import provider_key
+from eightflow.gateway.reask import reask_messages, remember_invalid, validation_feedback
 from eightflow.prompts import Prompt, PromptRegistry
 from eightflow.runtime.budget import Budget, Reservation
 from eightflow.runtime.context import Context
@@ -107,7 +108,11 @@ class ModelGateway:
         params = {k: v for k, v in prompt.params.items() if k != "timeout"}
         key = _cache_key(prompt, chosen, params, messages)
         cache = run.cache if run is not None else None
-        if cache is not None:
+        schema_name = prompt.output_schema.__name__ if prompt.output_schema else ""
+        reask = reask_messages(run, current_step.get(), key, messages, schema_name, prompt.ref)
+        if reask is not None:
+            messages = reask  # the last answer was invalid: say why (cached under the original)
+        elif cache is not None:
             hit = cache.get(key)
             if hit is not None and run is not None:
                 return self._from_cache(hit, prompt, chosen, run)
@@ -149,7 +154,11 @@ class ModelGateway:
         try:
             budget.settle(reservation, tokens_in + tokens_out, cost)
         finally:
-            output = self._parse(prompt, text, chosen, call)
+            try:
+                output = self._parse(prompt, text, chosen, call)
+            except ModelOutputError as invalid:
+                remember_invalid(run, current_step.get(), key, text, invalid.feedback)
+                raise
         if cache is not None and served == chosen:
             cache.put(
                 key,
@@ -291,6 +300,7 @@ class ModelGateway:
                 model=model,
                 provider=provider_of(model),
                 kind="ValidationError",
+                feedback=validation_feedback(exc),
             )
             call.error, call.error_type = str(error), type(error).__name__
             raise error from None

@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 StepStatus = Literal["pending", "running", "completed", "failed", "skipped", "not_run", "cached"]
 RunStatus = Literal[
-    "completed", "failed", "budget_exceeded", "timed_out", "criteria_failed", "stopped"
+    "completed",
+    "failed",
+    "budget_exceeded",
+    "timed_out",
+    "criteria_failed",
+    "stopped",
+    "needs_review",  # a batch document waiting for a person (eightflow.review)
+    "rejected",  # a person rejected an output under a review rule
 ]
 
 

@@ -37,6 +37,8 @@ class RunState:
     cache_hits: int = 0
     loop: asyncio.AbstractEventLoop | None = None  # sync handlers send model calls here
     replay: Any = None  # a ReplaySource when re-running a recorded run from the ledger
+    # (step, request key) -> (invalid answer, validation errors): re-asked on the next attempt
+    reasks: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -90,6 +90,20 @@ MIGRATIONS.append(
         "CREATE INDEX provider_batches_state ON provider_batches(state, collected)",
     )
 )
+MIGRATIONS.append(
+    (  # v5: human reviews of step outputs, pending and decided (eightflow.review)
+        """CREATE TABLE reviews (
+            review_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, batch_id TEXT,
+            flow_run_id TEXT, task_run_id TEXT, workflow TEXT NOT NULL, version TEXT,
+            document_id TEXT, step TEXT NOT NULL, rule TEXT NOT NULL, output TEXT NOT NULL,
+            prompt TEXT, model TEXT, proposed TEXT, reasons TEXT, actions TEXT,
+            editable TEXT, on_timeout TEXT, timeout_seconds INTEGER, out_dir TEXT,
+            link TEXT, status TEXT NOT NULL, created TEXT NOT NULL, decision TEXT,
+            reviewer TEXT, edits TEXT, note TEXT, final TEXT, decided TEXT,
+            seconds_to_decide REAL, decided_via TEXT)""",
+        "CREATE INDEX reviews_status ON reviews(status, created)",
+    )
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -337,6 +351,11 @@ class Ledger:
                 (run_id, workflow, target, limit, observed, int(breached), _now()),
             )
 
+    def write(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """One write statement in its own transaction; returns the rows it changed."""
+        with self._tx() as db:
+            return int(db.execute(sql, params).rowcount)
+
     # -- reading -------------------------------------------------------------------------
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -358,7 +377,15 @@ class Ledger:
     def tables(self) -> dict[str, list[dict[str, Any]]]:
         return {
             t: self.query(f"SELECT * FROM {t}")
-            for t in ("runs", "steps", "calls", "evals", "target_checks", "provider_batches")
+            for t in (
+                "runs",
+                "steps",
+                "calls",
+                "evals",
+                "target_checks",
+                "provider_batches",
+                "reviews",
+            )
         }
 
     def close(self) -> None:
@@ -367,11 +394,13 @@ class Ledger:
 
 
 _DEFAULT: dict[Path, Ledger] = {}
+_DEFAULT_LOCK = threading.Lock()
 
 
 def default_ledger() -> Ledger:
-    """One ledger per EIGHTFLOW_HOME per process."""
+    """One ledger per EIGHTFLOW_HOME per process (threads opening it at once share one)."""
     path = get_settings().state_dir / "ledger.sqlite"
-    if path not in _DEFAULT:
-        _DEFAULT[path] = Ledger(path)
-    return _DEFAULT[path]
+    with _DEFAULT_LOCK:
+        if path not in _DEFAULT:
+            _DEFAULT[path] = Ledger(path)
+        return _DEFAULT[path]

@@ -29,15 +29,23 @@ class Topics(BaseModel):
     keyphrases: list[Keyphrase] = Field(default_factory=list)
 
 
+CONFIDENCE = (
+    "How sure you are of this answer, from 0 (a guess) to 1 (certain). "
+    "A review rule may send answers below a threshold to a person."
+)
+
+
 class Sentiment(BaseModel):
     label: Literal["positive", "negative", "neutral"]
     score: float = Field(ge=-1, le=1, description="-1 very negative .. 1 very positive.")
+    confidence: float | None = Field(default=None, ge=0, le=1, description=CONFIDENCE)
 
 
 class Entity(BaseModel):
     text: str
     type: EntityType
     count: int = Field(default=1, ge=1)
+    confidence: float | None = Field(default=None, ge=0, le=1, description=CONFIDENCE)
 
 
 class Entities(BaseModel):

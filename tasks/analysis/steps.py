@@ -81,7 +81,17 @@ async def analyze_sentiment(model: Any, prompts: Any, text: str) -> Sentiment:
     weights = [len(c) for c in chunks]
     score = sum(p.score * w for p, w in zip(parts, weights, strict=True)) / sum(weights)
     label = "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
-    return Sentiment(label=label, score=round(score, 4))
+    return Sentiment(
+        label=label, score=round(score, 4), confidence=_weighted_confidence(parts, weights)
+    )
+
+
+def _weighted_confidence(parts: list[Sentiment], weights: list[int]) -> float | None:
+    """The chunks' confidences weighted by length; unknown if any chunk's is."""
+    if any(p.confidence is None for p in parts):
+        return None
+    total = sum(p.confidence * w for p, w in zip(parts, weights, strict=True))  # type: ignore[operator]
+    return round(total / sum(weights), 3)
 
 
 async def extract_entities(model: Any, prompts: Any, text: str) -> Entities:

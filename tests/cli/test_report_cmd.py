@@ -102,7 +102,7 @@ def test_report_json_is_the_dict_alone(
     result = runner.invoke(app, ["report", "--format", "json", "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"workflows", "since"}
+    assert set(data) == {"workflows", "since", "reviews", "evals"}
     (wf,) = data["workflows"]
     assert set(wf) == REPORT_KEYS
     assert (wf["name"], wf["runs"], wf["documents"]) == ("notes", 4, 4)
@@ -163,7 +163,7 @@ def test_report_table(runner: CliRunner, ledger_runs: None) -> None:
 def test_report_on_an_empty_ledger(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", "-f", "json", "--out", str(tmp_path / "e")])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"workflows": [], "since": None}
+    assert json.loads(result.stdout) == {"workflows": [], "since": None, "reviews": [], "evals": []}
     assert not (tmp_path / "e").exists()  # no rows, no plots
 
 
@@ -228,10 +228,10 @@ def test_eval_prints_accuracy(runner: CliRunner) -> None:
     result = runner.invoke(app, ["eval", "document_analysis", SENTIMENT])
     assert result.exit_code == 0, result.output
     assert "accuracy" in result.stdout
-    assert "accuracy: 0.7381" in result.stdout
+    assert "accuracy: 0.8333" in result.stdout
     assert "Confusion" in result.stdout and "sentiment@v1" in result.stdout
     rows = default_ledger().query("SELECT metric, value FROM evals WHERE metric = 'accuracy'")
-    assert rows and rows[0]["value"] == pytest.approx(31 / 42)
+    assert rows and rows[0]["value"] == pytest.approx(35 / 42)
 
 
 def test_eval_json(runner: CliRunner) -> None:
@@ -245,7 +245,7 @@ def test_eval_json(runner: CliRunner) -> None:
         "sentiment@v1",
         "accuracy",
     )
-    assert data["value"] == pytest.approx(31 / 42)
+    assert data["value"] == pytest.approx(35 / 42)
     assert len(data["predictions"]) == 42
 
 

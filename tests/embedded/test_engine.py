@@ -30,7 +30,7 @@ The next report is due in the summer."""
 EXPECTED_KEYS = {
     "summarization": {"summary", "key_points"},
     "topic_extraction": {"topics", "keyphrases"},
-    "sentiment": {"label", "score"},
+    "sentiment": {"label", "score", "confidence"},
     "entities": {"entities"},
 }
 

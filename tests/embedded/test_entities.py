@@ -184,3 +184,52 @@ def test_long_document_within_bounds() -> None:
     found = _entities(text)
     assert time.perf_counter() - started < 3.0
     assert found["Acme Corp."]["count"] == 3 * 200
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ('if [ "$1" = "-v" ]; then echo "$2"; fi', {"$1", "$2"}),
+        ("The script reads $1 and $2 and copies them.", {"$1", "$2"}),
+        ("    df -h | awk '{print $5}' # 100% full", {"100%"}),
+        ("0.07user 0.50system 0:06.69elapsed 8%CPU (0avgtext+489avgdata)k", {"8%"}),
+        ("This library is under the GNU General Public License version 3.", {"Public License"}),
+        ("It is licensed under the Mozilla Public License Version 2.0.", {"Mozilla"}),
+        ("The MIT License (MIT)\n\nCopyright (c) 2014", {"MIT"}),
+        (
+            'curl -fsO "https://nodejs.org/dist/${VERSION}/SHASUMS256.txt.asc"',
+            {"https://nodejs.org/dist/$"},
+        ),
+    ],
+)
+def test_no_false_entities_in_technical_text(text: str, absent: set[str]) -> None:
+    assert not absent & set(_entities(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "type_"),
+    [
+        (
+            "Wget resides at <ftp://ftp.gnu.org/pub/gnu/wget/>.",
+            "ftp://ftp.gnu.org/pub/gnu/wget/",
+            "url",
+        ),
+        (
+            "Clone git://sourceware.org/git/valgrind.git first.",
+            "git://sourceware.org/git/valgrind.git",
+            "url",
+        ),
+        ("He has not released a new version since mid-1988.", "mid-1988", "date"),
+        (
+            "write to the Free\n    Software Foundation, Inc., 51 Franklin St",
+            "Free\n    Software Foundation",
+            "organization",
+        ),
+        ("MIT distributes the Kerberos sources as a tarball.", "MIT", "organization"),
+        ("It owns fifty percent (50%) or more of the shares.", "50%", "amount"),
+    ],
+)
+def test_entities_that_technical_text_does_name(text: str, entity: str, type_: str) -> None:
+    found = _entities(text)
+    key = " ".join(entity.split())
+    assert key in found and found[key]["type"] == type_

@@ -110,3 +110,59 @@ def test_works_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(sentiment, "_analyzer", None)  # load the lexicon again, offline
     assert analyze_sentiment("Lovely, delightful day.")["label"] == "positive"
+
+
+LICENCE = """                    GNU GENERAL PUBLIC LICENSE
+                       Version 3, 29 June 2007
+
+  The GNU General Public License is a free, copyleft license for software and other
+kinds of works. The licenses for most software and other practical works are designed
+to take away your freedom to share and change the works. By contrast, the GNU General
+Public License is intended to guarantee your freedom to share and change all versions
+of a program--to make sure it remains free software for all its users. We, the Free
+Software Foundation, use the GNU General Public License for most of our software; it
+applies also to any other work released this way by its authors. You can apply it to
+your programs, too. To protect your rights, we need to prevent others from denying you
+these rights or asking you to surrender the rights.
+"""
+
+README = """Adjusting limits
+================
+
+The daemon has several limits which trade off working correctly against preventing
+local denial of service. The fix for the timeout bug makes it difficult for local users
+to block connections. Administrators can reduce the delay by setting auth_timeout to a
+lower value in the configuration file. Seeing an error message in the log means the
+value is too short. Please reboot several times and check the log after a change.
+"""
+
+
+@pytest.mark.parametrize("text", [LICENCE, README])
+def test_licences_and_readmes_read_neutral(text: str) -> None:
+    assert analyze_sentiment(text)["label"] == "neutral"
+
+
+def test_a_long_complaint_is_still_negative() -> None:
+    letter = " ".join(
+        [
+            "I am writing to complain about the terrible service we received.",
+            "The delivery was late, the boxes were damaged and the staff were rude.",
+            "Nobody answered our calls and the refund never arrived.",
+            "This is the worst experience we have had with any supplier.",
+            "We are very disappointed and will cancel the contract.",
+        ]
+    )
+    assert analyze_sentiment(letter)["label"] == "negative"
+
+
+@pytest.mark.parametrize(
+    ("score", "band", "label"),
+    [
+        (0.15, 0.2, "neutral"),
+        (0.25, 0.2, "positive"),
+        (-0.21, 0.2, "negative"),
+        (0.06, None, "positive"),
+    ],
+)
+def test_a_wider_band_for_reference_text(score: float, band: float | None, label: str) -> None:
+    assert label_for(score, band) == label

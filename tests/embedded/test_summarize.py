@@ -146,3 +146,36 @@ def test_long_document_stays_bounded() -> None:
     assert elapsed < 3.0
     assert len(result["key_points"]) == 3
     assert all(point in sentences for point in result["key_points"])
+
+
+LIBRARY_MANUAL = """GNU Libtasn1 Reference Manual
+
+[Function]
+    int asn1_read_value (asn1_node root, const char *name, void *ivalue, int *len);
+
+HELP: this section is incomplete, send corrections.
+
+Libtasn1 is a library that parses ASN.1 definitions and encodes and decodes DER data.
+It is used by GnuTLS to read certificates and keys.
+Most programs only need the structure functions described in this chapter.
+"""
+
+
+def test_a_titled_document_opens_with_its_title_and_first_informative_sentence() -> None:
+    result = summarize(LIBRARY_MANUAL)
+    assert result["summary"].startswith("GNU Libtasn1 Reference Manual: Libtasn1 is a library")
+    assert result["key_points"][0].startswith("Libtasn1 is a library")
+    assert not any("asn1_read_value" in p or "HELP" in p for p in result["key_points"])
+
+
+def test_navigation_and_code_are_never_key_points() -> None:
+    page = (
+        "Skip to content\n\n- About this documentation\n- Usage and example\n\n"
+        "Node.js v20 documentation\n\nUsage and example\n\n"
+        "An example of a web server written with Node.js which responds with a greeting.\n\n"
+        "const server = http.createServer((req, res) => {\n  res.end('Hello');\n});\n\n"
+        "Save the file and run it with node to start the server on port 3000.\n"
+    )
+    points = summarize(page)["key_points"]
+    assert points and points[0].startswith("An example of a web server")
+    assert not any("createServer" in p or "Skip to content" in p for p in points)

@@ -1,0 +1,180 @@
+"""``eightflow review list`` and ``eightflow review decide``: people in the loop.
+
+``list`` shows pending reviews (id, workflow, document, step, reason, link to the UI).
+``decide`` records a decision exactly as the UI form does: the ledger, the document's row
+in the results files and a ``review-decisions`` artifact are updated, and a paused single
+run is resumed with the decision.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+review_app = typer.Typer(no_args_is_help=True, help="Pending human reviews of step outputs.")
+
+
+@review_app.command("list")
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    all_reviews: Annotated[
+        bool, typer.Option("--all", help="Decided reviews too, not only pending ones.")
+    ] = False,
+) -> None:
+    """List pending reviews."""
+    from eightflow.cli.main import out
+    from eightflow.review.store import list_reviews
+
+    rows = list_reviews(None if all_reviews else "pending")
+    keys = ("review_id", "workflow", "document_id", "step", "status", "reasons", "link")
+    if as_json:
+        data = [{k: r.get(k) for k in (*keys, "proposed", "actions", "editable")} for r in rows]
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return
+    if not rows:
+        out.print("no pending reviews" if not all_reviews else "no reviews")
+        return
+    from rich.table import Table
+
+    table = Table("id", "workflow", "document", "step", "status", "reason", "link")
+    for r in rows:
+        table.add_row(
+            r["review_id"],
+            r["workflow"],
+            r.get("document_id") or r["run_id"],
+            r["step"],
+            r["status"],
+            "; ".join(r.get("reasons") or []),
+            r.get("link") or "",
+        )
+    out.print(table)
+
+
+@review_app.command("decide")
+def decide_command(
+    review_id: Annotated[str, typer.Argument(help="A review id (a unique prefix will do).")],
+    approve: Annotated[bool, typer.Option("--approve", help="Accept the output.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject the output.")] = False,
+    edit: Annotated[
+        list[str] | None,
+        typer.Option("--edit", help="FIELD=VALUE correction (repeatable); typed by the schema."),
+    ] = None,
+    note: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
+    reviewer: Annotated[str | None, typer.Option(help="Who decides (default $USER).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Approve, reject or edit a pending review."""
+    from eightflow.cli.main import _fail, err, out
+    from eightflow.definition.review import ReviewEditError
+    from eightflow.errors import WorkflowError
+
+    chosen = [name for name, on in (("approve", approve), ("reject", reject)) if on]
+    if edit:
+        chosen.append("edit")
+    if len(chosen) != 1:
+        _fail("choose exactly one of --approve, --reject or --edit FIELD=VALUE")
+        return
+    from eightflow.prefect_env import connect
+
+    connection = connect()
+    (err if as_json else out).print(f"[dim]{connection.message}[/dim]")
+    from eightflow.review.decide import decide, parse_edits
+
+    try:
+        decided = decide(
+            review_id, chosen[0], edits=parse_edits(edit or []), note=note, reviewer=reviewer
+        )
+    except (WorkflowError, ReviewEditError) as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(decided, indent=2, default=str) + "\n")
+    elif "resumed" in decided:
+        out.print(f"review {decided['review_id']}: resumed flow run {decided['resumed']}")
+    else:
+        out.print(
+            f"review {decided['review_id']}: {decided['status']} by {decided['reviewer']}"
+            + (f"; results updated in {decided['out_dir']}" if decided.get("out_dir") else "")
+        )
+
+
+REVIEW_HEAD = ["workflow", "step", "prompt", "step runs", "reviews", "pending"]
+REVIEW_HEAD += ["review rate", "approval rate", "edit rate", "rejection rate", "median s"]
+
+
+def review_rate_rows(rates: list[dict[str, Any]]) -> list[list[str]]:
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    return [
+        [
+            r["workflow"],
+            r["step"],
+            r["prompt"] or "-",
+            str(r["step_runs"]),
+            str(r["reviews"]),
+            str(r["pending"]),
+            pct(r["review_rate"]),
+            pct(r["approval_rate"]),
+            pct(r["edit_rate"]),
+            pct(r["rejection_rate"]),
+            "-"
+            if r["median_seconds_to_decide"] is None
+            else f"{r['median_seconds_to_decide']:.0f}",
+        ]
+        for r in rates
+    ]
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def print_review_rates(rates: list[dict[str, Any]], console: Any) -> None:
+    """The report's review table: how often people look, approve and correct."""
+    from rich.table import Table
+
+    table = Table(title="Reviews", title_justify="left")
+    for i, head in enumerate(REVIEW_HEAD):
+        table.add_column(head, justify="left" if i < 3 else "right")
+    for row in review_rate_rows(rates):
+        table.add_row(*row)
+    console.print(table)
+
+
+EVAL_HEAD = ["workflow", "dataset", "prompt", "model", "metric", "score", "rows", "eval id"]
+
+
+def eval_score_rows(scores: list[dict[str, Any]]) -> list[list[str]]:
+    return [
+        [
+            str(r["workflow"] or "-"),
+            r["dataset"],
+            r["prompt"],
+            r["model"],
+            r["metric"],
+            f"{r['value']:.4f}",
+            str(r["rows"]),
+            r["eval_id"],
+        ]
+        for r in scores
+    ]
+
+
+def print_eval_scores(scores: list[dict[str, Any]], console: Any) -> None:
+    """The report's evaluations: the latest score of each prompt version and model."""
+    from rich.table import Table
+
+    table = Table(title="Evaluations (latest per prompt and model)", title_justify="left")
+    for head in EVAL_HEAD:
+        table.add_column(head, justify="right" if head in ("score", "rows") else "left")
+    for row in eval_score_rows(scores):
+        table.add_row(*row)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(review_app, name="review")

@@ -1,0 +1,180 @@
+"""Review inside a run: pause a single run for a typed form, or defer in a batch.
+
+A single run whose output needs review pauses with Prefect's ``pause_flow_run`` and a
+:class:`RunInput` form built from the rule: the decision (approve / edit / reject), a note,
+the reviewer's name, and the rule's editable fields typed from the output's schema and
+filled with what the model produced. The form's description shows that output and why
+review was asked. Submitting the form in the UI (or ``eightflow review decide``, which
+resumes the run with the same input) continues the run with the decision; when nobody
+answers within the rule's timeout, its ``on_timeout`` policy decides.
+
+A batch never pauses: its documents that need review end ``needs_review``, each with a
+pending review row in the ledger that ``eightflow review decide`` settles later.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from eightflow.definition import WorkflowDefinition
+from eightflow.definition.review import ReviewEditError, ReviewRule
+from eightflow.observe.sanitize import sanitize_text
+from eightflow.review.decide import apublish_decision, final_value
+from eightflow.review.render import request_markdown
+from eightflow.review.requests import ReviewRequest, review_requests
+from eightflow.review.store import get_review, record_decision, save_pending
+from eightflow.runtime.records import WorkflowResult
+
+
+def review_form(rule: ReviewRule, request: ReviewRequest) -> Any:
+    """The RunInput form for one review, pre-filled with the model's output."""
+    from prefect.input import RunInput
+
+    decision_type: Any = Literal[tuple(rule.actions)]
+    fields: dict[str, Any] = {
+        "decision": (
+            decision_type,
+            Field(default="approve", description="approve, edit (change fields) or reject"),
+        ),
+        "note": (str, Field(default="", description="Why (required in spirit for a reject).")),
+        "reviewer": (str, Field(default="", description="Your name.")),
+    }
+    schema = rule.output_schema
+    proposed = request.proposed if isinstance(request.proposed, dict) else {}
+    for name in rule.editable:
+        assert schema is not None  # the rule's validator guarantees it
+        info = schema.model_fields[name]
+        annotation: Any = info.annotation
+        fields[name] = (annotation | None, Field(default=None, description=info.description))
+    form = create_model(f"Review_{rule.name}", __base__=RunInput, **fields)
+    defaults = {name: proposed.get(name) for name in rule.editable}
+    return form.with_initial_data(description=request_markdown(_row(request)), **defaults)
+
+
+def decision_from_form(
+    answer: BaseModel, rule: ReviewRule, request: ReviewRequest
+) -> tuple[str, dict[str, Any]]:
+    """(decision, edits) from a submitted form: changed fields make it an edit."""
+    data = answer.model_dump()
+    proposed = request.proposed if isinstance(request.proposed, dict) else {}
+    edits = {
+        name: data[name]
+        for name in rule.editable
+        if data.get(name) is not None and data[name] != proposed.get(name)
+    }
+    decision = str(data.get("decision") or "approve")
+    if decision == "reject":
+        return decision, {}
+    if edits and "edit" in rule.actions:
+        return "edit", edits
+    return "approve", {}
+
+
+async def review_single_run(
+    definition: WorkflowDefinition,
+    result: WorkflowResult,
+    *,
+    document_id: str | None = None,
+    poll_interval: int | None = None,
+) -> WorkflowResult:
+    """Ask for every review this run needs, pausing the flow run for each answer."""
+    requests = review_requests(definition, result)
+    for request in requests:
+        request.document_id = document_id
+        save_pending(request)
+    for request in requests:
+        rule = next(r for r in definition.review if r.name == request.rule)
+        decision, edits, note, reviewer, via = await _ask(rule, request, poll_interval)
+        if decision == "fail":
+            result.status, result.error_type = "failed", "ReviewTimeout"
+            result.error = f"review {request.review_id} of {request.step}: nobody answered"
+            await _store(request, "fail", {}, "no answer before the timeout", "", "timeout", None)
+            continue
+        row = get_review(request.review_id)
+        try:
+            final = final_value(rule, row, decision, edits)
+        except ReviewEditError as exc:  # a bad edit in the form: keep the model's output
+            decision, note = "approve", f"{note} (edit refused: {exc})".strip()
+            final = row["proposed"]
+        await _store(request, decision, edits, note, reviewer, via, final)
+        if decision == "edit" and rule.output_schema is not None:
+            result.outputs[rule.output] = rule.output_schema.model_validate(final)
+        if decision == "reject":
+            result.status, result.error_type = "rejected", "ReviewRejected"
+            result.error = sanitize_text(
+                f"review {request.review_id} rejected {request.step}: {note}", limit=500
+            )
+    return result
+
+
+async def _ask(
+    rule: ReviewRule, request: ReviewRequest, poll_interval: int | None
+) -> tuple[str, dict[str, Any], str, str, str]:
+    from prefect.exceptions import FlowPauseTimeout
+    from prefect.flow_runs import pause_flow_run
+    from prefect.logging import get_run_logger
+
+    get_run_logger().warning(
+        "review %s needed (%s); decide in the UI (%s) or with `eightflow review decide %s`",
+        request.review_id,
+        request.reason,
+        request.link or "Prefect UI",
+        request.review_id,
+    )
+    form = review_form(rule, request)
+    poll = poll_interval or int(os.environ.get("EIGHTFLOW_REVIEW_POLL_S", "5"))
+    try:
+        answer = await pause_flow_run(
+            wait_for_input=form,
+            timeout=rule.timeout_seconds,
+            poll_interval=poll,
+            key=f"review-{request.review_id}",
+        )
+    except FlowPauseTimeout:
+        await _running_again()
+        policy = rule.on_timeout
+        return policy, {}, f"no answer within {rule.timeout_seconds} s", "", "timeout"
+    decision, edits = decision_from_form(answer, rule, request)
+    data = answer.model_dump()
+    return decision, edits, str(data.get("note") or ""), str(data.get("reviewer") or ""), "ui"
+
+
+async def _running_again() -> None:
+    """After a pause timed out the run is still Paused on the server: carry on Running."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+    from prefect.states import Running
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return
+    async with get_client() as client:
+        await client.set_flow_run_state(ctx.flow_run.id, Running(), force=True)
+
+
+async def _store(
+    request: ReviewRequest,
+    decision: str,
+    edits: dict[str, Any],
+    note: str,
+    reviewer: str,
+    via: str,
+    final: Any,
+) -> None:
+    decided = record_decision(
+        request.review_id,
+        decision=decision,
+        reviewer=reviewer or os.environ.get("USER") or "unknown",
+        edits=edits,
+        note=note,
+        final=final,
+        via=via,
+    )
+    await apublish_decision(decided)
+
+
+def _row(request: ReviewRequest) -> dict[str, Any]:
+    return request.model_dump(mode="json")

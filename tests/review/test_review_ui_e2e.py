@@ -1,0 +1,181 @@
+"""A person fills in the review form in the Prefect UI (headless Chromium) and the paused
+run continues with their edit.
+
+Marked e2e: it starts its own Prefect server (a free port, a private home) and runs
+``eightflow run ... --review-below`` in a child process, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output"
+FLAGGED = ROOT / "examples" / "documents" / "kestrel-remote-work-faq.md"
+pytestmark = pytest.mark.e2e
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def embedded_sentiment(path: Path) -> dict[str, Any]:
+    """What the embedded model says of a document (the tests follow it, not a copy)."""
+    from eightflow.embedded.engine import EmbeddedModel
+    from tasks.loading import load_document
+
+    return EmbeddedModel().respond("sentiment", load_document(path).text)
+
+
+def other_label(label: str) -> str:
+    return "negative" if label != "negative" else "positive"
+
+
+PROPOSED = embedded_sentiment(FLAGGED)  # its confidence is below 0.6
+EDITED = other_label(PROPOSED["label"])
+
+
+def prerequisite(missing: str) -> None:
+    """Under CI a missing prerequisite fails the test; elsewhere it skips."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(missing)
+    pytest.skip(missing)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    from eightflow.local_server import LocalServer
+
+    home = tmp_path / "home"
+    local = LocalServer(home=home, port=free_port())
+    status = local.start(timeout=120)
+    try:
+        yield {"home": home, "url": status["url"], "api_url": status["api_url"]}
+    finally:
+        local.stop()
+
+
+def pending_review(home: Path, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    ledger = home / "ledger.sqlite"
+    while time.monotonic() < deadline:
+        if ledger.exists():
+            db = sqlite3.connect(ledger)
+            db.row_factory = sqlite3.Row
+            try:
+                rows = db.execute("SELECT * FROM reviews WHERE status = 'pending'").fetchall()
+            except sqlite3.OperationalError:  # not migrated yet
+                rows = []
+            finally:
+                db.close()
+            if rows:
+                return dict(rows[0])
+        time.sleep(1)
+    raise AssertionError("no review was asked for")
+
+
+def choose(page: Any, dialog: Any, current: str, wanted: str) -> None:
+    """Pick ``wanted`` in the form's select showing ``current`` (opened from the keyboard:
+    the design system's select opens on ArrowDown)."""
+    import re
+
+    dialog.locator(f"button[modelvalue='{current}']").focus()
+    page.keyboard.press("ArrowDown")
+    page.locator("[role=option]").filter(has_text=re.compile(f"^{wanted}$")).click()
+    dialog.locator(f"button[modelvalue='{wanted}']").wait_for(timeout=10_000)
+
+
+def fill_and_submit(url: str, chromium: str) -> str:
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url, wait_until="networkidle")
+        page.get_by_role("button", name="Resume").first.click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text("Why:").wait_for(timeout=30_000)
+        shown = dialog.inner_text()
+        choose(page, dialog, "approve", "edit")
+        choose(page, dialog, PROPOSED["label"], EDITED)
+        dialog.locator("input[type=number]").fill("0")
+        notes = dialog.locator("textarea")
+        notes.nth(0).fill("a FAQ is factual")
+        notes.nth(1).fill("ana")
+        page.screenshot(path=str(OUTPUT / "review-form.png"), full_page=True)
+        dialog.get_by_role("button", name="Submit").click()
+        page.get_by_role("dialog").wait_for(state="hidden", timeout=30_000)
+        browser.close()
+    return shown
+
+
+def test_reviewer_edits_in_the_ui_and_the_run_continues(server: dict[str, Any]) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        prerequisite("Debian's chromium is not installed (apt-get install -y chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        prerequisite("playwright (the Python package) is not installed")
+    assert chromium is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        {
+            "PREFECT_API_URL": server["api_url"],
+            "EIGHTFLOW_HOME": str(server["home"]),
+            "EIGHTFLOW_AUTO_SERVER": "0",
+            "EIGHTFLOW_REVIEW_POLL_S": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    command = [sys.executable, "-m", "eightflow.cli.main", "run", "document_analysis"]
+    command += [str(FLAGGED), "--review-below", "0.6", "--json"]
+    child = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        review = pending_review(server["home"])
+        shown = fill_and_submit(f"{server['url']}/runs/flow-run/{review['flow_run_id']}", chromium)
+        stdout, stderr = child.communicate(timeout=180)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    # The form showed what the model produced and why review was asked.
+    assert f"sentiment.confidence {PROPOSED['confidence']:.3f} < 0.6" in shown
+    assert f'"label": "{PROPOSED["label"]}"' in shown
+    assert child.returncode == 0, stderr[-2000:]
+    result = json.loads(stdout)
+    assert result["status"] == "completed"
+    assert result["outputs"]["sentiment"]["label"] == EDITED
+    assert result["outputs"]["sentiment"]["score"] == 0.0
+    db = sqlite3.connect(server["home"] / "ledger.sqlite")
+    db.row_factory = sqlite3.Row
+    row = dict(db.execute("SELECT * FROM reviews").fetchone())
+    db.close()
+    assert (row["status"], row["reviewer"], row["decided_via"]) == ("edited", "ana", "ui")
+    assert json.loads(row["edits"]) == {"label": EDITED, "score": 0.0}
+    assert row["note"] == "a FAQ is factual"
