@@ -121,6 +121,8 @@ class ModelError(WorkflowError):
         provider: str | None = None,
         status_code: int | None = None,
         kind: str | None = None,
+        retry_after: float | None = None,
+        billable: bool = False,
         **kw: Any,
     ) -> None:
         super().__init__(message, **kw)
@@ -128,6 +130,10 @@ class ModelError(WorkflowError):
         self.provider = provider
         self.status_code = status_code
         self.kind = kind  # the provider error's class name, e.g. "RateLimitError"
+        self.retry_after = retry_after  # seconds the provider asked us to wait, if it did
+        # True when the provider may have billed the call (it timed out, or the answer was
+        # lost on the way back): the budget then keeps the call's reserved estimate.
+        self.billable = billable
 
 
 class ModelTemporaryError(ModelError):
@@ -149,6 +155,14 @@ class ModelOutputError(ModelTemporaryError):
     def __init__(self, message: str = "", *, feedback: str = "", **kw: Any) -> None:
         super().__init__(message, **kw)
         self.feedback = feedback
+
+
+class UnpricedModelError(WorkflowError):
+    """A cost cap was set for a model whose price is unknown, so the cap could not hold."""
+
+    def __init__(self, message: str = "", *, model: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.model = model
 
 
 class PromptError(WorkflowError, ValueError):

@@ -6,6 +6,7 @@ engine's ``BatchRunner``; results go to files (``tasks.publishing``) and artifac
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from pydantic import Field, field_validator
 
 from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.registry import load_workflow
-from tasks.loading import iter_document_paths, load_document
+from tasks.loading import iter_document_paths
+from tasks.loading.sandbox import sandboxed_load_document
+from tasks.out_lock import OutDirLock
 from tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_artifacts
 
 
@@ -72,14 +75,15 @@ async def batch_documents(params: BatchParams) -> Any:
 
     expected = sum(1 for _ in paths())
     out = Path(params.out).expanduser().resolve()
-    writer = ResultsWriter(out)
+    # Waiting for another batch's lock on the folder must not block this event loop.
+    writer = ResultsWriter(out, lock=await asyncio.to_thread(OutDirLock(out).acquire))
     progress = await ProgressArtifact.create(expected)
     runner = _runner_class(params.mode)(
         workflow,
         BatchOptions.model_validate(params.model_dump(include=set(BatchOptions.model_fields))),
         paths(),
         root,
-        loader=load_document,  # by reference: worker processes rebuild it by import
+        loader=sandboxed_load_document,  # by reference: worker processes import it
         sinks=[writer, progress],
     )
     runner.summary.expected = expected
@@ -90,7 +94,11 @@ async def batch_documents(params: BatchParams) -> Any:
     ctx = FlowRunContext.get()
     runner.batch_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
     runner.out_dir = str(out)
-    summary = await runner.run()
+    try:
+        summary = await runner.run()
+    except BaseException:
+        writer.release()
+        raise
     await progress.flush()
     summary.flow_run_id = runner.batch_id
     await publish_batch_artifacts(summary, writer.rows)

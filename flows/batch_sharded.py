@@ -8,10 +8,12 @@ table and report are written once all shards are done.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
+from prefect.context import FlowRunContext
 from prefect.deployments import run_deployment
 from prefect.states import Failed
 from pydantic import BaseModel, Field
@@ -38,7 +40,13 @@ class ShardedParams(BaseModel):
 async def batch_sharded(params: ShardedParams) -> Any:
     """Run every shard as its own flow run, wait for all, merge their outputs."""
     out = Path(params.out).expanduser().resolve()
-    shard_dirs = [out / f"shard-{i + 1}-of-{params.shards}" for i in range(params.shards)]
+    # Shards of this run write under a folder of its own: a merge never picks up the
+    # shard folders an earlier run (or a failed shard of one) left behind.
+    ctx = FlowRunContext.get()
+    run_tag = str(ctx.flow_run.id)[:8] if ctx and ctx.flow_run else uuid.uuid4().hex[:8]
+    shard_dirs = [
+        out / "shards" / run_tag / f"shard-{i + 1}-of-{params.shards}" for i in range(params.shards)
+    ]
 
     async def one(index: int) -> Any:
         shard = {

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,9 @@ from typing import IO, Any
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.report import fmt_cost
 from eightflow.observe.sanitize import sanitize, sanitize_text
+from eightflow.runtime.failpoints import failpoint
 from tasks.batch_api_progress import batch_api_report_lines
+from tasks.out_lock import OutDirLock
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -65,6 +68,7 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        failpoint("output_write")
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for reading
         os.replace(tmp, path)
     except BaseException:
@@ -73,15 +77,33 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
 
 
 class ResultsWriter:
-    """Spools outcomes, then writes results.csv/.parquet, trace.jsonl and report.md."""
+    """Spools outcomes, then writes results.csv/.parquet, trace.jsonl and report.md.
 
-    def __init__(self, out_dir: Path) -> None:
+    It holds the folder's lock (:class:`OutDirLock`) from creation to :meth:`close`, so a
+    second batch into the same folder waits, and its spools have names of their own.
+    """
+
+    def __init__(self, out_dir: Path, lock: OutDirLock | None = None) -> None:
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
-        self._spool_path = out_dir / ".rows.spool.jsonl"
-        self._trace_path = out_dir / ".trace.spool.jsonl"
+        self.lock = lock or OutDirLock(out_dir).acquire()
+        # Holding the lock, any spool or temp file here is a killed batch's leftover.
+        for pattern in (".rows.*.spool.jsonl", ".trace.*.spool.jsonl", ".*.tmp"):
+            for stale in out_dir.glob(pattern):
+                stale.unlink(missing_ok=True)
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._spool_path = out_dir / f".rows.{tag}.spool.jsonl"
+        self._trace_path = out_dir / f".trace.{tag}.spool.jsonl"
         self._spool = self._spool_path.open("w", encoding="utf-8")
         self._trace = self._trace_path.open("w", encoding="utf-8")
+
+    def release(self) -> None:
+        """Give up the folder without writing results (the batch did not run)."""
+        for handle in (self._spool, self._trace):
+            handle.close()
+        self._spool_path.unlink(missing_ok=True)
+        self._trace_path.unlink(missing_ok=True)
+        self.lock.release()
 
     def write(self, outcome: DocumentOutcome) -> None:
         row = sanitize(outcome.results_row(), limit=None)
@@ -94,13 +116,28 @@ class ResultsWriter:
             )
             record["task_run_id"] = step.task_run_id
             record["notes"] = step.notes
+            record["final_pass"] = outcome.final_pass
+            # Every attempt's calls, failed ones included: what happened, not only the end.
+            record["calls"] = [
+                {
+                    "attempt": call.attempt,
+                    "error_type": call.error_type,
+                    "latency_ms": round(call.latency_ms, 1),
+                    "cache_hit": call.cache_hit or outcome.cache_hit,
+                }
+                for call in step.calls
+            ]
             self._trace.write(
                 json.dumps(sanitize(record, limit=500), ensure_ascii=False, default=str) + "\n"
             )
+        self._spool.flush()
+        self._trace.flush()
 
     def close(self, summary: BatchSummary) -> None:
         import pandas as pd
 
+        for change in summary.concurrency_changes:
+            self._trace.write(json.dumps(change, default=str) + "\n")
         self._spool.close()
         self._trace.close()
         rows = [json.loads(line) for line in self._spool_path.open(encoding="utf-8")]
@@ -119,6 +156,7 @@ class ResultsWriter:
         with atomic_write(self.out_dir / "report.md") as fh:
             fh.write(batch_report(summary))
         self.rows = frame
+        self.lock.release()
 
 
 def batch_report(summary: BatchSummary) -> str:
@@ -135,6 +173,10 @@ def batch_report(summary: BatchSummary) -> str:
         f"tokens {summary.tokens_in} in / {summary.tokens_out} out",
         f"- cost: {fmt_cost(brief['cost_usd'])}; wall time {summary.duration_s:.1f} s",
         f"- workflow version `{summary.version}`",
+        f"- faults outlasted: {summary.faults_outlasted} failed attempts retried to success; "
+        f"final pass: {summary.final_pass_documents} documents "
+        f"({summary.final_pass_recovered} recovered); "
+        f"concurrency changes: {len(summary.concurrency_changes)}",
     ]
     for reason in brief["reasons"]:
         lines.append(f"- **{reason}**")
@@ -273,11 +315,17 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     frame = frame.sort_values("id", kind="stable")
     out.mkdir(parents=True, exist_ok=True)
+    with OutDirLock(out):
+        return _write_merged(frame, shard_dirs, out)
+
+
+def _write_merged(frame: Any, shard_dirs: list[Path], out: Path) -> dict[str, Any]:
     with atomic_write(out / "results.csv") as fh:
         frame.to_csv(fh, index=False)
     with atomic_write(out / "results.parquet", "wb") as fh:
         frame.astype({"error": "string"}).to_parquet(fh, index=False)
     traces = []
+    failpoint("shard_merge")
     with atomic_write(out / "trace.jsonl") as fh:
         for shard in shard_dirs:
             path = shard / "trace.jsonl"

@@ -69,6 +69,18 @@ class BatchOptions(BaseModel):
     )
     shard_index: int = Field(default=0, ge=0)
     shard_count: int = Field(default=1, ge=1)
+    final_pass_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="After the main pass, retry documents that failed only for transient "
+        "reasons (429, 5xx, timeouts) with longer backoff, for at most this many seconds; "
+        "0 turns the final pass off.",
+    )
+    allow_unpriced: bool = Field(
+        default=False,
+        description="Run with a cost cap even when the model's price is unknown "
+        "(the cap then cannot hold).",
+    )
 
 
 class DocumentOutcome(BaseModel):
@@ -96,6 +108,9 @@ class DocumentOutcome(BaseModel):
     model_calls: int = 0
     run_id: str | None = None
     task_run_id: str | None = None
+    transient: bool = Field(default=False, description="Failed only for transient reasons.")
+    final_pass: bool = Field(default=False, description="Went through the final pass.")
+    faults_outlasted: int = Field(default=0, description="Failed attempts before it completed.")
 
     def results_row(self) -> dict[str, Any]:
         """A row of results.csv: fixed columns first, then the workflow's own columns."""
@@ -151,6 +166,11 @@ class BatchSummary(BaseModel):
     cost_by_model: dict[str, float] = Field(default_factory=_float_map)
     durations: dict[str, list[float]] = Field(default_factory=_list_map)
     flow_run_id: str | None = None
+    faults_outlasted: int = 0
+    final_pass_documents: int = 0
+    final_pass_recovered: int = 0
+    concurrency_changes: list[dict[str, Any]] = Field(default_factory=list)
+    charged_failed_calls: int = 0
     batch_api: dict[str, Any] | None = None  # waves, batches, cost vs online (batch-api mode)
     workers: int = 1  # processes that ran documents
     documents_per_worker: list[int] = Field(default_factory=list)
@@ -177,6 +197,9 @@ class BatchSummary(BaseModel):
             self.budget_exceeded += int(outcome.status == "budget_exceeded")
             self.errors[f"{outcome.error_type}: {(outcome.error or '')[:120]}"] += 1
         self.cache_hits += int(outcome.cache_hit)
+        self.faults_outlasted += outcome.faults_outlasted
+        self.final_pass_documents += int(outcome.final_pass)
+        self.final_pass_recovered += int(outcome.final_pass and outcome.status == "completed")
         self.model_calls += outcome.model_calls
         if not outcome.cache_hit:
             self.tokens_in += outcome.tokens_in
@@ -246,6 +269,10 @@ class BatchSummary(BaseModel):
             "documents_per_worker": list(self.documents_per_worker),
             "peak_rss_mb": round(sum(self.peak_rss_mb_per_worker), 1),
             "cpu_s_per_worker": list(self.cpu_s_per_worker),
+            "faults_outlasted": self.faults_outlasted,
+            "final_pass_documents": self.final_pass_documents,
+            "final_pass_recovered": self.final_pass_recovered,
+            "concurrency_changes": len(self.concurrency_changes),
             **({"batch_api": self.batch_api} if self.batch_api is not None else {}),
             "success": not self.criteria(),
             "reasons": self.criteria(),

@@ -5,7 +5,12 @@
 - One :class:`CallLimiter` and one :class:`Budget` span the batch: model calls never
   exceed ``concurrency`` (and ``rpm``), and once the budget is spent no call starts and the
   remaining documents are listed as unprocessed.
-- Each document is isolated: its own run state and records; a bad file is a failed row.
+- Each document is isolated: its own run state and records. Any exception in one
+  document's processing (load, steps, cache, ledger, sinks) becomes its failed row with the
+  exception type and a one-line reason; the batch goes on.
+- Documents that failed only for transient reasons (429, 5xx, timeouts, dropped
+  connections, answers outside the schema) are held back from the sinks and run again
+  in a final pass with longer backoff, bounded by ``final_pass_s``.
 - A finished document's outcome is stored under (sha256, workflow version, model) and its
   model answers under their request, both committed as they happen: a re-run, or a run
   after ``kill -9``, repeats no finished document's model calls.
@@ -22,6 +27,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
+from eightflow.batch.recovery import (
+    contained,
+    is_transient,
+    merge_attempts,
+    one_line,
+)
 from eightflow.documents import Document
 from eightflow.errors import BudgetExceeded, DocumentError
 from eightflow.runtime.budget import Budget
@@ -32,6 +43,8 @@ from eightflow.workflow import Workflow, build_result
 
 Loader = Callable[[Path, Path], Document]
 MAX_HASH_BYTES = 50 * 1024 * 1024  # the loaders' default size limit
+FINAL_PASS_FIRST_DELAY_S = 2.0
+FINAL_PASS_MAX_DELAY_S = 30.0
 
 
 class OutcomeSink(Protocol):
@@ -102,7 +115,16 @@ class BatchRunner:
     def outcome_key(self, sha256: str) -> str:
         return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}"
 
+    def check_prices(self) -> None:
+        """Refuse a USD cap on an unpriced model before any document starts."""
+        if self.budget.max_cost_usd is None or self.options.allow_unpriced:
+            return
+        from eightflow.gateway.pricing import require_price
+
+        require_price(self.model)
+
     async def run(self) -> BatchSummary:
+        self.check_prices()
         started = time.perf_counter()
         pool = self._worker_pool()
         if pool is not None:
@@ -113,6 +135,8 @@ class BatchRunner:
             await self.finish_store()
         else:
             await self._run_here()
+        self.summary.concurrency_changes = list(self.limiter.changes)
+        self.summary.charged_failed_calls = self.budget.charged_failures
         self.summary.workers = self.workers
         self.summary.duration_s = time.perf_counter() - started
         self.summary.budget_exhausted = bool(self.budget.exhausted)
@@ -162,6 +186,7 @@ class BatchRunner:
         """Every document in this process's event loop."""
         workers = self.documents_in_flight()
         queue: asyncio.Queue[Path | None] = asyncio.Queue(maxsize=workers)
+        deferred: list[tuple[Path, DocumentOutcome]] = []
 
         async def produce() -> None:
             for path in self._shard(self.paths):
@@ -171,11 +196,68 @@ class BatchRunner:
 
         async def consume() -> None:
             while (path := await queue.get()) is not None:
-                outcome = await self.process(path)
-                self._emit(outcome)
+                outcome = await self.safe_process(path)
+                if outcome.transient and self.options.final_pass_s > 0:
+                    deferred.append((path, outcome))  # its row waits for the final pass
+                else:
+                    self._emit(outcome)
 
         await asyncio.gather(produce(), *(consume() for _ in range(workers)))
+        await self._final_pass(deferred)
         await self.finish_store()
+
+    async def safe_process(self, path: Path) -> DocumentOutcome:
+        """:meth:`process`, with any exception it lets out turned into the document's row."""
+        try:
+            return await self.process(path)
+        except Exception as exc:
+            return contained(self._doc_id(path), path, exc, "processing")
+
+    async def _final_pass(self, deferred: list[tuple[Path, DocumentOutcome]]) -> None:
+        """Run transiently failed documents again, backing off longer, until the deadline.
+
+        Steps that completed before are served from the response cache, so only what
+        failed is asked again. Each round waits (2 s, doubling to 30 s, and at least any
+        Retry-After the provider sent), then retries every pending document together.
+        """
+        if not deferred:
+            return
+        deadline = time.monotonic() + self.options.final_pass_s
+        delay = FINAL_PASS_FIRST_DELAY_S
+        pending = deferred
+        while pending and not self.budget.exhausted:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            asked = max((_retry_after(outcome) for _, outcome in pending), default=0.0)
+            await asyncio.sleep(min(max(delay, asked), remaining))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            jobs = [asyncio.ensure_future(self.safe_process(path)) for path, _ in pending]
+            _done, late = await asyncio.wait(jobs, timeout=remaining)
+            for job in late:
+                job.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            still: list[tuple[Path, DocumentOutcome]] = []
+            for (path, earlier), job in zip(pending, jobs, strict=True):
+                if job in late or job.cancelled() or job.exception() is not None:
+                    still.append((path, earlier))
+                    continue
+                merged = merge_attempts(earlier, job.result())
+                if merged.transient and merged.status == "failed":
+                    still.append((path, merged))
+                else:
+                    self._emit(merged)
+            pending = still
+            delay = min(delay * 2, FINAL_PASS_MAX_DELAY_S)
+        for _path, outcome in pending:
+            outcome.final_pass = True
+            outcome.error = (
+                f"{outcome.error} (still failing when the final pass ended after "
+                f"{self.options.final_pass_s:g} s)"
+            )
+            self._emit(outcome)
 
     def documents_in_flight(self) -> int:
         return self.options.concurrency * 2
@@ -193,11 +275,23 @@ class BatchRunner:
             return path.name
 
     def _emit(self, outcome: DocumentOutcome) -> None:
-        self.summary.add(outcome)
         for sink in self.sinks:
-            sink.write(outcome)
+            try:
+                sink.write(outcome)
+            except Exception as exc:
+                # The row could not be written as it was: write the document as failed,
+                # with why, so it is neither lost nor silently half-written.
+                outcome = contained(outcome.id, Path(outcome.path), exc, "writing results")
+                try:
+                    sink.write(outcome)
+                except Exception as again:
+                    self.summary.errors[f"sink {type(sink).__name__}: {one_line(again)}"] += 1
+        self.summary.add(outcome)
         for listener in list(_listeners):
-            listener(self.summary, outcome)
+            try:
+                listener(self.summary, outcome)
+            except Exception as exc:  # a progress bar must not end a batch
+                self.summary.errors[f"progress listener: {one_line(exc)}"] += 1
 
     async def process(self, path: Path) -> DocumentOutcome:
         doc_id = self._doc_id(path)
@@ -209,16 +303,24 @@ class BatchRunner:
                 error="budget exhausted before this document started",
             )
         # Hash only what a loader could accept: a 10 GB file is rejected by size, unread.
-        hashable = path.is_file() and path.stat().st_size <= MAX_HASH_BYTES
+        try:
+            hashable = path.is_file() and path.stat().st_size <= MAX_HASH_BYTES
+        except OSError:
+            hashable = False
         sha = await asyncio.to_thread(file_sha256, path) if hashable else None
         if sha and not self.options.refresh:
-            cached = self.cache.get_outcome(self.outcome_key(sha))
+            try:
+                cached = self.cache.get_outcome(self.outcome_key(sha))
+            except Exception:
+                cached = None  # an unreadable cache costs a recomputation, not the document
             if cached is not None:
                 outcome = DocumentOutcome.model_validate(
                     {**cached, "id": doc_id, "path": str(path)}
                 )
                 # Nothing was spent this time: the stored tokens stay, the cost is this run's.
                 outcome.cache_hit, outcome.model_calls, outcome.cost_usd = True, 0, 0.0
+                # Faults and passes belong to the run that met them, not to this one.
+                outcome.faults_outlasted, outcome.final_pass, outcome.transient = 0, False, False
                 await self._record_cached(outcome)
                 return outcome
         t0 = time.perf_counter()
@@ -235,11 +337,19 @@ class BatchRunner:
                 input_error=True,
                 duration_ms=(time.perf_counter() - t0) * 1000,
             )
+        except Exception as exc:  # a loader's own failure on this file: its row says why
+            outcome = contained(doc_id, path, exc, "loading", input_error=True)
+            outcome.sha256 = sha
+            return outcome
         outcome = await self._run_document(document, t0)
         if outcome.status == "completed" and document.sha256:
-            await self.cache.aput_outcome(
-                self.outcome_key(document.sha256), outcome.model_dump(mode="json")
-            )
+            try:
+                await self.cache.aput_outcome(
+                    self.outcome_key(document.sha256), outcome.model_dump(mode="json")
+                )
+            except Exception as exc:
+                # Not stored means not resumable: say so rather than pretend it is done.
+                return contained(document.id, path, exc, "storing the outcome in the cache")
         return outcome
 
     async def _run_document(self, document: Document, t0: float) -> DocumentOutcome:
@@ -276,7 +386,10 @@ class BatchRunner:
                 row.update(wf.review_columns(output, value))
             row.update(review.fields)
             result.status = review.status
-        await wf.record(result, run, values, batch_id=self.batch_id)
+        try:
+            await wf.record(result, run, values, batch_id=self.batch_id)
+        except Exception as exc:
+            return contained(document.id, Path(document.path), exc, "recording in the ledger")
         status: Any = "completed" if result.ok else "failed"
         if review is not None:
             status = review.status
@@ -299,6 +412,8 @@ class BatchRunner:
             model_calls=run.model_calls,
             run_id=result.run_id,
             task_run_id=next((s.task_run_id for s in result.steps if s.task_run_id), None),
+            transient=status == "failed" and is_transient(fatal),
+            faults_outlasted=failed_attempts_of(result.steps) if status == "completed" else 0,
             **meta,
         )
 
@@ -349,6 +464,16 @@ class BatchRunner:
                 cache_hits=sum(len(s.calls) for s in steps),
             )
         )
+
+
+def _retry_after(outcome: DocumentOutcome) -> float:
+    """The longest Retry-After a provider sent during this document's attempts."""
+    waits = [float(step.notes.get("retry_after_s") or 0.0) for step in outcome.steps]
+    return max(waits, default=0.0)
+
+
+def failed_attempts_of(steps: Any) -> int:
+    return sum(max(step.attempts - 1, 0) for step in steps)
 
 
 def _shard_of(doc_id: str, count: int) -> int:

@@ -87,7 +87,7 @@ async def _consume(
 
     async def consume() -> None:
         while (item := await local.get()) is not None:
-            emit(item, await runner.process(Path(item)))
+            emit(item, await runner.safe_process(Path(item)))
 
     pump_thread = threading.Thread(target=pump, name="eightflow-paths", daemon=True)
     pump_thread.start()

@@ -112,6 +112,19 @@ def analyze_command(
         str, typer.Option(help="document | step (Prefect task per step).")
     ] = "document",
     api_base: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
+    final_pass_s: Annotated[
+        float,
+        typer.Option(
+            help="Retry documents that failed for transient reasons (429, 5xx, timeouts) "
+            "for up to this many seconds after the main pass; 0 turns it off."
+        ),
+    ] = 600.0,
+    allow_unpriced: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unpriced", help="Accept --max-cost-usd for a model with no known price."
+        ),
+    ] = False,
     review_below: ReviewBelowOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON only.")
@@ -161,6 +174,8 @@ def analyze_command(
             refresh=refresh,
             granularity=granularity,
             api_base=api_base,
+            final_pass_s=final_pass_s,
+            allow_unpriced=allow_unpriced,
             mode=mode,
             batch_max_wait_s=batch_max_wait_s,
             review_below=review_below,

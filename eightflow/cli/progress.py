@@ -61,6 +61,7 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
         f"calls, {brief['tokens_in']}/{brief['tokens_out']} tokens, {fmt_cost(brief['cost_usd'])}, "
         f"{brief['duration_s']:.1f} s"
     )
+    console.print(reliability_line(brief))
     batch_api = brief.get("batch_api")
     if batch_api:
         waves = " then ".join("+".join(w["steps"]) for w in batch_api["waves"])
@@ -89,3 +90,13 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
     )
     if brief.get("ui_url"):
         console.print(f"Prefect UI: {brief['ui_url']}")
+
+
+def reliability_line(brief: dict[str, Any]) -> str:
+    """Faults outlasted, the final pass, and concurrency changes, in one line."""
+    return (
+        f"faults outlasted {brief.get('faults_outlasted', 0)}; final pass "
+        f"{brief.get('final_pass_documents', 0)} documents "
+        f"({brief.get('final_pass_recovered', 0)} recovered); "
+        f"concurrency changes {brief.get('concurrency_changes', 0)}"
+    )

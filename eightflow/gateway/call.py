@@ -23,11 +23,12 @@ import litellm
 from litellm.utils import type_to_response_format_param
 from pydantic import BaseModel, ValidationError
 
-from eightflow.errors import BudgetExceeded, ModelError, ModelOutputError
+from eightflow.errors import BudgetExceeded, ModelError, ModelOutputError, ModelTemporaryError
 from eightflow.gateway.batches import active_router
 from eightflow.gateway.embedded import ensure_local_provider
 from eightflow.gateway.errors import map_error, provider_of
 from eightflow.gateway.keys import provider_key
+from eightflow.gateway.pricing import is_priced
 from eightflow.gateway.reask import reask_messages, remember_invalid, validation_feedback
 from eightflow.prompts import Prompt, PromptRegistry
 from eightflow.runtime.budget import Budget, Reservation
@@ -119,23 +120,29 @@ class ModelGateway:
         budget = run.budget if run is not None else Budget()
         limiter = run.limiter if run is not None else self._limiter
         estimate = _estimate(chosen, messages, budget)
-        reservation = Reservation(0, 0.0)
+        held: list[Reservation] = [_NO_CALL]  # _send puts the call's reservation here
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         try:
             request = self._request(prompt, chosen, messages, params, await provider_key(chosen))
-            response, served, reservation = await self._send(
-                run, limiter, request, chosen, budget, estimate
+            response, served = await self._send(
+                run, limiter, request, chosen, budget, estimate, held
             )
         except BaseException as exc:
-            budget.release(reservation)
-            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
-                raise
-            if isinstance(exc, BudgetExceeded):
-                raise  # no call was made: nothing to record as a model call
+            reservation = held[0]
+            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | BudgetExceeded):
+                budget.release(reservation)
+                raise  # BudgetExceeded: no call was made, nothing to record as a model call
             error = map_error(exc, chosen)
-            self._record(prompt, chosen, started, t0, cost=0.0, error=error)  # unbilled
+            charged = 0.0
+            if isinstance(error, ModelTemporaryError) and error.billable and reservation.counted:
+                budget.charge(reservation)  # the provider may have billed it: keep the estimate
+                charged = reservation.cost_usd
+            else:
+                budget.release(reservation)  # refused up front (429, 4xx): not billed
+            self._record(prompt, chosen, started, t0, cost=charged, error=error)
             raise error from None
+        reservation = held[0]
         usage = getattr(response, "usage", None)
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
         tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
@@ -151,15 +158,15 @@ class ModelGateway:
             cost=cost,
             text=text,
         )
+        output_error: ModelOutputError | None = None
         try:
-            budget.settle(reservation, tokens_in + tokens_out, cost)
-        finally:
-            try:
-                output = self._parse(prompt, text, chosen, call)
-            except ModelOutputError as invalid:
-                remember_invalid(run, current_step.get(), key, text, invalid.feedback)
-                raise
-        if cache is not None and served == chosen:
+            output = self._parse(prompt, text, chosen, call)
+        except ModelOutputError as invalid:
+            remember_invalid(run, current_step.get(), key, text, invalid.feedback)
+            output, output_error = None, invalid
+        if cache is not None and served == chosen and output_error is None:
+            # Before settling: the call that crosses the cap was paid for, and a re-run must
+            # find its answer here rather than pay for it again.
             cache.put(
                 key,
                 {
@@ -170,6 +177,9 @@ class ModelGateway:
                     "cost_usd": cost,
                 },
             )
+        budget.settle(reservation, tokens_in + tokens_out, cost)  # raises past the cap
+        if output_error is not None:
+            raise output_error
         return Generation(
             output=output,
             text=text,
@@ -190,11 +200,14 @@ class ModelGateway:
         model: str,
         budget: Budget,
         estimate: tuple[int, float | None],
-    ) -> tuple[Any, str, Reservation]:
-        """Make the call; returns the response, the model that answered, the reservation.
+        held: list[Reservation],
+    ) -> tuple[Any, str]:
+        """Make the call; returns the response and the model that answered.
 
         The budget is reserved only once a limiter slot is held: a call queued behind the
-        limiter while the cap was reached must not go out afterwards.
+        limiter while the cap was reached must not go out afterwards. The reservation is
+        left in ``held[0]`` for the caller to settle, charge or release. The limiter hears
+        of every 429 and every answer, and adapts its slots.
         """
         replay = run.replay if run is not None else None
         if replay is not None and replay.serves(current_step.get()):
@@ -202,23 +215,27 @@ class ModelGateway:
             request["model"] = f"replay/{model}"
             request.pop("api_base", None)
             request.pop("api_key", None)
-            return await litellm.acompletion(**request), request["model"], Reservation(0, 0.0)
+            return await litellm.acompletion(**request), request["model"]
         router = active_router.get()
         if router is not None:  # --mode batch-api: the call waits for its wave's batch
             routed = await router.route(request, model)
             if routed is not None:
                 if run is not None:
                     run.model_calls += 1
-                return routed[0], model, routed[1]
+                held[0] = routed[1]
+                return routed[0], model
         async with limiter.slot():
-            reservation = budget.reserve(*estimate)
+            held[0] = budget.reserve(*estimate)
             if run is not None:
                 run.model_calls += 1
             try:
-                return await litellm.acompletion(**request), model, reservation
-            except BaseException:
-                budget.release(reservation)
+                response = await litellm.acompletion(**request)
+            except Exception as exc:
+                if getattr(exc, "status_code", None) == 429:
+                    limiter.rate_limited()
                 raise
+            limiter.succeeded()
+            return response, model
 
     def count_tokens(self, text: str, model: str | None = None) -> int:
         """Tokens in ``text`` for ``model`` (tiktoken's bundled encoding as the fallback)."""
@@ -370,6 +387,9 @@ class ModelGateway:
         )
 
 
+_NO_CALL = Reservation(0, 0.0, counted=False)
+
+
 def _response_format(schema: type[BaseModel]) -> dict[str, Any]:
     """litellm's response_format for a pydantic class, built once per class.
 
@@ -466,6 +486,8 @@ def _cost_of(response: Any, model: str) -> float | None:
     """litellm's price for the call; None (never 0) when the model is unpriced."""
     if provider_of(model) in ("local", "replay"):
         return 0.0  # the embedded model is free, and so is a replayed answer
+    if not is_priced(model):
+        return None  # priced by the requested model, never by the name a server answers with
     hidden = getattr(response, "_hidden_params", {}) or {}
     cost = hidden.get("response_cost")
     if cost is None:

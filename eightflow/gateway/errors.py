@@ -54,12 +54,56 @@ def map_error(exc: BaseException, model: str) -> ModelError:
     if isinstance(exc, _PERMANENT) or _MISSING_KEY in message:
         # litellm reports a missing key as an InternalServerError: retrying cannot help.
         return ModelPermanentError(message, **fields)
+    fields["retry_after"] = retry_after_of(exc)
+    # A call the provider refused up front (429, 503) was not billed; one that timed out,
+    # lost its connection or came back garbled may have been.
+    fields["billable"] = not isinstance(
+        exc, litellm.RateLimitError | litellm.ServiceUnavailableError
+    ) and status not in (429, 503)
     if isinstance(exc, (*_TEMPORARY, asyncio.TimeoutError, json.JSONDecodeError)):
         return ModelTemporaryError(message, **fields)
     if isinstance(status, int) and 400 <= status < 500 and status not in (408, 409, 429):
+        fields.pop("retry_after")
+        fields.pop("billable")
         return ModelPermanentError(message, **fields)
     # Unknown provider failures (malformed bodies, 5xx without a class) are worth a retry.
     return ModelTemporaryError(message, **fields)
+
+
+MAX_RETRY_AFTER_S = 300.0
+
+
+def retry_after_of(exc: BaseException) -> float | None:
+    """The provider's ``Retry-After`` (seconds or an HTTP date), capped; None if absent."""
+    headers: Any = getattr(exc, "litellm_response_headers", None)
+    if not headers:
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+    if not headers:
+        return None
+    try:
+        value = headers.get("retry-after-ms")
+        if value is not None:
+            return min(max(float(value) / 1000.0, 0.0), MAX_RETRY_AFTER_S)
+        value = headers.get("retry-after")
+    except Exception:
+        return None
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(str(value))
+        except (TypeError, ValueError):
+            return None
+        from datetime import UTC, datetime
+
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def _clean_message(text: str, limit: int = 500) -> str:

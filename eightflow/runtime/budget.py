@@ -18,6 +18,7 @@ from eightflow.errors import BudgetExceeded
 class Reservation:
     tokens: int
     cost_usd: float
+    counted: bool = field(default=True, compare=False)  # False: a placeholder, no call
 
 
 @dataclass
@@ -33,6 +34,11 @@ class Budget:
     _reserved_usd: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     exhausted: str | None = None
+    in_flight: int = 0  # calls holding a reservation now
+    # Calls in flight when the cap was crossed (or a reservation first refused): the
+    # most calls that can still settle past the cap, since no call starts after that.
+    in_flight_at_crossing: int | None = None
+    charged_failures: int = 0  # failed calls charged their reserved estimate
 
     @property
     def limited(self) -> bool:
@@ -55,6 +61,8 @@ class Budget:
                 and self.spent_usd + self._reserved_usd + cost > self.max_cost_usd
             ):
                 self.exhausted = "max_cost_usd"
+                if self.in_flight_at_crossing is None:
+                    self.in_flight_at_crossing = self.in_flight
                 raise self._error(
                     "max_cost_usd",
                     f"; ${self._reserved_usd:.6f} is held by calls in flight and this call "
@@ -62,6 +70,7 @@ class Budget:
                 )
             self._reserved_tokens += tokens
             self._reserved_usd += cost
+            self.in_flight += 1
             return Reservation(tokens, cost)
 
     def settle(self, reservation: Reservation, tokens: int, cost_usd: float | None) -> None:
@@ -70,6 +79,20 @@ class Budget:
         The call that crosses the cap still counts (it was paid for); what raises here is
         the signal that no further call may start.
         """
+        crossed = self._spend(reservation, tokens, cost_usd)
+        if crossed:
+            raise self._error(crossed)
+
+    def charge(self, reservation: Reservation) -> None:
+        """A failed call the provider may have billed (timed out, answer lost) keeps its
+        reserved estimate as its cost. Never raises: the call's own error is what the
+        caller reports; a crossed cap still stops the next call from starting."""
+        if reservation.tokens or reservation.cost_usd:
+            with self._lock:
+                self.charged_failures += 1
+        self._spend(reservation, reservation.tokens, reservation.cost_usd)
+
+    def _spend(self, reservation: Reservation, tokens: int, cost_usd: float | None) -> str | None:
         with self._lock:
             self._reserved_tokens -= reservation.tokens
             self._reserved_usd -= reservation.cost_usd
@@ -83,15 +106,22 @@ class Budget:
                 crossed = "max_tokens"
             elif self.max_cost_usd is not None and self.spent_usd >= self.max_cost_usd:
                 crossed = "max_cost_usd"
+            if crossed and self.in_flight_at_crossing is None:
+                # This call and every other holding a reservation: the most that can still
+                # settle past the cap, since no call starts once it is exhausted.
+                self.in_flight_at_crossing = self.in_flight
+            self.in_flight = max(0, self.in_flight - 1) if reservation.counted else self.in_flight
             if crossed:
                 self.exhausted = crossed
-                raise self._error(crossed)
+            return crossed
 
     def release(self, reservation: Reservation) -> None:
         """Give back a reservation for a call that failed before it was billed."""
         with self._lock:
             self._reserved_tokens -= reservation.tokens
             self._reserved_usd -= reservation.cost_usd
+            if reservation.counted:
+                self.in_flight = max(0, self.in_flight - 1)
 
     def _error(self, limit: str, detail: str = "") -> BudgetExceeded:
         if limit == "max_tokens":

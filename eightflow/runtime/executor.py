@@ -131,6 +131,8 @@ class StepExecutor:
                 )
                 if not retry:
                     self.failures[name] = error
+                else:
+                    await self._honour_retry_after(step, cause, attempt, record)
                 raise failure from None
             self._close(record, t0, "completed", None)
             record.output_keys = list(result.outputs)
@@ -207,6 +209,18 @@ class StepExecutor:
             if remaining and self.on_failure is None:
                 return Recovery.fallback(model=remaining[0], reason="default fallback")
         return decision
+
+    async def _honour_retry_after(
+        self, step: Step, cause: BaseException, attempt: int, record: StepRecord
+    ) -> None:
+        """Wait out what the provider's Retry-After asks beyond the policy's own delay."""
+        wanted = getattr(cause, "retry_after", None)
+        if not wanted:
+            return
+        extra = float(wanted) - self.policy(step).base_delay(max(attempt - 1, 0))
+        record.notes["retry_after_s"] = float(wanted)
+        if extra > 0:
+            await asyncio.sleep(extra)
 
     def _close(
         self, record: StepRecord, t0: float, status: Any, error: BaseException | None

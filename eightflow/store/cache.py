@@ -26,18 +26,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from eightflow.runtime.failpoints import failpoint
 from eightflow.settings import get_settings
+from eightflow.store.migrations import apply_migrations, enable_wal
 
-_SCHEMA = tuple(
-    f"CREATE TABLE IF NOT EXISTS {table} "
-    "(key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
-    for table in ("responses", "outcomes")
-)
+MIGRATIONS: list[tuple[str, ...]] = [
+    tuple(  # v1: answers and outcomes (IF NOT EXISTS: files from before versioning)
+        f"CREATE TABLE IF NOT EXISTS {table} "
+        "(key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+        for table in ("responses", "outcomes")
+    ),
+]
 
 
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-    db.execute("PRAGMA journal_mode=WAL")
+    enable_wal(db)
     db.execute("PRAGMA synchronous=NORMAL")
     return db
 
@@ -48,8 +52,7 @@ class ResponseCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._read_lock = threading.Lock()
         self._reader = _connect(path)
-        for statement in _SCHEMA:
-            self._reader.execute(statement)
+        apply_migrations(self._reader, MIGRATIONS)
         # Keys of stored answers, so a miss (every call of a first run) costs no query.
         self._keys: set[str] = {
             row[0] for row in self._reader.execute("SELECT key FROM responses").fetchall()
@@ -89,6 +92,7 @@ class ResponseCache:
     def _write(self, table: str, key: str, value: dict[str, Any]) -> None:
         if self._writer_db is None:
             self._writer_db = _connect(self.path)
+        failpoint("cache_write")
         self._writer_db.execute(
             f"INSERT OR REPLACE INTO {table} (key, value, created) VALUES (?, ?, ?)",
             (key, json.dumps(value), time.time()),

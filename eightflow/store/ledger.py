@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from eightflow.observe.sanitize import sanitize, sanitize_text
+from eightflow.runtime.failpoints import failpoint
 from eightflow.runtime.records import WorkflowResult
 from eightflow.settings import get_settings
+from eightflow.store.migrations import apply_migrations, enable_wal
 
 MIGRATIONS: list[tuple[str, ...]] = [
     (  # v1: runs, steps, calls
@@ -108,14 +110,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(db: sqlite3.Connection) -> int:
-    """Apply the migrations this database lacks; returns the version it ends at."""
-    current = int(db.execute("PRAGMA user_version").fetchone()[0])
-    for version in range(current, SCHEMA_VERSION):
-        with db:
-            for statement in MIGRATIONS[version]:
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {version + 1}")
-    return SCHEMA_VERSION
+    """Apply the migrations this database lacks, atomically; returns the version it ends at."""
+    return apply_migrations(db, MIGRATIONS)
 
 
 def _now() -> str:
@@ -131,7 +127,7 @@ class Ledger:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        enable_wal(self._db)
         self._db.execute("PRAGMA synchronous=NORMAL")
         migrate(self._db)
         self._queue: queue.Queue[tuple[Any, dict[str, Any], Future[None]]] = queue.Queue()
@@ -184,6 +180,7 @@ class Ledger:
                     for result, details, _ in items:
                         if result is not None:
                             self._insert_run(db, result, **details)
+                    failpoint("ledger_commit")
             except Exception as exc:
                 for _, _, future in items:
                     future.set_exception(exc)

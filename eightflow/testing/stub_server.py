@@ -61,10 +61,19 @@ HOST = "127.0.0.1"
 STUB_MODEL = "gpt-4o-mini"
 DEFAULT_HISTORY_LIMIT = 10_000
 
-ErrorKind = Literal["429", "500", "503", "timeout", "malformed"]
-"""A fault the stub can inject instead of a normal answer."""
+ErrorKind = Literal[
+    "429", "429-retry-after", "500", "503", "timeout", "malformed", "reset", "schema"
+]  # fmt: skip
+"""A fault the stub can inject instead of a normal answer: ``429`` (no Retry-After unless
+``retry_after_s`` is set), ``429-retry-after`` (always with one), ``500``, ``503``,
+``timeout`` (a hang of ``timeout_hang_s``), ``malformed`` (a truncated JSON body),
+``reset`` (the connection is dropped without an answer) and ``schema`` (a 200 whose
+content is not an instance of the requested schema)."""
 
-Outcome = Literal["ok", "429", "500", "503", "timeout", "malformed", "bad_request"]
+Outcome = Literal[
+    "ok", "429", "429-retry-after", "500", "503", "timeout", "malformed", "reset", "schema",
+    "bad_request",
+]  # fmt: skip
 """What happened to one chat-completion call; ``bad_request`` covers requests the stub
 rejects on their own merits (unparsable JSON, ``stream=true``)."""
 
@@ -94,6 +103,13 @@ _ERROR_BODIES: dict[str, tuple[int, str, str, str]] = {
         "server_error",
         "internal_error",
     ),
+    "429-retry-after": (
+        429,
+        "Rate limit reached for gpt-4o-mini (eightflow stub): tokens per min. "
+        "Please try again later.",
+        "rate_limit_exceeded",
+        "rate_limit_exceeded",
+    ),
     "503": (
         503,
         "The engine is currently overloaded, please try again later (eightflow stub).",
@@ -106,6 +122,7 @@ _ERROR_BODIES: dict[str, tuple[int, str, str, str]] = {
 _RANDOM_FIELDS = frozenset(
     {"error_rate", "error_kinds", "error_selection", "seed", "latency_jitter_ms"}
 )
+_OUTAGE_FIELDS = frozenset({"outage_s", "outage_kind"})
 
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "cookie"})
 
@@ -165,6 +182,13 @@ class StubConfig(BaseModel):
     retry_after_s: float | None = Field(
         default=None, ge=0, description="If set, 429/503 answers carry a retry-after header."
     )
+    outage_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="A full outage: every call fails with outage_kind for this many seconds "
+        "from the first call after it is configured, then the server recovers.",
+    )
+    outage_kind: ErrorKind = "503"
     prompt_tokens: int | None = Field(default=None, ge=0)
     completion_tokens: int | None = Field(default=None, ge=0)
     content: str | None = Field(default=None, description="Fixed content for every answer.")
@@ -269,6 +293,8 @@ class _StubState:
             self._script_position = 0
         if fields is None or "fail_first_n" in fields:
             self._failed_first = 0
+        if fields is None or fields & _OUTAGE_FIELDS:
+            self._outage_started: float | None = None
         if fields is None or fields & _RANDOM_FIELDS:
             self._round_robin = 0
             self._fault_rng = random.Random(self._config.seed)
@@ -309,7 +335,15 @@ class _StubState:
         with self._lock:
             cfg = self._config
             outcome = "ok"
-            if self._script_position < len(cfg.status_script):
+            if cfg.outage_s > 0:
+                now = time.monotonic()
+                if self._outage_started is None:
+                    self._outage_started = now
+                if now - self._outage_started < cfg.outage_s:
+                    outcome = cfg.outage_kind
+            if outcome != "ok":
+                pass  # the outage decides; the sequences below stay where they are
+            elif self._script_position < len(cfg.status_script):
                 outcome = _outcome_of_script_entry(cfg.status_script[self._script_position])
                 self._script_position += 1
             elif self._failed_first < cfg.fail_first_n:
@@ -546,14 +580,24 @@ class _StubApp:
             extra: dict[str, str] = {}
             if cfg.retry_after_s is not None and outcome in ("429", "503"):
                 extra["retry-after"] = f"{cfg.retry_after_s:g}"
+            if outcome == "429-retry-after":
+                extra["retry-after"] = f"{cfg.retry_after_s if cfg.retry_after_s else 1:g}"
             return _error_response(status, message, err_type, code, headers=extra)
+        if outcome == "reset":
+            state.record(model=model, outcome=outcome, digest=digest, entry=entry)
+            await self._pause(delay)
+            if request.transport is not None:
+                request.transport.abort()  # no status line, no body: a dropped connection
+            return web.Response(status=200)  # never sent: the transport is gone
         if outcome == "malformed":
             state.record(model=model, outcome=outcome, digest=digest, entry=entry)
             await self._pause(delay)
             return web.Response(status=200, text=_MALFORMED_BODY, content_type="application/json")
 
         try:
-            if cfg.content is not None:
+            if outcome == "schema":
+                content = '{"unexpected": "an answer outside the requested schema"}'
+            elif cfg.content is not None:
                 content = cfg.content
             else:
                 content = state.content_for(body, user_text, digest)
@@ -849,6 +893,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fail-first-n", type=int)
     parser.add_argument("--status-script", type=_csv, help="e.g. 429,429,200")
     parser.add_argument("--retry-after-s", type=float)
+    parser.add_argument("--outage-s", type=float, help="a full outage this long, then recovery")
+    parser.add_argument("--outage-kind")
     parser.add_argument("--prompt-tokens", type=int)
     parser.add_argument("--completion-tokens", type=int)
     parser.add_argument("--content")
@@ -872,6 +918,8 @@ _FLAG_FIELDS = (
     "fail_first_n",
     "status_script",
     "retry_after_s",
+    "outage_s",
+    "outage_kind",
     "prompt_tokens",
     "completion_tokens",
     "content",

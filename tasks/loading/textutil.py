@@ -126,10 +126,17 @@ def _check_not_binary_text(text: str) -> None:
 
 
 def _known_codec(name: str) -> str | None:
+    """The codec a declared charset names, if it is a text encoding Python knows.
+
+    ``rot13``, ``zlib``, ``base64`` and friends are codecs too, but not text encodings:
+    ``bytes.decode`` refuses them with a ``LookupError``. A page declaring one is treated
+    as declaring nothing.
+    """
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
         return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
@@ -159,7 +166,7 @@ def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
     if declared_codec and declared_codec not in {"utf-8", "utf-16", "utf-32"}:
         try:
             text = data.decode(declared_codec)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError):
             pass
         else:
             _check_not_binary_text(text)

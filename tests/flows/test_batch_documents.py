@@ -70,7 +70,9 @@ def content(out: Path) -> dict[str, dict[str, str]]:
 
 
 def read_trace(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (out / "trace.jsonl").read_text().splitlines()]
+    """The step lines of trace.jsonl (event lines, e.g. concurrency changes, left out)."""
+    lines = [json.loads(line) for line in (out / "trace.jsonl").read_text().splitlines()]
+    return [line for line in lines if "event" not in line]
 
 
 def calls_since(stub: StubProcess, before: int) -> int:

@@ -1,0 +1,46 @@
+"""``batch-sharded`` merges the shards of its own run only, never an earlier run's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import flows.batch_sharded as sharded
+
+
+async def test_a_sharded_run_never_merges_an_earlier_runs_shards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    # What an earlier run left: shard folders under the old layout and under a run folder.
+    for stale in (out / "shard-1-of-2", out / "shards" / "0ldrun00" / "shard-1-of-2"):
+        stale.mkdir(parents=True)
+        (stale / "results.csv").write_text("id,status,error,cost_usd\nstale.txt,completed,,0\n")
+    written: list[Path] = []
+
+    async def fake_run_deployment(name: str, parameters: dict[str, Any], **_: Any) -> Any:
+        shard_out = Path(parameters["params"]["out"])
+        shard_out.mkdir(parents=True, exist_ok=True)
+        index = parameters["params"]["shard_index"]
+        (shard_out / "results.csv").write_text(
+            f"id,status,error,cost_usd\nfresh-{index}.txt,completed,,0\n"
+        )
+        written.append(shard_out)
+        return SimpleNamespace(id=f"run-{index}", name=f"shard-{index}", state=_Completed())
+
+    monkeypatch.setattr(sharded, "run_deployment", fake_run_deployment)
+    brief = await sharded.batch_sharded(sharded.ShardedParams(out=str(out), shards=2))
+    merged = (out / "results.csv").read_text()
+    assert "fresh-0.txt" in merged and "fresh-1.txt" in merged
+    assert "stale.txt" not in merged
+    assert brief["documents"] == 2
+    assert all(path.parent.parent == out / "shards" for path in written)
+    assert len({path.parent for path in written}) == 1  # one folder for this run's shards
+
+
+class _Completed:
+    def is_completed(self) -> bool:
+        return True
