@@ -213,7 +213,11 @@ class BatchRunner:
         except Exception as exc:
             return contained(self._doc_id(path), path, exc, "processing")
 
-    async def _final_pass(self, deferred: list[tuple[Path, DocumentOutcome]]) -> None:
+    async def _final_pass(
+        self,
+        deferred: list[tuple[Path, DocumentOutcome]],
+        emit: Callable[[DocumentOutcome], None] | None = None,
+    ) -> None:
         """Run transiently failed documents again, backing off longer, until the deadline.
 
         Steps that completed before are served from the response cache, so only what
@@ -248,7 +252,7 @@ class BatchRunner:
                 if merged.transient and merged.status == "failed":
                     still.append((path, merged))
                 else:
-                    self._emit(merged)
+                    (emit or self._emit)(merged)
             pending = still
             delay = min(delay * 2, FINAL_PASS_MAX_DELAY_S)
         for _path, outcome in pending:
@@ -257,7 +261,7 @@ class BatchRunner:
                 f"{outcome.error} (still failing when the final pass ended after "
                 f"{self.options.final_pass_s:g} s)"
             )
-            self._emit(outcome)
+            (emit or self._emit)(outcome)
 
     def documents_in_flight(self) -> int:
         return self.options.concurrency * 2

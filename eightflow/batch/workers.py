@@ -85,14 +85,23 @@ async def _consume(
                     asyncio.run_coroutine_threadsafe(local.put(None), loop).result()
                 return
 
+    deferred: list[tuple[Path, DocumentOutcome]] = []
+
     async def consume() -> None:
         while (item := await local.get()) is not None:
-            emit(item, await runner.safe_process(Path(item)))
+            outcome = await runner.safe_process(Path(item))
+            if outcome.transient and runner.options.final_pass_s > 0:
+                deferred.append((Path(item), outcome))  # its row waits for the final pass
+            else:
+                emit(item, outcome)
 
     pump_thread = threading.Thread(target=pump, name="eightflow-paths", daemon=True)
     pump_thread.start()
     await asyncio.gather(*(consume() for _ in range(consumers)))
     await asyncio.to_thread(pump_thread.join)
+    if deferred:  # this process's transient failures get the batch's final pass here
+        path_of = {outcome.id: str(path) for path, outcome in deferred}
+        await runner._final_pass(deferred, lambda o: emit(path_of.get(o.id, o.path), o))
 
 
 def _worker_main(spec: WorkerSpec, paths: Any, outcomes: Any, cell: BudgetCell) -> None:
