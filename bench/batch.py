@@ -144,13 +144,15 @@ def phase_eightflow(
         folder=str(folder),
         out=str(out),
         model=MODEL,
-        api_base=api_base,
         concurrency=concurrency,
         granularity=granularity,
         **({"workers": workers} if workers is not None else {}),
     )
+    # The benchmark is the operator: its stub's base URL and model are configured ones.
+    os.environ["EIGHTFLOW_API_BASE"] = api_base
+    os.environ["EIGHTFLOW_ALLOWED_MODELS"] = MODEL
     t0, cpu0 = time.perf_counter(), cpu_seconds()
-    state = asyncio.run(batch_documents(params, return_state=True))
+    state = asyncio.run(batch_documents(**params.flow_parameters(), return_state=True))
     wall = time.perf_counter() - t0
     cpu = cpu_seconds() - cpu0
     try:

@@ -33,20 +33,31 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def api_headers(api: str) -> dict[str, str]:
+    """The stack's auth string and a CSRF token: the API asks who you are."""
+    from eightflow.server_auth import auth_headers
+
+    basic = auth_headers()
+    token = httpx.get(f"{api}/csrf-token?client=bench", headers=basic, timeout=30).json()
+    return {**basic, "Prefect-Csrf-Token": token["token"], "Prefect-Csrf-Client": "bench"}
+
+
 def wait_run(
     api: str, deployment: str, params: dict[str, Any], timeout: float = 1800
 ) -> dict[str, Any]:
     flow, name = deployment.split("/")
-    dep = httpx.get(f"{api}/deployments/name/{flow}/{name}", timeout=30).json()
+    headers = api_headers(api)
+    dep = httpx.get(f"{api}/deployments/name/{flow}/{name}", timeout=30, headers=headers).json()
     run = httpx.post(
         f"{api}/deployments/{dep['id']}/create_flow_run",
-        json={"parameters": {"params": params}},
+        json={"parameters": params},
         timeout=30,
+        headers=headers,
     ).json()
     created = time.monotonic()
     loads = []
     while time.monotonic() - created < timeout:
-        current = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=30).json()
+        current = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=30, headers=headers).json()
         loads.append(os.getloadavg()[0])
         if current["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return {
@@ -67,7 +78,7 @@ def run_sharded_here(api: str, params: dict[str, Any]) -> dict[str, Any]:
     from flows.batch_sharded import ShardedParams, batch_sharded
 
     t0 = time.monotonic()
-    state = asyncio.run(batch_sharded(ShardedParams(**params), return_state=True))
+    state = asyncio.run(batch_sharded(**ShardedParams(**params).model_dump(), return_state=True))
     return {"state": state.type.value, "wall_s": time.monotonic() - t0, "load": os.getloadavg()[0]}
 
 
@@ -105,14 +116,19 @@ def main() -> None:
         except RuntimeError as exc:
             say(f"PostgreSQL unavailable ({exc}); using SQLite")
     os.environ["OPENAI_API_KEY"] = "sk-bench-not-a-real-key-0000000000"
+    # The benchmark is the operator: its folders are the roots, its stub the configured
+    # base URL, its model the allowed one; and it leaves the user's Prefect profile alone.
+    os.environ["EIGHTFLOW_DATA_ROOTS"] = os.environ["EIGHTFLOW_OUT_ROOT"] = str(work)
+    os.environ["EIGHTFLOW_ALLOWED_MODELS"] = "openai/gpt-4o-mini"
+    os.environ["EIGHTFLOW_CONFIGURE_PROFILE"] = "0"
     with start_stub_process(StubConfig(latency_ms=args.latency_ms)) as stub:
+        os.environ["EIGHTFLOW_API_BASE"] = stub.api_base
         say("starting the stack with two workers")
         state = stack.up(port=free_port(), workers=2, postgres=database, log=say)
         api = state["api_url"]
         common = {
             "folder": str(folder),
             "model": "openai/gpt-4o-mini",
-            "api_base": stub.api_base,
             "concurrency": args.concurrency,
             "refresh": True,
         }
@@ -128,6 +144,7 @@ def main() -> None:
             shards = httpx.post(
                 f"{api}/flow_runs/filter",
                 timeout=30,
+                headers=api_headers(api),
                 json={"flow_runs": {"name": {"like_": "shard-"}}},
             ).json()
             timeline = sorted(

@@ -25,6 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from eightflow.local_server import LocalServer, _alive, prefect_executable
+from eightflow.server_auth import (
+    AUTH_FILE,
+    configure_profile,
+    unconfigure_profile,
+    use_server,
+)
 from eightflow.settings import get_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -51,11 +57,22 @@ def env_default(name: str, value: str) -> str:
     return os.environ.get(name) or value
 
 
-def stack_env(api_url: str) -> dict[str, str]:
-    """Environment for deploy and workers: our API, the project dir, offline litellm."""
+def stack_env(api_url: str, started_in: Path | None = None) -> dict[str, str]:
+    """Environment for deploy and workers: our API and its auth string, the project dir,
+    offline litellm, and the operator's limits (roots default to where the stack started;
+    models to the operator's list)."""
+    from eightflow.run_form import allowed_models
+    from eightflow.server_auth import client_env
+
+    started_in = started_in or Path.cwd()
     env = dict(os.environ)
+    env.update(client_env())
     env.update(
         {
+            "EIGHTFLOW_DATA_ROOTS": env_default("EIGHTFLOW_DATA_ROOTS", str(started_in)),
+            "EIGHTFLOW_OUT_ROOT": env_default("EIGHTFLOW_OUT_ROOT", str(started_in)),
+            "EIGHTFLOW_ALLOWED_MODELS": ",".join(allowed_models()),
+            "EIGHTFLOW_API_BASE": env_default("EIGHTFLOW_API_BASE", ""),
             "PREFECT_API_URL": api_url,
             "EIGHTFLOW_PROJECT_DIR": str(PROJECT_DIR),
             "EIGHTFLOW_HOME": str(get_settings().home),
@@ -80,7 +97,9 @@ async def _prepare_pool_and_secrets(api_url: str) -> None:
             WorkPoolCreate(
                 name=POOL,
                 type="process",
-                base_job_template=ProcessWorker.get_default_base_job_template(),
+                base_job_template=locked_job_template(
+                    ProcessWorker.get_default_base_job_template()
+                ),
                 description="eightflow local process pool",
             ),
             overwrite=True,
@@ -89,6 +108,21 @@ async def _prepare_pool_and_secrets(api_url: str) -> None:
         # Workers get keys from Secret blocks; an empty one means "not configured".
         secret: Any = Secret(value=SecretStr(os.environ.get(variable, "")))
         await secret.save(block, overwrite=True)
+
+
+def locked_job_template(template: dict[str, Any]) -> dict[str, Any]:
+    """The process pool's template without what a run could abuse: a run may not set
+    the command it runs, its environment (keys' destination, roots) or its directory.
+    Workers run flows with their own environment, which the stack sets."""
+    locked = json.loads(json.dumps(template))
+    properties = locked["variables"]["properties"]
+    for name in ("command", "env", "working_dir"):
+        properties.pop(name, None)
+        locked["job_configuration"].pop(name, None)
+    locked["variables"]["required"] = [
+        r for r in locked["variables"].get("required", []) if r in properties
+    ]
+    return locked
 
 
 def up(
@@ -108,7 +142,9 @@ def up(
     )
     server.start()
     env = stack_env(server.api_url)
-    os.environ["PREFECT_API_URL"] = server.api_url
+    use_server(server.api_url, server.url)
+    for name in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT"):
+        log(f"{name}={env[name]}")
     state: dict[str, Any] = {
         "server_pid": server.recorded_pid(),
         "port": server.port,
@@ -160,7 +196,12 @@ def up(
         )
         state["workers"].append({"name": name, "pid": process.pid})
     _save_state(state)
-    log(f"started {workers} worker(s); UI: {server.url}")
+    profile = configure_profile(server.api_url)
+    log(
+        f"started {workers} worker(s); UI: {server.url} (password: the auth string in "
+        f"{server.home / AUTH_FILE})"
+        + (f"; Prefect profile '{profile}' points at it" if profile else "")
+    )
     return state
 
 
@@ -186,6 +227,8 @@ def down(log: Any = print) -> dict[str, Any]:
         stopped["workers"].append(worker["name"])
     if state.get("port"):
         stopped["server"] = LocalServer(port=int(state["port"]), name="stack-server").stop()
+    if state.get("api_url"):
+        unconfigure_profile(state["api_url"])
     port = state.get("port")
     if port and port_open(int(port)):
         raise RuntimeError(f"port {port} is still listening after stack down")

@@ -36,6 +36,12 @@ from typing import Any
 
 import httpx
 
+from eightflow.server_auth import (
+    auth_headers,
+    client_env,
+    make_home_private,
+    server_security_env,
+)
 from eightflow.settings import get_settings
 
 
@@ -81,7 +87,10 @@ class LocalServer:
 
     def is_healthy(self, timeout: float = 1.0) -> bool:
         try:
-            return httpx.get(f"{self.api_url}/health", timeout=timeout).status_code == 200
+            response = httpx.get(
+                f"{self.api_url}/health", timeout=timeout, headers=auth_headers(self.home)
+            )
+            return response.status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -101,11 +110,12 @@ class LocalServer:
             }
         )
         env.pop("PREFECT_API_URL", None)
+        env.update(server_security_env(self.host, self.port, self.home))  # auth, CSRF, CORS
         return env
 
     def _prefect(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """Run a ``prefect`` CLI command against this server; its output goes to the log."""
-        env = {**self.server_env(), "PREFECT_API_URL": self.api_url}
+        env = {**self.server_env(), "PREFECT_API_URL": self.api_url, **client_env(self.home)}
         return subprocess.run(
             [*prefect_executable(), *args],
             env=env,
@@ -114,6 +124,7 @@ class LocalServer:
             stdin=subprocess.DEVNULL,
             timeout=timeout,
             start_new_session=True,
+            umask=0o077,  # the server's database, pid file and logs are the owner's only
         )
 
     def start(self, timeout: float = 90.0) -> dict[str, Any]:
@@ -122,6 +133,7 @@ class LocalServer:
             return self.describe()
         self.prefect_home.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        make_home_private(self.home)
         pid_file = self.prefect_home / "server.pid"
         if self.recorded_pid() is None:
             pid_file.unlink(missing_ok=True)  # left by a server that died: not running
@@ -133,9 +145,11 @@ class LocalServer:
             raise RuntimeError(
                 f"`prefect server start` failed ({_last_line(started)}); see {self.log_file}"
             )
+        make_home_private(self.home)  # the log too
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.is_healthy():
+                make_home_private(self.home)  # and the database the server created
                 return self.describe()
             if self.recorded_pid() is None:
                 raise RuntimeError(f"the Prefect server exited while starting; see {self.log_file}")

@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 
 from eightflow.local_server import LocalServer
+from eightflow.server_auth import use_server
 from eightflow.settings import get_settings
 
 
@@ -101,8 +102,7 @@ def _connect(auto_start: bool | None) -> Connection:
 
 
 def _use(server: LocalServer) -> None:
-    os.environ["PREFECT_API_URL"] = server.api_url
-    os.environ["PREFECT_UI_URL"] = server.url
+    use_server(server.api_url, server.url)  # with the server's auth string
 
 
 def _ephemeral(reason: str) -> Connection:

@@ -19,6 +19,7 @@ from eightflow.providers import ProviderFault, ProviderRequest
 from eightflow.runtime.records import WorkflowResult
 from eightflow.runtime.run_state import StepScope
 from eightflow.store.ledger import Ledger, default_ledger
+from eightflow.store.recorded_inputs import restore_inputs
 
 
 class ReplaySource:
@@ -86,8 +87,13 @@ async def replay_run(
         raise WorkflowError(f"--live names unknown steps: {', '.join(sorted(unknown))}")
     source = ReplaySource(ledger.calls(recorded["run_id"]), set(live or ()))
     register_provider("replay", source)
-    inputs = json.loads(recorded["inputs"])
-    values = dict(inputs)
+    cls = type(workflow)
+
+    def read_text(path: str) -> str:
+        document = cls.inputs_from_path(path)["document"]
+        return str(getattr(document, "text", document))
+
+    values = restore_inputs(json.loads(recorded["inputs"]), recorded["run_id"], read_text)
     run = workflow.new_run(recorded.get("model"), recorded.get("document_id"))
     run.replay = source
     result = await workflow.execute_replay(run, values)

@@ -289,6 +289,7 @@ class Workflow:
     ) -> None:
         """Append the run to the ledger (off the event loop: several inserts)."""
         from eightflow.store.ledger import default_ledger
+        from eightflow.store.recorded_inputs import recorded_inputs
 
         info = inputs.get("document_info") or {}
         replayable = {k: v for k, v in inputs.items() if k != "document_info"}
@@ -298,7 +299,7 @@ class Workflow:
                 batch_id=batch_id,
                 document_id=run.document_id,
                 document_sha256=info.get("sha256"),
-                inputs=replayable,
+                inputs=recorded_inputs(replayable, info),  # an excerpt + sha256 by default
                 model=run.model,
                 cache_hits=run.cache_hits,
             )

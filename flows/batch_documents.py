@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.states import Failed
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from eightflow.batch import BatchOptions, BatchRunner
+from eightflow.path_roots import check_output_dir, check_readable
 from eightflow.registry import load_workflow
+from eightflow.run_form import AllowedModel, OutputFolder, ReadablePath
 from tasks.loading import iter_document_paths
 from tasks.loading.sandbox import sandboxed_load_document
 from tasks.out_lock import OutDirLock
@@ -24,7 +26,8 @@ from tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_arti
 
 
 class BatchParams(BatchOptions):
-    """The run form of the batch flow (every field has a description and a default)."""
+    """A batch's options as one object, for code (the CLI, tests, benchmarks). The
+    deployment's Run form is the flow's flat parameters below."""
 
     folder: str = Field(default="examples/documents", description="Folder of documents to analyse.")
     workflow: str = Field(
@@ -50,6 +53,15 @@ class BatchParams(BatchOptions):
             raise ValueError(f"unknown workflow '{value}'; registered: {', '.join(names)}")
         return value
 
+    def flow_parameters(self) -> dict[str, Any]:
+        """The flat parameters of the ``batch-documents`` flow (no base URL: that is the
+        operator's EIGHTFLOW_API_BASE)."""
+        return self.model_dump(exclude={"api_base"})
+
+
+def _registered(value: str) -> str:
+    return BatchParams._registered(value)
+
 
 def _runner_class(mode: str) -> Any:
     """The online runner, or the one that sends calls through the provider's Batch API."""
@@ -61,9 +73,88 @@ def _runner_class(mode: str) -> Any:
 
 
 @flow(name="batch-documents", log_prints=True)
-async def batch_documents(params: BatchParams) -> Any:
-    """Analyse a folder; returns counts, cost and where the results are."""
-    root = Path(params.folder).expanduser().resolve()
+async def batch_documents(
+    folder: ReadablePath = "examples/documents",
+    out: OutputFolder = "out",
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    max_cost_usd: Annotated[float | None, Field(ge=0)] = None,
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 8,
+    workflow: Annotated[str, AfterValidator(_registered)] = "document_analysis",
+    model: AllowedModel = None,
+    recursive: bool = True,
+    refresh: bool = False,
+    granularity: Literal["document", "step"] = "document",
+    rpm: Annotated[float | None, Field(gt=0)] = None,
+    workers: Annotated[int | None, Field(ge=0, le=64)] = None,
+    shard_index: Annotated[int, Field(ge=0)] = 0,
+    shard_count: Annotated[int, Field(ge=1)] = 1,
+    mode: Literal["online", "batch-api"] = "online",
+    batch_max_wait_s: Annotated[float, Field(gt=0)] = 3600,
+    review_below: Annotated[float | None, Field(ge=0, le=1)] = None,
+    final_pass_s: Annotated[float, Field(ge=0)] = 600.0,
+    allow_unpriced: bool = False,
+) -> Any:
+    """Analyse a folder; returns counts, cost and where the results are.
+
+    Args:
+        folder: Folder of documents to analyse, inside the data roots (EIGHTFLOW_DATA_ROOTS).
+        out: Where results.csv, results.parquet, trace.jsonl and report.md go, inside the
+            output root (EIGHTFLOW_OUT_ROOT); never in prompts/ or EIGHTFLOW_HOME.
+        include: Glob patterns to include (e.g. *.pdf); empty includes every file.
+        exclude: Glob patterns to exclude (e.g. drafts/**).
+        max_cost_usd: Stop starting model calls past this spend in USD; empty: no cap.
+        concurrency: Model calls in flight across the batch (1 to 256).
+        workflow: Registered workflow to run on each document.
+        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS); empty uses
+            EIGHTFLOW_MODEL or the embedded offline model.
+        recursive: Descend into sub-folders.
+        refresh: Ignore cached results and answers.
+        granularity: 'document': one Prefect task per document (fast at scale); 'step':
+            one per step per document (most detail in the UI).
+        rpm: Requests per minute cap across the batch; empty: none.
+        workers: Processes running documents inside this flow run; empty: 1; 0: one per
+            core for a large batch.
+        shard_index: This run's shard (batch-sharded sets it).
+        shard_count: How many shards the folder is split into.
+        mode: 'online': one request per call; 'batch-api': calls go out in waves through
+            the provider's Batch API (about half the price, answers within 24 h).
+        batch_max_wait_s: batch-api: stop waiting after this long; open batches stay in the
+            ledger and the next run collects them without resubmitting.
+        review_below: With a value (0 to 1), outputs whose confidence is below it wait for
+            a person's review (the workflow's review rules).
+        final_pass_s: After the main pass, retry documents that failed only for transient
+            reasons (429, 5xx, timeouts) with longer backoff, for at most this many seconds.
+        allow_unpriced: Run with a cost cap even when the model's price is unknown (the
+            cap then cannot hold).
+    """
+    params = BatchParams(
+        folder=folder,
+        out=out,
+        include=include or [],
+        exclude=exclude or [],
+        max_cost_usd=max_cost_usd,
+        concurrency=concurrency,
+        workflow=workflow,
+        model=model,
+        recursive=recursive,
+        refresh=refresh,
+        granularity=granularity,
+        rpm=rpm,
+        workers=workers,
+        shard_index=shard_index,
+        shard_count=shard_count,
+        mode=mode,
+        batch_max_wait_s=batch_max_wait_s,
+        review_below=review_below,
+        final_pass_s=final_pass_s,
+        allow_unpriced=allow_unpriced,
+    )
+    return await _run_batch(params)
+
+
+async def _run_batch(params: BatchParams) -> Any:
+    root = check_readable(Path(params.folder).expanduser())  # the default is checked too
     workflow = load_workflow(params.workflow)(
         model=params.model, api_base=params.api_base, review_below=params.review_below
     )
@@ -74,7 +165,7 @@ async def batch_documents(params: BatchParams) -> Any:
         )
 
     expected = sum(1 for _ in paths())
-    out = Path(params.out).expanduser().resolve()
+    out = check_output_dir(params.out)
     # Waiting for another batch's lock on the folder must not block this event loop.
     writer = ResultsWriter(out, lock=await asyncio.to_thread(OutDirLock(out).acquire))
     progress = await ProgressArtifact.create(expected)

@@ -9,71 +9,98 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.deployments import run_deployment
 from prefect.states import Failed
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from eightflow.path_roots import check_output_dir, check_readable
+from eightflow.run_form import AllowedModel, OutputFolder, ReadablePath
 from tasks.publishing import merge_shards
 
 
 class ShardedParams(BaseModel):
-    folder: str = Field(default="examples/documents", description="Folder of documents.")
-    out: str = Field(default="out/sharded", description="Where merged results go.")
-    shards: int = Field(default=2, ge=1, le=64, description="Flow runs to split the folder into.")
-    deployment: str = Field(
-        default="batch-documents/nightly", description="The batch deployment each shard runs as."
-    )
-    workflow: str = Field(default="document_analysis", description="Registered workflow.")
-    model: str | None = Field(default=None, description="litellm model string.")
-    concurrency: int = Field(default=8, ge=1, le=256, description="Model calls per shard.")
-    max_cost_usd: float | None = Field(default=None, ge=0, description="Cap per shard.")
-    api_base: str | None = Field(default=None, description="OpenAI-compatible endpoint.")
-    refresh: bool = Field(default=False, description="Ignore cached results and answers.")
+    """A sharded batch's options as one object, for code (benchmarks)."""
+
+    folder: str = "examples/documents"
+    out: str = "out/sharded"
+    shards: int = Field(default=2, ge=1, le=64)
+    deployment: str = "batch-documents/nightly"
+    workflow: str = "document_analysis"
+    model: str | None = None
+    concurrency: int = Field(default=8, ge=1, le=256)
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    refresh: bool = False
+
+
+def _batch_deployment(name: str) -> str:
+    if not name.startswith("batch-documents/"):
+        raise ValueError(f"'{name}' is not a batch-documents deployment")
+    return name
 
 
 @flow(name="batch-sharded", log_prints=True)
-async def batch_sharded(params: ShardedParams) -> Any:
-    """Run every shard as its own flow run, wait for all, merge their outputs."""
-    out = Path(params.out).expanduser().resolve()
+async def batch_sharded(
+    folder: ReadablePath = "examples/documents",
+    out: OutputFolder = "out/sharded",
+    shards: Annotated[int, Field(ge=1, le=64)] = 2,
+    deployment: Annotated[str, AfterValidator(_batch_deployment)] = "batch-documents/nightly",
+    workflow: str = "document_analysis",
+    model: AllowedModel = None,
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 8,
+    max_cost_usd: Annotated[float | None, Field(ge=0)] = None,
+    refresh: bool = False,
+) -> Any:
+    """Run every shard as its own flow run, wait for all, merge their outputs.
+
+    Args:
+        folder: Folder of documents, inside the data roots (EIGHTFLOW_DATA_ROOTS).
+        out: Where merged results go, inside the output root (EIGHTFLOW_OUT_ROOT).
+        shards: Flow runs to split the folder into (1 to 64).
+        deployment: The batch-documents deployment each shard runs as.
+        workflow: Registered workflow.
+        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS).
+        concurrency: Model calls in flight per shard.
+        max_cost_usd: Spend cap per shard in USD; empty: none.
+        refresh: Ignore cached results and answers.
+    """
+    out_dir = check_output_dir(out)
     # Shards of this run write under a folder of its own: a merge never picks up the
     # shard folders an earlier run (or a failed shard of one) left behind.
     ctx = FlowRunContext.get()
     run_tag = str(ctx.flow_run.id)[:8] if ctx and ctx.flow_run else uuid.uuid4().hex[:8]
     shard_dirs = [
-        out / "shards" / run_tag / f"shard-{i + 1}-of-{params.shards}" for i in range(params.shards)
+        out_dir / "shards" / run_tag / f"shard-{i + 1}-of-{shards}" for i in range(shards)
     ]
 
     async def one(index: int) -> Any:
         shard = {
-            "folder": str(Path(params.folder).expanduser().resolve()),
+            "folder": str(check_readable(folder)),
             "out": str(shard_dirs[index]),
-            "workflow": params.workflow,
-            "model": params.model,
-            "concurrency": params.concurrency,
-            "max_cost_usd": params.max_cost_usd,
-            "api_base": params.api_base,
-            "refresh": params.refresh,
+            "workflow": workflow,
+            "model": model,
+            "concurrency": concurrency,
+            "max_cost_usd": max_cost_usd,
+            "refresh": refresh,
             "shard_index": index,
-            "shard_count": params.shards,
+            "shard_count": shards,
         }
         return await run_deployment(
-            params.deployment,
-            parameters={"params": shard},
+            deployment,
+            parameters=shard,
             timeout=None,
-            flow_run_name=f"shard-{index + 1}-of-{params.shards}",
+            flow_run_name=f"shard-{index + 1}-of-{shards}",
             as_subflow=True,
         )
 
-    runs = await asyncio.gather(*(one(i) for i in range(params.shards)))
-    merged = merge_shards(shard_dirs, out)
+    runs = await asyncio.gather(*(one(i) for i in range(shards)))
+    merged = merge_shards(shard_dirs, out_dir)
     failed = [r.name for r in runs if r.state is None or not r.state.is_completed()]
     brief = {**merged, "shards": [str(r.id) for r in runs], "failed_shards": failed}
-    print(f"merged {merged['documents']} documents from {params.shards} shards into {out}")
+    print(f"merged {merged['documents']} documents from {shards} shards into {out_dir}")
     if failed:
         return Failed(message=f"shards not completed: {', '.join(failed)}", data=brief)
     return brief

@@ -7,10 +7,10 @@ summary; sentiment and entities in parallel with both; compilation at the end.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from eightflow import (
     Context,
@@ -28,6 +28,7 @@ from eightflow import (
     WorkflowResult,
 )
 from eightflow.observe.sanitize import sanitize_text
+from eightflow.run_form import AllowedModel, ReadablePath
 from tasks.analysis import steps
 from tasks.analysis.compile import compile_results
 from tasks.analysis.schemas import Entities, Sentiment
@@ -161,30 +162,24 @@ class DocumentAnalysisWorkflow(Workflow):
         return super().review_columns(output, value)
 
 
-class DocumentAnalysisParams(BaseModel):
-    """What the UI's run form asks for."""
-
-    path: str = Field(description="A .txt, .md, .html, .pdf or .docx file to analyse.")
-    model: str | None = Field(
-        default=None,
-        description="litellm model string, e.g. openai/gpt-4o-mini; empty uses EIGHTFLOW_MODEL "
-        "or the embedded offline model.",
-    )
-
-
 @flow(name="document-analysis", log_prints=True)
 async def document_analysis(
-    params: DocumentAnalysisParams, review_below: float | None = None
+    path: ReadablePath,
+    model: AllowedModel = None,
+    review_below: Annotated[float | None, Field(ge=0, le=1)] = None,
 ) -> dict[str, Any]:
     """Analyse one document; the run's report and trace are published as artifacts.
 
-    With ``review_below`` set, a sentiment whose confidence is below it pauses the run for
-    a person's decision (a form in the UI, or ``eightflow review decide``).
+    Args:
+        path: A .txt, .md, .html, .pdf or .docx file to analyse, inside the data roots
+            (EIGHTFLOW_DATA_ROOTS).
+        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS); empty uses
+            EIGHTFLOW_MODEL or the embedded offline model.
+        review_below: With a value (0 to 1), a sentiment whose confidence is below it pauses
+            the run for a person's decision (a form in the UI, or `eightflow review decide`).
     """
-    if review_below is not None and not 0 <= review_below <= 1:
-        raise ValueError("review_below must be between 0 and 1")
-    workflow = DocumentAnalysisWorkflow(model=params.model, review_below=review_below)
+    workflow = DocumentAnalysisWorkflow(model=model, review_below=review_below)
     result = await workflow.execute(
-        raise_on_failure=True, **DocumentAnalysisWorkflow.inputs_from_path(params.path)
+        raise_on_failure=True, **DocumentAnalysisWorkflow.inputs_from_path(path)
     )
     return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from eightflow import Context, RetryPolicy, StepResult, WorkflowResult
 from eightflow.dynamic import DynamicWorkflow, StepType
 from eightflow.observe.sanitize import sanitize_text
+from eightflow.run_form import AllowedModel, ReadablePath
 from tasks.analysis import steps as analysis
 from tasks.loading import load_document
 from tasks.triage import steps
@@ -195,23 +196,19 @@ def _action_text(item: dict[str, Any]) -> str:
     return f"{item.get('action', '')}" + (f" ({who})" if who else "")
 
 
-class TriageParams(BaseModel):
-    """What the UI's run form asks for."""
-
-    path: str = Field(description="A .txt, .md, .html, .csv, .tsv, .pdf or .docx file to triage.")
-    model: str | None = Field(
-        default=None,
-        description="litellm model string, e.g. openai/gpt-4o-mini; empty uses EIGHTFLOW_MODEL "
-        "or the embedded offline model (which plans by rules).",
-    )
-
-
 @flow(name="document-triage", log_prints=True)
-async def document_triage_flow(params: TriageParams) -> dict[str, Any]:
-    """Triage one document: plan, run the planned steps, publish the planning trace."""
-    workflow = DocumentTriageWorkflow(model=params.model)
+async def document_triage_flow(path: ReadablePath, model: AllowedModel = None) -> dict[str, Any]:
+    """Triage one document: plan, run the planned steps, publish the planning trace.
+
+    Args:
+        path: A .txt, .md, .html, .csv, .tsv, .pdf or .docx file to triage, inside the data
+            roots (EIGHTFLOW_DATA_ROOTS).
+        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS); empty uses
+            EIGHTFLOW_MODEL or the embedded offline model (which plans by rules).
+    """
+    workflow = DocumentTriageWorkflow(model=model)
     result = await workflow.execute(
-        raise_on_failure=True, **DocumentTriageWorkflow.inputs_from_path(params.path)
+        raise_on_failure=True, **DocumentTriageWorkflow.inputs_from_path(path)
     )
     steps_run = [a for r in result.planning or [] for a in r.get("accepted", [])]
     return {

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
+from eightflow.observe.inert import csv_frame, md_cell
 from eightflow.observe.report import fmt_cost
 from eightflow.observe.sanitize import sanitize, sanitize_text
+from eightflow.path_roots import check_output_dir, open_new_file
 from eightflow.runtime.failpoints import failpoint
 from tasks.batch_api_progress import batch_api_report_lines
 from tasks.out_lock import OutDirLock
@@ -84,8 +86,10 @@ class ResultsWriter:
     """
 
     def __init__(self, out_dir: Path, lock: OutDirLock | None = None) -> None:
+        check_output_dir(out_dir)  # inside EIGHTFLOW_OUT_ROOT, never prompts/ or the home
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
+        check_output_dir(out_dir)  # again, now that it exists: a link is resolved
         self.lock = lock or OutDirLock(out_dir).acquire()
         # Holding the lock, any spool or temp file here is a killed batch's leftover.
         for pattern in (".rows.*.spool.jsonl", ".trace.*.spool.jsonl", ".*.tmp"):
@@ -94,8 +98,9 @@ class ResultsWriter:
         tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._spool_path = out_dir / f".rows.{tag}.spool.jsonl"
         self._trace_path = out_dir / f".trace.{tag}.spool.jsonl"
-        self._spool = self._spool_path.open("w", encoding="utf-8")
-        self._trace = self._trace_path.open("w", encoding="utf-8")
+        # Never through a link planted at these names.
+        self._spool = open_new_file(self._spool_path)
+        self._trace = open_new_file(self._trace_path)
 
     def release(self) -> None:
         """Give up the folder without writing results (the batch did not run)."""
@@ -147,16 +152,21 @@ class ResultsWriter:
                 frame[column] = None
         extra = [c for c in frame.columns if c not in RESULT_COLUMNS]
         frame = frame[RESULT_COLUMNS + extra].sort_values("id", kind="stable")
-        with atomic_write(self.out_dir / "results.csv") as fh:
-            frame.to_csv(fh, index=False)
-        with atomic_write(self.out_dir / "results.parquet", "wb") as fh:
-            frame.astype({"error": "string"}).to_parquet(fh, index=False)
+        _write_tables(frame, self.out_dir)
         os.replace(self._trace_path, self.out_dir / "trace.jsonl")
         self._spool_path.unlink(missing_ok=True)
         with atomic_write(self.out_dir / "report.md") as fh:
             fh.write(batch_report(summary))
         self.rows = frame
         self.lock.release()
+
+
+def _write_tables(frame: Any, out_dir: Path) -> None:
+    """results.csv with formula-like cells escaped (OWASP); results.parquet raw."""
+    with atomic_write(out_dir / "results.csv") as fh:
+        csv_frame(frame).to_csv(fh, index=False)
+    with atomic_write(out_dir / "results.parquet", "wb") as fh:
+        frame.astype({"error": "string"}).to_parquet(fh, index=False)
 
 
 def batch_report(summary: BatchSummary) -> str:
@@ -183,27 +193,29 @@ def batch_report(summary: BatchSummary) -> str:
     lines += ["", "## Steps", "", "| step | n | p50 ms | p95 ms | cost |", "|---|---|---|---|---|"]
     for step, stats in summary.step_stats().items():
         lines.append(
-            f"| {step} | {stats['n']} | {_ms(stats['p50_ms'])} | {_ms(stats['p95_ms'])} | "
+            f"| {md_cell(step)} | {stats['n']} | {_ms(stats['p50_ms'])} | {_ms(stats['p95_ms'])} | "
             f"{fmt_cost(summary.cost_by_step.get(step, 0.0))} |"
         )
     lines += ["", "## Cost by model", "", "| model | cost |", "|---|---|"]
     for model, cost in sorted(summary.cost_by_model.items()):
-        lines.append(f"| {model} | {fmt_cost(cost)} |")
+        lines.append(f"| {md_cell(model)} | {fmt_cost(cost)} |")
     lines += batch_api_report_lines(summary)
     if summary.errors:
         lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
         for error, count in summary.errors.most_common(10):
-            lines.append(f"| {count} | {sanitize_text(error, limit=200).replace('|', '/')} |")
+            lines.append(f"| {count} | {md_cell(sanitize_text(error, limit=200))} |")
     if summary.needs_review:
         lines += ["", "## Needs review", "", "| document | review | reason | status |"]
         lines.append("|---|---|---|---|")
         for doc in summary.needs_review[:500]:
             review_id, reason = summary.review_notes.get(doc, ("", ""))
-            reason = sanitize_text(reason, limit=200).replace("|", "/")
-            cell = sanitize_text(doc, limit=200).replace("|", "/").replace("`", "'")
+            reason = md_cell(sanitize_text(reason, limit=200))
+            cell = md_cell(sanitize_text(doc, limit=200))
             lines.append(f"| {cell} | `{review_id}` | {reason} | pending |")
     if summary.unprocessed:
-        lines += ["", "## Unprocessed", ""] + [f"- {doc}" for doc in summary.unprocessed[:200]]
+        lines += ["", "## Unprocessed", ""] + [
+            f"- {md_cell(doc)}" for doc in summary.unprocessed[:200]
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -311,19 +323,25 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
     """One results table, trace and report out of the shards' folders."""
     import pandas as pd
 
-    frames = [pd.read_csv(d / "results.csv") for d in shard_dirs if (d / "results.csv").exists()]
+    # Parquet holds the raw values (results.csv is escaped for spreadsheets): read it when
+    # a shard wrote one, else its CSV.
+    frames = [
+        pd.read_parquet(d / "results.parquet")
+        if (d / "results.parquet").exists()
+        else pd.read_csv(d / "results.csv")
+        for d in shard_dirs
+        if (d / "results.parquet").exists() or (d / "results.csv").exists()
+    ]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     frame = frame.sort_values("id", kind="stable")
+    check_output_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     with OutDirLock(out):
         return _write_merged(frame, shard_dirs, out)
 
 
 def _write_merged(frame: Any, shard_dirs: list[Path], out: Path) -> dict[str, Any]:
-    with atomic_write(out / "results.csv") as fh:
-        frame.to_csv(fh, index=False)
-    with atomic_write(out / "results.parquet", "wb") as fh:
-        frame.astype({"error": "string"}).to_parquet(fh, index=False)
+    _write_tables(frame, out)
     traces = []
     failpoint("shard_merge")
     with atomic_write(out / "trace.jsonl") as fh:
@@ -362,7 +380,9 @@ def _write_merged(frame: Any, shard_dirs: list[Path], out: Path) -> dict[str, An
     )
     if len(errors):
         lines += ["", "## Top errors", "", "| count | error |", "|---|---|"]
-        lines += [f"| {n} | {sanitize_text(str(e), limit=200)} |" for e, n in errors.items()]
+        lines += [
+            f"| {n} | {md_cell(sanitize_text(str(e), limit=200))} |" for e, n in errors.items()
+        ]
     with atomic_write(out / "report.md") as fh:
         fh.write("\n".join(lines) + "\n")
     return {"documents": len(frame), "by_status": statuses, "out": str(out)}

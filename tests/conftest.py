@@ -17,6 +17,8 @@ os.environ["EIGHTFLOW_HOME"] = _HOME
 os.environ["EIGHTFLOW_AUTO_SERVER"] = "0"
 os.environ.pop("EIGHTFLOW_MODEL", None)
 os.environ.pop("PREFECT_API_URL", None)
+# Never write the developer's Prefect profile (tests that need it use a private one).
+os.environ["EIGHTFLOW_CONFIGURE_PROFILE"] = "0"
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 

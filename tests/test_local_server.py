@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from eightflow.local_server import LocalServer
+from eightflow.server_auth import auth_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -106,7 +107,11 @@ def test_a_plain_script_auto_starts_the_local_server_and_stop_closes_it(
     # The server outlives the script, and keeps the run for the UI and `eightflow report`.
     assert server.is_healthy()
     assert result["ui_url"].startswith(f"{server.url}/v2/runs/flow-run/")
-    flow_run = httpx.get(f"{server.api_url}/flow_runs/{result['flow_run_id']}", timeout=10).json()
+    auth = auth_headers(server.home)  # the server asks who you are
+    assert auth, "no auth string was generated"
+    url = f"{server.api_url}/flow_runs/{result['flow_run_id']}"
+    assert httpx.get(url, timeout=10).status_code == 401
+    flow_run = httpx.get(url, timeout=10, headers=auth).json()
     assert flow_run["state_type"] == "COMPLETED"
     ui = httpx.get(f"{server.api_url}/../ui-settings", timeout=10).json()
     assert ui["api_url"] == server.api_url  # the UI calls this port, not 4200
@@ -121,7 +126,9 @@ def test_a_plain_script_auto_starts_the_local_server_and_stop_closes_it(
     second.write_text("import prefect\n" + SCRIPT)
     again = json.loads(run(second, env).stdout.strip().splitlines()[-1])
     assert again["ui_url"].startswith(f"{server.url}/v2/runs/flow-run/")
-    assert httpx.get(f"{server.api_url}/flow_runs/{again['flow_run_id']}", timeout=10).is_success
+    assert httpx.get(
+        f"{server.api_url}/flow_runs/{again['flow_run_id']}", timeout=10, headers=auth
+    ).is_success
 
     assert server.stop() is True
     assert not port_open(server.port)

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from flows.batch_documents import BatchParams
+from flows.batch_documents import BatchParams, batch_documents
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,9 +25,7 @@ def test_nightly_batch_api_runs_the_batch_flow_through_the_batch_api() -> None:
     found = deployments()
     assert {"nightly", "nightly-batch-api"} <= set(found)
     for deployment in found.values():
-        raw = deployment["parameters"]
-        BatchParams.model_validate(raw.get("params", raw))  # nested or flat parameters
-    raw = found["nightly-batch-api"]["parameters"]
-    params = BatchParams.model_validate(raw.get("params", raw))
+        batch_documents.validate_parameters(deployment["parameters"])  # flat and valid
+    params = BatchParams.model_validate(found["nightly-batch-api"]["parameters"])
     assert params.mode == "batch-api"
     assert found["nightly-batch-api"]["schedules"][0]["cron"]

@@ -18,6 +18,9 @@ TEXT = (ROOT / "examples" / "sample.md").read_text(encoding="utf-8")
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch, home: Path):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-replay-000000000000000000")
+    # These runs take raw text (no file to re-read), so they opt in to whole inputs;
+    # tests/security/test_ledger_keeps_excerpts.py covers the default.
+    monkeypatch.setenv("EIGHTFLOW_LEDGER_FULL_INPUTS", "1")
     with StubServer(StubConfig()) as server:
         monkeypatch.setenv("EIGHTFLOW_API_BASE", server.api_base)
         yield server

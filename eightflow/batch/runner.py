@@ -113,7 +113,10 @@ class BatchRunner:
         self.out_dir: str | None = None  # where results go: a review decision updates them
 
     def outcome_key(self, sha256: str) -> str:
-        return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}"
+        # The base URL is part of the key: an outcome computed against one endpoint is
+        # never served to a run against another.
+        base = self.options.api_base or self.workflow.api_base or get_settings().api_base
+        return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}:{base or ''}"
 
     def check_prices(self) -> None:
         """Refuse a USD cap on an unpriced model before any document starts."""

@@ -9,15 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import typing
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from eightflow.errors import WorkflowError
+from eightflow.observe.inert import console_text
 from eightflow.workflow import flow_run_url as _flow_run_url  # noqa: F401 (used by report_cmd)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -38,6 +37,23 @@ ModelOption = Annotated[
 ]
 
 
+def allow_operator_choices(model: str | None, api_base: str | None) -> None:
+    """A local CLI user's own --model and --api-base become this process's operator
+    settings (a Run form never gets this)."""
+    import os
+
+    if model:
+        allowed = os.environ.get("EIGHTFLOW_ALLOWED_MODELS")
+        if allowed:
+            os.environ["EIGHTFLOW_ALLOWED_MODELS"] = f"{allowed},{model}"
+        else:
+            from eightflow.run_form import allowed_models
+
+            os.environ["EIGHTFLOW_ALLOWED_MODELS"] = ",".join([*allowed_models(), model])
+    if api_base:
+        os.environ["EIGHTFLOW_API_BASE"] = api_base
+
+
 ReviewBelowOption = Annotated[
     float | None,
     typer.Option(
@@ -51,7 +67,7 @@ ReviewBelowOption = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {console_text(message)}")
     raise typer.Exit(code)
 
 
@@ -157,31 +173,35 @@ def analyze_command(
     from eightflow.registry import load_flow
 
     batch_flow = load_flow("batch_documents")
-    params_model = typing.get_type_hints(batch_flow.fn)["params"]
+    # The local user is the operator: their --model and --api-base are allowed for this
+    # process, as EIGHTFLOW_ALLOWED_MODELS / EIGHTFLOW_API_BASE would be on a worker.
+    allow_operator_choices(model, api_base)
+    parameters = {
+        "folder": str(folder),
+        "workflow": workflow,
+        "model": model,
+        "out": str(out_dir),
+        "concurrency": concurrency,
+        "rpm": rpm,
+        "workers": workers,
+        "max_cost_usd": max_cost_usd,
+        "include": include or [],
+        "exclude": exclude or [],
+        "recursive": not no_recursive,
+        "refresh": refresh,
+        "granularity": granularity,
+        "mode": mode,
+        "batch_max_wait_s": batch_max_wait_s,
+        "review_below": review_below,
+        "final_pass_s": final_pass_s,
+        "allow_unpriced": allow_unpriced,
+    }
+    from prefect.exceptions import ParameterTypeError
+
     try:
-        params = params_model(
-            folder=str(folder),
-            workflow=workflow,
-            model=model,
-            out=str(out_dir),
-            concurrency=concurrency,
-            rpm=rpm,
-            workers=workers,
-            max_cost_usd=max_cost_usd,
-            include=include or [],
-            exclude=exclude or [],
-            recursive=not no_recursive,
-            refresh=refresh,
-            granularity=granularity,
-            api_base=api_base,
-            final_pass_s=final_pass_s,
-            allow_unpriced=allow_unpriced,
-            mode=mode,
-            batch_max_wait_s=batch_max_wait_s,
-            review_below=review_below,
-        )
-    except ValidationError as exc:
-        _fail(f"invalid option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        batch_flow.validate_parameters(parameters)
+    except ParameterTypeError as exc:
+        _fail(f"invalid option: {str(exc).split(chr(10), 1)[-1].strip(' -')}")
         return
     holder: dict[str, Any] = {}
     from eightflow.cli.progress import BatchProgress
@@ -194,7 +214,7 @@ def analyze_command(
 
         add_progress_listener(listen)
         try:
-            state = asyncio.run(batch_flow(params, return_state=True))
+            state = asyncio.run(batch_flow(**parameters, return_state=True))
         finally:
             remove_progress_listener(listen)
     summary = holder.get("summary")
@@ -250,7 +270,7 @@ def replay_command(
             f"{result.model_calls} real model calls"
         )
         for miss in source.misses:
-            out.print(f"[yellow]miss[/yellow] {miss}")
+            out.print(f"[yellow]miss[/yellow] {console_text(miss)}")
     raise typer.Exit(0 if result.ok and not source.misses else 1)
 
 
@@ -296,10 +316,19 @@ def server_start(
     except RuntimeError as exc:
         _fail(str(exc))
         return
+    from eightflow.server_auth import AUTH_FILE, configure_profile
+
+    profile = configure_profile(status["api_url"])
     out.print(
         f"Prefect server running at {status['url']} (pid {status['pid']}); UI: {status['url']}"
     )
-    out.print(f"Use it from other shells with: export PREFECT_API_URL={status['api_url']}")
+    home = server.home
+    out.print(
+        f"It asks for the auth string in {home / AUTH_FILE} (user:password; the UI's password "
+        "is the whole string)."
+        + (f" The Prefect profile '{profile}' points at it." if profile else ""),
+        markup=False,
+    )
 
 
 @server_app.command("stop")
@@ -331,6 +360,10 @@ _register_batches(app)
 from eightflow.cli.review_cmd import register as _register_review  # noqa: E402
 
 _register_review(app)
+
+from eightflow.cli.ledger_cmd import register as _register_ledger  # noqa: E402
+
+_register_ledger(app)
 
 
 @stack_app.command("up")

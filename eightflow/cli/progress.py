@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from eightflow.observe.inert import console_text
 from eightflow.observe.report import fmt_cost
 
 
@@ -52,7 +53,7 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
     ok = brief["success"]
     colour = "green" if ok else "red"
     console.print(
-        f"[bold]{brief['workflow']}[/bold] over {brief['total']} documents: "
+        f"[bold]{console_text(brief['workflow'])}[/bold] over {brief['total']} documents: "
         f"[{colour}]{'success' if ok else 'not a success'}[/{colour}]"
     )
     console.print(
@@ -72,21 +73,23 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
             f"{fmt_cost(batch_api['online_cost_usd'])}"
         )
     for reason in brief["reasons"]:
-        console.print(f"[red]- {reason}[/red]")
+        console.print(f"[red]- {console_text(reason)}[/red]")
     review = brief.get("needs_review_ids") or []
     if review:
         more = f" (+{len(review) - 10} more)" if len(review) > 10 else ""
         console.print(
-            f"[yellow]needs review {len(review)}:[/yellow] " + ", ".join(review[:10]) + more
+            f"[yellow]needs review {len(review)}:[/yellow] "
+            + console_text(", ".join(review[:10]) + more)
         )
         console.print("  see `eightflow review list`; decide with `eightflow review decide ID`")
     left = brief.get("unprocessed_ids") or []
     if left:
         more = f" (+{len(left) - 10} more in report.md)" if len(left) > 10 else ""
-        console.print("unprocessed: " + ", ".join(left[:10]) + more)
+        console.print("unprocessed: " + ", ".join(left[:10]) + more, markup=False)
     out = brief["out"]
     console.print(
-        f"results: {out}/results.csv, {out}/results.parquet, {out}/trace.jsonl, {out}/report.md"
+        f"results: {out}/results.csv, {out}/results.parquet, {out}/trace.jsonl, {out}/report.md",
+        markup=False,
     )
     if brief.get("ui_url"):
         console.print(f"Prefect UI: {brief['ui_url']}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from eightflow.observe.inert import console_text
 from eightflow.observe.report import compact, fmt_cost
 from eightflow.observe.sanitize import sanitize
 from eightflow.runtime.records import WorkflowResult
@@ -16,14 +17,15 @@ def print_result(result: WorkflowResult, console: Console) -> None:
     data = result.to_dict()
     colour = "green" if result.ok else "red"
     console.print(
-        f"[bold]{result.workflow}[/bold] run {result.run_id}: [{colour}]{result.status}[/{colour}]"
+        f"[bold]{console_text(result.workflow)}[/bold] run {result.run_id}: "
+        f"[{colour}]{result.status}[/{colour}]"
     )
     if result.error:
-        console.print(f"[red]{sanitize(result.error)}[/red]")
+        console.print(f"[red]{console_text(sanitize(result.error))}[/red]")
     for key, value in data["outputs"].items():
         if key in _SKIP:
             continue
-        console.print(f"\n[bold cyan]{key}[/bold cyan]")
+        console.print(f"\n[bold cyan]{console_text(key)}[/bold cyan]")
         console.print(compact(value), markup=False)
     table = Table(title="\nSteps", show_lines=False)
     for column in ("step", "status", "attempts", "ms", "model", "prompt", "tokens in/out", "cost"):
@@ -32,12 +34,12 @@ def print_result(result: WorkflowResult, console: Console) -> None:
         )
     for step in result.steps:
         table.add_row(
-            step.name,
+            console_text(step.name),
             step.status,
             str(step.attempts),
             "" if step.duration_ms is None else f"{step.duration_ms:.0f}",
-            step.model or "",
-            step.prompt or "",
+            console_text(step.model or ""),
+            console_text(step.prompt or ""),
             f"{step.tokens_in}/{step.tokens_out}",
             fmt_cost(step.cost_usd),
         )

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from eightflow.observe.inert import console_text
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -221,14 +223,14 @@ def _print_tables(report: dict[str, Any], by: str | None, console: Console) -> N
             for i, head in enumerate([by or "key", *GROUP_HEAD]):
                 groups.add_column(head, justify="left" if i < 2 else "right")
             for group in wf["groups"]:
-                groups.add_row(*_group_row(group))
+                groups.add_row(*(console_text(c) for c in _group_row(group)))
             console.print(groups)
         if wf["failure_reasons"]:
             reasons = Table(title="Failure reasons", title_justify="left")
             reasons.add_column("reason")
             reasons.add_column("runs", justify="right")
             for key, count in sorted(wf["failure_reasons"].items(), key=lambda kv: -kv[1]):
-                reasons.add_row(key, str(count))
+                reasons.add_row(console_text(key), str(count))
             console.print(reasons)
 
 
@@ -319,7 +321,9 @@ def report_command(
     report["evals"] = eval_scores(ledger, workflow)
     notes = err if fmt is ReportFormat.json else out
     if workflow and not report["workflows"]:
-        err.print(f"[yellow]no runs of '{workflow}' in {ledger.path}[/yellow]")
+        err.print(
+            f"[yellow]no runs of '{console_text(workflow)}' in {console_text(ledger.path)}[/yellow]"
+        )
     images: dict[str, Path] = {}
     days = cost_per_day(ledger, workflow, window)
     if days or any(wf["steps"] for wf in report["workflows"]):

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from eightflow.errors import BudgetExceeded, ModelError, ModelOutputError, ModelTemporaryError
 from eightflow.gateway.batches import active_router
 from eightflow.gateway.embedded import ensure_local_provider
+from eightflow.gateway.endpoints import key_allowed_for
 from eightflow.gateway.errors import map_error, provider_of
 from eightflow.gateway.keys import provider_key
 from eightflow.gateway.pricing import is_priced
@@ -107,7 +108,7 @@ class ModelGateway:
         run = current_run.get()
         chosen = self.resolve_model(prompt, model)
         params = {k: v for k, v in prompt.params.items() if k != "timeout"}
-        key = _cache_key(prompt, chosen, params, messages)
+        key = _cache_key(prompt, chosen, params, messages, self._api_base(chosen))
         cache = run.cache if run is not None else None
         schema_name = prompt.output_schema.__name__ if prompt.output_schema else ""
         reask = reask_messages(run, current_step.get(), key, messages, schema_name, prompt.ref)
@@ -274,7 +275,6 @@ class ModelGateway:
         params: dict[str, Any],
         key: str | None,
     ) -> dict[str, Any]:
-        run = current_run.get()
         scope = current_step.get()
         settings = get_settings()
         request: dict[str, Any] = {
@@ -294,15 +294,23 @@ class ModelGateway:
         }
         if prompt.output_schema is not None:
             request["response_format"] = _response_format(prompt.output_schema)
-        api_base = self.api_base or (run.api_base if run else None) or settings.api_base
-        if api_base and provider_of(model) != "local":
+        api_base = self._api_base(model)
+        if api_base:
             request["api_base"] = api_base
-        if key:
+        if key and key_allowed_for(provider_of(model), api_base):
+            # A stored key goes only to its provider's own URL or a base the operator set.
             request["api_key"] = key
         elif "api_base" in request:
             # Self-hosted OpenAI-compatible servers often need no key, but the SDK insists.
             request["api_key"] = "no-key"
         return request
+
+    def _api_base(self, model: str) -> str | None:
+        """The base URL a call to ``model`` goes to (None: the provider's own)."""
+        if provider_of(model) == "local":
+            return None
+        run = current_run.get()
+        return self.api_base or (run.api_base if run else None) or get_settings().api_base
 
     def _parse(self, prompt: Prompt, text: str, model: str, call: ModelCall) -> Any:
         schema = prompt.output_schema
@@ -446,8 +454,14 @@ def _strip_fences(text: str) -> str:
 
 
 def _cache_key(
-    prompt: Prompt, model: str, params: dict[str, Any], messages: list[dict[str, str]]
+    prompt: Prompt,
+    model: str,
+    params: dict[str, Any],
+    messages: list[dict[str, str]],
+    api_base: str | None = None,
 ) -> str:
+    """The request's cache key; the base URL is part of it, so an answer from one
+    endpoint is never served for a request to another."""
     scope = current_step.get()
     blob = json.dumps(
         {
@@ -455,6 +469,7 @@ def _cache_key(
             "prompt": prompt.ref,
             "hash": prompt.hash,
             "model": model,
+            "api_base": api_base,
             "params": params,
             "messages": messages,
         },

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from eightflow.gateway.errors import provider_of
+from eightflow.observe.sanitize import register_secret
 
 _PLUGGED: set[str] = set()  # providers registered in-process: they take no key
 _SECRET_KEYS: dict[str, str | None] = {}
@@ -41,6 +42,7 @@ async def provider_key(model: str) -> str | None:
             block: Any = await Secret.aload(f"{provider}-api-key")
             value = block.get()
             _SECRET_KEYS[provider] = str(value) if value else None
+            register_secret(_SECRET_KEYS[provider])  # redacted wherever it shows up
         except Exception:  # no such block: the provider may need no key
             _SECRET_KEYS[provider] = None
     return _SECRET_KEYS[provider]

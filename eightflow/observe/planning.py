@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eightflow.observe.inert import md_cell, md_text
 from eightflow.observe.sanitize import sanitize_text
 from eightflow.runtime.records import WorkflowResult
 
@@ -44,7 +45,7 @@ def planning_report(workflow: Any, result: WorkflowResult) -> str:
     types = getattr(getattr(workflow, "step_factory", None), "types", None)
     lines = [f"# {result.workflow}: planning ({result.status})", ""]
     if result.error:
-        lines += [f"**Ended:** {sanitize_text(result.error, limit=300)}", ""]
+        lines += [f"**Ended:** {md_text(sanitize_text(result.error, limit=300))}", ""]
     lines += ["## Timeline", ""]
     for entry in result.planning or []:
         lines.append(
@@ -54,18 +55,21 @@ def planning_report(workflow: Any, result: WorkflowResult) -> str:
         )
         lines.append("")
         if entry.get("rationale"):
-            lines.append(f"> {sanitize_text(entry['rationale'], limit=500)}")
+            lines.append(f"> {md_cell(sanitize_text(entry['rationale'], limit=500))}")
             lines.append("")
         for planned in entry.get("plan", []):
             mark = "accepted" if planned["type"] in entry.get("accepted", []) else "proposed"
-            reason = sanitize_text(planned.get("reason", ""), limit=200)
-            lines.append(f"- `{planned['type']}` ({mark}): {reason}")
+            reason = md_cell(sanitize_text(planned.get("reason", ""), limit=200))
+            lines.append(f"- {md_cell(planned['type'])} ({mark}): {reason}")
         for rejected in entry.get("rejected", []):
-            lines.append(f"- rejected `{rejected['step']}`: {rejected['problem']}")
+            lines.append(
+                f"- rejected {md_cell(rejected['step'])}: "
+                f"{md_cell(sanitize_text(rejected['problem']))}"
+            )
         if entry.get("done"):
             lines.append("- planner: **done**")
         if entry.get("error"):
-            lines.append(f"- error: {entry['error']}")
+            lines.append(f"- error: {md_cell(sanitize_text(str(entry['error'])))}")
         lines.append("")
     lines += ["## Graph executed", "", "```mermaid", executed_mermaid(result, types), "```", ""]
     return "\n".join(lines)

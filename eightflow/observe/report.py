@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from eightflow.definition import WorkflowDefinition
+from eightflow.observe.inert import md_cell, md_text
 from eightflow.observe.sanitize import sanitize, sanitize_text
 from eightflow.runtime.records import StepRecord, WorkflowResult
 
@@ -40,11 +41,13 @@ def step_table(steps: list[StepRecord]) -> str:
     )
     rows = [head, "|" + "---|" * 9]
     for r in steps:
-        error = sanitize_text(r.error or "", limit=120).replace("|", "\\|")
+        error = md_cell(sanitize_text(r.error or "", limit=120))
         rows.append(
-            f"| {r.name} | {r.status} | {r.attempts} | "
-            f"{'' if r.duration_ms is None else f'{r.duration_ms:.0f}'} | {r.model or ''} | "
-            f"{r.prompt or ''} | {r.tokens_in}/{r.tokens_out} | {fmt_cost(r.cost_usd)} | {error} |"
+            f"| {md_cell(r.name)} | {r.status} | {r.attempts} | "
+            f"{'' if r.duration_ms is None else f'{r.duration_ms:.0f}'} | "
+            f"{md_cell(r.model or '')} | "
+            f"{md_cell(r.prompt or '')} | {r.tokens_in}/{r.tokens_out} | {fmt_cost(r.cost_usd)} | "
+            f"{error} |"
         )
     return "\n".join(rows)
 
@@ -92,9 +95,10 @@ def render_outputs(outputs: dict[str, Any]) -> str:
             isinstance(v, str) and len(v) > 60 for v in value
         )
         text = "\n".join(str(v) for v in value) if sentences else compact(value)
+        text = md_text(text)  # model text: shown, never interpreted as markdown or HTML
         if "\n" in text and not isinstance(value, str):
             text = "\n".join(f"- {line}" for line in text.splitlines())
-        parts.append(f"**{key}**\n\n{text}\n")
+        parts.append(f"**{md_text(key)}**\n\n{text}\n")
     return "\n".join(parts) or "_no outputs_"
 
 
@@ -112,10 +116,14 @@ def run_report(definition: WorkflowDefinition, result: WorkflowResult) -> str:
     if result.inputs:
         lines.append(
             "- inputs: "
-            + ", ".join(f"{k}=`{sanitize_text(v, limit=80)}`" for k, v in result.inputs.items())
+            + ", ".join(
+                f"{md_text(k)}={md_cell(sanitize_text(v, limit=80))}"
+                for k, v in result.inputs.items()
+            )
         )
     if result.error:
-        lines += ["", f"**Error** ({result.error_type}): {sanitize_text(result.error, limit=600)}"]
+        error = md_text(sanitize_text(result.error, limit=600))
+        lines += ["", f"**Error** ({result.error_type}): {error}"]
     if result.failed_criteria:
         lines += ["", "**Failed criteria:** " + ", ".join(result.failed_criteria)]
     if result.target_breaches:

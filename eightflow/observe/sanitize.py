@@ -18,25 +18,70 @@ from eightflow.settings import env_flag
 REDACTED = "[REDACTED]"
 
 _KEY_PATTERNS = [
+    # PEM private keys, whole block; an unterminated block is redacted to the end.
+    re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
+        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+        re.DOTALL,
+    ),
     re.compile(r"sk-(?:proj-|ant-|or-v1-)?[A-Za-z0-9_\-]{16,}"),  # OpenAI, Anthropic, OpenRouter
-    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
+    re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b"),  # Stripe
+    re.compile(r"\bwhsec_[A-Za-z0-9]{20,}\b"),  # Stripe webhook secret
+    re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b"),  # AWS key ids
     re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),  # Google API key
+    re.compile(r"\bya29\.[0-9A-Za-z_\-]{20,}"),  # Google OAuth access token
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
-    re.compile(r"\bxox[abprs]-[A-Za-z0-9\-]{10,}\b"),  # Slack tokens
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"),  # GitHub fine-grained token
+    re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}\b"),  # GitLab
+    re.compile(r"\bxox[abprse]-[A-Za-z0-9\-]{10,}\b"),  # Slack tokens
+    re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]+"),  # Slack webhooks
     re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),  # Hugging Face
     re.compile(r"\bgsk_[A-Za-z0-9]{30,}\b"),  # Groq
     re.compile(r"\bpnu_[A-Za-z0-9]{30,}\b"),  # Prefect Cloud
+    re.compile(r"\bxai-[A-Za-z0-9]{30,}\b"),  # xAI
+    re.compile(r"\bpplx-[A-Za-z0-9]{30,}\b"),  # Perplexity
+    re.compile(r"\br8_[A-Za-z0-9]{30,}\b"),  # Replicate
+    re.compile(r"\bnpm_[A-Za-z0-9]{30,}\b"),  # npm
+    re.compile(r"\bpypi-[A-Za-z0-9_\-]{50,}"),  # PyPI upload token
+    re.compile(r"\bdop_v1_[a-f0-9]{64}\b"),  # DigitalOcean
+    re.compile(r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}\b"),  # Shopify
+    re.compile(r"\bdapi[a-f0-9]{32}\b"),  # Databricks
+    re.compile(r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"),  # SendGrid
+    re.compile(r"\bkey-[a-f0-9]{32}\b"),  # Mailgun
+    re.compile(r"\b\d{8,10}:AA[A-Za-z0-9_\-]{33}\b"),  # Telegram bot token
     re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\b"),  # JWT
+    # A bare 32-hex string is how Azure (and Twilio, Databricks...) keys look.
+    re.compile(r"\b(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{32}\b"),
 ]
+# Credentials inside a URL: scheme://user:password@host keeps the user, drops the password.
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)([^\s@/'\"]+)(@)")
+# Azure connection strings and SAS tokens.
+_AZURE = re.compile(r"(?i)\b(AccountKey=|SharedAccessKey=|[?&]sig=)([^;&\s'\"]+)")
 _AUTH_HEADER = re.compile(
-    r"(?i)\b(authorization|x-api-key|api[-_]?key|proxy-authorization)(\"?\s*[:=]\s*\"?)"
+    r"(?i)\b(authorization|x-api-key|api[-_]?key|proxy-authorization|ocp-apim-subscription-key)"
+    r"([\"']?\s*[:=]\s*[\"']?)"
     r"(?:(?:bearer|basic|token)\s+)?[^\s\"',}]+"
+)
+# ``name = value`` / ``"name": "value"`` / ``'name': 'value'`` where the name says secret.
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?i)([\"']?\b[\w.\-]*(?:secret(?!ary)|passw(?:or)?d|\bpwd|token|api[_\-]?key|access[_\-]?key"
+    r"|private[_\-]?key|credential)[\w.\-]*[\"']?\s*[:=]\s*)([\"']?)"
+    r"(?!\[REDACTED\])(?=[^\s\"',}]*[A-Za-z])([^\s\"',}]{6,})"
 )
 _BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9_\-\.=:/+]{12,}")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")
 _PHONE = re.compile(r"(?<!\w)\+?\d[\d\s().\-]{7,}\d(?!\w)")
 _SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL)")
 _MIN_SECRET_LEN = 8
+
+
+_REGISTERED: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Redact ``value`` wherever it appears from now on (keys read from Secret blocks)."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        _REGISTERED.add(value)
 
 
 _ENV_KEYS: tuple[int, tuple[str, ...]] = (-1, ())
@@ -77,12 +122,16 @@ def sanitize_text(text: str, *, limit: int | None = 2000, redact_pii: bool | Non
     """Secrets out, then truncated to ``limit`` characters (None: no limit)."""
     if not text:
         return text
-    for value in _secret_env_values():
+    known = sorted({*_secret_env_values(), *_REGISTERED}, key=len, reverse=True)
+    for value in known:
         if value in text:
             text = text.replace(value, REDACTED)
     for pattern in _KEY_PATTERNS:
         text = pattern.sub(REDACTED, text)
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
+    text = _AZURE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _BEARER.sub(f"Bearer {REDACTED}", text)
     if redact_pii is None:
         redact_pii = env_flag("EIGHTFLOW_REDACT_PII", False)  # the one parser of settings
@@ -118,21 +167,40 @@ def sanitize(value: Any, *, limit: int | None = 2000, depth: int = 0) -> Any:
     return sanitize_text(repr(value), limit=limit)
 
 
+_MARGIN = 512  # longer than any secret a pattern matches in one piece (PEM: see above)
+
+
 def excerpt(value: Any, limit: int = 300) -> str:
-    """A short, sanitized, single-line view of a step's input for trace rows."""
+    """A short, sanitized, single-line view of a step's input for trace rows.
+
+    Redacts before it truncates: the text is cut only well past ``limit`` (after collapsing
+    whitespace), so no secret is cut into a fragment that its pattern no longer matches
+    and that then survives into the excerpt.
+    """
     if isinstance(value, str):
-        text = value[: limit * 2]
+        text = _collapsed_prefix(value, limit + _MARGIN)
     elif isinstance(value, Mapping):
         # Cut each value before joining: contexts hold whole documents.
-        text = ", ".join(f"{k}={_short_repr(v, limit)}" for k, v in value.items())
+        text = ", ".join(f"{k}={_short_repr(v, limit + _MARGIN)}" for k, v in value.items())
+        text = _collapsed_prefix(text, limit + _MARGIN)
     else:
-        text = _short_repr(value, limit)
-    return sanitize_text(" ".join(text.split()), limit=limit)
+        text = _collapsed_prefix(_short_repr(value, limit + _MARGIN), limit + _MARGIN)
+    return sanitize_text(text, limit=limit)
+
+
+def _collapsed_prefix(text: str, size: int) -> str:
+    """The first ``size`` characters of ``text`` with whitespace runs collapsed."""
+    chunk = size * 2
+    while True:
+        collapsed = " ".join(text[:chunk].split())
+        if len(collapsed) >= size or chunk >= len(text):
+            return collapsed[:size]
+        chunk *= 4
 
 
 def _short_repr(value: Any, limit: int) -> str:
     if isinstance(value, str):
-        return repr(value[:limit])
+        return repr(_collapsed_prefix(value, limit))
     if isinstance(value, Mapping | list | tuple):
         return "<" + type(value).__name__ + f" of {len(value)}>"
     dump = getattr(value, "model_dump_json", None)

@@ -29,6 +29,7 @@ from typing import Any
 from eightflow.runtime.failpoints import failpoint
 from eightflow.settings import get_settings
 from eightflow.store.migrations import apply_migrations, enable_wal
+from eightflow.store.private import private_file
 
 MIGRATIONS: list[tuple[str, ...]] = [
     tuple(  # v1: answers and outcomes (IF NOT EXISTS: files from before versioning)
@@ -49,7 +50,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 class ResponseCache:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600: cached answers quote documents
         self._read_lock = threading.Lock()
         self._reader = _connect(path)
         apply_migrations(self._reader, MIGRATIONS)

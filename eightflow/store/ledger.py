@@ -25,6 +25,7 @@ from eightflow.runtime.failpoints import failpoint
 from eightflow.runtime.records import WorkflowResult
 from eightflow.settings import get_settings
 from eightflow.store.migrations import apply_migrations, enable_wal
+from eightflow.store.private import private_file
 
 MIGRATIONS: list[tuple[str, ...]] = [
     (  # v1: runs, steps, calls
@@ -123,7 +124,7 @@ class Ledger:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or get_settings().state_dir / "ledger.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # 0600: the ledger holds excerpts and answers
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self._db.row_factory = sqlite3.Row

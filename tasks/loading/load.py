@@ -19,6 +19,7 @@ from pathlib import Path
 
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
+from eightflow.path_roots import check_readable
 from tasks.loading.docx_loader import load_docx
 from tasks.loading.html_loader import load_html
 from tasks.loading.limits import LoadLimits, MiB
@@ -64,6 +65,7 @@ def load_document(
     limits = limits or DEFAULT_LIMITS
     absolute = Path(os.path.abspath(path))
     try:
+        check_readable(absolute)  # after following links, inside EIGHTFLOW_DATA_ROOTS
         doc_id = _document_id(absolute, root)
         info = _check_file(absolute)
         loader = _loader_for(absolute)

@@ -16,6 +16,7 @@ import pytest
 
 from eightflow.testing import StubConfig, StubServer
 from eightflow.testing.corpus import write_corpus
+from eightflow.testing.operator_env import operator_env
 from eightflow.testing.stub_server import http_json
 from flows.batch_documents import BatchParams, batch_documents
 
@@ -47,8 +48,10 @@ def batch_stats(stub: StubServer) -> dict[str, Any]:
 
 
 async def run_batch(folder: Path, out: Path, **options: Any) -> dict[str, Any]:
+    api_base = options.pop("api_base", None)
     params = BatchParams(folder=str(folder), out=str(out), concurrency=4, **options)
-    state = await batch_documents(params, return_state=True)
+    with operator_env(api_base, params.model):  # the test is the operator
+        state = await batch_documents(**params.flow_parameters(), return_state=True)
     brief = await state.result(raise_on_failure=False)
     assert isinstance(brief, dict), f"flow crashed: {state.message}: {brief!r}"
     return brief

@@ -46,7 +46,8 @@ async def test_secrets_never_reach_batch_outputs(
     out = tmp_path / "out"
 
     state = await batch_documents(
-        BatchParams(folder=str(docs), out=str(out), concurrency=2), return_state=True
+        **BatchParams(folder=str(docs), out=str(out), concurrency=2).flow_parameters(),
+        return_state=True,
     )
     brief = await state.result(raise_on_failure=False)
     assert (brief["completed"], brief["failed"]) == (3, 1), brief

@@ -109,6 +109,7 @@ def test_a_rerun_served_from_cache_stays_in_one_process(
 ) -> None:
     """The default worker count drops to one when most sampled documents are cached."""
     from pathlib import Path
+    from types import SimpleNamespace
 
     from eightflow.batch.runner import BatchRunner, file_sha256
 
@@ -125,5 +126,6 @@ def test_a_rerun_served_from_cache_stays_in_one_process(
     runner.cache = _Cache(stored)  # type: ignore[assignment]
     runner.summary = BatchSummary(workflow="w", version="v")
     runner.model = "m"
+    runner.workflow = SimpleNamespace(api_base=None)  # type: ignore[assignment]
     assert runner._mostly_cached() is expected
     assert list(runner.paths) == paths  # the sample is not lost to the batch

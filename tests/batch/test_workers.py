@@ -17,6 +17,7 @@ import pytest
 
 from eightflow.testing import StubConfig, StubProcess, start_stub_process
 from eightflow.testing.corpus import write_corpus
+from eightflow.testing.operator_env import operator_env
 from flows.batch_documents import BatchParams, batch_documents
 
 pytestmark = pytest.mark.e2e
@@ -41,10 +42,10 @@ async def run(
         mp.setenv("EIGHTFLOW_HOME", str(base / "home"))
         mp.setenv("OPENAI_API_KEY", "sk-test-workers-0123456789abcdef")
         params = BatchParams(
-            folder=str(base / "docs"), out=str(base / "out"), model=MODEL,
-            api_base=stub.api_base, workers=2, **options,
+            folder=str(base / "docs"), out=str(base / "out"), model=MODEL, workers=2, **options,
         )  # fmt: skip
-        state = await batch_documents(params, return_state=True)
+        with operator_env(stub.api_base, MODEL):  # the test is the operator
+            state = await batch_documents(**params.flow_parameters(), return_state=True)
     brief = await state.result(raise_on_failure=False)
     out = base / "out"
     trace = [json.loads(line) for line in (out / "trace.jsonl").read_text().splitlines()]

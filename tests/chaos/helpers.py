@@ -19,10 +19,13 @@ RUN_ACCOUNTING_COLUMNS = {"cost_usd", "cache_hit"}
 
 async def run_batch(folder: Path, out: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
     """The batch flow, in this process; returns its final state and its brief."""
+    from eightflow.testing.operator_env import operator_env
     from flows.batch_documents import BatchParams, batch_documents
 
+    api_base = options.pop("api_base", None)
     params = BatchParams(folder=str(folder), out=str(out), **options)
-    state = await batch_documents(params, return_state=True)
+    with operator_env(api_base, params.model):  # the test is the operator
+        state = await batch_documents(**params.flow_parameters(), return_state=True)
     brief = await state.result(raise_on_failure=False)
     assert isinstance(brief, dict), f"flow crashed: {state.message}: {brief!r}"
     return state, brief

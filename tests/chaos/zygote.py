@@ -39,7 +39,12 @@ def child(job: dict[str, object]) -> int:
     from flows.batch_documents import BatchParams, batch_documents
 
     params = BatchParams.model_validate(job["params"])
-    state = asyncio.run(batch_documents(params, return_state=True))
+    # The job is the operator: its stub's base URL and model are configured ones.
+    if params.api_base:
+        os.environ["EIGHTFLOW_API_BASE"] = params.api_base
+    if params.model:
+        os.environ["EIGHTFLOW_ALLOWED_MODELS"] = params.model
+    state = asyncio.run(batch_documents(**params.flow_parameters(), return_state=True))
     print(f"state: {state.name}: {state.message}", flush=True)
     return 0 if state.is_completed() else 1
 

@@ -250,7 +250,7 @@ async def test_two_steps_writing_one_output_is_a_definition_error() -> None:
 @pytest.mark.parametrize(
     ("cap", "crossing_call_made"),
     [
-        (0.0003, True),  # s1's prompt fits under the cap, its answer crosses it
+        (0.00037, True),  # s1's prompt fits under the cap, its answer crosses it
         (0.0002, False),  # s1's prompt alone would pass the cap: it never starts
     ],
 )

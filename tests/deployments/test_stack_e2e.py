@@ -6,14 +6,18 @@ Marked e2e: it starts PostgreSQL, a Prefect server and workers, and takes a few 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
+E2E_KEY = "sk-e2e-stack-" + "q" * 32
 pytestmark = pytest.mark.e2e
 
 
@@ -55,14 +60,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     database = ensure_postgres(database="eightflow_e2e", fresh=True)
     home = tmp_path_factory.mktemp("stack-home")
     port = free_port()
+    prefect_home = tmp_path_factory.mktemp("stack-prefect-home")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
         {
             "EIGHTFLOW_HOME": str(home),
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "EIGHTFLOW_AUTO_SERVER": "0",
+            # A private Prefect profile: `stack up` writes the API URL and auth string there.
+            "PREFECT_HOME": str(prefect_home),
+            "PREFECT_PROFILES_PATH": str(prefect_home / "profiles.toml"),
+            "EIGHTFLOW_CONFIGURE_PROFILE": "1",
+            # A key the workers would leak if a run could point them elsewhere.
+            "OPENAI_API_KEY": E2E_KEY,
         }
     )
+    for name in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT", "EIGHTFLOW_ALLOWED_MODELS"):
+        env.pop(name, None)
     up = eightflow(
         "stack",
         "up",
@@ -77,7 +91,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     )
     assert up.returncode == 0, up.stdout + up.stderr
     try:
+        auth = (home / "prefect-auth").read_text().strip()
         yield {
+            "auth": auth,
             "port": port,
             "url": f"http://127.0.0.1:{port}",
             "env": env,
@@ -91,10 +107,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, "server port still listening"
 
 
+def headers(stack: dict[str, Any]) -> dict[str, str]:
+    """Basic auth with the stack's auth string, and a CSRF token (protection is on)."""
+    basic = {"Authorization": "Basic " + base64.b64encode(stack["auth"].encode()).decode()}
+    if "csrf" not in stack:
+        token = httpx.get(f"{stack['api']}/csrf-token?client=e2e", headers=basic, timeout=30)
+        token.raise_for_status()
+        stack["csrf"] = token.json()["token"]
+    return {**basic, "Prefect-Csrf-Token": stack["csrf"], "Prefect-Csrf-Client": "e2e"}
+
+
 def api(stack: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
-    response = httpx.request(method, stack["api"] + path, timeout=30, **kw)
+    response = request(stack, method, path, **kw)
     response.raise_for_status()
     return response.json() if response.content else None
+
+
+def request(stack: dict[str, Any], method: str, path: str, **kw: Any) -> httpx.Response:
+    return httpx.request(method, stack["api"] + path, timeout=30, headers=headers(stack), **kw)
 
 
 def run_deployment(stack: dict[str, Any], name: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -105,11 +135,15 @@ def run_deployment(stack: dict[str, Any], name: str, params: dict[str, Any]) -> 
         stack,
         "POST",
         f"/deployments/{found['id']}/create_flow_run",
-        json={"parameters": {"params": params}},
+        json={"parameters": params},
     )
+    return wait_for(stack, run["id"], name)
+
+
+def wait_for(stack: dict[str, Any], run_id: str, name: str) -> dict[str, Any]:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        current = api(stack, "GET", f"/flow_runs/{run['id']}")
+        current = api(stack, "GET", f"/flow_runs/{run_id}")
         if current["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return dict(current)
         time.sleep(1)
@@ -138,7 +172,7 @@ def test_deployments_run_on_workers_with_postgres(stack: dict[str, Any]) -> None
     keys = artifacts_of(stack, analysis["id"])
     assert {"document-analysis-report", "document-analysis-trace"} <= set(keys)
 
-    out = stack["home"] / "batch-out"
+    out = OUTPUT / "stack-batch-out"  # inside the stack's output root (where it started)
     batch = run_deployment(
         stack,
         "batch-documents/nightly",
@@ -155,7 +189,7 @@ def test_deployments_run_on_workers_with_postgres(stack: dict[str, Any]) -> None
     )
     assert triage["state"]["type"] == "COMPLETED", triage["state"]
 
-    sharded_out = stack["home"] / "sharded-out"
+    sharded_out = OUTPUT / "stack-sharded-out"
     sharded = run_deployment(
         stack,
         "batch-sharded/sharded",
@@ -181,10 +215,148 @@ def test_deployments_run_on_workers_with_postgres(stack: dict[str, Any]) -> None
     stack["analysis_run"] = analysis["id"]
 
 
-def test_report_visible_in_a_real_browser(stack: dict[str, Any]) -> None:
+def test_the_stack_api_asks_who_you_are(stack: dict[str, Any]) -> None:
+    assert httpx.get(f"{stack['api']}/deployments/filter", timeout=30).status_code == 401
+    assert httpx.post(f"{stack['api']}/deployments/filter", json={}, timeout=30).status_code in (
+        401,
+        403,
+    )
+
+
+def test_prefect_deployment_run_takes_a_flat_path(stack: dict[str, Any]) -> None:
+    """`prefect deployment run NAME --param path=...` in the stack's environment: the
+    profile `stack up` configured carries the API URL and the auth string."""
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("prefect")), "deployment", "run",
+         "document-analysis/adhoc", "--param", "path=examples/sample.md"],
+        env=stack["env"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_id = re.search(r"UUID: ([0-9a-f-]{36})", done.stdout)
+    assert run_id, done.stdout
+    finished = wait_for(stack, run_id.group(1), "document-analysis/adhoc")
+    assert finished["state"]["type"] == "COMPLETED", finished["state"]
+    assert finished["parameters"] == {"path": "examples/sample.md"}
+
+
+class Listener:
+    """Records every request that reaches it (it should see none)."""
+
+    def __init__(self) -> None:
+        seen: list[dict[str, str]] = []
+        self.requests = seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                seen.append(dict(self.headers.items()))
+                self.send_response(500)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.api_base = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+def test_a_run_pointing_at_a_listener_is_refused(stack: dict[str, Any]) -> None:
+    listener = Listener()
+    try:
+        found = api(stack, "GET", "/deployments/name/document-analysis/adhoc")
+        create = f"/deployments/{found['id']}/create_flow_run"
+        # A base URL is no parameter of any form (tests/security/test_keys_stay_home.py
+        # shows the flows refuse one); a model outside the operator's list fails the run,
+        # naming the list.
+        run = api(stack, "POST", create, json={"parameters": {
+            "path": "examples/sample.md", "model": "openai/gpt-4o-mini"}})  # fmt: skip
+        failed = wait_for(stack, run["id"], "document-analysis/adhoc")
+        assert failed["state"]["type"] == "FAILED"
+        assert "EIGHTFLOW_ALLOWED_MODELS" in failed["state"]["message"]
+        # Nor can the run's job variables repoint the worker's environment.
+        env = {"EIGHTFLOW_API_BASE": listener.api_base, "EIGHTFLOW_MODEL": "openai/gpt-4o-mini"}
+        response = request(
+            stack, "POST", create, json={"parameters": {"path": "examples/sample.md"},
+                                         "job_variables": {"env": env}},
+        )  # fmt: skip
+        if response.is_success:
+            done = wait_for(stack, response.json()["id"], "document-analysis/adhoc")
+            assert done["state"]["type"] == "COMPLETED", done["state"]
+        assert listener.requests == []
+    finally:
+        listener.server.shutdown()
+
+
+def test_a_path_outside_the_root_is_refused_naming_it(stack: dict[str, Any]) -> None:
+    run = run_deployment(stack, "document-analysis/adhoc", {"path": "/etc/hostname"})
+    assert run["state"]["type"] == "FAILED"
+    assert str(ROOT) in run["state"]["message"]
+    run = run_deployment(stack, "batch-documents/nightly", {"out": "prompts"})
+    assert run["state"]["type"] == "FAILED" and "prompts" in run["state"]["message"]
+    assert not (ROOT / "prompts" / "report.md").exists()
+
+
+def _browser(p: Any) -> Any:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed")
+    return p.chromium.launch(
+        executable_path=chromium,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
+
+
+def _login(page: Any, stack: dict[str, Any]) -> None:
+    """The UI asks for the auth string as its password (the login page renders late)."""
+    page.goto(stack["url"])
+    password = page.locator("input[type=password]").first
+    password.wait_for(timeout=60_000)
+    password.fill(stack["auth"])
+    password.press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
+
+
+def test_the_run_form_is_flat_and_starts_a_run(stack: dict[str, Any]) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    found = api(stack, "GET", "/deployments/name/document-analysis/adhoc")
+    before = {r["id"] for r in api(stack, "POST", "/flow_runs/filter", json={})}
+    OUTPUT.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _login(page, stack)
+        page.goto(
+            f"{stack['url']}/deployments/deployment/{found['id']}/run", wait_until="networkidle"
+        )
+        page.get_by_text("path", exact=True).first.wait_for(timeout=60_000)
+        body = page.inner_text("body")
+        page.screenshot(path=str(OUTPUT / "run-form.png"), full_page=True)
+        page.locator("textarea").first.fill("examples/triage/harbour-cycle-club-faq.md")
+        page.get_by_role("button", name="Submit").last.click()
+        page.wait_for_url(lambda url: "/run" not in url, timeout=60_000)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(OUTPUT / "run-form-submitted.png"), full_page=True)
+        browser.close()
+    assert "model (Optional)" in body and "EIGHTFLOW_ALLOWED_MODELS" in body  # descriptions
+    assert "params" not in body.split()
+    runs = api(stack, "POST", "/flow_runs/filter", json={})
+    new = [r for r in runs if r["id"] not in before]
+    assert new, "the form started no run"
+    assert new[0]["parameters"]["path"] == "examples/triage/harbour-cycle-club-faq.md"
+    done = wait_for(stack, new[0]["id"], "document-analysis/adhoc")
+    assert done["state"]["type"] == "COMPLETED", done["state"]
+
+
+def test_report_visible_in_a_real_browser(stack: dict[str, Any]) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     run_id = stack.get("analysis_run")
     if run_id is None:
@@ -193,20 +365,9 @@ def test_report_visible_in_a_real_browser(stack: dict[str, Any]) -> None:
     report = artifacts_of(stack, run_id)["document-analysis-report"]
     OUTPUT.mkdir(exist_ok=True)
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = _browser(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _login(page, stack)
         page.goto(f"{stack['url']}/runs/flow-run/{run_id}", wait_until="networkidle")
         page.get_by_text("document-analysis", exact=False).first.wait_for(timeout=30_000)
         page.screenshot(path=str(OUTPUT / "flow-run.png"), full_page=True)

@@ -21,6 +21,7 @@ import pytest
 
 from eightflow.testing import StubConfig, StubProcess, start_stub_process
 from eightflow.testing.corpus import write_corpus
+from eightflow.testing.operator_env import operator_env
 from flows.batch_documents import BatchParams, batch_documents
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,8 +51,11 @@ OUTPUT_FILES = {"results.csv", "results.parquet", "trace.jsonl", "report.md"}
 
 async def run_batch(folder: Path, out: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
     """Run the flow; returns its final state and the brief it returned (data of Failed)."""
+    api_base = options.pop("api_base", None)
     params = BatchParams(folder=str(folder), out=str(out), concurrency=4, **options)
-    state = await batch_documents(params, return_state=True)
+    # The test is the operator: its stub's base URL and its model are configured ones.
+    with operator_env(api_base, params.model):
+        state = await batch_documents(**params.flow_parameters(), return_state=True)
     brief = await state.result(raise_on_failure=False)
     assert isinstance(brief, dict), f"flow crashed: {state.message}: {brief!r}"
     return state, brief

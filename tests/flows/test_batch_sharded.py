@@ -22,9 +22,9 @@ async def test_a_sharded_run_never_merges_an_earlier_runs_shards(
     written: list[Path] = []
 
     async def fake_run_deployment(name: str, parameters: dict[str, Any], **_: Any) -> Any:
-        shard_out = Path(parameters["params"]["out"])
+        shard_out = Path(parameters["out"])
         shard_out.mkdir(parents=True, exist_ok=True)
-        index = parameters["params"]["shard_index"]
+        index = parameters["shard_index"]
         (shard_out / "results.csv").write_text(
             f"id,status,error,cost_usd\nfresh-{index}.txt,completed,,0\n"
         )
@@ -32,7 +32,7 @@ async def test_a_sharded_run_never_merges_an_earlier_runs_shards(
         return SimpleNamespace(id=f"run-{index}", name=f"shard-{index}", state=_Completed())
 
     monkeypatch.setattr(sharded, "run_deployment", fake_run_deployment)
-    brief = await sharded.batch_sharded(sharded.ShardedParams(out=str(out), shards=2))
+    brief = await sharded.batch_sharded(out=str(out), shards=2)
     merged = (out / "results.csv").read_text()
     assert "fresh-0.txt" in merged and "fresh-1.txt" in merged
     assert "stale.txt" not in merged

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from eightflow.cli.main import app
 from eightflow.dynamic import Plan, PlanError, PlannedStep
 from eightflow.store.ledger import default_ledger
-from flows.document_triage import DocumentTriageWorkflow, TriageParams, document_triage_flow
+from flows.document_triage import DocumentTriageWorkflow, document_triage_flow
 
 REPO = Path(__file__).resolve().parents[2]
 TRIAGE = REPO / "examples" / "triage"
@@ -262,7 +262,7 @@ def test_definition_lists_the_registry_and_versions_the_planning_prompt() -> Non
 
 
 async def test_deployable_flow(home: Path) -> None:
-    state = await document_triage_flow(TriageParams(path=str(TRIAGE / FAQ)), return_state=True)
+    state = await document_triage_flow(path=str(TRIAGE / FAQ), return_state=True)
     assert state.is_completed()
     out = await state.result()
     assert out["status"] == "completed" and out["steps_run"] == ["extract_faq", "summarize"]

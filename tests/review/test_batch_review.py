@@ -59,7 +59,7 @@ async def run_batch(tmp_path: Path, review_below: float | None) -> tuple[Path, d
     for name in DOCS:
         shutil.copy(EXAMPLES / name, folder / name)
     params = BatchParams(folder=str(folder), out=str(out), review_below=review_below)
-    state = await batch_documents(params, return_state=True)
+    state = await batch_documents(**params.flow_parameters(), return_state=True)
     brief = await state.result(raise_on_failure=False)
     assert isinstance(brief, dict), state.message
     return out, brief

@@ -18,7 +18,7 @@ import pytest
 from eightflow import ReviewRule, Step, StepResult, Workflow, WorkflowDefinition
 from eightflow.review.decide import decide
 from eightflow.store.ledger import default_ledger
-from flows.document_analysis import DocumentAnalysisParams, document_analysis
+from flows.document_analysis import document_analysis
 from tasks.analysis.schemas import Sentiment
 
 FLAGGED = Path(__file__).resolve().parents[2] / "examples/documents/kestrel-remote-work-faq.md"
@@ -77,9 +77,7 @@ async def form_of(run: Any) -> tuple[dict[str, Any], str]:
 async def test_single_run_pauses_and_resumes_with_an_edit(via: str) -> None:
     from prefect.flow_runs import resume_flow_run
 
-    flow_call: Any = document_analysis(
-        DocumentAnalysisParams(path=str(FLAGGED)), review_below=0.6, return_state=True
-    )
+    flow_call: Any = document_analysis(path=str(FLAGGED), review_below=0.6, return_state=True)
     running = asyncio.create_task(flow_call)
     row, run = await wait_paused()
     schema, description = await form_of(run)

@@ -108,13 +108,20 @@ def choose(page: Any, dialog: Any, current: str, wanted: str) -> None:
     dialog.locator(f"button[modelvalue='{wanted}']").wait_for(timeout=10_000)
 
 
-def fill_and_submit(url: str, chromium: str) -> str:
+def fill_and_submit(url: str, chromium: str, auth: str) -> str:
     from playwright.sync_api import sync_playwright
 
     OUTPUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # The server asks who you are: the UI's password is the auth string.
+        page.goto(url.split("/runs/")[0])  # the UI's root leads to its login page
+        password = page.locator("input[type=password]").first
+        password.wait_for(timeout=60_000)
+        password.fill(auth)
+        password.press("Enter")
+        page.wait_for_url(lambda u: "/login" not in u, timeout=60_000)
         page.goto(url, wait_until="networkidle")
         page.get_by_role("button", name="Resume").first.click()
         dialog = page.get_by_role("dialog")
@@ -142,6 +149,8 @@ def test_reviewer_edits_in_the_ui_and_the_run_continues(server: dict[str, Any]) 
     except ImportError:
         prerequisite("playwright (the Python package) is not installed")
     assert chromium is not None
+    from eightflow.server_auth import auth_string, client_env
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
         {
@@ -150,6 +159,7 @@ def test_reviewer_edits_in_the_ui_and_the_run_continues(server: dict[str, Any]) 
             "EIGHTFLOW_AUTO_SERVER": "0",
             "EIGHTFLOW_REVIEW_POLL_S": "1",
             "PYTHONPATH": str(ROOT),
+            **client_env(server["home"]),  # the server's auth string
         }
     )
     command = [sys.executable, "-m", "eightflow.cli.main", "run", "document_analysis"]
@@ -159,7 +169,8 @@ def test_reviewer_edits_in_the_ui_and_the_run_continues(server: dict[str, Any]) 
     )
     try:
         review = pending_review(server["home"])
-        shown = fill_and_submit(f"{server['url']}/runs/flow-run/{review['flow_run_id']}", chromium)
+        url = f"{server['url']}/runs/flow-run/{review['flow_run_id']}"
+        shown = fill_and_submit(url, chromium, auth_string(create=False, home=server["home"]) or "")
         stdout, stderr = child.communicate(timeout=180)
     finally:
         if child.poll() is None:

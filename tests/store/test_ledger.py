@@ -87,7 +87,7 @@ async def test_batch_documents_are_recorded_under_the_batch(home: Path, tmp_path
     for name in ("grant-award-notice.txt", "kestrel-remote-work-faq.md"):
         shutil.copy(ROOT / "examples" / "documents" / name, folder / name)
     params = BatchParams(folder=str(folder), out=str(tmp_path / "out"), concurrency=2)
-    state = await batch_documents(params, return_state=True)
+    state = await batch_documents(**params.flow_parameters(), return_state=True)
     assert state.is_completed()
     rows = default_ledger().query(
         "SELECT document_id, batch_id, status, document_sha256 FROM runs ORDER BY document_id"

@@ -60,7 +60,7 @@ async def test_a_waiting_deployment_run_schedules_its_next_poll(
     from flows.batch_documents import batch_documents
     from tasks import batch_api_progress
 
-    parameters = {"params": {"folder": "examples/documents", "mode": "batch-api"}}
+    parameters = {"folder": "examples/documents", "mode": "batch-api"}
     deployment = await batch_documents.ato_deployment(name="poll-test", parameters=parameters)
     deployment_id = await deployment.apply()
     summary = BatchSummary(workflow="w", version="v")

@@ -1,0 +1,102 @@
+"""Roots for reading and writing: a Run form reaches only the folders the operator named.
+
+- ``EIGHTFLOW_DATA_ROOTS`` (folders separated by ``:`` or ``,``) limits what may be read;
+  ``EIGHTFLOW_OUT_ROOT`` limits where outputs may be written. ``eightflow stack up`` sets
+  both to the folder it was started from; a local user's CLI keeps its freedom unless
+  they are set.
+- Every check is on the real path, after following links: a link inside an allowed
+  folder that leads out of it is refused.
+- Whatever the roots, an output folder is never inside a prompts folder or
+  ``EIGHTFLOW_HOME`` (a ``report.md`` there would break every later run, or overwrite the
+  ledger).
+
+A refused path raises :class:`PathRootError`, whose message names the root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import IO, Any
+
+from eightflow.errors import DocumentError
+from eightflow.settings import get_settings
+
+
+class PathRootError(DocumentError):
+    """A path outside the roots the operator allowed."""
+
+
+def _split(raw: str | None) -> list[Path]:
+    parts = [p.strip() for p in re.split(r"[,:]", raw or "") if p.strip()]
+    return [Path(p).expanduser() for p in parts]
+
+
+def data_roots() -> list[Path] | None:
+    """The real paths documents may be read from; None when unrestricted."""
+    roots = _split(os.environ.get("EIGHTFLOW_DATA_ROOTS"))
+    return [Path(os.path.realpath(r)) for r in roots] or None
+
+
+def out_root() -> Path | None:
+    """The real path outputs may be written under; None when unrestricted."""
+    raw = (os.environ.get("EIGHTFLOW_OUT_ROOT") or "").strip()
+    return Path(os.path.realpath(Path(raw).expanduser())) if raw else None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def check_readable(path: Path | str) -> Path:
+    """The real path of ``path`` if it lies inside a data root; else ``PathRootError``."""
+    real = Path(os.path.realpath(path))
+    roots = data_roots()
+    if roots is not None and not any(_inside(real, root) for root in roots):
+        names = ", ".join(str(r) for r in roots)
+        shown = f"{path} (really {real})" if str(real) != os.path.abspath(path) else str(path)
+        raise PathRootError(
+            f"{shown} is outside the data roots ({names}); "
+            "EIGHTFLOW_DATA_ROOTS limits what may be read",
+            path=str(path),
+        )
+    return real
+
+
+def forbidden_output_dirs() -> list[Path]:
+    """Folders no output may go into: prompt folders and ``EIGHTFLOW_HOME``."""
+    from eightflow.prompts import default_prompts_dir
+
+    settings = get_settings()
+    found = [settings.home, default_prompts_dir(), Path.cwd() / "prompts"]
+    if settings.prompts_dir:
+        found.append(settings.prompts_dir)
+    return list(dict.fromkeys(Path(os.path.realpath(p.expanduser())) for p in found))
+
+
+def check_output_dir(path: Path | str) -> Path:
+    """The real path of an output folder, if allowed; else ``PathRootError``."""
+    real = Path(os.path.realpath(Path(path).expanduser()))
+    for forbidden in forbidden_output_dirs():
+        if _inside(real, forbidden):
+            raise PathRootError(
+                f"output folder {path} is inside {forbidden}; outputs never go into a "
+                "prompts folder or EIGHTFLOW_HOME",
+                path=str(path),
+            )
+    root = out_root()
+    if root is not None and not _inside(real, root):
+        raise PathRootError(
+            f"output folder {path} (really {real}) is outside the output root {root}; "
+            "EIGHTFLOW_OUT_ROOT limits where outputs may be written",
+            path=str(path),
+        )
+    return real
+
+
+def open_new_file(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> IO[Any]:
+    """Open ``path`` for writing without following a link planted at its name."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o644)
+    return os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None)

@@ -1,0 +1,21 @@
+"""Local state is private: ledger and cache files are created 0600.
+
+(``EIGHTFLOW_HOME`` itself is made 0700 by ``eightflow.server_auth.make_home_private``.)
+
+SQLite creates its ``-wal`` and ``-shm`` files with the database file's permissions, so
+creating the database file first with 0600 keeps all three private.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` readable by its owner only (its folder too); tighten if present."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+    return path
