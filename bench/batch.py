@@ -41,10 +41,21 @@ sys.path.insert(0, str(ROOT))
 MODEL = "openai/gpt-4o-mini"
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that have ended."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def per_call(cpu_s: float, calls: int) -> float | None:
+    return round(cpu_s * 1000 / calls, 3) if calls else None
 
 
 # -- phases (each runs in a child process) --------------------------------------------------
@@ -111,13 +122,19 @@ def phase_baseline(folder: Path, api_base: str, concurrency: int) -> dict[str, f
 
         await asyncio.gather(*(worker() for _ in range(workers)))
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     asyncio.run(main())
-    return {"wall_s": time.perf_counter() - t0, "cost_usd": cost, "calls": calls}
+    wall = time.perf_counter() - t0
+    return {"wall_s": wall, "cpu_s": cpu_seconds() - cpu0, "cost_usd": cost, "calls": calls}
 
 
 def phase_eightflow(
-    folder: Path, out: Path, api_base: str, concurrency: int, granularity: str = "document"
+    folder: Path,
+    out: Path,
+    api_base: str,
+    concurrency: int,
+    granularity: str = "document",
+    workers: int | None = None,
 ) -> dict[str, float]:
     import asyncio
 
@@ -131,18 +148,30 @@ def phase_eightflow(
         model=MODEL,
         concurrency=concurrency,
         granularity=granularity,
+        **({"workers": workers} if workers is not None else {}),
     )
     # The benchmark is the operator: its stub's base URL and model are configured ones.
     os.environ["EIGHTFLOW_API_BASE"] = api_base
     os.environ["EIGHTFLOW_ALLOWED_MODELS"] = MODEL
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     state = asyncio.run(batch_documents(**params.flow_parameters(), return_state=True))
     wall = time.perf_counter() - t0
+    cpu = cpu_seconds() - cpu0
+    try:
+        brief = state.result(raise_on_failure=False)
+    except Exception:
+        brief = None
+    brief = brief if isinstance(brief, dict) else {}
     import pandas as pd
 
     frame = pd.read_csv(out / "results.csv")
     return {
         "wall_s": wall,
+        "cpu_s": cpu,
+        "workers": int(brief.get("workers") or 1),
+        "documents_per_worker": brief.get("documents_per_worker") or [],
+        "workers_peak_rss_mb": float(brief.get("peak_rss_mb") or 0.0),
+        "cpu_s_per_worker": brief.get("cpu_s_per_worker") or [],
         "state": state.name,
         "completed": int((frame["status"] == "completed").sum()),
         "cost_usd": float(frame["cost_usd"].fillna(0).sum()),
@@ -197,15 +226,18 @@ def run_child(mode: str, args: argparse.Namespace, env: dict[str, str], **extra:
         "--granularity",
         args.granularity,
     ]
+    if args.workers is not None:
+        cmd += ["--workers", str(args.workers)]
     for key, value in extra.items():
         cmd += [f"--{key.replace('_', '-')}", value]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     process_wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{mode} phase failed:\n{proc.stderr[-4000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["process_wall_s"] = process_wall
+    result["process_cpu_s"] = cpu_seconds() - cpu0  # the whole child, imports included
     return result
 
 
@@ -216,7 +248,12 @@ def child_main(args: argparse.Namespace) -> None:
         result = phase_containment(Path(args.folder))
     else:
         result = phase_eightflow(
-            Path(args.folder), Path(args.out), args.api_base, args.concurrency, args.granularity
+            Path(args.folder),
+            Path(args.out),
+            args.api_base,
+            args.concurrency,
+            args.granularity,
+            args.workers,
         )
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
@@ -240,6 +277,12 @@ def main() -> None:
         "--skip-baseline",
         action="store_true",
         help="Only the eightflow phases (e.g. for the 10,000-document memory check).",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="eightflow worker processes (default: the flow default, 1; 0 = one per core).",
     )
     parser.add_argument(
         "--containment",
@@ -282,7 +325,14 @@ def main() -> None:
     try:
         with start_stub_process(StubConfig(latency_ms=args.latency_ms)) as stub:
             if args.skip_baseline:
-                base = {"wall_s": float("nan"), "cost_usd": float("nan"), "peak_rss_mb": 0.0}
+                base = {
+                    "wall_s": float("nan"),
+                    "process_wall_s": float("nan"),
+                    "cpu_s": float("nan"),
+                    "process_cpu_s": float("nan"),
+                    "cost_usd": float("nan"),
+                    "peak_rss_mb": 0.0,
+                }
                 base_calls = 0
             else:
                 say("(a) baseline: asyncio + litellm")
@@ -326,11 +376,28 @@ def main() -> None:
         "baseline_wall_s": round(base["wall_s"], 3),
         "eightflow_wall_s": round(first["wall_s"], 3),
         "eightflow_process_wall_s": round(first["process_wall_s"], 3),
+        "baseline_process_wall_s": round(base["process_wall_s"], 3),
+        "process_ratio": round(first["process_wall_s"] / base["process_wall_s"], 3),
+        "workers": first["workers"],
+        # CPU per model call in the timed region (children that ended included), and for
+        # the whole child process (imports and start-up included).
+        "baseline_cpu_ms_per_call": per_call(base["cpu_s"], base_calls),
+        "eightflow_cpu_ms_per_call": per_call(first["cpu_s"], calls),
+        "baseline_process_cpu_ms_per_call": per_call(base["process_cpu_s"], base_calls),
+        "eightflow_process_cpu_ms_per_call": per_call(first["process_cpu_s"], calls),
         "ideal_wall_s": round(calls * args.latency_ms / 1000 / args.concurrency, 3),
         "ratio": round(first["wall_s"] / base["wall_s"], 3),
         "cached_wall_s": round(cached["wall_s"], 3),
+        "cached_fraction": round(cached["wall_s"] / first["wall_s"], 3),
+        "cached_process_wall_s": round(cached["process_wall_s"], 3),
         "cached_calls": cached_calls,
         "peak_rss_mb": round(first["peak_rss_mb"], 1),
+        # Summed over the flow's process and its worker processes (when there are some).
+        "peak_rss_mb_all_processes": round(
+            max(first["peak_rss_mb"], first.get("workers_peak_rss_mb") or 0.0), 1
+        ),
+        "documents_per_worker": first.get("documents_per_worker"),
+        "cpu_s_per_worker": first.get("cpu_s_per_worker"),
         "baseline_peak_rss_mb": round(base["peak_rss_mb"], 1),
         "baseline_cost_usd": round(base["cost_usd"], 8),
         "eightflow_cost_usd": round(first["cost_usd"], 8),

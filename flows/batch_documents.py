@@ -87,6 +87,7 @@ async def batch_documents(
     refresh: bool = False,
     granularity: Literal["document", "step"] = "document",
     rpm: Annotated[float | None, Field(gt=0)] = None,
+    workers: Annotated[int | None, Field(ge=0, le=64)] = None,
     shard_index: Annotated[int, Field(ge=0)] = 0,
     shard_count: Annotated[int, Field(ge=1)] = 1,
     mode: Literal["online", "batch-api"] = "online",
@@ -113,6 +114,8 @@ async def batch_documents(
         granularity: 'document': one Prefect task per document (fast at scale); 'step':
             one per step per document (most detail in the UI).
         rpm: Requests per minute cap across the batch; empty: none.
+        workers: Processes running documents inside this flow run; empty: 1; 0: one per
+            core for a large batch.
         shard_index: This run's shard (batch-sharded sets it).
         shard_count: How many shards the folder is split into.
         mode: 'online': one request per call; 'batch-api': calls go out in waves through
@@ -139,6 +142,7 @@ async def batch_documents(
         refresh=refresh,
         granularity=granularity,
         rpm=rpm,
+        workers=workers,
         shard_index=shard_index,
         shard_count=shard_count,
         mode=mode,
@@ -171,7 +175,7 @@ async def _run_batch(params: BatchParams) -> Any:
         BatchOptions.model_validate(params.model_dump(include=set(BatchOptions.model_fields))),
         paths(),
         root,
-        loader=sandboxed_load_document,
+        loader=sandboxed_load_document,  # by reference: worker processes import it
         sinks=[writer, progress],
     )
     runner.summary.expected = expected

@@ -56,6 +56,10 @@ class BatchApiRunner(BatchRunner):
         expected = self.summary.expected or MAX_DOCUMENTS_IN_FLIGHT
         return max(1, min(MAX_DOCUMENTS_IN_FLIGHT, expected))
 
+    def _worker_pool(self) -> None:
+        """One process: the wave collector gathers every document's calls into its batches."""
+        self.workers = 1
+
     async def run(self) -> BatchSummary:
         from eightflow.gateway.batches import active_router, check_batch_support
 

@@ -59,6 +59,14 @@ class BatchOptions(BaseModel):
         description="batch-api: stop waiting after this long; open batches stay in the "
         "ledger and the next run collects them without resubmitting.",
     )
+    workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="Processes that run documents inside this flow run. Default 1; 0 means "
+        "one per core (up to 4) when the batch is large, concurrency is 16 or more per "
+        "process and the documents are not already cached.",
+    )
     shard_index: int = Field(default=0, ge=0)
     shard_count: int = Field(default=1, ge=1)
     final_pass_s: float = Field(
@@ -164,6 +172,10 @@ class BatchSummary(BaseModel):
     concurrency_changes: list[dict[str, Any]] = Field(default_factory=list)
     charged_failed_calls: int = 0
     batch_api: dict[str, Any] | None = None  # waves, batches, cost vs online (batch-api mode)
+    workers: int = 1  # processes that ran documents
+    documents_per_worker: list[int] = Field(default_factory=list)
+    peak_rss_mb_per_worker: list[float] = Field(default_factory=list)
+    cpu_s_per_worker: list[float] = Field(default_factory=list)  # spawned workers only
 
     def add(self, outcome: DocumentOutcome) -> None:
         self.total += 1
@@ -253,6 +265,10 @@ class BatchSummary(BaseModel):
             "cost_usd": None if self.unpriced else self.cost_usd,
             "duration_s": round(self.duration_s, 3),
             "budget_exhausted": self.budget_exhausted,
+            "workers": self.workers,
+            "documents_per_worker": list(self.documents_per_worker),
+            "peak_rss_mb": round(sum(self.peak_rss_mb_per_worker), 1),
+            "cpu_s_per_worker": list(self.cpu_s_per_worker),
             "faults_outlasted": self.faults_outlasted,
             "final_pass_documents": self.final_pass_documents,
             "final_pass_recovered": self.final_pass_recovered,

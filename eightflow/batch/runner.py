@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -108,6 +109,7 @@ class BatchRunner:
         self.model = options.model or workflow.run_model or get_settings().model
         self.summary = BatchSummary(workflow=definition.name, version=workflow.version)
         self.batch_id: str | None = None  # the batch flow run's id, for the ledger
+        self.workers = 1  # processes that ran documents (set by run)
         self.out_dir: str | None = None  # where results go: a review decision updates them
 
     def outcome_key(self, sha256: str) -> str:
@@ -127,6 +129,64 @@ class BatchRunner:
     async def run(self) -> BatchSummary:
         self.check_prices()
         started = time.perf_counter()
+        pool = self._worker_pool()
+        if pool is not None:
+            await pool.run()
+            self.summary.documents_per_worker = pool.documents
+            self.summary.peak_rss_mb_per_worker = pool.peak_rss_mb
+            self.summary.cpu_s_per_worker = pool.cpu_s
+            await self.finish_store()
+        else:
+            await self._run_here()
+        self.summary.concurrency_changes = list(self.limiter.changes)
+        self.summary.charged_failed_calls = self.budget.charged_failures
+        self.summary.workers = self.workers
+        self.summary.duration_s = time.perf_counter() - started
+        self.summary.budget_exhausted = bool(self.budget.exhausted)
+        for sink in self.sinks:
+            sink.close(self.summary)
+        return self.summary
+
+    def _worker_pool(self) -> Any:
+        """Worker processes when ``workers`` > 1 and the workflow can be rebuilt by name."""
+        from eightflow.batch.workers import WorkerPool, default_workers
+        from eightflow.registry import workflow_names
+
+        # One process unless asked: measured on 2 cores, a second process cost more than it
+        # gave (its start-up, and both processes writing one ledger and one cache).
+        requested = self.options.workers or 1
+        if self.options.workers == 0:  # "auto": one per core for a large, wide batch
+            requested = default_workers(self.options.concurrency, self.summary.expected)
+            if requested > 1 and self._mostly_cached():
+                requested = 1  # a re-run served from cache: nothing for a second core
+        self.workers = max(1, min(requested, self.options.concurrency))
+        name = self.summary.workflow
+        if self.workers == 1 or name not in workflow_names():
+            self.workers = 1
+            return None
+        return WorkerPool(self, self.workers, name)
+
+    def _mostly_cached(self, sample: int = 8) -> bool:
+        """Whether most of the first ``sample`` documents have a stored outcome."""
+        if self.options.refresh:
+            return False
+        iterator = iter(self.paths)
+        head = list(itertools.islice(iterator, sample))
+        self.paths = itertools.chain(head, iterator)
+        hits = 0
+        for path in head:
+            sha = file_sha256(path) if path.is_file() else None
+            if sha and self.cache.get_outcome(self.outcome_key(sha)) is not None:
+                hits += 1
+        return bool(head) and hits * 2 > len(head)
+
+    async def finish_store(self) -> None:
+        await asyncio.to_thread(self.cache.flush)
+        if self._owns_cache:  # a long-lived worker must not keep a writer thread per run
+            await asyncio.to_thread(self.cache.close)
+
+    async def _run_here(self) -> None:
+        """Every document in this process's event loop."""
         workers = self.documents_in_flight()
         queue: asyncio.Queue[Path | None] = asyncio.Queue(maxsize=workers)
         deferred: list[tuple[Path, DocumentOutcome]] = []
@@ -147,16 +207,7 @@ class BatchRunner:
 
         await asyncio.gather(produce(), *(consume() for _ in range(workers)))
         await self._final_pass(deferred)
-        self.summary.concurrency_changes = list(self.limiter.changes)
-        self.summary.charged_failed_calls = self.budget.charged_failures
-        await asyncio.to_thread(self.cache.flush)
-        if self._owns_cache:  # a long-lived worker must not keep a writer thread per run
-            await asyncio.to_thread(self.cache.close)
-        self.summary.duration_s = time.perf_counter() - started
-        self.summary.budget_exhausted = bool(self.budget.exhausted)
-        for sink in self.sinks:
-            sink.close(self.summary)
-        return self.summary
+        await self.finish_store()
 
     async def safe_process(self, path: Path) -> DocumentOutcome:
         """:meth:`process`, with any exception it lets out turned into the document's row."""
@@ -165,7 +216,11 @@ class BatchRunner:
         except Exception as exc:
             return contained(self._doc_id(path), path, exc, "processing")
 
-    async def _final_pass(self, deferred: list[tuple[Path, DocumentOutcome]]) -> None:
+    async def _final_pass(
+        self,
+        deferred: list[tuple[Path, DocumentOutcome]],
+        emit: Callable[[DocumentOutcome], None] | None = None,
+    ) -> None:
         """Run transiently failed documents again, backing off longer, until the deadline.
 
         Steps that completed before are served from the response cache, so only what
@@ -200,7 +255,7 @@ class BatchRunner:
                 if merged.transient and merged.status == "failed":
                     still.append((path, merged))
                 else:
-                    self._emit(merged)
+                    (emit or self._emit)(merged)
             pending = still
             delay = min(delay * 2, FINAL_PASS_MAX_DELAY_S)
         for _path, outcome in pending:
@@ -209,7 +264,7 @@ class BatchRunner:
                 f"{outcome.error} (still failing when the final pass ended after "
                 f"{self.options.final_pass_s:g} s)"
             )
-            self._emit(outcome)
+            (emit or self._emit)(outcome)
 
     def documents_in_flight(self) -> int:
         return self.options.concurrency * 2

@@ -103,6 +103,9 @@ def analyze_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path("out"),
     concurrency: Annotated[int, typer.Option(help="Model calls in flight.")] = 8,
     rpm: Annotated[float | None, typer.Option(help="Requests per minute cap.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Processes running documents (default 1; 0: one per core).")
+    ] = None,
     max_cost_usd: Annotated[float | None, typer.Option(help="Spend cap in USD.")] = None,
     include: Annotated[list[str] | None, typer.Option(help="Glob to include (repeatable).")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Glob to exclude (repeatable).")] = None,
@@ -167,6 +170,7 @@ def analyze_command(
         "out": str(out_dir),
         "concurrency": concurrency,
         "rpm": rpm,
+        "workers": workers,
         "max_cost_usd": max_cost_usd,
         "include": include or [],
         "exclude": exclude or [],

@@ -12,7 +12,6 @@ step's trace.
 from __future__ import annotations
 
 import asyncio
-import copy
 import functools
 import hashlib
 import json
@@ -441,14 +440,15 @@ def _response_format(schema: type[BaseModel]) -> dict[str, Any]:
 
     Passing the class makes litellm rebuild its strict JSON schema on every call, about a
     millisecond of CPU each; the dict form is the same request, computed once. Each call
-    gets a copy because litellm may adjust the dict for a provider.
+    gets a copy because litellm may adjust the dict for a provider: parsed from the cached
+    JSON text, several times cheaper than ``copy.deepcopy`` of the nested dict.
     """
-    return copy.deepcopy(_response_format_of(schema))
+    return dict(json.loads(_response_format_json(schema)))
 
 
 @functools.lru_cache(maxsize=256)
-def _response_format_of(schema: type[BaseModel]) -> dict[str, Any]:
-    return dict(type_to_response_format_param(schema) or {})
+def _response_format_json(schema: type[BaseModel]) -> str:
+    return json.dumps(type_to_response_format_param(schema) or {})
 
 
 @functools.lru_cache(maxsize=128)
