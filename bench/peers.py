@@ -157,8 +157,8 @@ def main() -> None:
         print(json.dumps(phase(Path(args.folder), args.api_base, args.concurrency)))
         return
 
-    from eightflow.testing import StubConfig, start_stub_process
-    from eightflow.testing.corpus import write_corpus
+    from tests.support import StubConfig, start_stub_process
+    from tests.support.corpus import write_corpus
 
     folder = Path(tempfile.mkdtemp(prefix="eightflow-peers-")) / "docs"
     write_corpus(folder, args.docs)

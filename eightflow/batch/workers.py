@@ -34,7 +34,9 @@ from eightflow.batch.shared_bounds import BudgetCell, SharedBudget, split, split
 from eightflow.runtime.limiter import CallLimiter
 
 if TYPE_CHECKING:
-    from eightflow.batch.runner import BatchRunner
+    # The runner passes itself (and, to a child process, its class) in: this module never
+    # imports runner.py, which imports it.
+    BatchRunner = Any
 
 MAX_DEFAULT_WORKERS = 4
 DOCUMENTS_PER_WORKER = 100  # below this many documents per process, spawning costs more
@@ -104,12 +106,16 @@ async def _consume(
         await runner._final_pass(deferred, lambda o: emit(path_of.get(o.id, o.path), o))
 
 
-def _worker_main(spec: WorkerSpec, paths: Any, outcomes: Any, cell: BudgetCell) -> None:
-    """A spawned worker: the flow run's context, its share of the bounds, its documents."""
+def _worker_main(
+    spec: WorkerSpec, paths: Any, outcomes: Any, cell: BudgetCell, runner_cls: Any
+) -> None:
+    """A spawned worker: the flow run's context, its share of the bounds, its documents.
+
+    ``runner_cls`` is the parent's runner class (pickled by reference).
+    """
     import cloudpickle
     from prefect.context import AsyncClientContext, hydrated_context
 
-    from eightflow.batch.runner import BatchRunner
     from eightflow.registry import load_workflow
 
     error = None
@@ -117,7 +123,7 @@ def _worker_main(spec: WorkerSpec, paths: Any, outcomes: Any, cell: BudgetCell) 
         options = BatchOptions.model_validate(spec.options)
         with hydrated_context(cloudpickle.loads(spec.prefect_context)):
             workflow = load_workflow(spec.workflow)(model=options.model, api_base=options.api_base)
-            runner = BatchRunner(workflow, options, (), Path(spec.root), spec.loader)
+            runner = runner_cls(workflow, options, (), Path(spec.root), spec.loader)
             runner.budget = SharedBudget(cell, runner.budget.max_tokens, runner.budget.max_cost_usd)
             runner.batch_id = spec.batch_id
             runner.out_dir = spec.out_dir
@@ -181,7 +187,7 @@ class WorkerPool:
             )
             process = ctx.Process(
                 target=_worker_main,
-                args=(spec, paths, outcomes, cell),
+                args=(spec, paths, outcomes, cell, type(runner)),
                 name=f"eightflow-worker-{index}",
                 daemon=True,
             )

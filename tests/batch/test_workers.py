@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
-from eightflow.testing import StubConfig, StubProcess, start_stub_process
-from eightflow.testing.corpus import write_corpus
-from eightflow.testing.operator_env import operator_env
-from flows.batch_documents import BatchParams, batch_documents
+from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support.corpus import write_corpus
+from tests.support.operator_env import operator_env
 
 pytestmark = pytest.mark.e2e
 
