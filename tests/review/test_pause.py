@@ -18,6 +18,7 @@ from eightflow_app.flows.document_analysis import document_analysis
 from eightflow_app.tasks.analysis.schemas import Sentiment
 
 from eightflow import ReviewRule, Step, StepResult, Workflow, WorkflowDefinition
+from eightflow.registry import load_workflow
 from eightflow.review.decide import decide
 from eightflow.store.ledger import default_ledger
 
@@ -98,6 +99,7 @@ async def test_single_run_pauses_and_resumes_with_an_edit(via: str) -> None:
             edits={"label": EDITED, "score": "0"},
             note="a FAQ",
             reviewer="ana",
+            loader=load_workflow,
         )
         assert answer["resumed"] == str(run.id)
     state = await asyncio.wait_for(running, timeout=120)
