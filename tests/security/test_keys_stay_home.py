@@ -134,7 +134,7 @@ async def test_a_stored_key_goes_only_to_the_configured_base(
 
 
 def test_request_cache_key_includes_the_base_url() -> None:
-    from eightflow.gateway.call import _cache_key
+    from eightflow.gateway.request import _cache_key
     from eightflow.prompts import PromptRegistry
 
     prompt = PromptRegistry().get("sentiment")
