@@ -279,39 +279,32 @@ def _assemble(
     plain = [r for d, r in zip(docs, srows, strict=True) if d.kind in NEUTRAL_KINDS]
     neutral = [r for r in plain if r.expected == "neutral"]
     name, where = Path(path).name, str(Path(path).resolve())
-    sentiment = EvalResult(
-        eval_id=uuid.uuid4().hex[:16],
-        task="sentiment",
-        prompt=prompts["sentiment"].ref,
-        model=model,
-        rows=len(srows),
-        metric="accuracy",
-        value=s_metrics["accuracy"],
-        metrics=s_metrics,
-        per_label=s_per,
-        confusion=confusion,
-        errors=sum(1 for r in srows if r.error),
-        predictions=srows,
-        workflow=workflow,
-        dataset=name,
-        dataset_path=where,
+
+    def result(
+        task: str, rows: list[Any], metric: str, values: dict[str, Any], **extra: Any
+    ) -> EvalResult:
+        """One task's scores as an ``EvalResult`` (the shape single-CSV evals record)."""
+        return EvalResult(
+            eval_id=uuid.uuid4().hex[:16],
+            task=task,
+            prompt=prompts[task].ref,
+            model=model,
+            rows=len(rows),
+            metric=metric,
+            value=values[metric],
+            metrics=values,
+            errors=sum(1 for r in rows if r.error),
+            predictions=rows,
+            workflow=workflow,
+            dataset=name,
+            dataset_path=where,
+            **extra,
+        )
+
+    sentiment = result(
+        "sentiment", srows, "accuracy", s_metrics, per_label=s_per, confusion=confusion
     )
-    entities = EvalResult(
-        eval_id=uuid.uuid4().hex[:16],
-        task="entities",
-        prompt=prompts["entities"].ref,
-        model=model,
-        rows=len(erows),
-        metric="f1",
-        value=e_metrics["f1"],
-        metrics=e_metrics,
-        per_label=e_per,
-        errors=sum(1 for r in erows if r.error),
-        predictions=erows,
-        workflow=workflow,
-        dataset=name,
-        dataset_path=where,
-    )
+    entities = result("entities", erows, "f1", e_metrics, per_label=e_per)
     metrics: dict[str, float | None] = {
         "sentiment_accuracy": s_metrics["accuracy"],
         "neutral_recall_technical_legal": (
