@@ -147,3 +147,58 @@ def test_excerpt_redacts_before_it_truncates(gap: str) -> None:
         text = "word" + gap + "x" * (600 - cut) + key
         assert key[:12] not in excerpt(text), cut
         assert key[:12] not in excerpt({"document": text}), cut
+
+
+# -- the needle prefilter (the hot path skips a pattern whose literals are absent) ----------
+
+
+def _unfiltered(text: str) -> str:
+    """Every pattern run unconditionally, in the sanitizer's order: the reference."""
+    for pattern in sanitize_module._KEY_PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    text = sanitize_module._URL_CREDENTIALS.sub(lambda m: f"{m[1]}{REDACTED}{m[3]}", text)
+    text = sanitize_module._AZURE.sub(lambda m: f"{m[1]}{REDACTED}", text)
+    text = sanitize_module._AUTH_HEADER.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", text)
+    text = sanitize_module._SECRET_ASSIGNMENT.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", text)
+    return sanitize_module._BEARER.sub(f"Bearer {REDACTED}", text)
+
+
+# The case-insensitive names spelled with the non-ASCII letters re.IGNORECASE equates to
+# ASCII ones (dotted and dotless i, long s, the Kelvin sign).
+ODD_SPELLINGS = [
+    "prİvate_key = hunter2hunter2",
+    "apı_key: abcdef123456",
+    "ſecret=abcdef123456",
+    "x-api-Key: abcdef123456",
+    "AUTHORİZATİON: Bearer abcdefghijklmnop",
+    "Token = abc123def456",
+    "ACCOUNTKEY=abc+def/ghi==;",
+    "https://user:pa55word@example.com/path",
+    "BEARER abcdefghijklmnopqrstuvwxyz",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [s[1] for s in SHAPES] + ODD_SPELLINGS,
+    ids=[s[0] for s in SHAPES] + [f"odd-{i}" for i in range(len(ODD_SPELLINGS))],
+)
+def test_the_prefilter_redacts_what_every_pattern_would(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sanitize_module, "_REGISTERED", set())
+    monkeypatch.setattr(sanitize_module, "_secret_env_values", list)
+    assert sanitize_text(text, limit=None, redact_pii=False) == _unfiltered(text)
+
+
+def test_every_rule_has_a_compiled_pattern_and_needles_it_can_match() -> None:
+    for pattern, needles in sanitize_module._KEY_RULES:
+        assert needles is None or all(needle for needle in needles), pattern.pattern
+
+
+def test_the_fold_covers_every_letter_ignorecase_equates_to_ascii() -> None:
+    import re
+
+    letter = re.compile("(?i)[a-z]")
+    odd = {chr(c) for c in range(128, 0x110000) if letter.fullmatch(chr(c))}
+    assert odd == {chr(c) for c in sanitize_module._TO_ASCII}
