@@ -63,3 +63,15 @@ def test_servers_eightflow_starts_have_telemetry_off_and_their_own_prefect_home(
         str(tmp_path / "prefect" / "prefect.db")
     )
     assert "PREFECT_API_URL" not in env
+
+
+def test_servers_eightflow_starts_batch_task_run_writes_unless_the_operator_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"
+    monkeypatch.delenv(name, raising=False)
+    env = LocalServer(home=tmp_path, port=4399).server_env()
+    assert int(env[name]) > 1
+    assert env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"] == "1"
+    monkeypatch.setenv(name, "7")
+    assert LocalServer(home=tmp_path, port=4399).server_env()[name] == "7"
