@@ -127,7 +127,7 @@ def _fold(text: str) -> str:
 
 
 def _has(text: str, needles: tuple[str, ...]) -> bool:
-    return any(needle in text for needle in needles)
+    return any(map(text.__contains__, needles))
 
 
 _REGISTERED: set[str] = set()
@@ -265,8 +265,14 @@ def _short_repr(value: Any, limit: int) -> str:
         return repr(_collapsed_prefix(value, limit))
     if isinstance(value, Mapping | list | tuple):
         return "<" + type(value).__name__ + f" of {len(value)}>"
-    dump = getattr(value, "model_dump_json", None)
-    if callable(dump):
-        text: str = dump()
-        return text[:limit]
+    fields = getattr(type(value), "model_fields", None)
+    if isinstance(fields, dict):
+        # Field by field, each cut to the limit: dumping a whole document (megabytes of
+        # text) as JSON to keep its first few hundred characters was a hot path.
+        parts = []
+        for name in fields:
+            parts.append(f"{name}={_short_repr(getattr(value, name, None), limit)}")
+            if sum(map(len, parts)) >= limit:
+                break
+        return f"{type(value).__name__}({', '.join(parts)})"[:limit]
     return repr(value)[:limit]

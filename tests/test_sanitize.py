@@ -189,3 +189,17 @@ def test_excerpt_is_single_line_sanitized_and_short() -> None:
     assert "\n" not in out and OPENAI not in out
     assert len(out) <= 60 + len("… [9999 more chars]")
     assert excerpt(f"  a\n b {SERVICE_TOKEN} ") == f"a b {REDACTED}"
+
+
+def test_excerpt_of_a_model_names_its_fields_cuts_each_and_redacts() -> None:
+    from pydantic import BaseModel
+
+    class Doc(BaseModel):
+        id: str
+        text: str
+        pages: int | None = None
+
+    big = Doc(id="a.txt", text=f"{OPENAI} " + "word " * 200_000)
+    out = excerpt({"document": big}, limit=300)
+    assert out.startswith("document=Doc(id='a.txt', text='") and OPENAI not in out
+    assert REDACTED in out and len(out) <= 300 + len("… [9999 more chars]")

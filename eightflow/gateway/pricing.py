@@ -73,11 +73,9 @@ def load_price_file(path: Path | None = None) -> int:
 
 def is_priced(model: str) -> bool:
     """True when litellm (or the price file) knows what ``model`` costs per token."""
-    if provider_of(model) in _FREE_PROVIDERS:
-        return True
+    if provider_of(model) in _FREE_PROVIDERS or model in _priced:
+        return True  # known before any file check: this runs on every call
     load_price_file()
-    if model in _priced:
-        return True
     try:
         cost_in, cost_out = litellm.cost_per_token(
             model=model, prompt_tokens=1000, completion_tokens=1000
