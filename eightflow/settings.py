@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     ledger_full_inputs: bool = Field(
         default=False,
         description="EIGHTFLOW_LEDGER_FULL_INPUTS: keep whole inputs, not only an excerpt.",
+    )
+    worker_start: Literal["fork", "spawn"] | None = Field(
+        default=None,
+        description="EIGHTFLOW_WORKER_START: how batch worker processes start; empty: fork "
+        "where the platform has it (no second import of litellm and Prefect), else spawn.",
     )
     workflows: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,

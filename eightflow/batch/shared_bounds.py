@@ -46,7 +46,7 @@ def _shared_fields() -> list[str]:
 class BudgetCell:
     """The shared memory and lock behind every process's :class:`SharedBudget`.
 
-    Made in the parent from a ``spawn`` context and handed to each worker at start.
+    Made in the parent from the workers' context and handed to each worker at start.
     """
 
     def __init__(self, ctx: BaseContext) -> None:

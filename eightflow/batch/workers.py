@@ -1,9 +1,15 @@
 """Spread one batch's documents over worker processes inside one flow run.
 
 At high concurrency a batch is CPU-bound (litellm costs milliseconds of CPU per call), and
-one event loop uses one core. Here the flow's own process and ``workers - 1`` spawned
+one event loop uses one core. Here the flow's own process and ``workers - 1`` worker
 processes each run an event loop over documents they take from one shared queue, so a
 slow document never leaves a core idle while others still wait.
+- Workers are forked where the platform can (Linux): a spawned worker imported litellm
+  and Prefect again, about 4-5 s of CPU each on this 2-core machine, before its first
+  document. Forking happens before the flow's process has made any model call, Prefect
+  resets its own threads and services in the child, and eightflow's process-wide
+  singletons (the ledger, the loader sandbox) forget the parent's at fork.
+  ``EIGHTFLOW_WORKER_START=spawn`` starts them fresh instead.
 
 - Each worker enters the flow run's Prefect context (``prefect.context.serialize_context``,
   as Prefect's ``ProcessPoolTaskRunner`` does), so every document is still a task run of
@@ -50,13 +56,23 @@ def default_workers(concurrency: int, documents: int | None, cores: int | None =
     return max(1, min(cores, MAX_DEFAULT_WORKERS, concurrency // CALLS_PER_WORKER, by_documents))
 
 
+def start_method() -> str:
+    """``fork`` where available (no second start-up), unless the operator says ``spawn``."""
+    from eightflow.settings import get_settings
+
+    chosen = get_settings().worker_start
+    if chosen is None:
+        chosen = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return chosen
+
+
 def _cpu_s(usage: Any) -> float:
     return round(float(usage.ru_utime + usage.ru_stime), 3)
 
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What a spawned worker needs to rebuild its part of the batch (all picklable)."""
+    """What a worker needs to rebuild its part of the batch (picklable, for ``spawn``)."""
 
     index: int
     workflow: str
@@ -109,7 +125,7 @@ async def _consume(
 def _worker_main(
     spec: WorkerSpec, paths: Any, outcomes: Any, cell: BudgetCell, runner_cls: Any
 ) -> None:
-    """A spawned worker: the flow run's context, its share of the bounds, its documents.
+    """A worker process: the flow run's context, its share of the bounds, its documents.
 
     ``runner_cls`` is the parent's runner class (pickled by reference).
     """
@@ -146,7 +162,7 @@ def _worker_main(
 
 
 class WorkerPool:
-    """The flow's process as worker 0, plus ``workers - 1`` spawned processes."""
+    """The flow's process as worker 0, plus ``workers - 1`` worker processes."""
 
     def __init__(self, runner: BatchRunner, workers: int, workflow_name: str) -> None:
         self.runner = runner
@@ -154,7 +170,7 @@ class WorkerPool:
         self.workflow_name = workflow_name
         self.peak_rss_mb: list[float] = []
         self.documents = [0] * workers  # outcomes each process sent
-        self.cpu_s = [0.0] * workers  # CPU each spawned process used, start-up included
+        self.cpu_s = [0.0] * workers  # CPU each worker process used, start-up included
         self.errors: list[str] = []
 
     async def run(self) -> None:
@@ -162,7 +178,11 @@ class WorkerPool:
         from prefect.context import serialize_context
 
         runner, options = self.runner, self.runner.options
-        ctx = multiprocessing.get_context("spawn")
+        ctx = (
+            multiprocessing.get_context("fork")
+            if start_method() == "fork"
+            else multiprocessing.get_context("spawn")
+        )
         cell = BudgetCell(ctx)
         runner.budget = SharedBudget(cell, runner.budget.max_tokens, runner.budget.max_cost_usd)
         shares = split(options.concurrency, self.workers)
@@ -211,7 +231,7 @@ class WorkerPool:
             runner._emit(outcome)
 
         def collect() -> None:
-            """Outcomes of spawned workers, until each has said it is done (or died)."""
+            """Outcomes of worker processes, until each has said it is done (or died)."""
             remaining = {p.name: p for p in processes}
             while remaining:
                 try:

@@ -10,6 +10,7 @@ Every text field is written through the one sanitizer.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import sqlite3
 import threading
@@ -393,6 +394,18 @@ class Ledger:
 
 _DEFAULT: dict[Path, Ledger] = {}
 _DEFAULT_LOCK = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    """A forked process (a batch worker) opens its own ledger: the parent's connection and
+    writer thread are not its to use, and the lock may have been held when it forked."""
+    global _DEFAULT_LOCK
+    _DEFAULT.clear()
+    _DEFAULT_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def default_ledger() -> Ledger:

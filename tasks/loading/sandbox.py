@@ -186,6 +186,16 @@ _SHARED: LoaderSandbox | None = None
 _SHARED_LOCK = threading.Lock()
 
 
+def _forget_after_fork() -> None:
+    """A forked process (a batch worker) starts its own pool: the parent's is not its own."""
+    global _SHARED, _SHARED_LOCK
+    _SHARED, _SHARED_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def shared_sandbox() -> LoaderSandbox:
     """The process's sandbox; rebuilt when its limits in the environment change."""
     global _SHARED

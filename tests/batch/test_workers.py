@@ -33,13 +33,19 @@ def stub_process() -> Iterator[StubProcess]:
 
 
 async def run(
-    stub: StubProcess, base: Path, docs: int, latency_ms: int, **options: Any
+    stub: StubProcess,
+    base: Path,
+    docs: int,
+    latency_ms: int,
+    start: str = "fork",
+    **options: Any,
 ) -> dict[str, Any]:
     write_corpus(base / "docs", docs)
     stub.configure(**StubConfig(latency_ms=latency_ms, completion_tokens=40).model_dump())
     stub.reset()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EIGHTFLOW_HOME", str(base / "home"))
+        mp.setenv("EIGHTFLOW_WORKER_START", start)
         mp.setenv("OPENAI_API_KEY", "sk-test-workers-0123456789abcdef")
         params = BatchParams(
             folder=str(base / "docs"), out=str(base / "out"), model=MODEL, workers=2, **options,
@@ -56,10 +62,14 @@ async def run(
     }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-async def spread(stub_process: StubProcess, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """24 documents, concurrency 4, slow answers: long enough for the second process."""
-    return await run(stub_process, tmp_path_factory.mktemp("spread"), 24, 300, concurrency=4)
+@pytest.fixture(scope="module", params=["fork", "spawn"])
+async def spread(
+    stub_process: StubProcess, tmp_path_factory: pytest.TempPathFactory, request: Any
+) -> Any:
+    """24 documents, concurrency 4, slow answers: long enough for the second process.
+    Both ways of starting workers: forked (the default on Linux) and spawned."""
+    base = tmp_path_factory.mktemp(f"spread-{request.param}")
+    return await run(stub_process, base, 24, 300, request.param, concurrency=4)
 
 
 def test_both_processes_ran_documents(spread: dict[str, Any]) -> None:
