@@ -13,7 +13,9 @@ RSS are its own:
 
 The last line printed is JSON: docs, calls, baseline_wall_s, eightflow_wall_s,
 ideal_wall_s, cached_wall_s, cached_calls, peak_rss_mb, baseline_cost_usd,
-eightflow_cost_usd (plus a few extras).
+eightflow_cost_usd, server_cpu_s (the Prefect server's CPU during phase (b)),
+ui_complete_after_s (from the end of phase (b)'s process until the server held every
+document's task run in a final state), plus a few extras.
 
 ``--containment`` writes the documents as HTML, so the batch parses every one of them in
 the loader sandbox (a process pool under a memory ceiling and a time limit), and adds a
@@ -52,6 +54,58 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def process_cpu_s(pid: int | None) -> float:
+    """CPU (user + system, every thread) a running process has used so far; 0 if unknown."""
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def phase_recorded(flow_run_id: str, docs: int, since: float) -> dict[str, float]:
+    """Seconds from ``since`` (the end of the eightflow phase's process) until the server
+    holds every document's task run in a final state: the UI is complete from then on."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        TaskRunFilter,
+        TaskRunFilterState,
+        TaskRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    flows = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+    final = TaskRunFilter(
+        state=TaskRunFilterState(
+            type=TaskRunFilterStateType(any_=[StateType.COMPLETED, StateType.FAILED])
+        )
+    )
+
+    async def wait() -> float:
+        async with get_client() as client:
+            while time.time() - since < 300:
+                response = await client._client.post(  # the REST count endpoint
+                    "/task_runs/count",
+                    json={
+                        "flow_runs": flows.model_dump(mode="json", exclude_unset=True),
+                        "task_runs": final.model_dump(mode="json", exclude_unset=True),
+                    },
+                )
+                done = int(response.json())
+                if done >= docs:
+                    return time.time() - since
+                await asyncio.sleep(0.25)
+        return float("nan")
+
+    return {"wall_s": 0.0, "recorded_after_s": asyncio.run(wait())}
 
 
 def per_call(cpu_s: float, calls: int) -> float | None:
@@ -173,6 +227,7 @@ def phase_eightflow(
         "workers_peak_rss_mb": float(brief.get("peak_rss_mb") or 0.0),
         "cpu_s_per_worker": brief.get("cpu_s_per_worker") or [],
         "state": state.name,
+        "flow_run_id": str(state.state_details.flow_run_id),
         "completed": int((frame["status"] == "completed").sum()),
         "cost_usd": float(frame["cost_usd"].fillna(0).sum()),
     }
@@ -233,10 +288,12 @@ def run_child(mode: str, args: argparse.Namespace, env: dict[str, str], **extra:
     t0, cpu0 = time.perf_counter(), cpu_seconds()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     process_wall = time.perf_counter() - t0
+    ended = time.time()
     if proc.returncode != 0:
         raise SystemExit(f"{mode} phase failed:\n{proc.stderr[-4000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["process_wall_s"] = process_wall
+    result["ended"] = ended
     result["process_cpu_s"] = cpu_seconds() - cpu0  # the whole child, imports included
     return result
 
@@ -244,6 +301,8 @@ def run_child(mode: str, args: argparse.Namespace, env: dict[str, str], **extra:
 def child_main(args: argparse.Namespace) -> None:
     if args.child == "baseline":
         result = phase_baseline(Path(args.folder), args.api_base, args.concurrency)
+    elif args.child == "recorded":
+        result = phase_recorded(args.flow_run_id, args.docs, float(args.since))
     elif args.child == "containment":
         result = phase_containment(Path(args.folder))
     else:
@@ -293,6 +352,8 @@ def main() -> None:
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--api-base", help=argparse.SUPPRESS)
+    parser.add_argument("--flow-run-id", help=argparse.SUPPRESS)
+    parser.add_argument("--since", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_main(args)
@@ -342,6 +403,7 @@ def main() -> None:
                 base_calls = stub.stats()["calls"]
                 stub.reset()
             say(f"    {base['wall_s']:.1f} s; (b) eightflow")
+            server_cpu0 = process_cpu_s(server.recorded_pid())
             first = run_child(
                 "eightflow",
                 args,
@@ -349,6 +411,10 @@ def main() -> None:
                 folder=str(folder),
                 out=str(work / "out1"),
                 api_base=stub.api_base,
+            )
+            server_cpu = process_cpu_s(server.recorded_pid()) - server_cpu0
+            recorded = run_child(
+                "recorded", args, env, flow_run_id=first["flow_run_id"], since=str(first["ended"])
             )
             calls = stub.stats()["calls"]
             stub.reset()
@@ -387,6 +453,10 @@ def main() -> None:
         "eightflow_cpu_ms_per_call": per_call(first["cpu_s"], calls),
         "baseline_process_cpu_ms_per_call": per_call(base["process_cpu_s"], base_calls),
         "eightflow_process_cpu_ms_per_call": per_call(first["process_cpu_s"], calls),
+        # The Prefect server's CPU during the eightflow phase (it shares the machine), and
+        # how long after that phase's process ended the UI had every document's task run.
+        "server_cpu_s": round(server_cpu, 3),
+        "ui_complete_after_s": round(recorded["recorded_after_s"], 3),
         "ideal_wall_s": round(calls * args.latency_ms / 1000 / args.concurrency, 3),
         "ratio": round(first["wall_s"] / base["wall_s"], 3),
         "cached_wall_s": round(cached["wall_s"], 3),
