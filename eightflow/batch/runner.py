@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from eightflow.batch.collector import batch_collector
 from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
 from eightflow.batch.recovery import (
     contained,
@@ -127,6 +128,10 @@ class BatchRunner:
         require_price(self.model)
 
     async def run(self) -> BatchSummary:
+        with batch_collector():  # see eightflow.batch.collector: ~12% of a batch's CPU
+            return await self._run()
+
+    async def _run(self) -> BatchSummary:
         self.check_prices()
         started = time.perf_counter()
         pool = self._worker_pool()

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eightflow.batch.collector import batch_collector
 from eightflow.batch.models import BatchOptions, DocumentOutcome
 from eightflow.batch.shared_bounds import BudgetCell, SharedBudget, split, split_rpm
 from eightflow.runtime.limiter import CallLimiter
@@ -154,7 +155,8 @@ def _worker_main(
                     await _consume(runner, paths, runner.documents_in_flight(), send)
                 await runner.finish_store()
 
-            asyncio.run(main())
+            with batch_collector():  # inherited when forked; set here when spawned
+                asyncio.run(main())
     except BaseException as exc:  # reported to the flow's process, which lists the rest
         error = f"{type(exc).__name__}: {exc}"
     usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -1,0 +1,31 @@
+"""The batch's collector settings hold while a batch runs and are undone after it."""
+
+from __future__ import annotations
+
+import gc
+
+from eightflow.batch.collector import BATCH_THRESHOLDS, batch_collector
+
+
+def test_a_batch_freezes_the_heap_and_collects_less_often_then_restores() -> None:
+    before = gc.get_threshold()
+    gc.unfreeze()
+    with batch_collector():
+        assert gc.get_threshold() == BATCH_THRESHOLDS
+        assert gc.get_freeze_count() > 0  # what was alive at the start: never walked again
+        with batch_collector():  # a worker inside a batch, or two batches in one process
+            assert gc.get_threshold() == BATCH_THRESHOLDS
+        assert gc.get_threshold() == BATCH_THRESHOLDS  # the inner end restored nothing yet
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0  # a long-lived process leaks nothing across batches
+
+
+def test_cycles_made_during_a_batch_are_still_collected() -> None:
+    class Node:
+        other: object = None
+
+    with batch_collector():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        del a, b
+        assert gc.collect() >= 2
