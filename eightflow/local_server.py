@@ -124,11 +124,18 @@ class LocalServer:
         env.update(server_security_env(self.host, self.port, self.home))  # auth, CSRF, CORS
         return env
 
-    def _prefect(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-        """Run a ``prefect`` CLI command against this server; its output goes to the log."""
+    def _prefect(
+        self, *args: str, timeout: float = 60.0, nice: int = 0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a ``prefect`` CLI command against this server; its output goes to the log.
+
+        ``nice`` > 0 lowers the command's CPU priority, and that of the server it starts
+        (a child inherits it, every thread included).
+        """
         env = {**self.server_env(), "PREFECT_API_URL": self.api_url, **client_env(self.home)}
+        niced = ["nice", "-n", str(nice)] if nice > 0 and shutil.which("nice") else []
         return subprocess.run(
-            [*prefect_executable(), *args],
+            [*niced, *prefect_executable(), *args],
             env=env,
             capture_output=True,
             text=True,
@@ -149,7 +156,14 @@ class LocalServer:
         if self.recorded_pid() is None:
             pid_file.unlink(missing_ok=True)  # left by a server that died: not running
         started = self._prefect(
-            "server", "start", "--background", "--host", self.host, "--port", str(self.port)
+            "server",
+            "start",
+            "--background",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            nice=get_settings().server_nice,
         )
         self._log("start", started)
         if started.returncode != 0:

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         default=False,
         description="EIGHTFLOW_LEDGER_FULL_INPUTS: keep whole inputs, not only an excerpt.",
     )
+    server_nice: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description="EIGHTFLOW_SERVER_NICE: CPU priority (nice) of the local Prefect server "
+        "eightflow starts; above 0 the server's bookkeeping yields to the runs on a busy machine.",
+    )
     worker_start: Literal["fork", "spawn"] | None = Field(
         default=None,
         description="EIGHTFLOW_WORKER_START: how batch worker processes start; empty: fork "

@@ -75,3 +75,34 @@ def test_servers_eightflow_starts_batch_task_run_writes_unless_the_operator_says
     assert env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"] == "1"
     monkeypatch.setenv(name, "7")
     assert LocalServer(home=tmp_path, port=4399).server_env()[name] == "7"
+
+
+@pytest.mark.parametrize(("nice", "prefix"), [("0", []), ("10", ["nice", "-n", "10"])])
+def test_the_server_starts_at_the_operators_cpu_priority(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nice: str, prefix: list[str]
+) -> None:
+    import subprocess
+
+    import eightflow.local_server as local_server
+
+    seen: list[list[str]] = []
+
+    def fake_run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        seen.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1, "", "refused for the test")
+
+    monkeypatch.setenv("EIGHTFLOW_SERVER_NICE", nice)
+    monkeypatch.setattr(local_server.subprocess, "run", fake_run)
+    server = LocalServer(home=tmp_path, port=4398)
+    monkeypatch.setattr(server, "is_healthy", lambda timeout=1.0: False)
+    with pytest.raises(RuntimeError, match="prefect server start"):
+        server.start()
+    assert seen[0][: len(prefix)] == prefix
+    assert seen[0][len(prefix) :][-6:] == [
+        "start",
+        "--background",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "4398",
+    ]
