@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from eightflow.errors import WorkflowError
+from eightflow.gc_pause import quiet_gc
 from eightflow.settings import get_settings
 from eightflow.workflow import Workflow
 
@@ -34,8 +35,7 @@ def load_workflow(name: str) -> type[Workflow]:
     if target is None:
         known = ", ".join(sorted(targets)) or "none registered"
         raise WorkflowError(f"unknown workflow '{name}' (known: {known})")
-    module_name, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
+    cls = getattr(_import(target), target.partition(":")[2])
     if not (isinstance(cls, type) and issubclass(cls, Workflow)):
         raise WorkflowError(f"'{target}' registered as '{name}' is not a Workflow subclass")
     return cls
@@ -49,5 +49,11 @@ def load_flow(name: str) -> Any:
         raise WorkflowError(
             f"unknown flow '{name}' (known: {', '.join(sorted(targets)) or 'none'})"
         )
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+    return getattr(_import(target), target.partition(":")[2])
+
+
+def _import(target: str) -> Any:
+    """The module of ``module:attr``. A workflow's module imports Prefect and the app's
+    tasks, hundreds of thousands of objects: see :mod:`eightflow.gc_pause`."""
+    with quiet_gc():
+        return importlib.import_module(target.partition(":")[0])

@@ -17,7 +17,7 @@ import typer
 from eightflow.cli.console import err, out
 from eightflow.cli.console import fail as _fail
 from eightflow.errors import WorkflowError
-from eightflow.gc_pause import freeze_at_exit, quiet_gc
+from eightflow.gc_pause import freeze_at_exit
 from eightflow.observe.inert import console_text
 
 # A command's process ends right after it: the interpreter's last collections over the
@@ -73,20 +73,19 @@ def run_command(
     review_below: ReviewBelowOption = None,
 ) -> None:
     """Run a workflow on one file and print its result and step table."""
-    with quiet_gc():  # imports Prefect and the workflow's modules: see eightflow.gc_pause
-        from eightflow.prefect_env import connect
+    from eightflow.prefect_env import connect
 
-        connection = connect()
-        (err if as_json else out).print(f"[dim]{connection.message}[/dim]")
-        from eightflow.registry import load_workflow
-        from eightflow.store.cache import ResponseCache
+    connection = connect()
+    (err if as_json else out).print(f"[dim]{connection.message}[/dim]")
+    from eightflow.registry import load_workflow
+    from eightflow.store.cache import ResponseCache
 
-        try:
-            cls = load_workflow(workflow)
-            inputs = cls.inputs_from_path(str(path))
-        except WorkflowError as exc:
-            _fail(str(exc))
-            return
+    try:
+        cls = load_workflow(workflow)
+        inputs = cls.inputs_from_path(str(path))
+    except WorkflowError as exc:
+        _fail(str(exc))
+        return
     cache = None if refresh else ResponseCache.default()
     wf = cls(model=model, cache=cache, review_below=review_below)
     result = asyncio.run(wf.execute(raise_on_failure=False, **inputs))
