@@ -11,8 +11,9 @@ another 1.2-2 s.
 what survived (``gc.freeze()``: moved to a generation the collector never scans), so later
 collections look only at objects made afterwards. :func:`freeze_at_exit` does the same for
 the interpreter's final collections in a short-lived command. Reference counting still frees
-everything that is not in a cycle; only cycles among frozen objects are never collected,
-and objects made by imports are never garbage anyway.
+everything that is not in a cycle; only cycles among frozen objects are never collected.
+Objects made by imports are never garbage anyway, but a freeze also keeps whatever cyclic
+garbage is pending at that moment: use it around first imports, not around every call.
 
 Leaf module: it imports nothing of eightflow.
 """

@@ -8,6 +8,7 @@ declare their workflows in ``pyproject.toml`` and ``EIGHTFLOW_WORKFLOWS`` can ad
 from __future__ import annotations
 
 import importlib
+import sys
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -53,7 +54,13 @@ def load_flow(name: str) -> Any:
 
 
 def _import(target: str) -> Any:
-    """The module of ``module:attr``. A workflow's module imports Prefect and the app's
-    tasks, hundreds of thousands of objects: see :mod:`eightflow.gc_pause`."""
+    """The module of ``module:attr``. A workflow's first import pulls in Prefect and the
+    app's tasks, hundreds of thousands of objects: see :mod:`eightflow.gc_pause`. Later
+    calls find it in ``sys.modules`` and freeze nothing (a freeze per call would keep the
+    garbage of a long-lived process's earlier runs)."""
+    name = target.partition(":")[0]
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
     with quiet_gc():
-        return importlib.import_module(target.partition(":")[0])
+        return importlib.import_module(name)

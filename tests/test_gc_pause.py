@@ -80,3 +80,15 @@ def test_an_exception_still_resumes_the_collector() -> None:
     with pytest.raises(RuntimeError), quiet_gc():
         raise RuntimeError("boom")
     assert gc.isenabled()
+
+
+def test_the_registry_freezes_only_on_a_first_import() -> None:
+    """A long-lived process loads workflows again and again: no freeze after the first."""
+    from eightflow.registry import load_workflow
+
+    load_workflow("document_analysis")
+    before = gc.get_freeze_count()
+    kept = [[i] for i in range(1000)]  # tracked objects a freeze would move
+    load_workflow("document_analysis")
+    # Frozen objects freed by reference counting leave the count; a freeze adds ``kept``.
+    assert gc.get_freeze_count() < before + len(kept)
