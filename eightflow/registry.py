@@ -8,10 +8,12 @@ declare their workflows in ``pyproject.toml`` and ``EIGHTFLOW_WORKFLOWS`` can ad
 from __future__ import annotations
 
 import importlib
+import sys
 from importlib.metadata import entry_points
 from typing import Any
 
 from eightflow.errors import WorkflowError
+from eightflow.gc_pause import quiet_gc
 from eightflow.settings import get_settings
 from eightflow.workflow import Workflow
 
@@ -34,8 +36,7 @@ def load_workflow(name: str) -> type[Workflow]:
     if target is None:
         known = ", ".join(sorted(targets)) or "none registered"
         raise WorkflowError(f"unknown workflow '{name}' (known: {known})")
-    module_name, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
+    cls = getattr(_import(target), target.partition(":")[2])
     if not (isinstance(cls, type) and issubclass(cls, Workflow)):
         raise WorkflowError(f"'{target}' registered as '{name}' is not a Workflow subclass")
     return cls
@@ -49,5 +50,17 @@ def load_flow(name: str) -> Any:
         raise WorkflowError(
             f"unknown flow '{name}' (known: {', '.join(sorted(targets)) or 'none'})"
         )
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+    return getattr(_import(target), target.partition(":")[2])
+
+
+def _import(target: str) -> Any:
+    """The module of ``module:attr``. A workflow's first import pulls in Prefect and the
+    app's tasks, hundreds of thousands of objects: see :mod:`eightflow.gc_pause`. Later
+    calls find it in ``sys.modules`` and freeze nothing (a freeze per call would keep the
+    garbage of a long-lived process's earlier runs)."""
+    name = target.partition(":")[0]
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+    with quiet_gc():
+        return importlib.import_module(name)

@@ -20,11 +20,16 @@ os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 
 # No litellm module globals are set here: options travel with each call (see ``call``).
 
-from eightflow.gateway.adapter import register_provider
-from eightflow.gateway.call import Generation, ModelGateway
-from eightflow.gateway.embedded import ensure_local_provider
-from eightflow.gateway.errors import map_error, provider_of
-from eightflow.gateway.keys import provider_key
+from eightflow.gc_pause import quiet_gc
+
+# litellm (and the openai SDK under it) is the biggest import of all: without the pause the
+# collector ran repeated full collections over the growing heap while it was built.
+with quiet_gc():
+    from eightflow.gateway.adapter import register_provider
+    from eightflow.gateway.call import Generation, ModelGateway
+    from eightflow.gateway.embedded import ensure_local_provider
+    from eightflow.gateway.errors import map_error, provider_of
+    from eightflow.gateway.keys import provider_key
 
 __all__ = [
     "Generation",

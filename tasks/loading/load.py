@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from eightflow_app.tasks.loading.docx_loader import load_docx
-from eightflow_app.tasks.loading.html_loader import load_html
 from eightflow_app.tasks.loading.limits import LoadLimits, MiB
 from eightflow_app.tasks.loading.pdf_loader import load_pdf
 from eightflow_app.tasks.loading.text_loader import load_csv, load_markdown, load_text, load_tsv
@@ -29,6 +28,15 @@ from eightflow.errors import DocumentError
 from eightflow.path_roots import check_readable
 
 Loader = Callable[[bytes, LoadLimits], Extracted]
+
+
+def load_html(data: bytes, limits: LoadLimits) -> Extracted:
+    """The HTML loader, imported on first use: BeautifulSoup and soupsieve cost ~80 ms of
+    every ``eightflow run`` start-up that reads no HTML (the PDF loader defers pypdf too)."""
+    from eightflow_app.tasks.loading.html_loader import load_html as load
+
+    return load(data, limits)
+
 
 _LOADERS: dict[str, Loader] = {
     ".txt": load_text,
