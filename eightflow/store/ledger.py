@@ -132,6 +132,9 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=NORMAL")
         migrate(self._db)
         self._queue: queue.Queue[tuple[Any, dict[str, Any], Future[None]]] = queue.Queue()
+        # Guards only the writer thread's start and exit, never a transaction: a batch's
+        # event loop submits a run per document and must not wait for the writer's commit.
+        self._start_lock = threading.Lock()
         self._writer: threading.Thread | None = None
 
     @contextmanager
@@ -152,7 +155,7 @@ class Ledger:
         """
         future: Future[None] = Future()
         self._queue.put((result, details, future))
-        with self._lock:
+        with self._start_lock:
             if self._writer is None or not self._writer.is_alive():
                 self._writer = threading.Thread(
                     target=self._drain, name="eightflow-ledger", daemon=True
@@ -170,7 +173,11 @@ class Ledger:
             try:
                 items = [self._queue.get(timeout=5.0)]
             except queue.Empty:
-                return
+                with self._start_lock:  # a run queued just now still finds a writer
+                    if self._queue.empty():
+                        self._writer = None
+                        return
+                continue
             while True:
                 try:
                     items.append(self._queue.get_nowait())
