@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import stat
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -43,6 +44,7 @@ from eightflow.workflow import Workflow, build_result
 
 Loader = Callable[[Path, Path], Document]
 MAX_HASH_BYTES = 50 * 1024 * 1024  # the loaders' default size limit
+HASH_IN_LOOP_BYTES = 64 * 1024  # hashed without a thread hop: well under a millisecond
 FINAL_PASS_FIRST_DELAY_S = 2.0
 FINAL_PASS_MAX_DELAY_S = 30.0
 
@@ -111,6 +113,7 @@ class BatchRunner:
         self.batch_id: str | None = None  # the batch flow run's id, for the ledger
         self.workers = 1  # processes that ran documents (set by run)
         self.out_dir: str | None = None  # where results go: a review decision updates them
+        self._ledger: Any = None  # the ledger cached documents are recorded in
 
     def outcome_key(self, sha256: str) -> str:
         # The base URL is part of the key: an outcome computed against one endpoint is
@@ -311,10 +314,16 @@ class BatchRunner:
             )
         # Hash only what a loader could accept: a 10 GB file is rejected by size, unread.
         try:
-            hashable = path.is_file() and path.stat().st_size <= MAX_HASH_BYTES
+            info = path.stat()
+            size = info.st_size if stat.S_ISREG(info.st_mode) else None
         except OSError:
-            hashable = False
-        sha = await asyncio.to_thread(file_sha256, path) if hashable else None
+            size = None
+        sha = None
+        if size is not None and size <= MAX_HASH_BYTES:
+            # A few kilobytes are hashed here: handing them to a thread and back cost
+            # more than reading them, and a re-run served from cache does little else.
+            small = size <= HASH_IN_LOOP_BYTES
+            sha = file_sha256(path) if small else await asyncio.to_thread(file_sha256, path)
         if sha and not self.options.refresh:
             try:
                 cached = self.cache.get_outcome(self.outcome_key(sha))
@@ -461,8 +470,10 @@ class BatchRunner:
             finished=now,
             duration_ms=0.0,
         )
+        if self._ledger is None:  # one look-up per batch, not one per document
+            self._ledger = default_ledger()
         await asyncio.wrap_future(
-            default_ledger().submit_run(
+            self._ledger.submit_run(
                 result,
                 batch_id=self.batch_id,
                 document_id=outcome.id,
