@@ -24,10 +24,10 @@ from eightflow_app.tasks.out_lock import OutDirLock
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.inert import csv_frame, md_cell
 from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
-from eightflow.observe.sanitize_memo import SanitizeMemo
 from eightflow.path_roots import check_output_dir, open_new_file
 from eightflow.runtime.failpoints import failpoint
 from eightflow.sanitize import sanitize_text
+from eightflow.sanitize_memo import SanitizeMemo
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -115,7 +115,8 @@ class ResultsWriter:
         self.lock.release()
 
     def write(self, outcome: DocumentOutcome) -> None:
-        row = self._sanitize(outcome.results_row(), limit=None)
+        self._sanitize.refresh()  # once per document: its rows share the sanitizer's state
+        row = self._sanitize.walk(outcome.results_row(), limit=None)
         self._spool.write(json.dumps(row, ensure_ascii=False) + "\n")
         for step in outcome.steps:
             fields = step.row()
@@ -138,8 +139,7 @@ class ResultsWriter:
                 for call in step.calls
             ]
             self._trace.write(
-                json.dumps(self._sanitize(record, limit=500), ensure_ascii=False, default=str)
-                + "\n"
+                json.dumps(self._sanitize.walk(record, 500), ensure_ascii=False, default=str) + "\n"
             )
         self._spool.flush()
         self._trace.flush()

@@ -20,7 +20,7 @@ from eightflow import sanitize as sanitizer
 from eightflow.settings import get_settings
 
 MAX_MEMO_LEN = 256  # longer strings (summaries, answers) rarely repeat: sanitized directly
-MAX_ENTRIES = 50_000  # a bound on memory: emptied when reached
+MAX_ENTRIES = 20_000  # a bound on memory: emptied when reached
 
 
 def _sanitizer_state() -> tuple[Any, ...]:
@@ -33,29 +33,43 @@ def _sanitizer_state() -> tuple[Any, ...]:
 
 
 class SanitizeMemo:
-    """``memo(value, limit=...)`` is ``sanitize(value, limit=...)``, faster on repeats."""
+    """``memo(value, limit=...)`` is ``sanitize(value, limit=...)``, faster on repeats.
 
-    def __init__(self) -> None:
+    A caller that sanitizes several values at once (a document's rows) may call
+    :meth:`refresh` once and then :meth:`walk` and :meth:`text`, which skip the check of
+    the sanitizer's inputs. Not for concurrent use: each writer holds its own.
+    """
+
+    def __init__(self, max_len: int = MAX_MEMO_LEN, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_len = max_len
+        self.max_entries = max_entries
         self._texts: dict[tuple[str, int | None], str] = {}
         self._secret_keys: dict[str, bool] = {}
         self._state: tuple[Any, ...] | None = None
         self._redact_pii = False
 
     def __call__(self, value: Any, *, limit: int | None = 2000) -> Any:
+        self.refresh()
+        return self.walk(value, limit)
+
+    def refresh(self) -> None:
+        """Forget everything if a secret, a registered value or the PII setting changed."""
         state = _sanitizer_state()
         if state != self._state:
             self._texts.clear()
             self._state = state
             self._redact_pii = bool(state[2])
-        return self._walk(value, limit, 0)
 
-    def _text(self, text: str, limit: int | None) -> str:
-        if len(text) > MAX_MEMO_LEN:
+    def text(self, text: str, limit: int | None) -> str:
+        """``sanitize_text(text, limit=limit)`` as of the last :meth:`refresh`."""
+        if not text:
+            return text
+        if len(text) > self.max_len:
             return sanitizer.sanitize_text(text, limit=limit, redact_pii=self._redact_pii)
         key = (text, limit)
         done = self._texts.get(key)
         if done is None:
-            if len(self._texts) >= MAX_ENTRIES:
+            if len(self._texts) >= self.max_entries:
                 self._texts.clear()
             done = sanitizer.sanitize_text(text, limit=limit, redact_pii=self._redact_pii)
             self._texts[key] = done
@@ -64,17 +78,18 @@ class SanitizeMemo:
     def _secret_key(self, key: str) -> bool:
         found = self._secret_keys.get(key)
         if found is None:
-            if len(self._secret_keys) >= MAX_ENTRIES:
+            if len(self._secret_keys) >= self.max_entries:
                 self._secret_keys.clear()
             found = self._secret_keys[key] = bool(sanitizer._SECRET_NAME.search(key))
         return found
 
-    def _walk(self, value: Any, limit: int | None, depth: int) -> Any:
+    def walk(self, value: Any, limit: int | None, depth: int = 0) -> Any:
+        """``sanitize(value, limit=limit)`` as of the last :meth:`refresh`."""
         # The same walk as eightflow.sanitize.sanitize (tests compare the two).
         if depth > 6:
             return "…"
         if isinstance(value, str):
-            return self._text(value, limit)
+            return self.text(value, limit)
         if isinstance(value, Mapping):
             out = {}
             for key, item in value.items():
@@ -82,13 +97,13 @@ class SanitizeMemo:
                 if isinstance(item, str) and self._secret_key(name):
                     out[name] = sanitizer.REDACTED
                 else:
-                    out[name] = self._walk(item, limit, depth + 1)
+                    out[name] = self.walk(item, limit, depth + 1)
             return out
         if isinstance(value, list | tuple | set):
-            return [self._walk(v, limit, depth + 1) for v in list(value)[:100]]
+            return [self.walk(v, limit, depth + 1) for v in list(value)[:100]]
         if value is None or isinstance(value, bool | int | float):
             return value
         dump = getattr(value, "model_dump", None)
         if callable(dump):
-            return self._walk(dump(mode="json"), limit, depth + 1)
-        return self._text(repr(value), limit)
+            return self.walk(dump(mode="json"), limit, depth + 1)
+        return self.text(repr(value), limit)
