@@ -326,13 +326,12 @@ class BatchRunner:
             sha = file_sha256(path) if small else await asyncio.to_thread(file_sha256, path)
         if sha and not self.options.refresh:
             try:
-                cached = self.cache.get_outcome(self.outcome_key(sha))
+                cached = self.cache.get_outcome_json(self.outcome_key(sha))
             except Exception:
                 cached = None  # an unreadable cache costs a recomputation, not the document
             if cached is not None:
-                outcome = DocumentOutcome.model_validate(
-                    {**cached, "id": doc_id, "path": str(path)}
-                )
+                outcome = DocumentOutcome.model_validate_json(cached)
+                outcome.id, outcome.path = doc_id, str(path)  # this run's name for the file
                 # Nothing was spent this time: the stored tokens stay, the cost is this run's.
                 outcome.cache_hit, outcome.model_calls, outcome.cost_usd = True, 0, 0.0
                 # Faults and passes belong to the run that met them, not to this one.
