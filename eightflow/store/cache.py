@@ -88,6 +88,15 @@ class ResponseCache:
         """A finished document's stored outcome (sha256 + workflow version + model)."""
         return self._get("outcomes", key)
 
+    def get_outcome_json(self, key: str) -> str | None:
+        """:meth:`get_outcome` as the stored JSON text, for a caller that validates it
+        straight into a model (pydantic parses it faster than ``json.loads`` does)."""
+        with self._read_lock:
+            row = self._reader.execute(
+                "SELECT value FROM outcomes WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     # -- writes (the writer thread) -------------------------------------------------------
 
     def _write(self, table: str, key: str, value: dict[str, Any]) -> None:

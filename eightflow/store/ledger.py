@@ -23,7 +23,8 @@ from typing import Any
 
 from eightflow.runtime.failpoints import failpoint
 from eightflow.runtime.records import WorkflowResult
-from eightflow.sanitize import sanitize, sanitize_text
+from eightflow.sanitize import sanitize
+from eightflow.sanitize_memo import SanitizeMemo
 from eightflow.settings import get_settings
 from eightflow.store.migrations import apply_migrations, enable_wal
 from eightflow.store.private import private_file
@@ -133,6 +134,12 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=NORMAL")
         migrate(self._db)
         self._queue: queue.Queue[tuple[Any, dict[str, Any], Future[None]]] = queue.Queue()
+        # Guards only the writer thread's start and exit, never a transaction: a batch's
+        # event loop submits a run per document and must not wait for the writer's commit.
+        self._start_lock = threading.Lock()
+        # A batch's runs repeat texts (a document's excerpt in several steps): each is
+        # sanitized once. Used only inside _insert_run, under the lock.
+        self._sanitize = SanitizeMemo(max_len=1024, max_entries=4096)
         self._writer: threading.Thread | None = None
 
     @contextmanager
@@ -153,7 +160,7 @@ class Ledger:
         """
         future: Future[None] = Future()
         self._queue.put((result, details, future))
-        with self._lock:
+        with self._start_lock:
             if self._writer is None or not self._writer.is_alive():
                 self._writer = threading.Thread(
                     target=self._drain, name="eightflow-ledger", daemon=True
@@ -171,7 +178,11 @@ class Ledger:
             try:
                 items = [self._queue.get(timeout=5.0)]
             except queue.Empty:
-                return
+                with self._start_lock:  # a run queued just now still finds a writer
+                    if self._queue.empty():
+                        self._writer = None
+                        return
+                continue
             while True:
                 try:
                     items.append(self._queue.get_nowait())
@@ -202,6 +213,8 @@ class Ledger:
         model: str | None = None,
         cache_hits: int = 0,
     ) -> None:
+        self._sanitize.refresh()
+        text = self._sanitize.text
         db.execute(
             """INSERT OR REPLACE INTO runs (run_id, workflow, version, status, started,
             finished, duration_ms, cost_usd, tokens_in, tokens_out, model_calls,
@@ -221,7 +234,7 @@ class Ledger:
                 result.tokens.output,
                 result.model_calls,
                 result.error_type,
-                sanitize_text(result.error or "", limit=1000) or None,
+                text(result.error or "", 1000) or None,
                 result.flow_run_id,
                 document_id,
                 batch_id,
@@ -242,7 +255,7 @@ class Ledger:
                     result.run_id,
                     entry["round"],
                     entry.get("prompt"),
-                    sanitize_text(entry.get("rationale") or "", limit=2000),
+                    text(entry.get("rationale") or "", 2000),
                     json.dumps(sanitize(entry.get("plan"), limit=500)),
                     int(bool(entry.get("done"))),
                     json.dumps(entry.get("accepted")),
@@ -274,9 +287,9 @@ class Ledger:
                     step.tokens_out,
                     step.cost_usd,
                     step.error_type,
-                    sanitize_text(step.error or "", limit=500) or None,
+                    text(step.error or "", 500) or None,
                     step.task_run_id,
-                    sanitize_text(step.input or "", limit=300) or None,
+                    text(step.input or "", 300) or None,
                     ",".join(c.output_digest or "" for c in step.calls) or None,
                     json.dumps(step.notes) if step.notes else None,
                     step.fallback_model,
@@ -306,12 +319,10 @@ class Ledger:
                         call.attempt,
                         call.started.isoformat(),
                         call.error_type,
-                        sanitize_text(call.error or "", limit=500) or None,
+                        text(call.error or "", 500) or None,
                         int(call.cache_hit),
                         call.output_digest,
-                        sanitize_text(call.response_text, limit=None)
-                        if call.response_text is not None
-                        else None,
+                        text(call.response_text, None) if call.response_text is not None else None,
                     ),
                 )
 

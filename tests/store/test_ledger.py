@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
+from concurrent.futures import Future
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 
+from eightflow.runtime.records import StepRecord, TokenUsage, WorkflowResult
 from eightflow.store.ledger import MIGRATIONS, SCHEMA_VERSION, Ledger, default_ledger
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +111,48 @@ async def test_runs_are_found_by_id_prefix(home: Path, prefix_len: int) -> None:
     )
     found = default_ledger().run(result.run_id[:prefix_len])
     assert found is not None and found["run_id"] == result.run_id
+
+
+def _run(run_id: str, step_input: str) -> WorkflowResult:
+    now = datetime.now(UTC)
+    step = StepRecord(name="summarization", status="completed", input=step_input)
+    return WorkflowResult(
+        run_id=run_id,
+        workflow="document_analysis",
+        version="v1",
+        status="completed",
+        steps=[step],
+        cost_usd=0.0,
+        tokens=TokenUsage(),
+        model_calls=0,
+        started=now,
+        finished=now,
+        duration_ms=0.0,
+    )
+
+
+def test_a_secret_set_between_runs_is_redacted_in_the_later_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    text = "see Hy7Tr4Kw2Qp9 in the contract"
+    ledger.record_run(_run("before", text))
+    monkeypatch.setenv("CONTRACT_API_TOKEN", "Hy7Tr4Kw2Qp9")
+    ledger.record_run(_run("after", text))
+    assert ledger.steps("before")[0]["input_excerpt"] == text
+    assert ledger.steps("after")[0]["input_excerpt"] == "see [REDACTED] in the contract"
+    ledger.close()
+
+
+def test_submitting_a_run_does_not_wait_for_a_transaction_in_progress(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    submitted: list[Future[None]] = []
+    with ledger._tx():  # what the writer thread holds while it commits
+        thread = threading.Thread(target=lambda: submitted.append(ledger.submit_run(_run("r", ""))))
+        thread.start()
+        thread.join(timeout=30)
+        assert not thread.is_alive() and len(submitted) == 1
+        assert not submitted[0].done()  # queued: the writer waits for the transaction
+    submitted[0].result(timeout=30)
+    assert ledger.run("r") is not None
+    ledger.close()
