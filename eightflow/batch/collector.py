@@ -14,7 +14,10 @@ duration only:
   (392 MB either way); CPU fell by about 3.5 s.
 
 At the end the frozen objects return to the collector and the thresholds are restored, so
-a long-lived process (a worker serving many runs) leaks nothing across batches.
+a long-lived process (a worker serving many runs) leaks nothing across batches. The process
+then skips the interpreter's final collections when it exits
+(:func:`eightflow.gc_pause.freeze_at_exit`): over a heap this size they took 1.4 s after
+the batch was done.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from eightflow.gc_pause import freeze_at_exit
 
 BATCH_THRESHOLDS = (10_000, 10, 10)
 _lock = threading.Lock()
@@ -49,3 +54,4 @@ def batch_collector() -> Iterator[None]:
                 gc.set_threshold(*_saved)
                 gc.unfreeze()
                 _saved = None
+                freeze_at_exit()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from eightflow.batch.collector import BATCH_THRESHOLDS, batch_collector
 
 
@@ -29,3 +31,16 @@ def test_cycles_made_during_a_batch_are_still_collected() -> None:
         a.other, b.other = b, a
         del a, b
         assert gc.collect() >= 2
+
+
+def test_a_process_that_ran_a_batch_skips_the_final_collections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import eightflow.gc_pause as gc_pause
+
+    registered: list[object] = []
+    monkeypatch.setattr(gc_pause, "_exit_registered", False)
+    monkeypatch.setattr(gc_pause.atexit, "register", registered.append)
+    with batch_collector():
+        assert registered == []  # not before the batch is over
+    assert registered == [gc.freeze]
