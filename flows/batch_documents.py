@@ -114,8 +114,8 @@ async def batch_documents(
         granularity: 'document': one Prefect task per document (fast at scale); 'step':
             one per step per document (most detail in the UI).
         rpm: Requests per minute cap across the batch; empty: none.
-        workers: Processes running documents inside this flow run; empty: 1; 0: one per
-            core for a large batch.
+        workers: Processes running documents inside this flow run; empty or 0: one per
+            core for a large, wide batch (else one); 1: always one.
         shard_index: This run's shard (batch-sharded sets it).
         shard_count: How many shards the folder is split into.
         mode: 'online': one request per call; 'batch-api': calls go out in waves through

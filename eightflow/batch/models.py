@@ -63,9 +63,9 @@ class BatchOptions(BaseModel):
         default=None,
         ge=0,
         le=64,
-        description="Processes that run documents inside this flow run. Default 1; 0 means "
-        "one per core (up to 4) when the batch is large, concurrency is 16 or more per "
-        "process and the documents are not already cached.",
+        description="Processes that run documents inside this flow run. Empty or 0: one "
+        "per core (up to 4) when the batch is large, concurrency is 16 or more per process "
+        "and the documents are not already cached; else one.",
     )
     shard_index: int = Field(default=0, ge=0)
     shard_count: int = Field(default=1, ge=1)

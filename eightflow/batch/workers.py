@@ -83,6 +83,7 @@ class WorkerSpec:
     batch_id: str | None
     out_dir: str | None
     prefect_context: bytes
+    parent: int  # the flow's process
 
 
 async def _consume(
@@ -90,14 +91,24 @@ async def _consume(
     paths: Any,
     consumers: int,
     emit: Callable[[str, DocumentOutcome], None],
+    parent: int | None = None,
 ) -> None:
-    """``consumers`` coroutines taking paths from the shared queue through one pump thread."""
+    """``consumers`` coroutines taking paths from the shared queue through one pump thread.
+
+    A worker process passes its parent's pid: if the flow's process dies, the worker takes
+    no new document and ends once those it holds are done, instead of waiting forever.
+    """
     loop = asyncio.get_running_loop()
     local: asyncio.Queue[str | None] = asyncio.Queue(maxsize=consumers)
 
     def pump() -> None:
         while True:
-            item = paths.get()
+            try:
+                item = paths.get(timeout=1.0)
+            except queue_module.Empty:
+                if parent is None or os.getppid() == parent:
+                    continue
+                item = None  # the flow's process is gone (kill -9): finish what is in hand
             asyncio.run_coroutine_threadsafe(local.put(item), loop).result()
             if item is None:
                 for _ in range(consumers - 1):
@@ -152,7 +163,9 @@ def _worker_main(
                 # One Prefect client for every task run of this process: without it each
                 # document's task run opened its own (an SSL context, ~40 ms of CPU each).
                 async with AsyncClientContext.get_or_create():
-                    await _consume(runner, paths, runner.documents_in_flight(), send)
+                    await _consume(
+                        runner, paths, runner.documents_in_flight(), send, parent=spec.parent
+                    )
                 await runner.finish_store()
 
             with batch_collector():  # inherited when forked; set here when spawned
@@ -206,6 +219,7 @@ class WorkerPool:
                 batch_id=runner.batch_id,
                 out_dir=getattr(runner, "out_dir", None),
                 prefect_context=context,
+                parent=os.getpid(),
             )
             process = ctx.Process(
                 target=_worker_main,

@@ -109,7 +109,8 @@ def analyze_command(
     concurrency: Annotated[int, typer.Option(help="Model calls in flight.")] = 8,
     rpm: Annotated[float | None, typer.Option(help="Requests per minute cap.")] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Processes running documents (default 1; 0: one per core).")
+        int | None,
+        typer.Option(help="Processes running documents (default: one per core for a large batch)."),
     ] = None,
     max_cost_usd: Annotated[float | None, typer.Option(help="Spend cap in USD.")] = None,
     include: Annotated[list[str] | None, typer.Option(help="Glob to include (repeatable).")] = None,

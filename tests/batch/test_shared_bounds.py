@@ -129,3 +129,39 @@ def test_a_rerun_served_from_cache_stays_in_one_process(
     runner.workflow = SimpleNamespace(api_base=None)  # type: ignore[assignment]
     assert runner._mostly_cached() is expected
     assert list(runner.paths) == paths  # the sample is not lost to the batch
+
+
+@pytest.mark.parametrize(
+    ("workers", "concurrency", "documents", "expected"),
+    [
+        (None, 32, 1000, 2),  # unset: one per core for a large, wide batch
+        (0, 32, 1000, 2),  # 0 says the same
+        (1, 32, 1000, 1),  # asked for one
+        (None, 8, 1000, 1),  # latency-bound: one process keeps up
+        (None, 32, 50, 1),  # a handful of documents
+        (3, 2, 1000, 2),  # never more processes than calls in flight
+    ],
+)
+def test_how_many_processes_a_batch_uses(
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int | None,
+    concurrency: int,
+    documents: int,
+    expected: int,
+) -> None:
+    from types import SimpleNamespace
+
+    import eightflow.batch.workers as workers_module
+    from eightflow.batch.runner import BatchRunner
+
+    monkeypatch.setattr(workers_module.os, "cpu_count", lambda: 2)
+    runner = BatchRunner.__new__(BatchRunner)
+    runner.options = BatchOptions(workers=workers, concurrency=concurrency)
+    runner.paths = iter(())
+    runner.cache = _Cache(set())  # type: ignore[assignment]
+    runner.summary = BatchSummary(workflow="document_analysis", version="v", expected=documents)
+    runner.model = "m"
+    runner.workflow = SimpleNamespace(api_base=None)  # type: ignore[assignment]
+    pool = runner._worker_pool()
+    assert runner.workers == expected
+    assert (pool is None) == (expected == 1)
