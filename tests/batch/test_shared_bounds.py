@@ -42,8 +42,9 @@ def test_split_rpm_sums_to_the_whole(rpm: float | None, parts: int) -> None:
     [
         (32, 1000, 2, 2),  # wide and large: one process per core
         (32, 1000, 1, 1),  # one core: one process
-        (32, 150, 2, 1),  # a handful of documents: not worth a spawn
-        (8, 1000, 2, 1),  # latency-bound: one event loop keeps up
+        (32, 150, 2, 1),  # a handful of documents: not worth a second process
+        (8, 1000, 2, 2),  # latency-bound, yet two event loops still turn calls faster
+        (4, 1000, 2, 1),  # too few calls in flight to share
         (64, 10_000, 16, 4),  # capped
     ],
 )
@@ -137,7 +138,8 @@ def test_a_rerun_served_from_cache_stays_in_one_process(
         (None, 32, 1000, 2),  # unset: one per core for a large, wide batch
         (0, 32, 1000, 2),  # 0 says the same
         (1, 32, 1000, 1),  # asked for one
-        (None, 8, 1000, 1),  # latency-bound: one process keeps up
+        (None, 8, 1000, 2),  # latency-bound: two event loops still turn calls faster
+        (None, 4, 1000, 1),  # too few calls in flight to share
         (None, 32, 50, 1),  # a handful of documents
         (3, 2, 1000, 2),  # never more processes than calls in flight
     ],
