@@ -39,6 +39,7 @@ from eightflow.batch.collector import batch_collector
 from eightflow.batch.models import BatchOptions, DocumentOutcome
 from eightflow.batch.shared_bounds import BudgetCell, SharedBudget, split, split_rpm
 from eightflow.runtime.limiter import CallLimiter
+from eightflow.runtime.worker_exit import run_worker_exit_hooks
 
 if TYPE_CHECKING:
     # The runner passes itself (and, to a child process, its class) in: this module never
@@ -170,8 +171,13 @@ def _worker_main(
                     )
                 await runner.finish_store()
 
-            with batch_collector():  # inherited when forked; set here when spawned
-                asyncio.run(main())
+            try:
+                with batch_collector():  # inherited when forked; set here when spawned
+                    asyncio.run(main())
+            finally:
+                closing = run_worker_exit_hooks()  # its own process pools, while all is well
+                if closing and error is None:
+                    error = "closing: " + "; ".join(closing)
     except BaseException as exc:  # reported to the flow's process, which lists the rest
         error = f"{type(exc).__name__}: {exc}"
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -227,7 +233,11 @@ class WorkerPool:
                 target=_worker_main,
                 args=(spec, paths, outcomes, cell, type(runner)),
                 name=f"eightflow-worker-{index}",
-                daemon=True,
+                # Not a daemon: a worker parses PDF, DOCX and HTML in the loader sandbox, a
+                # process pool of its own, and daemonic processes may not have children.
+                # The pool stops its workers itself (below), and a worker whose flow
+                # process was killed ends by itself (``_consume``).
+                daemon=False,
             )
             process.start()
             processes.append(process)
@@ -274,12 +284,17 @@ class WorkerPool:
 
         feeder = threading.Thread(target=feed, name="eightflow-feed", daemon=True)
         feeder.start()
-        collector = asyncio.ensure_future(asyncio.to_thread(collect))
-        await _consume(runner, paths, own_consumers, emit_here)
-        await collector
-        await asyncio.to_thread(feeder.join)
-        for process in processes:
-            await asyncio.to_thread(process.join, 30)
+        try:
+            collector = asyncio.ensure_future(asyncio.to_thread(collect))
+            await _consume(runner, paths, own_consumers, emit_here)
+            await collector
+            await asyncio.to_thread(feeder.join)
+            for process in processes:
+                await asyncio.to_thread(process.join, 30)
+        finally:
+            for process in processes:  # cancelled, failed, or a worker that would not end
+                if process.is_alive():
+                    process.terminate()
         await asyncio.sleep(0)  # outcomes handed over by call_soon_threadsafe land first
         for path in fed:
             if path not in done:  # taken by a worker that died

@@ -31,6 +31,7 @@ from eightflow_app.tasks.loading.load import load_document
 
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
+from eightflow.runtime.worker_exit import at_worker_exit
 
 SANDBOXED_SUFFIXES = frozenset({".pdf", ".docx", ".html", ".htm", ".csv", ".tsv"})
 
@@ -194,6 +195,18 @@ def _forget_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def _close_shared() -> None:
+    """Shut this process's pool down (a batch worker does before it exits)."""
+    global _SHARED
+    with _SHARED_LOCK:
+        sandbox, _SHARED = _SHARED, None
+    if sandbox is not None:
+        sandbox.close()
+
+
+at_worker_exit(_close_shared)
 
 
 def shared_sandbox() -> LoaderSandbox:

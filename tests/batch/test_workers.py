@@ -38,9 +38,18 @@ async def run(
     docs: int,
     latency_ms: int,
     start: str = "fork",
+    html: bool = False,
     **options: Any,
 ) -> dict[str, Any]:
     write_corpus(base / "docs", docs)
+    if html:  # parsed in each process's loader sandbox (a process pool of its own)
+        for path in sorted((base / "docs").glob("*.txt")):
+            lines = path.read_text().splitlines()
+            body = "".join(f"<p>{line}</p>" for line in lines[1:] if line)
+            path.with_suffix(".html").write_text(
+                f"<html><head><title>{lines[0]}</title></head><body>{body}</body></html>"
+            )
+            path.unlink()
     stub.configure(**StubConfig(latency_ms=latency_ms, completion_tokens=40).model_dump())
     stub.reset()
     with pytest.MonkeyPatch.context() as mp:
@@ -156,3 +165,15 @@ async def test_rpm_holds_across_processes(
         for j in range(i + 1, len(times)):
             starts = j - i + 1
             assert starts <= (times[j] - times[i]) * rpm / 60 + 2 + 0.5, (i, j, times)
+
+
+async def test_workers_parse_markup_in_their_own_loader_sandbox(
+    stub_process: StubProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """HTML goes through the loader sandbox, a process pool each worker starts for itself:
+    a daemonic worker could not (its documents all failed to load)."""
+    base = tmp_path_factory.mktemp("html")
+    result = await run(stub_process, base, 16, 200, html=True, concurrency=4)
+    statuses = [row.split(",")[1] for row in result["rows"]]
+    assert statuses == ["completed"] * 16, result["rows"]
+    assert all(n > 0 for n in result["brief"]["documents_per_worker"])
