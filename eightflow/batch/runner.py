@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import stat
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from eightflow.batch.cached import cached_run, document_sha256, file_sha256, outcome_from_cache
 from eightflow.batch.collector import batch_collector
 from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
 from eightflow.batch.recovery import (
@@ -44,8 +44,6 @@ from eightflow.store.cache import ResponseCache
 from eightflow.workflow import Workflow, build_result
 
 Loader = Callable[[Path, Path], Document]
-MAX_HASH_BYTES = 50 * 1024 * 1024  # the loaders' default size limit
-HASH_IN_LOOP_BYTES = 64 * 1024  # hashed without a thread hop: well under a millisecond
 FINAL_PASS_FIRST_DELAY_S = 2.0
 FINAL_PASS_MAX_DELAY_S = 30.0
 
@@ -68,17 +66,6 @@ def add_progress_listener(listener: ProgressListener) -> None:
 def remove_progress_listener(listener: ProgressListener) -> None:
     if listener in _listeners:
         _listeners.remove(listener)
-
-
-def file_sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 class BatchRunner:
@@ -319,30 +306,14 @@ class BatchRunner:
                 status="unprocessed",
                 error="budget exhausted before this document started",
             )
-        # Hash only what a loader could accept: a 10 GB file is rejected by size, unread.
-        try:
-            info = path.stat()
-            size = info.st_size if stat.S_ISREG(info.st_mode) else None
-        except OSError:
-            size = None
-        sha = None
-        if size is not None and size <= MAX_HASH_BYTES:
-            # A few kilobytes are hashed here: handing them to a thread and back cost
-            # more than reading them, and a re-run served from cache does little else.
-            small = size <= HASH_IN_LOOP_BYTES
-            sha = file_sha256(path) if small else await asyncio.to_thread(file_sha256, path)
+        sha = await document_sha256(path)
         if sha and not self.options.refresh:
             try:
                 cached = self.cache.get_outcome_json(self.outcome_key(sha))
             except Exception:
                 cached = None  # an unreadable cache costs a recomputation, not the document
             if cached is not None:
-                outcome = DocumentOutcome.model_validate_json(cached)
-                outcome.id, outcome.path = doc_id, str(path)  # this run's name for the file
-                # Nothing was spent this time: the stored tokens stay, the cost is this run's.
-                outcome.cache_hit, outcome.model_calls, outcome.cost_usd = True, 0, 0.0
-                # Faults and passes belong to the run that met them, not to this one.
-                outcome.faults_outlasted, outcome.final_pass, outcome.transient = 0, False, False
+                outcome = outcome_from_cache(cached, doc_id, path)
                 await self._record_cached(outcome)
                 return outcome
         t0 = time.perf_counter()
@@ -452,30 +423,9 @@ class BatchRunner:
 
     async def _record_cached(self, outcome: DocumentOutcome) -> None:
         """A document served whole from cache is still a run in the ledger (cost 0)."""
-        import uuid
-        from datetime import UTC, datetime
-
-        from eightflow.runtime.records import TokenUsage, WorkflowResult
         from eightflow.store.ledger import default_ledger
 
-        now = datetime.now(UTC)
-        steps = []
-        for step in outcome.steps:
-            calls = [_copy_with(c, cache_hit=True, cost_usd=0.0) for c in step.calls]
-            steps.append(_copy_with(step, calls=calls, cost_usd=0.0))
-        result = WorkflowResult(
-            run_id=uuid.uuid4().hex[:16],
-            workflow=self.summary.workflow,
-            version=self.summary.version,
-            status="completed",
-            steps=steps,
-            cost_usd=0.0,
-            tokens=TokenUsage(input=outcome.tokens_in, output=outcome.tokens_out),
-            model_calls=0,
-            started=now,
-            finished=now,
-            duration_ms=0.0,
-        )
+        result = cached_run(outcome, self.summary.workflow, self.summary.version)
         if self._ledger is None:  # one look-up per batch, not one per document
             self._ledger = default_ledger()
         await asyncio.wrap_future(
@@ -485,19 +435,9 @@ class BatchRunner:
                 document_id=outcome.id,
                 document_sha256=outcome.sha256,
                 model=self.model,
-                cache_hits=sum(len(s.calls) for s in steps),
+                cache_hits=sum(len(s.calls) for s in result.steps),
             )
         )
-
-
-def _copy_with(record: Any, **changes: Any) -> Any:
-    """``record.model_copy(update=changes)``: a shallow copy with fields set, and
-    ~4x faster (measured: 21 against 5 us for a model call; a cached document copies
-    each of its steps and calls)."""
-    copied = record.model_copy()
-    for name, value in changes.items():
-        setattr(copied, name, value)
-    return copied
 
 
 def _retry_after(outcome: DocumentOutcome) -> float:

@@ -112,7 +112,8 @@ def test_a_rerun_served_from_cache_stays_in_one_process(
     from pathlib import Path
     from types import SimpleNamespace
 
-    from eightflow.batch.runner import BatchRunner, file_sha256
+    from eightflow.batch.cached import file_sha256
+    from eightflow.batch.runner import BatchRunner
 
     root = Path(str(tmp_path))
     paths = []
