@@ -79,6 +79,17 @@ _KEY_RULES: list[tuple[re.Pattern[str], tuple[str, ...] | None]] = [
     (re.compile(r"\b(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{32}\b"), None),
 ]
 _KEY_PATTERNS = [pattern for pattern, _needles in _KEY_RULES]
+# Every needle with its rule's index: one pass over them (~1 us) finds the rules to run,
+# where a test per rule cost ~5 us a text. Found before any rule runs: a rule replaces
+# its matches with ``[REDACTED]``, which holds no needle, so it never adds one for a later
+# rule (at most it removes one, and that rule then runs for nothing).
+_NEEDLE_RULES = tuple(
+    (needle, index)
+    for index, (_pattern, needles) in enumerate(_KEY_RULES)
+    if needles is not None
+    for needle in needles
+)
+_ALWAYS_RULES = frozenset(i for i, (_pattern, needles) in enumerate(_KEY_RULES) if needles is None)
 # Credentials inside a URL: scheme://user:password@host keeps the user, drops the password.
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)([^\s@/'\"]+)(@)")
 # Azure connection strings and SAS tokens.
@@ -181,9 +192,9 @@ def sanitize_text(text: str, *, limit: int | None = 2000, redact_pii: bool | Non
     for value in known:
         if value in text:
             text = text.replace(value, REDACTED)
-    for pattern, needles in _KEY_RULES:
-        if needles is None or _has(text, needles):
-            text = pattern.sub(REDACTED, text)
+    present = {index for needle, index in _NEEDLE_RULES if needle in text}
+    for index in sorted(present | _ALWAYS_RULES):
+        text = _KEY_PATTERNS[index].sub(REDACTED, text)
     folded = _fold(text)
     if _has(folded, _URL_NEEDLES):
         text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)

@@ -2,7 +2,7 @@
 
 Files are written atomically (a temp file, then ``os.replace``): a reader, or a crash,
 never sees half a ``results.csv``. Rows are spooled to disk as documents finish, so the
-tables are built from the spool (pandas, at this edge only), not from memory.
+tables are built from the spool (:mod:`results_table`), not from memory.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,9 +21,10 @@ from typing import IO, Any
 
 from eightflow_app.tasks.batch_api_progress import batch_api_report_lines
 from eightflow_app.tasks.out_lock import OutDirLock
+from eightflow_app.tasks.results_table import ResultsTable
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
-from eightflow.observe.inert import csv_frame, md_cell
+from eightflow.observe.inert import md_cell
 from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
 from eightflow.path_roots import check_output_dir, open_new_file
 from eightflow.runtime.failpoints import failpoint
@@ -32,22 +34,6 @@ from eightflow.sanitize_memo import SanitizeMemo
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-RESULT_COLUMNS = [
-    "id",
-    "status",
-    "error",
-    "summary",
-    "topics",
-    "sentiment_label",
-    "sentiment_score",
-    "entities",
-    "tokens_in",
-    "tokens_out",
-    "cost_usd",
-    "duration_ms",
-    "attempts",
-    "cache_hit",
-]
 TRACE_FIELDS = [
     "step",
     "status",
@@ -64,11 +50,11 @@ TRACE_FIELDS = [
 
 
 @contextmanager
-def atomic_write(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
+def atomic_write(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO[Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, mode) as fh:
+        with os.fdopen(fd, mode, newline=newline) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -105,6 +91,7 @@ class ResultsWriter:
         self._trace = open_new_file(self._trace_path)
         # Rows repeat step names, models, prompts and ids: each is sanitized once.
         self._sanitize = SanitizeMemo()
+        self.rows: ResultsTable | None = None  # the table, once written by close()
 
     def release(self) -> None:
         """Give up the folder without writing results (the batch did not run)."""
@@ -145,34 +132,27 @@ class ResultsWriter:
         self._trace.flush()
 
     def close(self, summary: BatchSummary) -> None:
-        import pandas as pd
-
         for change in summary.concurrency_changes:
             self._trace.write(json.dumps(change, default=str) + "\n")
         self._spool.close()
         self._trace.close()
-        rows = [json.loads(line) for line in self._spool_path.open(encoding="utf-8")]
-        frame = pd.DataFrame(rows)
-        for column in RESULT_COLUMNS:
-            if column not in frame.columns:
-                frame[column] = None
-        extra = [c for c in frame.columns if c not in RESULT_COLUMNS]
-        frame = frame[RESULT_COLUMNS + extra].sort_values("id", kind="stable")
-        _write_tables(frame, self.out_dir)
+        with self._spool_path.open(encoding="utf-8") as spool:
+            table = ResultsTable(json.loads(line) for line in spool)
+        write_tables(table, self.out_dir)
         os.replace(self._trace_path, self.out_dir / "trace.jsonl")
         self._spool_path.unlink(missing_ok=True)
         with atomic_write(self.out_dir / "report.md") as fh:
             fh.write(batch_report(summary))
-        self.rows = frame
+        self.rows = table
         self.lock.release()
 
 
-def _write_tables(frame: Any, out_dir: Path) -> None:
+def write_tables(table: ResultsTable, out_dir: Path) -> None:
     """results.csv with formula-like cells escaped (OWASP); results.parquet raw."""
-    with atomic_write(out_dir / "results.csv") as fh:
-        csv_frame(frame).to_csv(fh, index=False)
+    with atomic_write(out_dir / "results.csv", newline="") as fh:
+        table.write_csv(fh)
     with atomic_write(out_dir / "results.parquet", "wb") as fh:
-        frame.astype({"error": "string"}).to_parquet(fh, index=False)
+        table.write_parquet(fh)
 
 
 def batch_report(summary: BatchSummary) -> str:
@@ -291,7 +271,10 @@ class ProgressArtifact:
 
 
 async def publish_batch_artifacts(
-    summary: BatchSummary, rows: Any, key_prefix: str = "batch-documents", max_bytes: int = 1 << 20
+    summary: BatchSummary,
+    rows: ResultsTable | None,
+    key_prefix: str = "batch-documents",
+    max_bytes: int = 1 << 20,
 ) -> list[str]:
     """A markdown summary and the results table, split so no request nears 5 MiB.
 
@@ -307,7 +290,7 @@ async def publish_batch_artifacts(
     await acreate_markdown_artifact(
         key=keys[0], markdown=batch_report(summary), description="batch summary"
     )
-    records = json.loads(rows.to_json(orient="records")) if rows is not None else []
+    records = [dict(row) for row in rows.rows] if rows is not None else []
     part: list[dict[str, Any]] = []
     size = 0
     index = 1
@@ -334,27 +317,23 @@ async def _table(create: Any, prefix: str, index: int, part: list[dict[str, Any]
 
 def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
     """One results table, trace and report out of the shards' folders."""
-    import pandas as pd
-
     # Parquet holds the raw values (results.csv is escaped for spreadsheets): read it when
     # a shard wrote one, else its CSV.
-    frames = [
-        pd.read_parquet(d / "results.parquet")
-        if (d / "results.parquet").exists()
-        else pd.read_csv(d / "results.csv")
-        for d in shard_dirs
-        if (d / "results.parquet").exists() or (d / "results.csv").exists()
-    ]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
-    frame = frame.sort_values("id", kind="stable")
+    rows: list[dict[str, Any]] = []
+    for shard in shard_dirs:
+        for name in ("results.parquet", "results.csv"):
+            if (shard / name).exists():
+                rows += ResultsTable.read(shard / name).rows
+                break
+    table = ResultsTable(rows)
     check_output_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     with OutDirLock(out):
-        return _write_merged(frame, shard_dirs, out)
+        return _write_merged(table, shard_dirs, out)
 
 
-def _write_merged(frame: Any, shard_dirs: list[Path], out: Path) -> dict[str, Any]:
-    _write_tables(frame, out)
+def _write_merged(table: ResultsTable, shard_dirs: list[Path], out: Path) -> dict[str, Any]:
+    write_tables(table, out)
     traces = []
     failpoint("shard_merge")
     with atomic_write(out / "trace.jsonl") as fh:
@@ -364,7 +343,7 @@ def _write_merged(frame: Any, shard_dirs: list[Path], out: Path) -> dict[str, An
                 for line in path.open(encoding="utf-8"):
                     fh.write(line)
                     traces.append(json.loads(line))
-    statuses = frame["status"].value_counts().to_dict() if len(frame) else {}
+    statuses = dict(Counter(row["status"] for row in table.rows))
     durations: dict[str, list[float]] = {}
     cost_by_step: dict[str, float] = {}
     for row in traces:
@@ -374,11 +353,12 @@ def _write_merged(frame: Any, shard_dirs: list[Path], out: Path) -> dict[str, An
             cost_by_step[row["step"]] = cost_by_step.get(row["step"], 0.0) + float(row["cost_usd"])
     from eightflow.observe.stats import percentile
 
+    total_cost = sum(float(row["cost_usd"] or 0.0) for row in table.rows)
     lines = [
-        f"# merged batch: {len(frame)} documents from {len(shard_dirs)} shards",
+        f"# merged batch: {len(table)} documents from {len(shard_dirs)} shards",
         "",
         "- by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
-        f"- cost: {fmt_cost(float(frame['cost_usd'].fillna(0).sum()) if len(frame) else 0.0)}",
+        f"- cost: {fmt_cost(total_cost)}",
         "",
     ]
     steps = [
@@ -392,12 +372,14 @@ def _write_merged(frame: Any, shard_dirs: list[Path], out: Path) -> dict[str, An
         for step, values in durations.items()
     ]
     lines += markdown_table(["step", "n", "p50 ms", "p95 ms", "cost"], steps)
-    errors = (
-        frame[frame["status"] != "completed"]["error"].value_counts().head(10) if len(frame) else []
+    errors = Counter(
+        row["error"]
+        for row in table.rows
+        if row["status"] != "completed" and row["error"] is not None
     )
-    if len(errors):
-        rows = [[n, sanitize_text(str(e), limit=200)] for e, n in errors.items()]
-        lines += ["", "## Top errors", "", *markdown_table(["count", "error"], rows)]
+    if errors:
+        top = [[n, sanitize_text(str(e), limit=200)] for e, n in errors.most_common(10)]
+        lines += ["", "## Top errors", "", *markdown_table(["count", "error"], top)]
     with atomic_write(out / "report.md") as fh:
         fh.write("\n".join(lines) + "\n")
-    return {"documents": len(frame), "by_status": statuses, "out": str(out)}
+    return {"documents": len(table), "by_status": statuses, "out": str(out)}

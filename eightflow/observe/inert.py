@@ -26,17 +26,6 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def csv_frame(frame: Any) -> Any:
-    """A copy of a pandas frame with every text cell passed through ``csv_cell``."""
-    from pandas.api.types import is_object_dtype, is_string_dtype
-
-    out = frame.copy()
-    for column in out.columns:
-        if is_object_dtype(out[column]) or is_string_dtype(out[column]):
-            out[column] = out[column].map(csv_cell)
-    return out
-
-
 # Code spans need backticks, tables pipes, headings a hash; raw HTML and autolinks need
 # angle brackets (turned into entities below). A link or image needs a ``]`` followed by
 # ``(``, ``[`` or ``:``; escaping that ``]`` is enough, so ``[REDACTED]`` stays readable.

@@ -202,3 +202,21 @@ def test_the_fold_covers_every_letter_ignorecase_equates_to_ascii() -> None:
     letter = re.compile("(?i)[a-z]")
     odd = {chr(c) for c in range(128, 0x110000) if letter.fullmatch(chr(c))}
     assert odd == {chr(c) for c in sanitize_module._TO_ASCII}
+
+
+def test_many_secrets_in_one_text_are_all_redacted_as_every_pattern_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The prefilter looks for every rule's needles once, before any rule runs.
+    monkeypatch.setattr(sanitize_module, "_REGISTERED", set())
+    monkeypatch.setattr(sanitize_module, "_secret_env_values", list)
+    for joiner in (" ", "", "\n"):
+        text = joiner.join([s[1] for s in SHAPES] + ODD_SPELLINGS)
+        assert sanitize_text(text, limit=None, redact_pii=False) == _unfiltered(text)
+
+
+def test_a_redaction_never_makes_a_needle_for_a_later_rule() -> None:
+    # What that single look relies on: a needle would have to span "[REDACTED]" to be made
+    # by a replacement, and none holds its brackets.
+    for needle, _index in sanitize_module._NEEDLE_RULES:
+        assert "[" not in needle and "]" not in needle and needle not in REDACTED

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import pytest
 from eightflow_app.tasks.publishing import ResultsWriter, atomic_write, publish_batch_artifacts
+from eightflow_app.tasks.results_table import ResultsTable
 
 from eightflow.batch import BatchSummary, DocumentOutcome
 from eightflow.runtime.records import ModelCall, StepRecord
@@ -163,17 +164,16 @@ def test_results_writer_with_no_documents(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- artifacts
 
 
-def _big_table(rows: int, cell: int) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame(
+def _big_table(rows: int, cell: int) -> ResultsTable:
+    return ResultsTable(
         {
-            "id": [f"doc-{i:05d}.txt" for i in range(rows)],
-            "status": ["completed"] * rows,
-            "error": [None] * rows,
-            "summary": ["s" * 1000] * rows,  # cut to 300 characters in the artifact
-            "entities": [f"{i:05d}" + "e" * cell for i in range(rows)],
+            "id": f"doc-{i:05d}.txt",
+            "status": "completed",
+            "error": None,
+            "summary": "s" * 1000,  # cut to 300 characters in the artifact
+            "entities": f"{i:05d}" + "e" * cell,
         }
+        for i in range(rows)
     )
 
 
@@ -222,7 +222,7 @@ async def test_publish_batch_artifacts_splits_a_large_table() -> None:
         assert sum(len(json.dumps(record)) for record in part) <= max_bytes
         assert len(json.dumps(part)) < max_bytes + 4 * len(part)  # separators only
         read.extend(part)
-    assert [r["id"] for r in read] == list(table["id"])
+    assert [r["id"] for r in read] == [row["id"] for row in table.rows]
     assert all(len(r["summary"]) == 300 and r["entities"][:5] == r["id"][4:9] for r in read)
 
 
