@@ -89,6 +89,9 @@ _NEEDLE_RULES = tuple(
     if needles is not None
     for needle in needles
 )
+# Digits, spaces and ``: . T + -`` only (timestamps, numbers, dates): every provider and
+# header pattern needs a letter other than T, so none can match and they are skipped.
+_INERT = re.compile(r"[0-9 :.T+\-]*")
 _ALWAYS_RULES = frozenset(i for i, (_pattern, needles) in enumerate(_KEY_RULES) if needles is None)
 # Credentials inside a URL: scheme://user:password@host keeps the user, drops the password.
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)([^\s@/'\"]+)(@)")
@@ -184,14 +187,44 @@ def _read_secret_env_values() -> list[str]:
     return sorted(set(values), key=len, reverse=True)
 
 
-def sanitize_text(text: str, *, limit: int | None = 2000, redact_pii: bool | None = None) -> str:
-    """Secrets out, then truncated to ``limit`` characters (None: no limit)."""
+def known_secrets() -> list[str]:
+    """The secret values redacted wherever they appear, longest first."""
+    return sorted({*_secret_env_values(), *_REGISTERED}, key=len, reverse=True)
+
+
+def sanitize_text(
+    text: str,
+    *,
+    limit: int | None = 2000,
+    redact_pii: bool | None = None,
+    known: list[str] | None = None,
+) -> str:
+    """Secrets out, then truncated to ``limit`` characters (None: no limit).
+
+    ``known``: :func:`known_secrets`, for a caller that sanitizes many texts at once and
+    has just read them (:class:`eightflow.sanitize_memo.SanitizeMemo`).
+    """
     if not text:
         return text
-    known = sorted({*_secret_env_values(), *_REGISTERED}, key=len, reverse=True)
+    if known is None:
+        known = known_secrets()
     for value in known:
         if value in text:
             text = text.replace(value, REDACTED)
+    if not _INERT.fullmatch(text):
+        text = _redact_patterns(text)
+    if redact_pii is None:
+        redact_pii = get_settings().redact_pii
+    if redact_pii:
+        text = _EMAIL.sub("[EMAIL]", text)
+        text = _PHONE.sub("[PHONE]", text)
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + f"… [{len(text) - limit} more chars]"
+    return text
+
+
+def _redact_patterns(text: str) -> str:
+    """Provider key shapes, then credentials in URLs, headers and assignments."""
     present = {index for needle, index in _NEEDLE_RULES if needle in text}
     for index in sorted(present | _ALWAYS_RULES):
         text = _KEY_PATTERNS[index].sub(REDACTED, text)
@@ -206,13 +239,6 @@ def sanitize_text(text: str, *, limit: int | None = 2000, redact_pii: bool | Non
         text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     if _has(folded, _BEARER_NEEDLES):
         text = _BEARER.sub(f"Bearer {REDACTED}", text)
-    if redact_pii is None:
-        redact_pii = get_settings().redact_pii
-    if redact_pii:
-        text = _EMAIL.sub("[EMAIL]", text)
-        text = _PHONE.sub("[PHONE]", text)
-    if limit is not None and len(text) > limit:
-        text = text[:limit] + f"… [{len(text) - limit} more chars]"
     return text
 
 

@@ -24,12 +24,9 @@ MAX_ENTRIES = 20_000  # a bound on memory: emptied when reached
 
 
 def _sanitizer_state() -> tuple[Any, ...]:
-    """Everything besides the text and limit that ``sanitize_text``'s result depends on."""
-    return (
-        tuple(sanitizer._secret_env_values()),
-        frozenset(sanitizer._REGISTERED),
-        get_settings().redact_pii,
-    )
+    """Everything besides the text and limit that ``sanitize_text``'s result depends on:
+    the secret values it redacts, and whether it redacts PII."""
+    return (tuple(sanitizer.known_secrets()), get_settings().redact_pii)
 
 
 class SanitizeMemo:
@@ -47,6 +44,7 @@ class SanitizeMemo:
         self._secret_keys: dict[str, bool] = {}
         self._state: tuple[Any, ...] | None = None
         self._redact_pii = False
+        self._known: list[str] = []
 
     def __call__(self, value: Any, *, limit: int | None = 2000) -> Any:
         self.refresh()
@@ -58,20 +56,25 @@ class SanitizeMemo:
         if state != self._state:
             self._texts.clear()
             self._state = state
-            self._redact_pii = bool(state[2])
+            self._known = list(state[0])
+            self._redact_pii = bool(state[1])
 
     def text(self, text: str, limit: int | None) -> str:
         """``sanitize_text(text, limit=limit)`` as of the last :meth:`refresh`."""
         if not text:
             return text
         if len(text) > self.max_len:
-            return sanitizer.sanitize_text(text, limit=limit, redact_pii=self._redact_pii)
+            return sanitizer.sanitize_text(
+                text, limit=limit, redact_pii=self._redact_pii, known=self._known
+            )
         key = (text, limit)
         done = self._texts.get(key)
         if done is None:
             if len(self._texts) >= self.max_entries:
                 self._texts.clear()
-            done = sanitizer.sanitize_text(text, limit=limit, redact_pii=self._redact_pii)
+            done = sanitizer.sanitize_text(
+                text, limit=limit, redact_pii=self._redact_pii, known=self._known
+            )
             self._texts[key] = done
         return done
 
@@ -109,10 +112,24 @@ class SanitizeMemo:
         return self.text(repr(value), limit)
 
     def _walk_mapping(self, value: Mapping[Any, Any], limit: int | None, depth: int) -> Any:
+        # The hot loop of a row: strings and numbers are handled here, without a call each.
         out = {}
+        texts = self._texts
         for key, item in value.items():
-            name = str(key)
-            if isinstance(item, str) and self._secret_key(name):
+            name = key if type(key) is str else str(key)
+            kind = type(item)
+            if kind is str:
+                secret = self._secret_keys.get(name)
+                if secret is None:
+                    secret = self._secret_key(name)
+                if secret:
+                    out[name] = sanitizer.REDACTED
+                else:
+                    done = texts.get((item, limit))
+                    out[name] = done if done is not None else self.text(item, limit)
+            elif item is None or kind is int or kind is float or kind is bool:
+                out[name] = item
+            elif isinstance(item, str) and self._secret_key(name):
                 out[name] = sanitizer.REDACTED
             else:
                 out[name] = self.walk(item, limit, depth + 1)

@@ -220,3 +220,26 @@ def test_a_redaction_never_makes_a_needle_for_a_later_rule() -> None:
     # by a replacement, and none holds its brackets.
     for needle, _index in sanitize_module._NEEDLE_RULES:
         assert "[" not in needle and "]" not in needle and needle not in REDACTED
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_text_of_digits_and_time_marks_has_nothing_for_the_patterns(seed: int) -> None:
+    # sanitize_text skips the patterns for such text (timestamps, numbers): check they
+    # would have found nothing, on random strings of that alphabet and on known shapes.
+    import random
+
+    rng = random.Random(seed)
+    alphabet = "0123456789 :.T+-"
+    texts = ["2026-11-30T14:27:37.920+00:00", "1234567890:12", "+1 (555) 010-9999".replace(
+        "(", "").replace(")", ""), "T" * 40, "0" * 32, "1" * 64]  # fmt: skip
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80))) for _ in range(300)]
+    for text in texts:
+        assert sanitize_module._INERT.fullmatch(text), text
+        assert sanitize_module._redact_patterns(text) == text, text
+
+
+def test_a_secret_of_digits_is_still_redacted_from_inert_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EIGHTFLOW_TEST_PIN_SECRET", "20261130")
+    assert sanitize_text("2026113012:00", limit=None) == "[REDACTED]12:00"
