@@ -6,7 +6,7 @@
   from cache does little else.
 - A cached outcome is this run's row for the file (its id and path), with nothing spent
   this time and no faults of its own; it is still a run in the ledger, at cost 0, whose
-  steps and calls are marked as cache hits.
+  steps and calls are recorded as cache hits (``served_from_cache``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import asyncio
 import hashlib
 import stat
 import uuid
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,8 +31,9 @@ HASH_IN_LOOP_BYTES = 64 * 1024  # hashed without a thread hop: well under a mill
 def file_sha256(path: Path) -> str | None:
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
+        # Unbuffered: blocks of 1 MiB need no second buffer (and its set-up per file).
+        with open(path, "rb", buffering=0) as fh:
+            while block := fh.read(1 << 20):
                 digest.update(block)
     except OSError:
         return None
@@ -62,18 +65,16 @@ def outcome_from_cache(stored_json: str, doc_id: str, path: Path) -> DocumentOut
 
 
 def cached_run(outcome: DocumentOutcome, workflow: str, version: str) -> WorkflowResult:
-    """The ledger's run for a document served whole from cache (cost 0, every call a hit)."""
+    """The ledger's run for a document served whole from cache. Its steps are the stored
+    ones, not copies: record it with ``served_from_cache=True`` (cost 0, every call a hit).
+    """
     now = datetime.now(UTC)
-    steps = []
-    for step in outcome.steps:
-        calls = [_copy_with(c, cache_hit=True, cost_usd=0.0) for c in step.calls]
-        steps.append(_copy_with(step, calls=calls, cost_usd=0.0))
     return WorkflowResult(
         run_id=uuid.uuid4().hex[:16],
         workflow=workflow,
         version=version,
         status="completed",
-        steps=steps,
+        steps=outcome.steps,
         cost_usd=0.0,
         tokens=TokenUsage(input=outcome.tokens_in, output=outcome.tokens_out),
         model_calls=0,
@@ -83,11 +84,61 @@ def cached_run(outcome: DocumentOutcome, workflow: str, version: str) -> Workflo
     )
 
 
-def _copy_with(record: Any, **changes: Any) -> Any:
-    """``record.model_copy(update=changes)``: a shallow copy with fields set, and
-    ~4x faster (measured: 21 against 5 us for a model call; a cached document copies
-    each of its steps and calls)."""
-    copied = record.model_copy()
-    for name, value in changes.items():
-        setattr(copied, name, value)
-    return copied
+class LedgerGroup:
+    """The ledger runs of documents served from cache, committed in groups.
+
+    Such a document costs about 0.3 ms of its own. Handing its run to the ledger's writer
+    thread alone, and waiting for the commit, cost more: with 32 documents in flight the
+    ledger committed 32 runs at a time, and each commit rewrote the index pages of runs,
+    steps and calls (1,000 documents took 0.37 s longer with the ledger than without).
+    Here runs go to the writer :data:`GROUP` at a time, at most :data:`IN_FLIGHT` groups
+    ahead of their commits, and :meth:`close` commits the rest.
+
+    A document's row does not wait for its run's commit: its outcome is in the cache
+    whatever the ledger does. A group that cannot be committed (a full disk, a ledger
+    locked past its timeout) is counted in :attr:`unrecorded`, with the first error, and
+    the batch reports it and is not a success.
+    """
+
+    GROUP = 256
+    IN_FLIGHT = 2
+
+    def __init__(self, ledger: Callable[[], Any], size: int = GROUP) -> None:
+        self._ledger = ledger
+        self.size = size
+        self._runs: list[tuple[WorkflowResult, dict[str, Any]]] = []
+        self._committing: deque[tuple[asyncio.Future[None], int]] = deque()
+        self.unrecorded = 0
+        self.error: str | None = None
+
+    async def record(self, result: WorkflowResult, **details: Any) -> None:
+        self._runs.append((result, details))
+        if len(self._runs) >= self.size:
+            await self._submit(keep=self.IN_FLIGHT)
+
+    async def close(self) -> None:
+        """Commit every run recorded so far (the batch's end)."""
+        await self._submit(keep=0)
+
+    async def _submit(self, keep: int) -> None:
+        if self._runs:
+            runs, self._runs = self._runs, []
+            try:
+                committed = asyncio.wrap_future(self._ledger().submit_runs(runs))
+            except Exception as exc:  # the ledger could not even be opened
+                self._failed(len(runs), exc)
+            else:
+                self._committing.append((committed, len(runs)))
+        while len(self._committing) > keep:
+            committed, count = self._committing.popleft()
+            try:
+                await committed
+            except Exception as exc:
+                self._failed(count, exc)
+
+    def _failed(self, count: int, exc: Exception) -> None:
+        from eightflow.sanitize import sanitize_text
+
+        self.unrecorded += count
+        if self.error is None:
+            self.error = sanitize_text(f"{type(exc).__name__}: {exc}", limit=200)

@@ -167,6 +167,9 @@ class BatchSummary(BaseModel):
     durations: dict[str, list[float]] = Field(default_factory=_list_map)
     flow_run_id: str | None = None
     faults_outlasted: int = 0
+    # Runs of documents served from cache that the ledger could not record, and why.
+    ledger_unrecorded: int = 0
+    ledger_error: str | None = None
     final_pass_documents: int = 0
     final_pass_recovered: int = 0
     concurrency_changes: list[dict[str, Any]] = Field(default_factory=list)
@@ -238,6 +241,11 @@ class BatchSummary(BaseModel):
         other = self.failed - self.input_failures
         if other:
             reasons.append(f"{other} documents failed for reasons other than their own input")
+        if self.ledger_unrecorded:
+            reasons.append(
+                f"{self.ledger_unrecorded} runs of documents served from cache are not in the "
+                f"ledger ({self.ledger_error})"
+            )
         return reasons
 
     def step_stats(self) -> dict[str, dict[str, float | None]]:
@@ -270,6 +278,7 @@ class BatchSummary(BaseModel):
             "peak_rss_mb": round(sum(self.peak_rss_mb_per_worker), 1),
             "cpu_s_per_worker": list(self.cpu_s_per_worker),
             "faults_outlasted": self.faults_outlasted,
+            "ledger_unrecorded": self.ledger_unrecorded,
             "final_pass_documents": self.final_pass_documents,
             "final_pass_recovered": self.final_pass_recovered,
             "concurrency_changes": len(self.concurrency_changes),

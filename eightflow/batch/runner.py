@@ -26,7 +26,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from eightflow.batch.cached import cached_run, document_sha256, file_sha256, outcome_from_cache
+from eightflow.batch.cached import (
+    LedgerGroup,
+    cached_run,
+    document_sha256,
+    file_sha256,
+    outcome_from_cache,
+)
 from eightflow.batch.collector import batch_collector
 from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
 from eightflow.batch.recovery import (
@@ -102,6 +108,7 @@ class BatchRunner:
         self.workers = 1  # processes that ran documents (set by run)
         self.out_dir: str | None = None  # where results go: a review decision updates them
         self._ledger: Any = None  # the ledger cached documents are recorded in
+        self._cached_runs = LedgerGroup(lambda: self._ledger_once())
 
     def outcome_key(self, sha256: str) -> str:
         # The base URL is part of the key: an outcome computed against one endpoint is
@@ -178,6 +185,10 @@ class BatchRunner:
         return bool(head) and hits * 2 > len(head)
 
     async def finish_store(self) -> None:
+        await self._cached_runs.close()
+        if self._cached_runs.unrecorded:
+            self.summary.ledger_unrecorded += self._cached_runs.unrecorded
+            self.summary.ledger_error = self.summary.ledger_error or self._cached_runs.error
         await asyncio.to_thread(self.cache.flush)
         if self._owns_cache:  # a long-lived worker must not keep a writer thread per run
             await asyncio.to_thread(self.cache.close)
@@ -423,21 +434,23 @@ class BatchRunner:
 
     async def _record_cached(self, outcome: DocumentOutcome) -> None:
         """A document served whole from cache is still a run in the ledger (cost 0)."""
+        result = cached_run(outcome, self.summary.workflow, self.summary.version)
+        await self._cached_runs.record(
+            result,
+            batch_id=self.batch_id,
+            document_id=outcome.id,
+            document_sha256=outcome.sha256,
+            model=self.model,
+            cache_hits=sum(len(s.calls) for s in result.steps),
+            served_from_cache=True,
+        )
+
+    def _ledger_once(self) -> Any:
         from eightflow.store.ledger import default_ledger
 
-        result = cached_run(outcome, self.summary.workflow, self.summary.version)
         if self._ledger is None:  # one look-up per batch, not one per document
             self._ledger = default_ledger()
-        await asyncio.wrap_future(
-            self._ledger.submit_run(
-                result,
-                batch_id=self.batch_id,
-                document_id=outcome.id,
-                document_sha256=outcome.sha256,
-                model=self.model,
-                cache_hits=sum(len(s.calls) for s in result.steps),
-            )
-        )
+        return self._ledger
 
 
 def _retry_after(outcome: DocumentOutcome) -> float:

@@ -150,6 +150,7 @@ def _worker_main(
     from eightflow.registry import load_workflow
 
     error = None
+    unrecorded: tuple[int, str | None] = (0, None)  # ledger runs this process could not record
     try:
         options = BatchOptions.model_validate(spec.options)
         with hydrated_context(cloudpickle.loads(spec.prefect_context)):
@@ -163,6 +164,7 @@ def _worker_main(
                 outcomes.put(("outcome", path, outcome.model_dump_json(), spec.index))
 
             async def main() -> None:
+                nonlocal unrecorded
                 # One Prefect client for every task run of this process: without it each
                 # document's task run opened its own (an SSL context, ~40 ms of CPU each).
                 async with AsyncClientContext.get_or_create():
@@ -170,6 +172,7 @@ def _worker_main(
                         runner, paths, runner.documents_in_flight(), send, parent=spec.parent
                     )
                 await runner.finish_store()
+                unrecorded = (runner.summary.ledger_unrecorded, runner.summary.ledger_error)
 
             try:
                 with batch_collector():  # inherited when forked; set here when spawned
@@ -181,7 +184,7 @@ def _worker_main(
     except BaseException as exc:  # reported to the flow's process, which lists the rest
         error = f"{type(exc).__name__}: {exc}"
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    outcomes.put(("done", spec.index, usage.ru_maxrss / 1024, error, _cpu_s(usage)))
+    outcomes.put(("done", spec.index, usage.ru_maxrss / 1024, error, _cpu_s(usage), unrecorded))
 
 
 class WorkerPool:
@@ -275,7 +278,10 @@ class WorkerPool:
                     outcome = DocumentOutcome.model_validate_json(message[2])
                     loop.call_soon_threadsafe(emit_here, message[1], outcome, message[3])
                 else:
-                    _, index, rss_mb, error, cpu_s = message
+                    _, index, rss_mb, error, cpu_s, (unrecorded, ledger_error) = message
+                    if unrecorded:
+                        runner.summary.ledger_unrecorded += unrecorded
+                        runner.summary.ledger_error = runner.summary.ledger_error or ledger_error
                     self.peak_rss_mb.append(rss_mb)
                     self.cpu_s[index] = cpu_s
                     if error:

@@ -9,7 +9,6 @@ Every text field is written through the one sanitizer.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import sqlite3
@@ -23,9 +22,9 @@ from typing import Any
 
 from eightflow.runtime.failpoints import failpoint
 from eightflow.runtime.records import WorkflowResult
-from eightflow.sanitize import sanitize
 from eightflow.sanitize_memo import SanitizeMemo
 from eightflow.settings import get_settings
+from eightflow.store.ledger_rows import insert_runs
 from eightflow.store.migrations import apply_migrations, enable_wal
 from eightflow.store.private import private_file
 
@@ -133,12 +132,15 @@ class Ledger:
         enable_wal(self._db)
         self._db.execute("PRAGMA synchronous=NORMAL")
         migrate(self._db)
-        self._queue: queue.Queue[tuple[Any, dict[str, Any], Future[None]]] = queue.Queue()
+        # Each item: runs (with their details) to commit, and the future that says so.
+        self._queue: queue.Queue[tuple[list[tuple[Any, dict[str, Any]]], Future[None]]] = (
+            queue.Queue()
+        )
         # Guards only the writer thread's start and exit, never a transaction: a batch's
         # event loop submits a run per document and must not wait for the writer's commit.
         self._start_lock = threading.Lock()
         # A batch's runs repeat texts (a document's excerpt in several steps): each is
-        # sanitized once. Used only inside _insert_run, under the lock.
+        # sanitized once. Used only inside _insert_runs, under the lock.
         self._sanitize = SanitizeMemo(max_len=1024, max_entries=4096)
         self._writer: threading.Thread | None = None
 
@@ -148,9 +150,9 @@ class Ledger:
             yield self._db
 
     def record_run(self, result: WorkflowResult, **details: Any) -> None:
-        """One run with its steps and calls, in one transaction (details: see _insert_run)."""
+        """One run with its steps and calls, in one transaction (details: see _rows_of)."""
         with self._tx() as db:
-            self._insert_run(db, result, **details)
+            self._insert_runs(db, [(result, details)])
 
     def submit_run(self, result: WorkflowResult, **details: Any) -> Future[None]:
         """Queue a run for the writer thread, which commits queued runs together.
@@ -158,8 +160,13 @@ class Ledger:
         A batch records a run per document; one commit per document cost milliseconds of
         a busy 2-core machine. The returned future completes once the run is committed.
         """
+        return self.submit_runs([(result, details)])
+
+    def submit_runs(self, runs: list[tuple[WorkflowResult, dict[str, Any]]]) -> Future[None]:
+        """:meth:`submit_run` for several runs (each with its details): one hand-over to
+        the writer thread and one future, done when all of them are committed."""
         future: Future[None] = Future()
-        self._queue.put((result, details, future))
+        self._queue.put((runs, future))
         with self._start_lock:
             if self._writer is None or not self._writer.is_alive():
                 self._writer = threading.Thread(
@@ -170,8 +177,7 @@ class Ledger:
 
     def flush(self) -> None:
         """Wait until every submitted run is committed."""
-        future = self.submit_run(None)  # type: ignore[arg-type]  # a marker
-        future.result()
+        self.submit_runs([]).result()
 
     def _drain(self) -> None:
         while True:
@@ -190,141 +196,20 @@ class Ledger:
                     break
             try:
                 with self._tx() as db:
-                    for result, details, _ in items:
-                        if result is not None:
-                            self._insert_run(db, result, **details)
+                    self._insert_runs(db, [run for runs, _ in items for run in runs])
                     failpoint("ledger_commit")
             except Exception as exc:
-                for _, _, future in items:
+                for _, future in items:
                     future.set_exception(exc)
             else:
-                for _, _, future in items:
+                for _, future in items:
                     future.set_result(None)
 
-    def _insert_run(
-        self,
-        db: sqlite3.Connection,
-        result: WorkflowResult,
-        *,
-        batch_id: str | None = None,
-        document_id: str | None = None,
-        document_sha256: str | None = None,
-        inputs: dict[str, Any] | None = None,
-        model: str | None = None,
-        cache_hits: int = 0,
+    def _insert_runs(
+        self, db: sqlite3.Connection, runs: list[tuple[WorkflowResult, dict[str, Any]]]
     ) -> None:
-        self._sanitize.refresh()
-        text = self._sanitize.text
-        db.execute(
-            """INSERT OR REPLACE INTO runs (run_id, workflow, version, status, started,
-            finished, duration_ms, cost_usd, tokens_in, tokens_out, model_calls,
-            error_type, error, flow_run_id, document_id, batch_id, document_sha256,
-            cache_hits, inputs, criteria, model)
-            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-            (
-                result.run_id,
-                result.workflow,
-                result.version,
-                result.status,
-                result.started.isoformat(),
-                result.finished.isoformat(),
-                result.duration_ms,
-                result.cost_usd,
-                result.tokens.input,
-                result.tokens.output,
-                result.model_calls,
-                result.error_type,
-                text(result.error or "", 1000) or None,
-                result.flow_run_id,
-                document_id,
-                batch_id,
-                document_sha256,
-                cache_hits,
-                json.dumps(sanitize(inputs, limit=None), default=str) if inputs else None,
-                json.dumps({"failed": result.failed_criteria}),
-                model,
-            ),
-        )
-        db.execute("DELETE FROM planning WHERE run_id = ?", (result.run_id,))
-        for entry in result.planning or []:
-            db.execute(
-                """INSERT INTO planning (run_id, round, prompt, rationale, plan, done,
-                accepted, rejected, replans, error, duration_ms)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
-                (
-                    result.run_id,
-                    entry["round"],
-                    entry.get("prompt"),
-                    text(entry.get("rationale") or "", 2000),
-                    json.dumps(sanitize(entry.get("plan"), limit=500)),
-                    int(bool(entry.get("done"))),
-                    json.dumps(entry.get("accepted")),
-                    json.dumps(sanitize(entry.get("rejected"), limit=500)),
-                    entry.get("replans"),
-                    entry.get("error"),
-                    entry.get("duration_ms"),
-                ),
-            )
-        db.execute("DELETE FROM steps WHERE run_id = ?", (result.run_id,))
-        db.execute("DELETE FROM calls WHERE run_id = ?", (result.run_id,))
-        for step in result.steps:
-            db.execute(
-                """INSERT INTO steps (run_id, name, status, attempts, started, duration_ms,
-                model, prompt, prompt_hash, tokens_in, tokens_out, cost_usd, error_type,
-                error, task_run_id, input_excerpt, output_digest, notes, fallback_model)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                (
-                    result.run_id,
-                    step.name,
-                    step.status,
-                    step.attempts,
-                    step.started.isoformat() if step.started else None,
-                    step.duration_ms,
-                    step.model,
-                    step.prompt,
-                    step.prompt_hash,
-                    step.tokens_in,
-                    step.tokens_out,
-                    step.cost_usd,
-                    step.error_type,
-                    text(step.error or "", 500) or None,
-                    step.task_run_id,
-                    text(step.input or "", 300) or None,
-                    ",".join(c.output_digest or "" for c in step.calls) or None,
-                    json.dumps(step.notes) if step.notes else None,
-                    step.fallback_model,
-                ),
-            )
-            for seq, call in enumerate(step.calls):
-                db.execute(
-                    """INSERT INTO calls (run_id, step, seq, model, provider, prompt_id,
-                    prompt_version, prompt_hash, tokens_in, tokens_out, tokens_cached,
-                    cost_usd, latency_ms, attempt, started, error_type, error, cache_hit,
-                    output_digest, response)
-                    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                    (
-                        result.run_id,
-                        step.name,
-                        seq,
-                        call.model,
-                        call.provider,
-                        call.prompt_id,
-                        call.prompt_version,
-                        call.prompt_hash,
-                        call.tokens_in,
-                        call.tokens_out,
-                        call.tokens_cached,
-                        call.cost_usd,
-                        call.latency_ms,
-                        call.attempt,
-                        call.started.isoformat(),
-                        call.error_type,
-                        text(call.error or "", 500) or None,
-                        int(call.cache_hit),
-                        call.output_digest,
-                        text(call.response_text, None) if call.response_text is not None else None,
-                    ),
-                )
+        """Runs with their planning rounds, steps and calls (see :mod:`ledger_rows`)."""
+        insert_runs(db, runs, self._sanitize)
 
     def record_eval(self, row: dict[str, Any]) -> None:
         with self._tx() as db:

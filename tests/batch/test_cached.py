@@ -1,0 +1,165 @@
+"""Documents served from cache: their ledger runs go to the ledger in groups, and a ledger
+that cannot record them fails the batch's report, never the documents' rows."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eightflow_app.tasks.loading import load_document
+
+from eightflow.batch import BatchOptions, BatchRunner
+from eightflow.batch.cached import LedgerGroup, file_sha256
+from eightflow.batch.models import BatchSummary, DocumentOutcome
+from eightflow.registry import load_workflow
+from eightflow.runtime.records import WorkflowResult
+from tests.support.corpus import write_corpus
+
+
+class FakeLedger:
+    """Records each group handed over; commits only when the test says so."""
+
+    def __init__(self, fail_groups: tuple[int, ...] = ()) -> None:
+        self.groups: list[list[str]] = []
+        self.pending: list[Future[None]] = []
+        self.fail_groups = fail_groups
+
+    def submit_runs(self, runs: list[tuple[WorkflowResult, dict[str, Any]]]) -> Future[None]:
+        self.groups.append([details["document_id"] for _, details in runs])
+        future: Future[None] = Future()
+        if len(self.groups) - 1 in self.fail_groups:
+            future.set_exception(sqlite3.OperationalError("database or disk is full"))
+        else:
+            self.pending.append(future)
+        return future
+
+    def commit_all(self) -> None:
+        for future in self.pending:
+            if not future.done():
+                future.set_result(None)
+
+
+def _run(doc: str) -> tuple[WorkflowResult, dict[str, Any]]:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    result = WorkflowResult(
+        run_id=doc, workflow="w", version="v", status="completed", started=now, finished=now,
+        duration_ms=0.0,
+    )  # fmt: skip
+    return result, {"document_id": doc}
+
+
+async def record(group: LedgerGroup, doc: str) -> None:
+    result, details = _run(doc)
+    await group.record(result, **details)
+
+
+async def test_runs_go_to_the_ledger_a_group_at_a_time() -> None:
+    ledger = FakeLedger()
+    group = LedgerGroup(lambda: ledger, size=3)
+    for i in range(7):
+        if i == 6:  # the third group would wait for the first's commit: let it through
+            ledger.commit_all()
+        await record(group, f"d{i}")
+    assert ledger.groups == [["d0", "d1", "d2"], ["d3", "d4", "d5"]]
+    closing = asyncio.ensure_future(group.close())
+    await asyncio.sleep(0.01)
+    assert ledger.groups[-1] == ["d6"] and not closing.done()  # close waits for the commit
+    ledger.commit_all()
+    await closing
+    assert (group.unrecorded, group.error) == (0, None)
+
+
+async def test_no_more_than_two_groups_wait_for_their_commit() -> None:
+    ledger = FakeLedger()
+    group = LedgerGroup(lambda: ledger, size=2)
+    for i in range(4):
+        await record(group, f"d{i}")
+    third = asyncio.ensure_future(record(group, "d4"))
+    fourth = asyncio.ensure_future(record(group, "d5"))
+    await asyncio.sleep(0.01)
+    assert len(ledger.groups) == 3 and not fourth.done()  # held until the oldest commits
+    ledger.commit_all()
+    await asyncio.gather(third, fourth)
+    await group.close()
+
+
+async def test_a_group_that_cannot_be_committed_is_counted_and_the_rest_go_on() -> None:
+    ledger = FakeLedger(fail_groups=(0,))
+    group = LedgerGroup(lambda: ledger, size=2)
+    for i in range(5):
+        await record(group, f"d{i}")
+    ledger.commit_all()
+    closing = asyncio.ensure_future(group.close())
+    await asyncio.sleep(0.01)
+    ledger.commit_all()
+    await closing
+    assert group.unrecorded == 2
+    assert group.error == "OperationalError: database or disk is full"
+    assert sum(map(len, ledger.groups)) == 5
+
+
+async def test_a_ledger_that_cannot_be_opened_is_counted() -> None:
+    def broken() -> Any:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    group = LedgerGroup(broken, size=10)
+    await record(group, "d0")
+    await group.close()
+    assert group.unrecorded == 1 and "unable to open" in (group.error or "")
+
+
+class Rows:
+    def __init__(self) -> None:
+        self.rows: list[DocumentOutcome] = []
+
+    def write(self, outcome: DocumentOutcome) -> None:
+        self.rows.append(outcome)
+
+    def close(self, summary: BatchSummary) -> None:
+        pass
+
+
+async def test_a_rerun_whose_ledger_fails_keeps_its_rows_and_says_so(
+    home: Path, tmp_path: Path
+) -> None:
+    paths = write_corpus(tmp_path / "docs", 4, seed=7)
+    workflow = load_workflow("document_analysis")()
+
+    def runner(sink: Rows) -> BatchRunner:
+        return BatchRunner(
+            workflow, BatchOptions(concurrency=2), paths, tmp_path / "docs", load_document,
+            sinks=[sink],
+        )  # fmt: skip
+
+    first = await runner(Rows()).run()
+    assert first.completed == 4 and not first.criteria()
+
+    again, rows = runner(Rows()), Rows()
+    again.sinks = [rows]
+    again._ledger_once = lambda: FakeLedger(fail_groups=(0,))  # type: ignore[method-assign]
+    summary = await again.run()
+    assert [r.status for r in rows.rows] == ["completed"] * 4
+    assert all(r.cache_hit for r in rows.rows) and summary.cache_hits == 4
+    assert summary.ledger_unrecorded == 4
+    assert summary.criteria() == [
+        "4 runs of documents served from cache are not in the ledger "
+        "(OperationalError: database or disk is full)"
+    ]
+    assert summary.brief()["ledger_unrecorded"] == 4 and not summary.brief()["success"]
+
+
+@pytest.mark.parametrize("size", [0, 1, 100, (1 << 20) + 7])
+def test_file_sha256_reads_every_byte(tmp_path: Path, size: int) -> None:
+    import hashlib
+
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+    assert file_sha256(tmp_path / "missing") is None
