@@ -191,9 +191,9 @@ async def _run_batch(params: BatchParams) -> Any:
     except BaseException:
         writer.release()
         raise
-    await progress.flush()
     summary.flow_run_id = runner.batch_id
-    await publish_batch_artifacts(summary, writer.rows)
+    # The last progress update and the summary and results artifacts, sent together.
+    await asyncio.gather(progress.flush(), publish_batch_artifacts(summary, writer.rows))
     if summary.needs_review:
         from eightflow.review.batch import publish_pending_reviews
 

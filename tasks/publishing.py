@@ -288,27 +288,30 @@ async def publish_batch_artifacts(
 
     if FlowRunContext.get() is None:
         return []
-    keys = [f"{key_prefix}-summary"]
-    await acreate_markdown_artifact(
-        key=keys[0], markdown=batch_report(summary), description="batch summary"
-    )
     records = [dict(row) for row in rows.rows] if rows is not None else []
-    part: list[dict[str, Any]] = []
+    parts: list[list[dict[str, Any]]] = [[]]
     size = 0
-    index = 1
     for record in records:
         for column in ("summary", "error"):
             if isinstance(record.get(column), str):
                 record[column] = record[column][:300]
         encoded = len(json.dumps(record))
-        if part and size + encoded > max_bytes:
-            keys.append(await _table(acreate_table_artifact, key_prefix, index, part))
-            part, size, index = [], 0, index + 1
-        part.append(record)
+        if parts[-1] and size + encoded > max_bytes:
+            parts.append([])
+            size = 0
+        parts[-1].append(record)
         size += encoded
-    if part or index == 1:
-        keys.append(await _table(acreate_table_artifact, key_prefix, index, part))
-    return keys
+    # Sent together: the server stores one while the next is on its way.
+    summary_key = f"{key_prefix}-summary"
+    summary_md = acreate_markdown_artifact(
+        key=summary_key, markdown=batch_report(summary), description="batch summary"
+    )
+    tables = [
+        _table(acreate_table_artifact, key_prefix, index, part)
+        for index, part in enumerate(parts, start=1)
+    ]
+    written = await asyncio.gather(summary_md, *tables)
+    return [summary_key, *written[1:]]
 
 
 async def _table(create: Any, prefix: str, index: int, part: list[dict[str, Any]]) -> str:
