@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.errors import WorkflowError
+from eightflow.observe.inert import csv_cell
 from eightflow.review.store import get_review, record_decision
 from eightflow.sanitize import sanitize_text
 from eightflow.store.ledger import Ledger
@@ -216,7 +217,9 @@ def _update_csv(path: Path, document_id: str, updates: dict[str, Any]) -> None:
     fields += [k for k in updates if k not in fields]
     for record in rows:
         if record.get("id") == document_id:
-            record.update({k: "" if v is None else v for k, v in updates.items()})
+            # Escaped like every other cell of results.csv: a reviewer's text that starts
+            # like a formula must not run in a spreadsheet.
+            record.update({k: "" if v is None else csv_cell(v) for k, v in updates.items()})
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
