@@ -27,7 +27,7 @@ def _results(out: Path) -> None:
     ("final", "in_csv"),
     [
         ("a plain summary", "a plain summary"),
-        ("=HYPERLINK(\"http://x\",\"see\")", "'=HYPERLINK(\"http://x\",\"see\")"),
+        ('=HYPERLINK("http://x","see")', '\'=HYPERLINK("http://x","see")'),
         ("+1 and -2", "'+1 and -2"),
     ],
 )
