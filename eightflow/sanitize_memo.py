@@ -44,7 +44,7 @@ class SanitizeMemo:
         self._secret_keys: dict[str, bool] = {}
         self._state: tuple[Any, ...] | None = None
         self._redact_pii = False
-        self._known: list[str] = []
+        self._known: list[str] | None = None  # until refresh(): read by each call
 
     def __call__(self, value: Any, *, limit: int | None = 2000) -> Any:
         self.refresh()

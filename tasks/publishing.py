@@ -348,7 +348,7 @@ def _write_merged(table: ResultsTable, shard_dirs: list[Path], out: Path) -> dic
                 for line in path.open(encoding="utf-8"):
                     fh.write(line)
                     traces.append(json.loads(line))
-    statuses = dict(Counter(row["status"] for row in table.rows))
+    statuses = dict(Counter(row["status"] for row in table.rows if row["status"] is not None))
     durations: dict[str, list[float]] = {}
     cost_by_step: dict[str, float] = {}
     for row in traces:

@@ -12,9 +12,9 @@ reader, because ``pyarrow.array`` on a Python list imports pandas to look for it
   an empty cell, ``True``/``False`` are written as such, numbers as Python writes them.
   Unlike pandas, an integer column with a missing value stays integral (``3``, not ``3.0``).
 - Parquet: the raw values. The fixed columns have declared types; a workflow's own column
-  gets the type Arrow infers, and a column whose cells Arrow cannot type together (text in
-  one row, a number in another) is written as text, so one odd cell never costs the batch
-  its tables.
+  gets the type its cells share (text, integer, float, boolean), and a column of mixed kinds
+  (text in one row, a number in another), lists or objects is written as text (JSON for
+  lists and objects), so one odd cell never costs the batch its tables.
 """
 
 from __future__ import annotations
@@ -73,30 +73,30 @@ class ResultsTable:
             writer.writerow([_csv_text(row[c]) for c in self.columns])
 
     def write_parquet(self, fh: IO[bytes]) -> None:
-        """Through Arrow's JSON reader: ``pyarrow.array`` on Python lists imports pandas."""
+        """Through Arrow's JSON reader (``pyarrow.array`` on Python lists imports pandas),
+        with every column's type given: the reader would take a date-like text for a
+        timestamp."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        declared: dict[str, str] = {}
-        texts: set[str] = set()
-        for column in self.columns:
-            kinds = {_kind(row[column]) for row in self.rows} - {"none"}
-            fixed = RESULT_TYPES.get(column)
-            if fixed is not None and kinds <= _FITS[fixed]:
-                declared[column] = fixed
-            elif "other" in kinds or (len(kinds) > 1 and not kinds <= {"int", "float"}):
-                texts.add(column)  # cells of different kinds (text, then a number): text
+        types = {column: _arrow_type(column, self.rows) for column in self.columns}
+        schema = pa.schema([(c, pa.type_for_alias(types[c])) for c in self.columns])
         if not self.rows:
-            table = pa.schema(
-                [(c, pa.type_for_alias(declared.get(c, "string"))) for c in self.columns]
-            ).empty_table()
-        else:
-            table = _arrow_table(self.rows, self.columns, declared, texts)
+            pq.write_table(schema.empty_table(), fh)
+            return
+        texts = {c for c in self.columns if types[c] == "string"}
+        try:
+            table = _read_json(self.rows, self.columns, schema, texts)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+            # Cells the declared type cannot hold after all: the table as text, not lost.
+            schema = pa.schema([(c, pa.string()) for c in self.columns])
+            table = _read_json(self.rows, self.columns, schema, set(self.columns))
         pq.write_table(table.select(self.columns), fh)
 
     @classmethod
     def read(cls, path: Any) -> ResultsTable:
-        """A table back from a ``results.parquet`` (raw values) or a ``results.csv``."""
+        """A table back from a ``results.parquet`` (raw values) or a ``results.csv``
+        (text, but for the fixed columns' numbers and booleans; an empty cell is None)."""
         from pathlib import Path
 
         path = Path(path)
@@ -104,9 +104,8 @@ class ResultsTable:
             import pyarrow.parquet as pq
 
             return cls(pq.ParquetFile(path).read().to_pylist())  # read_table imports pandas
-        import pyarrow.csv as pacsv
-
-        return cls(pacsv.read_csv(path).to_pylist())
+        with path.open(newline="", encoding="utf-8") as fh:
+            return cls({k: _from_csv(k, v) for k, v in row.items()} for row in csv.DictReader(fh))
 
 
 def _missing_as_none(value: Any) -> Any:
@@ -127,6 +126,14 @@ _FITS = {
     "int64": {"int"},
     "bool": {"bool"},
 }
+# The type of a column whose cells are all of these kinds (None aside).
+_BY_KINDS = {
+    frozenset({"str"}): "string",
+    frozenset({"int"}): "int64",
+    frozenset({"float"}): "double",
+    frozenset({"int", "float"}): "double",
+    frozenset({"bool"}): "bool",
+}
 
 
 def _kind(value: Any) -> str:
@@ -137,48 +144,33 @@ def _kind(value: Any) -> str:
         return "other"  # past 64 bits: Arrow would make it an approximate double
     if kind in (str, bool, int, float):
         return kind.__name__
-    return "nested" if kind in (dict, list) else "other"
+    return "other"  # lists, objects: written as JSON text
 
 
-def _arrow_table(
-    rows: list[dict[str, Any]], columns: list[str], declared: dict[str, str], texts: set[str]
-) -> Any:
-    """The rows as an Arrow table, typed as declared, the rest inferred by Arrow.
-
-    If Arrow cannot type a nested column (lists or objects whose items differ), the nested
-    columns are written as JSON text instead; failing that, every column is text.
-    """
-    import pyarrow as pa
-
-    nested = {c for c in columns if any(_kind(row[c]) in ("nested", "other") for row in rows)}
-    try:
-        return _read_json(rows, columns, declared, texts)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
-    try:
-        return _read_json(rows, columns, declared, texts | nested)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # Say a number past 64 bits: every column as text reads, whatever the cells hold.
-        return _read_json(rows, columns, {}, set(columns))
+def _arrow_type(column: str, rows: list[dict[str, Any]]) -> str:
+    """The fixed type when the cells fit it, else the one they share, else text."""
+    kinds = frozenset(_kind(row[column]) for row in rows) - {"none"}
+    fixed = RESULT_TYPES.get(column)
+    if fixed is not None and kinds <= _FITS[fixed]:
+        return fixed
+    return _BY_KINDS.get(kinds, "string")
 
 
-def _read_json(
-    rows: list[dict[str, Any]], columns: list[str], declared: dict[str, str], as_text: set[str]
-) -> Any:
-    import pyarrow as pa
+def _read_json(rows: list[dict[str, Any]], columns: list[str], schema: Any, texts: set[str]) -> Any:
     import pyarrow.json as pa_json
 
     lines = []
     for row in rows:
-        record = {c: _as_text(row[c]) if c in as_text else row[c] for c in columns}
+        record = {c: _as_text(row[c]) if c in texts else row[c] for c in columns}
         lines.append(json.dumps(record, ensure_ascii=False, default=str, allow_nan=False))
-    schema = pa.schema(
-        [(c, pa.type_for_alias(t)) for c, t in declared.items()]
-        + [(c, pa.string()) for c in columns if c in as_text and c not in declared]
+    data = "\n".join(lines).encode("utf-8")
+    # A block must hold the longest line (the default, 1 MiB, is less than a long summary).
+    longest = max(len(line.encode("utf-8")) for line in lines)
+    return pa_json.read_json(
+        io.BytesIO(data),
+        read_options=pa_json.ReadOptions(block_size=max(1 << 20, 2 * longest + 1024)),
+        parse_options=pa_json.ParseOptions(explicit_schema=schema),
     )
-    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
-    data = io.BytesIO("\n".join(lines).encode("utf-8"))
-    return pa_json.read_json(data, parse_options=options)
 
 
 def _as_text(value: Any) -> str | None:
@@ -187,3 +179,20 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
+
+
+def _from_csv(column: str, text: str | None) -> Any:
+    """A results.csv cell back as the value it was written from (the fixed columns)."""
+    if text is None or text == "":
+        return None
+    kind = RESULT_TYPES.get(column)
+    try:
+        if kind == "int64":
+            return int(text)
+        if kind == "double":
+            return float(text)
+    except ValueError:
+        return text
+    if kind == "bool" and text in ("True", "False"):
+        return text == "True"
+    return text

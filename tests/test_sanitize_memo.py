@@ -69,3 +69,11 @@ def test_turning_pii_redaction_on_applies_to_memoized_strings(
     assert memo(text, limit=None) == text
     monkeypatch.setenv("EIGHTFLOW_REDACT_PII", "true")
     assert memo(text, limit=None) == sanitize(text, limit=None) == "[EMAIL]"
+
+
+def test_a_memo_used_before_its_first_refresh_still_knows_the_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EIGHTFLOW_TEST_VAULT_TOKEN", "Vq8Lm3Zr7Tn2Wx")
+    memo = SanitizeMemo()
+    assert memo.text("the token is Vq8Lm3Zr7Tn2Wx", 500) == "the token is [REDACTED]"

@@ -15,7 +15,6 @@ import asyncio
 import hashlib
 import stat
 import uuid
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,34 +90,43 @@ class LedgerGroup:
     thread alone, and waiting for the commit, cost more: with 32 documents in flight the
     ledger committed 32 runs at a time, and each commit rewrote the index pages of runs,
     steps and calls (1,000 documents took 0.37 s longer with the ledger than without).
-    Here runs go to the writer :data:`GROUP` at a time, at most :data:`IN_FLIGHT` groups
-    ahead of their commits, and :meth:`close` commits the rest.
+    Here runs go to the writer :data:`GROUP` at a time, with at most :data:`IN_FLIGHT`
+    groups not yet committed, and :meth:`close` commits the rest.
 
     A document's row does not wait for its run's commit: its outcome is in the cache
-    whatever the ledger does. A group that cannot be committed (a full disk, a ledger
-    locked past its timeout) is counted in :attr:`unrecorded`, with the first error, and
-    the batch reports it and is not a success.
+    whatever the ledger does, and the runner closes the group whatever ends its loop. A
+    group that cannot be committed (a full disk, a ledger locked past its timeout) is
+    counted, with the first error; the batch reports it and is not a success. With
+    ``wait`` (worker processes, whose rows go to another process that cannot see their
+    pending runs), each document waits until its run is committed.
     """
 
     GROUP = 256
     IN_FLIGHT = 2
 
-    def __init__(self, ledger: Callable[[], Any], size: int = GROUP) -> None:
+    def __init__(self, ledger: Callable[[], Any], size: int = GROUP, wait: bool = False) -> None:
         self._ledger = ledger
         self.size = size
+        self.wait = wait
         self._runs: list[tuple[WorkflowResult, dict[str, Any]]] = []
-        self._committing: deque[tuple[asyncio.Future[None], int]] = deque()
-        self.unrecorded = 0
-        self.error: str | None = None
+        self._committing: list[tuple[asyncio.Future[None], int]] = []
+        self._unrecorded = 0
+        self._error: str | None = None
 
     async def record(self, result: WorkflowResult, **details: Any) -> None:
         self._runs.append((result, details))
-        if len(self._runs) >= self.size:
+        if self.wait:
+            await self._submit(keep=0)
+        elif len(self._runs) >= self.size:
             await self._submit(keep=self.IN_FLIGHT)
 
-    async def close(self) -> None:
-        """Commit every run recorded so far (the batch's end)."""
+    async def close(self) -> tuple[int, str | None]:
+        """Commit every run recorded so far. Returns how many runs could not be recorded
+        since the last close, and the first error."""
         await self._submit(keep=0)
+        unrecorded, error = self._unrecorded, self._error
+        self._unrecorded, self._error = 0, None
+        return unrecorded, error
 
     async def _submit(self, keep: int) -> None:
         if self._runs:
@@ -129,16 +137,28 @@ class LedgerGroup:
                 self._failed(len(runs), exc)
             else:
                 self._committing.append((committed, len(runs)))
-        while len(self._committing) > keep:
-            committed, count = self._committing.popleft()
-            try:
-                await committed
-            except Exception as exc:
-                self._failed(count, exc)
+        while True:
+            self._settle()
+            if len(self._committing) <= keep:
+                return
+            # asyncio.wait, not await: a document cancelled while it waits here must not
+            # cancel its group's commit.
+            await asyncio.wait([self._committing[0][0]])
 
-    def _failed(self, count: int, exc: Exception) -> None:
+    def _settle(self) -> None:
+        pending = []
+        for committed, count in self._committing:
+            if not committed.done():
+                pending.append((committed, count))
+            elif committed.cancelled():
+                self._failed(count, asyncio.CancelledError("the commit was cancelled"))
+            elif (exc := committed.exception()) is not None:
+                self._failed(count, exc)
+        self._committing = pending
+
+    def _failed(self, count: int, exc: BaseException) -> None:
         from eightflow.sanitize import sanitize_text
 
-        self.unrecorded += count
-        if self.error is None:
-            self.error = sanitize_text(f"{type(exc).__name__}: {exc}", limit=200)
+        self._unrecorded += count
+        if self._error is None:
+            self._error = sanitize_text(f"{type(exc).__name__}: {exc}", limit=200)

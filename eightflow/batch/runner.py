@@ -108,7 +108,8 @@ class BatchRunner:
         self.workers = 1  # processes that ran documents (set by run)
         self.out_dir: str | None = None  # where results go: a review decision updates them
         self._ledger: Any = None  # the ledger cached documents are recorded in
-        self._cached_runs = LedgerGroup(lambda: self._ledger_once())
+        # Ledger runs of documents served from cache (workers set ``wait``).
+        self.cached_runs = LedgerGroup(lambda: self._ledger_once())
 
     def outcome_key(self, sha256: str) -> str:
         # The base URL is part of the key: an outcome computed against one endpoint is
@@ -133,7 +134,10 @@ class BatchRunner:
         started = time.perf_counter()
         pool = self._worker_pool()
         if pool is not None:
-            await pool.run()
+            try:
+                await pool.run()
+            finally:  # this process's rows already written have their ledger runs
+                await self.close_cached_runs()
             self.summary.documents_per_worker = pool.documents
             self.summary.peak_rss_mb_per_worker = pool.peak_rss_mb
             self.summary.cpu_s_per_worker = pool.cpu_s
@@ -184,11 +188,15 @@ class BatchRunner:
                 hits += 1
         return bool(head) and hits * 2 > len(head)
 
+    async def close_cached_runs(self) -> None:
+        """Commit the ledger runs of documents served from cache; count those that fail."""
+        unrecorded, error = await self.cached_runs.close()
+        if unrecorded:
+            self.summary.ledger_unrecorded += unrecorded
+            self.summary.ledger_error = self.summary.ledger_error or error
+
     async def finish_store(self) -> None:
-        await self._cached_runs.close()
-        if self._cached_runs.unrecorded:
-            self.summary.ledger_unrecorded += self._cached_runs.unrecorded
-            self.summary.ledger_error = self.summary.ledger_error or self._cached_runs.error
+        await self.close_cached_runs()
         await asyncio.to_thread(self.cache.flush)
         if self._owns_cache:  # a long-lived worker must not keep a writer thread per run
             await asyncio.to_thread(self.cache.close)
@@ -213,8 +221,11 @@ class BatchRunner:
                 else:
                     self._emit(outcome)
 
-        await asyncio.gather(produce(), *(consume() for _ in range(workers)))
-        await self._final_pass(deferred)
+        try:
+            await asyncio.gather(produce(), *(consume() for _ in range(workers)))
+            await self._final_pass(deferred)
+        finally:  # the rows already written have their ledger runs, whatever ended the loop
+            await self.close_cached_runs()
         await self.finish_store()
 
     async def safe_process(self, path: Path) -> DocumentOutcome:
@@ -435,7 +446,7 @@ class BatchRunner:
     async def _record_cached(self, outcome: DocumentOutcome) -> None:
         """A document served whole from cache is still a run in the ledger (cost 0)."""
         result = cached_run(outcome, self.summary.workflow, self.summary.version)
-        await self._cached_runs.record(
+        await self.cached_runs.record(
             result,
             batch_id=self.batch_id,
             document_id=outcome.id,

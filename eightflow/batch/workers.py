@@ -159,6 +159,8 @@ def _worker_main(
             runner.budget = SharedBudget(cell, runner.budget.max_tokens, runner.budget.max_cost_usd)
             runner.batch_id = spec.batch_id
             runner.out_dir = spec.out_dir
+            # Its rows go to the flow's process: each waits until its ledger run is in.
+            runner.cached_runs.wait = True
 
             def send(path: str, outcome: DocumentOutcome) -> None:
                 outcomes.put(("outcome", path, outcome.model_dump_json(), spec.index))
@@ -167,12 +169,14 @@ def _worker_main(
                 nonlocal unrecorded
                 # One Prefect client for every task run of this process: without it each
                 # document's task run opened its own (an SSL context, ~40 ms of CPU each).
-                async with AsyncClientContext.get_or_create():
-                    await _consume(
-                        runner, paths, runner.documents_in_flight(), send, parent=spec.parent
-                    )
-                await runner.finish_store()
-                unrecorded = (runner.summary.ledger_unrecorded, runner.summary.ledger_error)
+                try:
+                    async with AsyncClientContext.get_or_create():
+                        await _consume(
+                            runner, paths, runner.documents_in_flight(), send, parent=spec.parent
+                        )
+                finally:
+                    await runner.finish_store()
+                    unrecorded = (runner.summary.ledger_unrecorded, runner.summary.ledger_error)
 
             try:
                 with batch_collector():  # inherited when forked; set here when spawned

@@ -194,15 +194,19 @@ class Ledger:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            # A caller that stopped waiting (a cancelled document) has its runs recorded all
+            # the same; only its future is not told. Once running, a future cannot be
+            # cancelled, so telling the others cannot fail and stop this thread.
+            told = [future for _, future in items if future.set_running_or_notify_cancel()]
             try:
                 with self._tx() as db:
                     self._insert_runs(db, [run for runs, _ in items for run in runs])
                     failpoint("ledger_commit")
             except Exception as exc:
-                for _, future in items:
+                for future in told:
                     future.set_exception(exc)
             else:
-                for _, future in items:
+                for future in told:
                     future.set_result(None)
 
     def _insert_runs(

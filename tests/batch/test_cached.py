@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,7 @@ async def test_runs_go_to_the_ledger_a_group_at_a_time() -> None:
     await asyncio.sleep(0.01)
     assert ledger.groups[-1] == ["d6"] and not closing.done()  # close waits for the commit
     ledger.commit_all()
-    await closing
-    assert (group.unrecorded, group.error) == (0, None)
+    assert await closing == (0, None)
 
 
 async def test_no_more_than_two_groups_wait_for_their_commit() -> None:
@@ -98,10 +98,9 @@ async def test_a_group_that_cannot_be_committed_is_counted_and_the_rest_go_on() 
     closing = asyncio.ensure_future(group.close())
     await asyncio.sleep(0.01)
     ledger.commit_all()
-    await closing
-    assert group.unrecorded == 2
-    assert group.error == "OperationalError: database or disk is full"
+    assert await closing == (2, "OperationalError: database or disk is full")
     assert sum(map(len, ledger.groups)) == 5
+    assert await group.close() == (0, None)  # counted once
 
 
 async def test_a_ledger_that_cannot_be_opened_is_counted() -> None:
@@ -110,8 +109,8 @@ async def test_a_ledger_that_cannot_be_opened_is_counted() -> None:
 
     group = LedgerGroup(broken, size=10)
     await record(group, "d0")
-    await group.close()
-    assert group.unrecorded == 1 and "unable to open" in (group.error or "")
+    unrecorded, error = await group.close()
+    assert unrecorded == 1 and "unable to open" in (error or "")
 
 
 class Rows:
@@ -142,7 +141,8 @@ async def test_a_rerun_whose_ledger_fails_keeps_its_rows_and_says_so(
 
     again, rows = runner(Rows()), Rows()
     again.sinks = [rows]
-    again._ledger_once = lambda: FakeLedger(fail_groups=(0,))  # type: ignore[method-assign]
+    again._ledger_once = lambda: broken  # type: ignore[method-assign]
+    broken = FakeLedger(fail_groups=(0,))
     summary = await again.run()
     assert [r.status for r in rows.rows] == ["completed"] * 4
     assert all(r.cache_hit for r in rows.rows) and summary.cache_hits == 4
@@ -163,3 +163,42 @@ def test_file_sha256_reads_every_byte(tmp_path: Path, size: int) -> None:
     path.write_bytes(data)
     assert file_sha256(path) == hashlib.sha256(data).hexdigest()
     assert file_sha256(tmp_path / "missing") is None
+
+
+async def test_a_cancelled_document_does_not_cancel_its_groups_commit() -> None:
+    ledger = FakeLedger()
+    group = LedgerGroup(lambda: ledger, size=1, wait=True)
+    waiting = asyncio.ensure_future(record(group, "d0"))
+    await asyncio.sleep(0.01)
+    waiting.cancel()  # say, the final pass gave up on this document
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert not ledger.pending[0].cancelled()  # the commit goes on
+    ledger.commit_all()
+    assert await group.close() == (0, None)
+
+
+async def test_with_wait_each_document_returns_once_its_run_is_committed() -> None:
+    ledger = FakeLedger()
+    group = LedgerGroup(lambda: ledger, wait=True)
+    first = asyncio.ensure_future(record(group, "d0"))
+    await asyncio.sleep(0.01)
+    assert ledger.groups == [["d0"]] and not first.done()
+    ledger.commit_all()
+    await first
+
+
+def test_the_ledger_writer_survives_a_caller_that_stopped_waiting(tmp_path: Path) -> None:
+    from eightflow.store.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    with ledger._tx():  # the writer takes r0, then waits for this transaction
+        first = ledger.submit_runs([_run("r0")])
+        time.sleep(0.2)
+        gave_up = ledger.submit_runs([_run("r1")])
+        assert gave_up.cancel()  # a document cancelled while it waited
+        kept = ledger.submit_runs([_run("r2")])
+    first.result(timeout=30)
+    kept.result(timeout=30)
+    ledger.flush()  # the writer thread is still there
+    assert all(ledger.run(r) is not None for r in ("r0", "r1", "r2"))
+    ledger.close()

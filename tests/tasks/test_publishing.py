@@ -243,3 +243,28 @@ async def test_publish_batch_artifacts_with_no_rows_writes_an_empty_table() -> N
     state = await publish(return_state=True)
     assert await state.result() == ["empty-batch-summary", "empty-batch-results"]
     assert await _read_table("empty-batch-results", state.state_details.flow_run_id) == []
+
+
+def test_merge_shards_reads_parquet_or_csv_shards(tmp_path: Path, home: Path) -> None:
+    from eightflow_app.tasks.publishing import merge_shards
+
+    root = tmp_path / "out-root"
+    shards = [root / "s0", root / "s1", root / "s2"]
+    for index, shard in enumerate(shards[:2]):
+        writer = ResultsWriter(shard)
+        summary = BatchSummary(workflow="document_analysis", version="v1")
+        for outcome in (_completed(f"d{index}.txt"), _failed(f"e{index}.txt")):
+            summary.add(outcome)
+            writer.write(outcome)
+        writer.close(summary)
+    (shards[1] / "results.parquet").unlink()  # a shard with only its CSV
+    merged = merge_shards(shards, root / "merged")  # s2 never ran: no files
+
+    assert merged["documents"] == 4 and merged["by_status"] == {"completed": 2, "failed": 2}
+    back = {r["id"]: r for r in ResultsTable.read(root / "merged" / "results.parquet").rows}
+    assert set(back) == {"d0.txt", "d1.txt", "e0.txt", "e1.txt"}
+    # The CSV-only shard's numbers and booleans come back typed, empty cells as None.
+    assert back["d1.txt"]["tokens_in"] == back["d0.txt"]["tokens_in"]
+    assert back["d1.txt"]["cache_hit"] is False and back["e1.txt"]["summary"] is None
+    report = (root / "merged" / "report.md").read_text()
+    assert "4 documents from 3 shards" in report and "empty file (0 bytes)" in report

@@ -119,7 +119,12 @@ def test_an_integer_column_with_a_gap_stays_integral(tmp_path: Path) -> None:
         ("label", ["x", 3], ["x", "3"]),
         ("label", [{"k": 1}, "y"], ['{"k": 1}', "y"]),
         # A fixed column holding what its declared type cannot: Arrow's own type, else text.
-        ("summary", [{"k": 1}, {"k": 2}], [{"k": 1}, {"k": 2}]),
+        ("summary", [{"k": 1}, {"k": 2}], ['{"k": 1}', '{"k": 2}']),
+        # Objects and lists are JSON text; a NaN inside one is JSON's NaN.
+        ("label", [{"x": float("nan")}, None], ['{"x": NaN}', None]),
+        # Date-like text stays text (Arrow's JSON reader would make it a timestamp).
+        ("due", ["2024-03-01", "2024-03-02 10:00:00"], ["2024-03-01", "2024-03-02 10:00:00"]),
+        ("flag", [True, None], [True, None]),
         ("tokens_in", ["many", 3], ["many", "3"]),
         ("cost_usd", [float("nan"), 0.5], [None, 0.5]),
         ("cost_usd", [float("inf"), -float("inf")], [None, None]),
@@ -179,3 +184,9 @@ assert "pandas" not in sys.modules, "pandas was imported"
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_row_longer_than_a_read_block_is_written(tmp_path: Path) -> None:
+    table = ResultsTable([_row("a", summary="x" * (3 << 20)), _row("b")])
+    back = ResultsTable.read(_parquet(table, tmp_path))
+    assert len(back.rows[0]["summary"]) == 3 << 20 and back.rows[1]["summary"] == "Summary of b."
