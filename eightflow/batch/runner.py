@@ -34,13 +34,9 @@ from eightflow.batch.cached import (
     outcome_from_cache,
 )
 from eightflow.batch.collector import batch_collector
+from eightflow.batch.final_pass import final_pass
 from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
-from eightflow.batch.recovery import (
-    contained,
-    is_transient,
-    merge_attempts,
-    one_line,
-)
+from eightflow.batch.recovery import contained, is_transient, one_line
 from eightflow.documents import Document
 from eightflow.errors import BudgetExceeded, DocumentError
 from eightflow.runtime.budget import Budget
@@ -50,8 +46,6 @@ from eightflow.store.cache import ResponseCache
 from eightflow.workflow import Workflow, build_result
 
 Loader = Callable[[Path, Path], Document]
-FINAL_PASS_FIRST_DELAY_S = 2.0
-FINAL_PASS_MAX_DELAY_S = 30.0
 
 
 class OutcomeSink(Protocol):
@@ -240,50 +234,8 @@ class BatchRunner:
         deferred: list[tuple[Path, DocumentOutcome]],
         emit: Callable[[DocumentOutcome], None] | None = None,
     ) -> None:
-        """Run transiently failed documents again, backing off longer, until the deadline.
-
-        Steps that completed before are served from the response cache, so only what
-        failed is asked again. Each round waits (2 s, doubling to 30 s, and at least any
-        Retry-After the provider sent), then retries every pending document together.
-        """
-        if not deferred:
-            return
-        deadline = time.monotonic() + self.options.final_pass_s
-        delay = FINAL_PASS_FIRST_DELAY_S
-        pending = deferred
-        while pending and not self.budget.exhausted:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            asked = max((_retry_after(outcome) for _, outcome in pending), default=0.0)
-            await asyncio.sleep(min(max(delay, asked), remaining))
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            jobs = [asyncio.ensure_future(self.safe_process(path)) for path, _ in pending]
-            _done, late = await asyncio.wait(jobs, timeout=remaining)
-            for job in late:
-                job.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-            still: list[tuple[Path, DocumentOutcome]] = []
-            for (path, earlier), job in zip(pending, jobs, strict=True):
-                if job in late or job.cancelled() or job.exception() is not None:
-                    still.append((path, earlier))
-                    continue
-                merged = merge_attempts(earlier, job.result())
-                if merged.transient and merged.status == "failed":
-                    still.append((path, merged))
-                else:
-                    (emit or self._emit)(merged)
-            pending = still
-            delay = min(delay * 2, FINAL_PASS_MAX_DELAY_S)
-        for _path, outcome in pending:
-            outcome.final_pass = True
-            outcome.error = (
-                f"{outcome.error} (still failing when the final pass ended after "
-                f"{self.options.final_pass_s:g} s)"
-            )
-            (emit or self._emit)(outcome)
+        """Transiently failed documents again (:func:`eightflow.batch.final_pass.final_pass`)."""
+        await final_pass(self, deferred, emit or self._emit)
 
     def documents_in_flight(self) -> int:
         return self.options.concurrency * 2
@@ -462,12 +414,6 @@ class BatchRunner:
         if self._ledger is None:  # one look-up per batch, not one per document
             self._ledger = default_ledger()
         return self._ledger
-
-
-def _retry_after(outcome: DocumentOutcome) -> float:
-    """The longest Retry-After a provider sent during this document's attempts."""
-    waits = [float(step.notes.get("retry_after_s") or 0.0) for step in outcome.steps]
-    return max(waits, default=0.0)
 
 
 def failed_attempts_of(steps: Any) -> int:
