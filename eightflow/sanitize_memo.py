@@ -119,10 +119,7 @@ class SanitizeMemo:
             name = key if type(key) is str else str(key)
             kind = type(item)
             if kind is str:
-                secret = self._secret_keys.get(name)
-                if secret is None:
-                    secret = self._secret_key(name)
-                if secret:
+                if self._secret_key(name):
                     out[name] = sanitizer.REDACTED
                 else:
                     done = texts.get((item, limit))

@@ -105,7 +105,8 @@ class LedgerGroup:
     IN_FLIGHT = 2
 
     def __init__(self, ledger: Callable[[], Any], size: int = GROUP, wait: bool = False) -> None:
-        self._ledger = ledger
+        self._open_ledger = ledger  # called once, when the first group goes
+        self._ledger: Any = None
         self.size = size
         self.wait = wait
         self._runs: list[tuple[WorkflowResult, dict[str, Any]]] = []
@@ -132,7 +133,9 @@ class LedgerGroup:
         if self._runs:
             runs, self._runs = self._runs, []
             try:
-                committed = asyncio.wrap_future(self._ledger().submit_runs(runs))
+                if self._ledger is None:
+                    self._ledger = self._open_ledger()
+                committed = asyncio.wrap_future(self._ledger.submit_runs(runs))
             except Exception as exc:  # the ledger could not even be opened
                 self._failed(len(runs), exc)
             else:

@@ -101,9 +101,8 @@ class BatchRunner:
         self.batch_id: str | None = None  # the batch flow run's id, for the ledger
         self.workers = 1  # processes that ran documents (set by run)
         self.out_dir: str | None = None  # where results go: a review decision updates them
-        self._ledger: Any = None  # the ledger cached documents are recorded in
         # Ledger runs of documents served from cache (workers set ``wait``).
-        self.cached_runs = LedgerGroup(lambda: self._ledger_once())
+        self.cached_runs = LedgerGroup(_default_ledger)
 
     def outcome_key(self, sha256: str) -> str:
         # The base URL is part of the key: an outcome computed against one endpoint is
@@ -408,12 +407,11 @@ class BatchRunner:
             served_from_cache=True,
         )
 
-    def _ledger_once(self) -> Any:
-        from eightflow.store.ledger import default_ledger
 
-        if self._ledger is None:  # one look-up per batch, not one per document
-            self._ledger = default_ledger()
-        return self._ledger
+def _default_ledger() -> Any:
+    from eightflow.store.ledger import default_ledger
+
+    return default_ledger()
 
 
 def failed_attempts_of(steps: Any) -> int:

@@ -69,12 +69,16 @@ class ResponseCache:
 
     # -- reads (caller's thread) ----------------------------------------------------------
 
-    def _get(self, table: str, key: str) -> dict[str, Any] | None:
+    def _get_text(self, table: str, key: str) -> str | None:
         with self._read_lock:
             row = self._reader.execute(
                 f"SELECT value FROM {table} WHERE key = ?", (key,)
             ).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        return None if row is None else str(row[0])
+
+    def _get(self, table: str, key: str) -> dict[str, Any] | None:
+        text = self._get_text(table, key)
+        return None if text is None else dict(json.loads(text))
 
     def get(self, key: str) -> dict[str, Any] | None:
         value = self._get("responses", key) if key in self._keys else None
@@ -91,11 +95,7 @@ class ResponseCache:
     def get_outcome_json(self, key: str) -> str | None:
         """:meth:`get_outcome` as the stored JSON text, for a caller that validates it
         straight into a model (pydantic parses it faster than ``json.loads`` does)."""
-        with self._read_lock:
-            row = self._reader.execute(
-                "SELECT value FROM outcomes WHERE key = ?", (key,)
-            ).fetchone()
-        return None if row is None else str(row[0])
+        return self._get_text("outcomes", key)
 
     # -- writes (the writer thread) -------------------------------------------------------
 

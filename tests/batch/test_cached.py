@@ -141,8 +141,8 @@ async def test_a_rerun_whose_ledger_fails_keeps_its_rows_and_says_so(
 
     again, rows = runner(Rows()), Rows()
     again.sinks = [rows]
-    again._ledger_once = lambda: broken  # type: ignore[method-assign]
     broken = FakeLedger(fail_groups=(0,))
+    again.cached_runs = LedgerGroup(lambda: broken)
     summary = await again.run()
     assert [r.status for r in rows.rows] == ["completed"] * 4
     assert all(r.cache_hit for r in rows.rows) and summary.cache_hits == 4
