@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from eightflow_app.tasks.publishing import merge_shards
 from prefect import flow
 from prefect.context import FlowRunContext
-from prefect.deployments import run_deployment
+from prefect.deployments.flow_runs import arun_deployment
 from prefect.states import Failed
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -88,7 +88,7 @@ async def batch_sharded(
             "shard_index": index,
             "shard_count": shards,
         }
-        return await run_deployment(
+        return await arun_deployment(
             deployment,
             parameters=shard,
             timeout=None,

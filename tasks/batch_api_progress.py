@@ -101,13 +101,13 @@ async def reschedule_if_waiting(summary: BatchSummary, delay_s: float) -> str | 
     """
     from datetime import UTC, datetime, timedelta
 
-    from prefect.deployments import run_deployment
+    from prefect.deployments.flow_runs import arun_deployment
 
     waiting = (summary.batch_api or {}).get("waiting_batches")
     deployment = _deployment_of_this_run()
     if not waiting or deployment is None:
         return None
-    flow_run = await run_deployment(
+    flow_run = await arun_deployment(
         name=deployment[0],
         parameters=deployment[1],
         scheduled_time=datetime.now(UTC) + timedelta(seconds=delay_s),

@@ -311,7 +311,7 @@ async def publish_batch_artifacts(
         for index, part in enumerate(parts, start=1)
     ]
     written = await asyncio.gather(summary_md, *tables)
-    return [summary_key, *written[1:]]
+    return [summary_key, *(str(key) for key in written[1:])]
 
 
 async def _table(create: Any, prefix: str, index: int, part: list[dict[str, Any]]) -> str:

@@ -36,7 +36,7 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float = 30
 
 
 # What the wheel is built from; a copy, so no build/ or egg-info of an earlier build leaks in.
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "eightflow", "eightflow_app", "flows",
+SOURCES = ("pyproject.toml", "README.md", "eightflow", "flows",
            "tasks", "deployments", "prompts")  # fmt: skip
 
 

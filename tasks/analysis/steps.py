@@ -91,7 +91,7 @@ def _weighted_confidence(parts: list[Sentiment], weights: list[int]) -> float | 
     """The chunks' confidences weighted by length; unknown if any chunk's is."""
     if any(p.confidence is None for p in parts):
         return None
-    total = sum(p.confidence * w for p, w in zip(parts, weights, strict=True))  # type: ignore[operator]
+    total = sum(p.confidence * w for p, w in zip(parts, weights, strict=True))
     return round(total / sum(weights), 3)
 
 

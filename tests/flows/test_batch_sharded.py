@@ -30,7 +30,7 @@ async def test_a_sharded_run_never_merges_an_earlier_runs_shards(
         written.append(shard_out)
         return SimpleNamespace(id=f"run-{index}", name=f"shard-{index}", state=_Completed())
 
-    monkeypatch.setattr(sharded, "run_deployment", fake_run_deployment)
+    monkeypatch.setattr(sharded, "arun_deployment", fake_run_deployment)
     brief = await sharded.batch_sharded(out=str(out), shards=2)
     merged = (out / "results.csv").read_text()
     assert "fresh-0.txt" in merged and "fresh-1.txt" in merged

@@ -516,7 +516,7 @@ def test_configure_restarts_only_the_sequences_it_sets(
     stub.configure(status_script=["429"])
     assert play(2) == [429, 200]
     with pytest.raises(ValidationError):
-        stub.config.latency_ms = 5  # frozen: use configure()
+        stub.config.latency_ms = 5  # type: ignore[misc]  # frozen: use configure()
     stub.reset()
     assert play(3) == [429, 500, 200]
 
