@@ -76,7 +76,8 @@ class RunPipeline:
             self._warm = True
         driven = await self.workflow.driver(self.granularity).drive(run, inputs)
         result = build_result(run, driven)
-        result.inputs = input_preview(inputs)
+        if self.batch is None:  # for the run's report; a batch document's row has its own
+            result.inputs = input_preview(inputs)
         finished = FinishedRun(
             self.workflow,
             driven.definition,

@@ -13,6 +13,7 @@ catch their own errors, and never break what they observe.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,6 +24,8 @@ from eightflow.runtime.run_state import RunState
 
 if TYPE_CHECKING:
     from eightflow.review.batch import BatchReview
+
+log = logging.getLogger("eightflow.pipeline")
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,10 @@ class OtelSink:
     async def write(self, finished: FinishedRun) -> None:
         from eightflow.observe.otel import export_run
 
-        export_run(finished.result)  # a settings lookup when off; never raises
+        try:
+            export_run(finished.result)  # a settings lookup when off
+        except Exception as exc:  # observation must not break the run it observes
+            log.warning("could not export spans of run %s: %s", finished.result.run_id, exc)
 
     async def close(self, batch: BatchScope | None) -> None:
         return None

@@ -23,10 +23,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from eightflow import PerformanceTargets, ReviewRule, WorkflowDefinition
 from eightflow.batch import BatchOptions, BatchRunner
-from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe import otel
 from eightflow.observe.targets import BREACH_EVENT
 from eightflow.store.ledger import default_ledger
+from tests.support.outcome_rows import Rows
 
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENTS = [
@@ -59,17 +59,6 @@ class Ran:
     run_ids: list[str]
     breaches: list[dict[str, Any]]
     statuses: list[str]  # as the path reports them (a batch's rows)
-
-
-class Rows:
-    def __init__(self) -> None:
-        self.rows: list[DocumentOutcome] = []
-
-    def write(self, outcome: DocumentOutcome) -> None:
-        self.rows.append(outcome)
-
-    def close(self, summary: BatchSummary) -> None:
-        return None
 
 
 async def single_run(tmp_path: Path, spans: InMemorySpanExporter) -> Ran:
