@@ -5,6 +5,8 @@ responses the ledger recorded, through a litellm provider (``replay/...``) so th
 is the one a real call takes. A step whose prompt (id, version or content) or model has
 changed since the recording is a *miss*: it fails with the reason instead of being served
 stale answers. ``live`` names steps to run for real, to test a change in isolation.
+The replay is a run like any other (:mod:`eightflow.pipeline`): review rules apply, and it
+is recorded in the ledger under its own run id, with its artifacts, spans and target checks.
 """
 
 from __future__ import annotations
@@ -96,5 +98,6 @@ async def replay_run(
     values = restore_inputs(json.loads(recorded["inputs"]), recorded["run_id"], read_text)
     run = workflow.new_run(recorded.get("model"), recorded.get("document_id"))
     run.replay = source
-    result = await workflow.execute_replay(run, values)
+    # The pipeline of every run: review rules, the ledger (a new run), artifacts, spans.
+    result = await workflow.run_in_flow(run, values, lambda: workflow.execute_in_flow(run, values))
     return result, source

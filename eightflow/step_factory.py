@@ -188,8 +188,8 @@ class PlanningRound(BaseModel):
     duration_ms: float = 0.0
 
 
-class Planner(Protocol):
-    """What a loop state needs of its workflow: the planning prompt and its variables."""
+class PlanningPromptSource(Protocol):
+    """What a loop state needs of its planner: the planning prompt and its variables."""
 
     @property
     def planning_prompt(self) -> str: ...
@@ -200,13 +200,16 @@ class Planner(Protocol):
 class LoopState:
     """One run of a dynamic workflow; also the scope its ``Context()`` objects see."""
 
-    def __init__(self, workflow: Planner, run: RunState, inputs: dict[str, Any]) -> None:
+    def __init__(
+        self, workflow: PlanningPromptSource, run: RunState, inputs: dict[str, Any]
+    ) -> None:
         self.workflow = workflow
         self.run = run
         self.inputs = inputs
         self.context: Context | None = None
         self.rounds: list[PlanningRound] = []
         self.executed: list[str] = []
+        self.steps: list[Step] = []  # every step that ran, planning steps included
         self.records: list[Any] = []
         self.feedback: list[dict[str, str]] = []
         self.last_plan: Plan | None = None

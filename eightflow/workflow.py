@@ -11,20 +11,24 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from eightflow.definition import WorkflowDefinition
-from eightflow.documents import Document
-from eightflow.errors import BudgetExceeded, StepTimeout, WorkflowError, WorkflowFailed
-from eightflow.prefect_env import flow_run_url
+from eightflow.errors import WorkflowError, WorkflowFailed
+from eightflow.pipeline.driver import Driver, Granularity
+from eightflow.pipeline.run import (
+    RunPipeline,
+    crashed_result,
+    flow_return,
+    input_preview,
+    normalise_inputs,
+)
 from eightflow.prompts import PromptRegistry
 from eightflow.runtime.budget import Budget
 from eightflow.runtime.limiter import CallLimiter
-from eightflow.runtime.records import RunStatus, TokenUsage, WorkflowResult, total_cost
+from eightflow.runtime.records import WorkflowResult
 from eightflow.runtime.run_state import RunState
-from eightflow.sanitize import sanitize_text
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -165,7 +169,7 @@ class Workflow:
         :class:`WorkflowFailed` (carrying the result) when the run does not succeed, unless
         ``raise_on_failure=False``.
         """
-        values, label = _normalise_inputs({**self.inputs, **inputs})
+        values, label = normalise_inputs({**self.inputs, **inputs})
         run = self.new_run(model, label)
         result = await self.run_in_flow(run, values, lambda: self.execute_in_flow(run, values))
         if raise_on_failure and not result.ok:
@@ -188,7 +192,7 @@ class Workflow:
         workflow = self
 
         async def body(inputs: dict[str, Any] | None = None, model: str | None = None) -> Any:
-            values, label = _normalise_inputs({**workflow.inputs, **(inputs or {})})
+            values, label = normalise_inputs({**workflow.inputs, **(inputs or {})})
             run = workflow.new_run(model, label)
             return flow_return(await workflow.execute_in_flow(run, values))
 
@@ -227,185 +231,18 @@ class Workflow:
             return flow_return(result)
 
         flow_call: Any = self._build_flow(body)
-        await flow_call(inputs=_input_preview(inputs), model=run.model, return_state=True)
-        return results[0] if results else _crashed(run)
+        await flow_call(inputs=input_preview(inputs), model=run.model, return_state=True)
+        return results[0] if results else crashed_result(run)
 
-    async def execute_replay(self, run: RunState, inputs: dict[str, Any]) -> WorkflowResult:
-        """Run with a prepared ``RunState`` (replay), in a flow, without a ledger record."""
-        return await self.run_in_flow(
-            run, inputs, lambda: self.execute_in_flow(run, inputs, record=False)
-        )
+    def driver(self, granularity: Granularity = "step") -> Driver:
+        """What runs this workflow's steps: its definition's graph."""
+        from eightflow.pipeline.driver import StaticDriver
 
-    async def execute_in_flow(
-        self, run: RunState, inputs: dict[str, Any], *, record: bool = True
-    ) -> WorkflowResult:
-        """Run the steps inside the flow run that is current, and publish the trace."""
-        from eightflow.compiler.artifacts import publish_run
-        from eightflow.runtime.executor import StepExecutor
+        return StaticDriver(self.definition, self.compiled, granularity)
 
-        started = datetime.now(UTC)
-        # Import litellm (seconds) before the steps start, not inside the first of them:
-        # it would block the event loop and make every concurrent step look slow.
-        await asyncio.to_thread(lambda: self.model)
-        executor = StepExecutor(self.definition, run, inputs)
-        outcome = await self.compiled.run_steps(executor)
-        result = build_result(self.definition, run, executor.outputs, outcome.fatal, started)
-        result.inputs = _input_preview(inputs)
-        if any(rule.enabled for rule in self.definition.review):
-            from eightflow.review.flow import review_single_run
-
-            result.ui_url = result.ui_url or flow_run_url(result.flow_run_id)
-            result = await review_single_run(self.definition, result, document_id=run.document_id)
-        if record:
-            await self.record(result, run, inputs)
-            result.target_breaches = await self.check_targets(result.run_id)
-        await publish_run(self.definition, result)
-        from eightflow.observe.otel import export_run
-
-        export_run(result)
-        return result
-
-    async def check_targets(self, run_id: str) -> list[dict[str, Any]]:
-        """Judge recent runs against the definition's targets; breaches become events."""
-        targets = self.definition.targets
-        if not targets.any:
-            return []
-        from eightflow.observe.targets import announce, check_targets
-        from eightflow.store.ledger import default_ledger
-
-        def judge() -> list[dict[str, Any]]:
-            ledger = default_ledger()
-            checks = check_targets(ledger, self.definition.name, targets)
-            announce(self.definition.name, run_id, checks, ledger)
-            return [c.model_dump() for c in checks if c.breached]
-
-        return await asyncio.to_thread(judge)
-
-    async def record(
-        self,
-        result: WorkflowResult,
-        run: RunState,
-        inputs: dict[str, Any],
-        batch_id: str | None = None,
-    ) -> None:
-        """Append the run to the ledger (off the event loop: several inserts)."""
-        from eightflow.store.ledger import default_ledger
-        from eightflow.store.recorded_inputs import recorded_inputs
-
-        info = inputs.get("document_info") or {}
-        replayable = {k: v for k, v in inputs.items() if k != "document_info"}
-        await asyncio.wrap_future(
-            default_ledger().submit_run(
-                result,
-                batch_id=batch_id,
-                document_id=run.document_id,
-                document_sha256=info.get("sha256"),
-                inputs=recorded_inputs(replayable, info),  # an excerpt + sha256 by default
-                model=run.model,
-                cache_hits=run.cache_hits,
-            )
-        )
-
-
-def build_result(
-    definition: WorkflowDefinition,
-    run: RunState,
-    outputs_by_step: dict[str, dict[str, Any]],
-    fatal: WorkflowError | None,
-    started: datetime,
-) -> WorkflowResult:
-    """Fold step records and outputs into a ``WorkflowResult``; evaluate the criteria."""
-    outputs: dict[str, Any] = {}
-    for name in definition.topological_order():
-        outputs.update(outputs_by_step.get(name, {}))
-    status: RunStatus = "completed"
-    error = error_type = None
-    failed_criteria: list[str] = []
-    if fatal is not None:
-        cause = fatal.original if isinstance(fatal.original, BaseException) else fatal
-        error, error_type = sanitize_text(str(fatal), limit=2000), type(cause).__name__
-        status = "failed"
-        if isinstance(cause, BudgetExceeded):
-            status = "budget_exceeded"
-        elif isinstance(cause, StepTimeout) and cause.step is None:
-            status = "timed_out"
-    else:
-        for criterion in definition.success_criteria:
-            ok, why = criterion.evaluate(outputs)
-            if not ok:
-                failed_criteria.append(criterion.name)
-                error = (error + "; " if error else "") + f"{criterion.name}: {why}"
-        if failed_criteria:
-            status, error_type = "criteria_failed", "CriteriaFailed"
-            error = "success criteria failed: " + (error or "")
-    records = [run.records[leaf.name] for leaf in definition.leaves]
-    finished = datetime.now(UTC)
-    from prefect.context import FlowRunContext
-
-    ctx = FlowRunContext.get()
-    flow_run_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
-    return WorkflowResult(
-        run_id=run.run_id,
-        workflow=definition.name,
-        version=run.version,
-        status=status,
-        outputs=outputs,
-        steps=records,
-        cost_usd=total_cost(records),
-        tokens=TokenUsage(
-            input=sum(r.tokens_in for r in records), output=sum(r.tokens_out for r in records)
-        ),
-        model_calls=run.model_calls,
-        cache_hits=run.cache_hits,
-        started=started,
-        finished=finished,
-        duration_ms=(finished - started).total_seconds() * 1000,
-        error=error,
-        error_type=error_type,
-        failed_criteria=failed_criteria,
-        flow_run_id=flow_run_id,
-        ui_url=flow_run_url(flow_run_id),
-    )
-
-
-def flow_return(result: WorkflowResult) -> Any:
-    """What a workflow's flow run returns: a summary, or a Failed state naming the cause."""
-    if not result.ok:
-        from prefect.states import Failed
-
-        return Failed(message=f"{result.status}: {result.error or ''}".strip())
-    return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}
-
-
-def _normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """Documents become their text plus ``document_info``; the label names the run."""
-    values = dict(inputs)
-    label = values.pop("label", None)
-    doc = values.get("document")
-    if isinstance(doc, Document):
-        values["document"] = doc.text
-        values["document_info"] = doc.model_dump(exclude={"text"})
-        label = label or doc.id
-    return values, label
-
-
-def _input_preview(inputs: dict[str, Any]) -> dict[str, str]:
-    from eightflow.sanitize import excerpt
-
-    return {k: excerpt(v, limit=200) for k, v in inputs.items() if k != "document_info"}
-
-
-def _crashed(run: RunState, why: str = "the flow run crashed before a result") -> WorkflowResult:
-    """A failed result for a run that produced none (its flow run crashed)."""
-    now = datetime.now(UTC)
-    return WorkflowResult(
-        run_id=run.run_id,
-        workflow=run.workflow,
-        version=run.version,
-        status="failed",
-        started=now,
-        finished=now,
-        duration_ms=0.0,
-        error=why,
-        steps=list(run.records.values()),
-    )
+    async def execute_in_flow(self, run: RunState, inputs: dict[str, Any]) -> WorkflowResult:
+        """One run through the pipeline, in the flow run that is current."""
+        pipeline = RunPipeline(self)
+        finished = await pipeline.run(run, inputs)
+        await pipeline.close()
+        return finished.result

@@ -198,8 +198,7 @@ async def _run_batch(params: BatchParams) -> Any:
         from eightflow.review.batch import publish_pending_reviews
 
         await publish_pending_reviews(runner.batch_id)
-    breaches = await workflow.check_targets(runner.batch_id or "batch")
-    brief = {**summary.brief(), "out": str(out), "target_breaches": breaches}
+    brief = {**summary.brief(), "out": str(out), "target_breaches": runner.target_breaches}
     if params.mode == "batch-api":
         from eightflow_app.tasks.batch_api_progress import reschedule_if_waiting
 

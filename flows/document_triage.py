@@ -22,7 +22,7 @@ from eightflow_app.tasks.triage.planning import TRIAGE_PLANNING_RULES
 from prefect import flow
 from pydantic import BaseModel
 
-from eightflow import Context, RetryPolicy, StepResult, WorkflowResult
+from eightflow import Context, RetryPolicy, ReviewRule, StepResult, WorkflowResult
 from eightflow.dynamic import DynamicWorkflow, StepType
 from eightflow.embedded.planner import use_planning_rules
 from eightflow.run_form import AllowedModel, ReadablePath
@@ -39,6 +39,26 @@ _PROMPTS: dict[str, tuple[str, ...]] = {
     "extract_faq": ("faq_extraction",),
 }
 
+#: The shipped review rules: a person checks a language or legal classification the model
+#: is unsure of, when the planner chose that step. Off by default; ``--review-below X``
+#: turns them on at X.
+TRIAGE_REVIEW = (
+    ReviewRule(
+        name="language_confidence",
+        step="flag_language",
+        output="language",
+        confidence_below=0.7,
+        enabled=False,
+    ),
+    ReviewRule(
+        name="legal_confidence",
+        step="classify_legal",
+        output="legal",
+        confidence_below=0.7,
+        enabled=False,
+    ),
+)
+
 
 class DocumentTriageWorkflow(DynamicWorkflow):
     """Per document, a planner picks the analyses that fit it; the steps run as tasks."""
@@ -46,6 +66,7 @@ class DocumentTriageWorkflow(DynamicWorkflow):
     name = "document_triage"
     max_iterations = 4
     max_steps = 8
+    review_rules = TRIAGE_REVIEW
 
     def step_types(self) -> list[StepType]:
         model_retry = RetryPolicy.exponential(max_attempts=3)

@@ -38,12 +38,14 @@ from eightflow.batch.final_pass import final_pass
 from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
 from eightflow.batch.recovery import contained, is_transient, one_line
 from eightflow.documents import Document
-from eightflow.errors import BudgetExceeded, DocumentError
+from eightflow.errors import DocumentError
+from eightflow.pipeline.run import RunPipeline, normalise_inputs
+from eightflow.pipeline.sinks import BatchScope, SinkFailed
 from eightflow.runtime.budget import Budget
 from eightflow.runtime.limiter import CallLimiter
 from eightflow.settings import get_settings
 from eightflow.store.cache import ResponseCache
-from eightflow.workflow import Workflow, build_result
+from eightflow.workflow import Workflow
 
 Loader = Callable[[Path, Path], Document]
 
@@ -103,6 +105,20 @@ class BatchRunner:
         self.out_dir: str | None = None  # where results go: a review decision updates them
         # Ledger runs of documents served from cache (workers set ``wait``).
         self.cached_runs = LedgerGroup(_default_ledger)
+        self._pipeline: RunPipeline | None = None
+        #: The workflow's target breaches, judged once when the batch has run.
+        self.target_breaches: list[dict[str, Any]] = []
+
+    @property
+    def pipeline(self) -> RunPipeline:
+        """The run pipeline of this batch's documents (built once ``batch_id`` is known)."""
+        if self._pipeline is None:
+            self._pipeline = RunPipeline(
+                self.workflow,
+                batch=BatchScope(self.batch_id, self.out_dir),
+                granularity=self.options.granularity,
+            )
+        return self._pipeline
 
     def outcome_key(self, sha256: str) -> str:
         # The base URL is part of the key: an outcome computed against one endpoint is
@@ -137,6 +153,8 @@ class BatchRunner:
             await self.finish_store()
         else:
             await self._run_here()
+        await self.pipeline.close()  # the batch's target checks: once, every document in
+        self.target_breaches = self.pipeline.target_breaches
         self.summary.concurrency_changes = list(self.limiter.changes)
         self.summary.charged_failed_calls = self.budget.charged_failures
         self.summary.workers = self.workers
@@ -319,47 +337,26 @@ class BatchRunner:
         return outcome
 
     async def _run_document(self, document: Document, t0: float) -> DocumentOutcome:
-        from datetime import UTC, datetime
-
-        from eightflow.dynamic import DynamicWorkflow
-        from eightflow.runtime.executor import StepExecutor
-        from eightflow.workflow import _normalise_inputs
-
+        """One document through the run pipeline; its outcome is the results row."""
         wf = self.workflow
-        values, label = _normalise_inputs({**wf.inputs, "document": document})
+        values, label = normalise_inputs({**wf.inputs, "document": document})
         run = wf.new_run(self.options.model, label, budget=self.budget, limiter=self.limiter)
         run.api_base = self.options.api_base or wf.api_base
         run.cache = wf.cache
-        started = datetime.now(UTC)
-        fatal = None
-        if isinstance(wf, DynamicWorkflow):
-            # Planned per document: the loop runs its rounds as tasks of this flow run.
-            result = await wf._loop(run, values, publish=False, record=False)
-        else:
-            executor = StepExecutor(wf.definition, run, values)
-            if self.options.granularity == "step":
-                orchestration = await wf.compiled.run_steps(executor)
-            else:
-                orchestration = await wf.compiled.run_document(executor)
-            fatal = orchestration.fatal
-            result = build_result(wf.definition, run, executor.outputs, fatal, started)
-        review = None
-        if result.ok and any(rule.enabled for rule in wf.definition.review):
-            review = await asyncio.to_thread(self._defer_reviews, result, document.id)
-        row = wf.result_row(result) if result.ok else {}
-        if review is not None:  # the rest of the batch goes on whatever it says
+        try:
+            finished = await self.pipeline.run(run, values)
+        except SinkFailed as exc:
+            return contained(document.id, Path(document.path), exc.cause, exc.stage)
+        result, review = finished.result, finished.review
+        row = wf.result_row(result) if result.ok or review is not None else {}
+        if review is not None:
             for output, value in review.final.items():
                 row.update(wf.review_columns(output, value))
             row.update(review.fields)
-            result.status = review.status
-        try:
-            await wf.record(result, run, values, batch_id=self.batch_id)
-        except Exception as exc:
-            return contained(document.id, Path(document.path), exc, "recording in the ledger")
         status: Any = "completed" if result.ok else "failed"
         if review is not None:
             status = review.status
-        if result.status == "budget_exceeded" or isinstance(fatal, BudgetExceeded):
+        if result.status == "budget_exceeded":
             status = "budget_exceeded"
         meta = {k: getattr(document, k) for k in ("sha256", "title", "loader", "pages", "chars")}
         return DocumentOutcome(
@@ -378,20 +375,9 @@ class BatchRunner:
             model_calls=run.model_calls,
             run_id=result.run_id,
             task_run_id=next((s.task_run_id for s in result.steps if s.task_run_id), None),
-            transient=status == "failed" and is_transient(fatal),
+            transient=status == "failed" and is_transient(finished.fatal),
             faults_outlasted=failed_attempts_of(result.steps) if status == "completed" else 0,
             **meta,
-        )
-
-    def _defer_reviews(self, result: Any, document_id: str) -> Any:
-        from eightflow.review.batch import defer_reviews
-
-        return defer_reviews(
-            self.workflow.definition,
-            result,
-            document_id=document_id,
-            batch_id=self.batch_id,
-            out_dir=self.out_dir,
         )
 
     async def _record_cached(self, outcome: DocumentOutcome) -> None:

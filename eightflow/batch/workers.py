@@ -154,7 +154,9 @@ def _worker_main(
     try:
         options = BatchOptions.model_validate(spec.options)
         with hydrated_context(cloudpickle.loads(spec.prefect_context)):
-            workflow = load_workflow(spec.workflow)(model=options.model, api_base=options.api_base)
+            workflow = load_workflow(spec.workflow)(
+                model=options.model, api_base=options.api_base, review_below=options.review_below
+            )
             runner = runner_cls(workflow, options, (), Path(spec.root), spec.loader)
             runner.budget = SharedBudget(cell, runner.budget.max_tokens, runner.budget.max_cost_usd)
             runner.batch_id = spec.batch_id

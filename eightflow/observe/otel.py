@@ -3,7 +3,9 @@
 Off by default. On when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``EIGHTFLOW_OTEL=1``) is set and
 the ``otel`` extra is installed. Spans are written after each run from the recorded step
 times, one ``workflow`` span with a child per step and a grandchild per model call, carrying
-``gen_ai.request.model``, ``gen_ai.usage.input_tokens``/``output_tokens`` and our cost.
+``gen_ai.request.model``, ``gen_ai.usage.input_tokens``/``output_tokens`` and our cost (the
+root span: the run's totals). Every run exports, whatever its path (single, batch document,
+planner-driven, replay): the pipeline's span sink (:mod:`eightflow.pipeline.sinks`).
 If an application already installed a global tracer provider (Prefect uses one when its own
 telemetry is on), eightflow uses it rather than replacing it; ``EIGHTFLOW_OTEL=0`` wins over
 everything.
@@ -70,6 +72,9 @@ def export_run(result: WorkflowResult, tracer: Any = None) -> int:
             "eightflow.status": result.status,
             "eightflow.cost_usd": result.cost_usd or 0.0,
             "prefect.flow_run.id": result.flow_run_id or "",
+            "gen_ai.request.model": next((s.model for s in result.steps if s.model), ""),
+            "gen_ai.usage.input_tokens": result.tokens.input,
+            "gen_ai.usage.output_tokens": result.tokens.output,
         },
     )
     parent = trace.set_span_in_context(root)

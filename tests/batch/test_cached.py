@@ -15,10 +15,10 @@ from eightflow_app.tasks.loading import load_document
 
 from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.batch.cached import LedgerGroup, file_sha256
-from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.registry import load_workflow
 from eightflow.runtime.records import WorkflowResult
 from tests.support.corpus import write_corpus
+from tests.support.outcome_rows import Rows
 
 
 class FakeLedger:
@@ -111,17 +111,6 @@ async def test_a_ledger_that_cannot_be_opened_is_counted() -> None:
     await record(group, "d0")
     unrecorded, error = await group.close()
     assert unrecorded == 1 and "unable to open" in (error or "")
-
-
-class Rows:
-    def __init__(self) -> None:
-        self.rows: list[DocumentOutcome] = []
-
-    def write(self, outcome: DocumentOutcome) -> None:
-        self.rows.append(outcome)
-
-    def close(self, summary: BatchSummary) -> None:
-        pass
 
 
 async def test_a_rerun_whose_ledger_fails_keeps_its_rows_and_says_so(

@@ -7,10 +7,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eightflow_app.tasks.loading import load_document
 
 from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.batch.models import BatchSummary, DocumentOutcome
+from eightflow.pipeline.sinks import FinishedRun, LedgerSink
 from eightflow.registry import load_workflow
 from tests.support.corpus import write_corpus
 
@@ -30,7 +32,9 @@ class ListSink:
         self.closed = True
 
 
-async def test_every_kind_of_failure_costs_only_its_own_row(home: Path, tmp_path: Path) -> None:
+async def test_every_kind_of_failure_costs_only_its_own_row(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     paths = write_corpus(tmp_path / "docs", 6, seed=4)
     ids = [p.name for p in paths]
 
@@ -40,14 +44,14 @@ async def test_every_kind_of_failure_costs_only_its_own_row(home: Path, tmp_path
         return load_document(path, root)
 
     workflow = load_workflow("document_analysis")()
-    record = workflow.record
+    record = LedgerSink.write
 
-    async def flaky_record(result: Any, run: Any, values: Any, **kw: Any) -> None:
-        if run.document_id == ids[3]:
+    async def flaky_record(sink: LedgerSink, finished: FinishedRun) -> None:
+        if finished.run.document_id == ids[3]:
             raise sqlite3.OperationalError("database is locked")
-        await record(result, run, values, **kw)
+        await record(sink, finished)
 
-    workflow.record = flaky_record  # type: ignore[method-assign]
+    monkeypatch.setattr(LedgerSink, "write", flaky_record)
     sink = ListSink(fail_on=ids[2])
     runner = BatchRunner(
         workflow, BatchOptions(concurrency=2), paths, tmp_path / "docs", loader, sinks=[sink]

@@ -300,16 +300,50 @@ def test_cli_run_plain(runner: CliRunner) -> None:
     assert "classify_legal" in result.stdout and "licence" in result.stdout
 
 
-def analyze(runner: CliRunner, out: Path) -> tuple[Any, dict[str, dict[str, str]]]:
+def analyze(runner: CliRunner, out: Path, *options: str) -> tuple[Any, dict[str, dict[str, str]]]:
     result = runner.invoke(
         app,
-        ["analyze", str(TRIAGE), "--workflow", "document_triage", "--out", str(out), "--json"],
+        [
+            "analyze",
+            str(TRIAGE),
+            "--workflow",
+            "document_triage",
+            "--out",
+            str(out),
+            "--json",
+            *options,
+        ],
     )
     rows: dict[str, dict[str, str]] = {}
     if (out / "results.csv").exists():
         with (out / "results.csv").open(newline="", encoding="utf-8") as fh:
             rows = {row["id"]: row for row in csv.DictReader(fh)}
     return result, rows
+
+
+REVIEWED_STEPS = {"flag_language", "classify_legal"}  # the steps with review rules
+
+
+def test_cli_analyze_review_below_sends_planned_classifications_to_review(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # A planner-driven run goes through the review rules like any other: the rules of the
+    # steps the planner chose fire (every confidence is below 1.0), the others do not.
+    result, rows = analyze(runner, tmp_path / "out", "--review-below", "1.0")
+    brief = json.loads(result.stdout)
+    expected = {name for name, plan in PLANS.items() if REVIEWED_STEPS & set(plan)}
+    assert expected == {LICENCE, FRENCH, GERMAN}
+    assert {n for n, row in rows.items() if row["status"] == "needs_review"} == expected
+    assert {n for n, row in rows.items() if row["status"] == "completed"} == set(PLANS) - expected
+    assert brief["needs_review"] == len(expected), brief
+    pending = default_ledger().query(
+        "SELECT document_id, rule FROM reviews WHERE status = 'pending' ORDER BY document_id"
+    )
+    assert {(r["document_id"], r["rule"]) for r in pending} == {
+        (LICENCE, "legal_confidence"),
+        (FRENCH, "language_confidence"),
+        (GERMAN, "language_confidence"),
+    }
 
 
 def test_cli_analyze_folder_runs_the_planner_per_document(

@@ -1,0 +1,181 @@
+"""The one run pipeline: driver -> result -> review rules -> sinks.
+
+Every run goes through :class:`RunPipeline`: a single run (``Workflow.execute``, a
+deployment's flow run), each document of a batch, a planner-driven run and a replay. The
+workflow's driver runs the steps (a static graph, or a planner's rounds); the outcome
+becomes a ``WorkflowResult``; the definition's review rules are applied (a single run
+pauses for a person; a batch document is marked ``needs_review`` and the batch goes on);
+then every sink of :func:`eightflow.pipeline.sinks.default_sinks` takes the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from eightflow.definition import WorkflowDefinition
+from eightflow.documents import Document
+from eightflow.pipeline.driver import Driver, Granularity, build_result
+from eightflow.pipeline.sinks import (
+    BatchScope,
+    FinishedRun,
+    Sink,
+    SinkFailed,
+    TargetSink,
+    default_sinks,
+)
+from eightflow.prefect_env import flow_run_url
+from eightflow.runtime.records import WorkflowResult
+from eightflow.runtime.run_state import RunState
+
+
+class PipelineWorkflow(Protocol):
+    """What the pipeline needs of a workflow: its definition, gateway and driver."""
+
+    @property
+    def definition(self) -> WorkflowDefinition: ...
+
+    @property
+    def model(self) -> Any: ...
+
+    def driver(self, granularity: Granularity = "step") -> Driver: ...
+
+
+class RunPipeline:
+    """Runs of one workflow in one session: a single run, a replay, or a whole batch.
+
+    ``batch`` makes the runs documents of a batch: reviews are deferred, not waited for,
+    and the sinks that act once per batch (targets) act on :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        workflow: PipelineWorkflow,
+        *,
+        batch: BatchScope | None = None,
+        granularity: Granularity = "step",
+        sinks: Sequence[Sink] | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.batch = batch
+        self.granularity = granularity
+        self.sinks = list(sinks) if sinks is not None else default_sinks(workflow.definition)
+        self._warm = False
+
+    async def run(self, run: RunState, inputs: dict[str, Any]) -> FinishedRun:
+        """One run in the current flow run: drive, build the result, review, sink.
+
+        Raises :class:`SinkFailed` when a sink fails (the ledger, typically).
+        """
+        if not self._warm:
+            # Import litellm (seconds) before the steps start, not inside the first of
+            # them: it would block the event loop and make every concurrent step look slow.
+            await asyncio.to_thread(lambda: self.workflow.model)
+            self._warm = True
+        driven = await self.workflow.driver(self.granularity).drive(run, inputs)
+        result = build_result(run, driven)
+        if self.batch is None:  # for the run's report; a batch document's row has its own
+            result.inputs = input_preview(inputs)
+        finished = FinishedRun(
+            self.workflow,
+            driven.definition,
+            run,
+            inputs,
+            result,
+            batch=self.batch,
+            fatal=driven.fatal,
+        )
+        await self.review(finished)
+        for sink in self.sinks:
+            try:
+                await sink.write(finished)
+            except Exception as exc:
+                raise SinkFailed(sink.stage, exc) from exc
+        return finished
+
+    async def review(self, finished: FinishedRun) -> None:
+        """Apply the review rules of the steps that ran."""
+        definition, result = finished.definition, finished.result
+        if not any(rule.enabled for rule in definition.review):
+            return
+        if self.batch is None:
+            from eightflow.review.flow import review_single_run
+
+            result.ui_url = result.ui_url or flow_run_url(result.flow_run_id)
+            finished.result = await review_single_run(
+                definition, result, document_id=finished.run.document_id
+            )
+            return
+        if not result.ok:
+            return
+        from eightflow.review.batch import defer_reviews
+
+        batch = self.batch
+        finished.review = await asyncio.to_thread(
+            lambda: defer_reviews(
+                definition,
+                result,
+                document_id=finished.run.document_id,
+                batch_id=batch.batch_id,
+                out_dir=batch.out_dir,
+            )
+        )
+        if finished.review is not None:  # the rest of the batch goes on whatever it says
+            result.status = finished.review.status
+
+    async def close(self) -> None:
+        """End the session: the sinks that act once (a batch's target checks) act now."""
+        for sink in self.sinks:
+            await sink.close(self.batch)
+
+    @property
+    def target_breaches(self) -> list[dict[str, Any]]:
+        """The breaches found when the session closed (a batch's)."""
+        return [b for s in self.sinks if isinstance(s, TargetSink) for b in s.breaches]
+
+
+def normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Documents become their text plus ``document_info``; the label names the run."""
+    values = dict(inputs)
+    label = values.pop("label", None)
+    doc = values.get("document")
+    if isinstance(doc, Document):
+        values["document"] = doc.text
+        values["document_info"] = doc.model_dump(exclude={"text"})
+        label = label or doc.id
+    return values, label
+
+
+def input_preview(inputs: dict[str, Any]) -> dict[str, str]:
+    from eightflow.sanitize import excerpt
+
+    return {k: excerpt(v, limit=200) for k, v in inputs.items() if k != "document_info"}
+
+
+def flow_return(result: WorkflowResult) -> Any:
+    """What a workflow's flow run returns: a summary, or a Failed state naming the cause."""
+    if not result.ok:
+        from prefect.states import Failed
+
+        return Failed(message=f"{result.status}: {result.error or ''}".strip())
+    return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}
+
+
+def crashed_result(
+    run: RunState, why: str = "the flow run crashed before a result"
+) -> WorkflowResult:
+    """A failed result for a run that produced none (its flow run crashed)."""
+    now = datetime.now(UTC)
+    return WorkflowResult(
+        run_id=run.run_id,
+        workflow=run.workflow,
+        version=run.version,
+        status="failed",
+        started=now,
+        finished=now,
+        duration_ms=0.0,
+        error=why,
+        steps=list(run.records.values()),
+    )
