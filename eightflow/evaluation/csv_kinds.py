@@ -10,6 +10,9 @@ The kind is read from the CSV header, matched against the registered task kinds
   recall and F1 over ``(text, type)`` pairs, per type and over the prose types
   (:func:`eightflow.evaluation.measures.entity_metrics`). ``expected_entities`` holds
   ``text|type`` pairs separated by ``;`` (empty: the row has none).
+* ``text,gist`` is **summary** (prompt ``summarization``): the mean ROUGE-L F1 of each
+  summary against its labelled gist, and the shares of summaries clean of markup, menus
+  and code and within length (:mod:`eightflow.evaluation.summary_checks`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ from eightflow.evaluation.results import (
     EvalResult,
     EvalRow,
     EvaluationError,
+)
+from eightflow.evaluation.summary_checks import (
+    is_clean,
+    rouge_l_f1,
+    summary_problems,
+    within_length,
 )
 
 Task = str
@@ -198,6 +207,32 @@ def failed_entities(row: EvalRow) -> None:
     row.tp, row.fp, row.fn = 0, 0, len(row.expected)
 
 
+def parse_gist(cell: str, where: str) -> str:
+    """A labelled gist: any non-empty text."""
+    if not cell.strip():
+        raise EvaluationError(f"{where}: empty gist")
+    return " ".join(cell.split())
+
+
+def score_summary_row(row: EvalRow, output: Any) -> None:
+    """A summary: ROUGE-L F1 against the gist; right when no summary check objects."""
+    row.predicted = str(output.summary)
+    row.score = rouge_l_f1(row.predicted, str(row.expected))
+    row.correct = not summary_problems(row.predicted)
+
+
+def summary_metrics(rows: list[EvalRow]) -> Metrics:
+    """Mean ROUGE-L F1 against the gists (failed calls score 0), clean and short shares."""
+    problems = [summary_problems(str(r.predicted or "")) for r in rows]
+    n = len(rows)
+    metrics: dict[str, float | None] = {
+        "rouge_l": sum(r.score or 0.0 for r in rows) / n if n else None,
+        "clean": sum(map(is_clean, problems)) / n if n else None,
+        "within_length": sum(map(within_length, problems)) / n if n else None,
+    }
+    return metrics, {}, {}
+
+
 register_task_kind(
     TaskKind(
         name="sentiment",
@@ -219,5 +254,17 @@ register_task_kind(
         score=score_entities,
         metrics=entity_metrics,
         on_error=failed_entities,
+    )
+)
+register_task_kind(
+    TaskKind(
+        name="summary",
+        columns=("text", "gist"),
+        field="summary",
+        primary="rouge_l",
+        parse_expected=parse_gist,
+        score=score_summary_row,
+        metrics=summary_metrics,
+        prompt="summarization",
     )
 )

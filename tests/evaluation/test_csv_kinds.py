@@ -248,3 +248,40 @@ def test_a_registered_task_kind_is_detected_prompted_and_scored(
     assert (result.task, result.metric, result.value) == ("gist", "hit_rate", 0.5)
     assert result.prompt == "summarization@v1"
     assert len(fake_model.calls_for("summarization")) == 2
+
+
+SUMMARY_CSV = (
+    "text,gist\n"
+    '"The ferry to Oslo leaves daily at noon. Tickets cost 20 euros.",'
+    "The ferry to Oslo leaves daily at noon.\n"
+    "Rain is expected all week in Bergen.,Rain is expected all week in Bergen.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "rouge_l", "clean", "within_length"),
+    [
+        ("The ferry to Oslo leaves daily at noon.", 0.5, 1.0, 1.0),  # right for one row
+        ("Main Menu Home Introduction Documentation Download", 0.0, 0.0, 1.0),
+        ("<em>Ferry</em> news.", pytest.approx(1 / 12), 0.0, 1.0),  # "ferry": 1/6 on row 1
+        ("", 0.0, 0.0, 0.0),
+        ("Rain. " * 100, pytest.approx(0.0093, abs=1e-4), 1.0, 0.0),  # 100 sentences
+    ],
+)
+def test_summary_csv_kind_scores_a_constant_answer_low(
+    home: Path,
+    tmp_path: Path,
+    fake_model,  # type: ignore[no-untyped-def]
+    answer: str,
+    rouge_l: float,
+    clean: float,
+    within_length: float,
+) -> None:
+    fake_model.enqueue(*[{"summary": answer, "key_points": []}] * 2)
+    data = tmp_path / "gists.csv"
+    data.write_text(SUMMARY_CSV)
+    result = evaluate(data, model="fake/model", record=False)
+    assert (result.task, result.prompt, result.metric) == ("summary", "summarization@v1", "rouge_l")
+    assert result.value == rouge_l
+    assert result.metrics["clean"] == clean
+    assert result.metrics["within_length"] == within_length
