@@ -193,7 +193,12 @@ def run_compare(
         return
     a, b = results
     heads = ["metric", f"A: {variant_label(a)}", f"B: {variant_label(b)}", "B - A"]
-    _table(out, f"{kind.name} on {dataset.name}, {a.rows} rows", heads, comparison_rows(results))
+    _table(
+        out,
+        f"{kind.name} on {dataset.name}, {a.rows} {'documents' if a.parts else 'rows'}",
+        heads,
+        comparison_rows(results),
+    )
     out.print(
         f"eval ids: A {a.eval_id}, B {b.eval_id} (in the ledger: `eightflow report --by prompt`)"
     )
@@ -215,8 +220,8 @@ def eval_command(
     dataset: Annotated[
         Path,
         typer.Argument(
-            help="CSV: text,label (sentiment) or text,expected_entities; or a folder of "
-            "real documents with manifest.csv (examples/eval/real)."
+            help="CSV: text,label (sentiment), text,expected_entities or text,gist "
+            "(summary); or a folder of real documents with manifest.csv (examples/eval/real)."
         ),
     ],
     model: Annotated[
@@ -227,10 +232,15 @@ def eval_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     min_score: Annotated[
-        float | None, typer.Option(help="Exit non-zero if the main metric is below this.")
+        float | None,
+        typer.Option(
+            help="Exit non-zero if the main metric (on a real-document set: any targeted "
+            "metric) is below this."
+        ),
     ] = None,
     baseline: Annotated[
-        str | None, typer.Option(help="Eval id to compare with: exit non-zero on a drop.")
+        str | None,
+        typer.Option(help="Eval id to compare with: exit non-zero on a drop of a gated metric."),
     ] = None,
     tolerance: Annotated[
         float, typer.Option(help="Largest drop against --baseline that still passes.")
