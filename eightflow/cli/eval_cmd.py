@@ -83,7 +83,9 @@ def print_result(result: EvalResult, console: Console) -> None:
     rows = []
     for name, value in result.metrics.items():
         bar = result.targets.get(name)
-        met = "" if bar is None else {True: "yes", False: "NO"}.get(result.met.get(name), "n/a")  # type: ignore[arg-type]
+        met = "" if bar is None else "n/a" if name not in result.met else "yes"
+        if result.met.get(name) is False:
+            met = "NO"
         rows.append(
             [
                 name,

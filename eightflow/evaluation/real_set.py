@@ -34,7 +34,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from eightflow.evaluation.csv_kinds import parse_expected_entities, score_entities
+from eightflow.evaluation.csv_kinds import (
+    failed_entities,
+    parse_expected_entities,
+    score_entities,
+    score_label,
+)
 from eightflow.evaluation.measures import entity_metrics, normalize_entity, sentiment_metrics
 from eightflow.evaluation.results import (
     SENTIMENT_LABELS,
@@ -200,13 +205,12 @@ class RealSetKind:
             (mood, e1), (found, e2), (summary, e3) = (answer[r] for r in PROMPTS)
             srow = EvalRow(row=number, text=name, expected=doc.sentiment, error=e1)
             if mood is not None:
-                srow.predicted, srow.score = str(mood.label), getattr(mood, "score", None)
-                srow.correct = srow.predicted == doc.sentiment
+                score_label(srow, mood)
             erow = EvalRow(row=number, text=name, expected=list(doc.entities), error=e2)
             if found is not None:
                 score_entities(erow, found, key=real_entity_key)
             else:
-                erow.tp, erow.fp, erow.fn = 0, 0, len(doc.entities)
+                failed_entities(erow)
             srows.append(srow)
             erows.append(erow)
             mrows.append(score_summary(doc, None if summary is None else str(summary.summary), e3))
