@@ -1,13 +1,16 @@
-"""``eightflow eval``: score a workflow's prompt and a model on a labelled CSV.
+"""``eightflow eval``: score a workflow's prompts and a model on a labelled set.
 
-The scores are kept in the ledger (:mod:`eightflow.evaluation`); this module prints them.
+One command for every kind of set (:mod:`eightflow.evaluation`): a labelled CSV or a
+folder of real documents. ``--min-score``, ``--baseline`` and ``--compare`` work the same
+on each. The scores are kept in the ledger; this module prints them and the verdicts.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,60 +20,201 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from eightflow.evaluation import EvalResult
+    from eightflow.evaluation.evaluator import EvalKind, Reader
 
 
-def _print_eval(result: EvalResult, console: Console) -> None:
+def _table(console: Console, title: str, heads: list[str], rows: list[list[str]]) -> None:
     from rich.table import Table
 
+    table = Table(title=title, title_justify="left")
+    for i, head in enumerate(heads):
+        table.add_column(head, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _print_breakdown(result: EvalResult, console: Console) -> None:
+    """Per label (or type) precision/recall/F1, the confusion table, and the first misses."""
+    sentiment = "accuracy" in result.metrics
+    heads = ["label" if sentiment else "type", "precision", "recall", "f1", "support"]
+    rows = [
+        [key, *(_num(v[h]) for h in ("precision", "recall", "f1")), str(v["support"])]
+        for key, v in result.per_label.items()
+    ]
+    _table(console, "Per label" if sentiment else "Per entity type", heads, rows)
+    if sentiment:
+        console.print(
+            f"accuracy {_num(result.metrics['accuracy'])}, majority baseline "
+            f"{_num(result.metrics.get('majority_baseline'))} (always answering the most "
+            f"frequent label), macro recall {_num(result.metrics.get('macro_recall'))}",
+            highlight=False,
+        )
+    if result.confusion:
+        columns = list(next(iter(result.confusion.values())))
+        grid = [[gold, *(str(c[x]) for x in columns)] for gold, c in result.confusion.items()]
+        _table(console, "Confusion (rows: expected, columns: predicted)", ["", *columns], grid)
+    misses = [p for p in result.predictions if not p.correct]
+    if misses:
+        console.print(f"Wrong {result.task} rows: {len(misses)} of {result.rows} (first 10):")
+    for miss in misses[:10]:
+        text = miss.text if len(miss.text) <= 70 else miss.text[:69] + "…"
+        if isinstance(miss.expected, list) and miss.error is None:
+            gold = {tuple(p) for p in miss.expected}
+            got = {tuple(p) for p in miss.predicted or []}
+            said = f"extra {sorted(got - gold)}, missed {sorted(gold - got)}"
+        else:
+            said = f"expected {miss.expected}, got {miss.error or miss.predicted}"
+        console.print(f"  row {miss.row}: {text}  {said}", markup=False, highlight=False)
+
+
+def print_result(result: EvalResult, console: Console) -> None:
+    """Metrics (with targets, if the kind has any), breakdowns, summaries and misses."""
+    from eightflow.evaluation.summary_checks import is_clean
+
+    unit = "documents" if result.parts else "rows"
     console.print(
         f"[bold]{result.task}[/bold] eval of [bold]{result.prompt}[/bold] on "
-        f"[bold]{result.model}[/bold]: {result.dataset}, {result.rows} rows"
+        f"[bold]{result.model}[/bold]: {result.dataset}, {result.rows} {unit}"
         + (f", [red]{result.errors} failed calls[/red]" if result.errors else ""),
         highlight=False,
     )
-    metrics = Table(title="Metrics", title_justify="left")
-    metrics.add_column("metric")
-    metrics.add_column("value", justify="right")
+    heads = ["metric", "value", *(["target", "met"] if result.targets else [])]
+    rows = []
     for name, value in result.metrics.items():
-        metrics.add_row(name, _num(value))
-    console.print(metrics)
-    breakdown = Table(
-        title="Per label" if result.task == "sentiment" else "Per entity type",
-        title_justify="left",
-    )
-    breakdown.add_column("label" if result.task == "sentiment" else "type")
-    for head in ("precision", "recall", "f1", "support"):
-        breakdown.add_column(head, justify="right")
-    for key, values in result.per_label.items():
-        breakdown.add_row(
-            key,
-            _num(values["precision"]),
-            _num(values["recall"]),
-            _num(values["f1"]),
-            str(values["support"]),
+        bar = result.targets.get(name)
+        met = "" if bar is None else "n/a" if name not in result.met else "yes"
+        if result.met.get(name) is False:
+            met = "NO"
+        rows.append(
+            [
+                name,
+                _num(value),
+                *(["" if bar is None else f">= {bar:.2f}", met] if result.targets else []),
+            ]
         )
-    console.print(breakdown)
-    if result.confusion:
-        columns = list(next(iter(result.confusion.values())))
-        confusion = Table(title="Confusion (rows: expected, columns: predicted)")
-        confusion.add_column("")
-        for column in columns:
-            confusion.add_column(column, justify="right")
-        for gold, counts in result.confusion.items():
-            confusion.add_row(gold, *(str(counts[c]) for c in columns))
-        console.print(confusion)
-    misses = [p for p in result.predictions if not p.correct]
-    if misses:
-        console.print(f"Wrong rows: {len(misses)} of {result.rows} (first 10):")
-        for miss in misses[:10]:
-            text = miss.text if len(miss.text) <= 70 else miss.text[:69] + "…"
-            got = miss.error or miss.predicted
+    _table(console, "Metrics", heads, rows)
+    for part in [result, *result.parts.values()]:
+        if part.per_label or part.confusion:
+            _print_breakdown(part, console)
+    if result.summaries:
+        n = len(result.summaries)
+        clean = sum(is_clean(s.problems) for s in result.summaries)
+        console.print(
+            f"summaries: {clean} of {n} clean of markup, menus and code; "
+            f"{sum(s.correct for s in result.summaries)} of {n} hold every key term; "
+            f"ROUGE-L F1 against the gist {_num(result.metrics.get('summary_gist_rouge_l'))}",
+            highlight=False,
+        )
+        flawed = [s for s in result.summaries if s.problems or not s.correct]
+        flawed.sort(key=lambda s: (not s.missing, is_clean(s.problems)))  # worst first
+        for s in flawed[:10]:
+            lacks = f"lacks {s.missing}; " if s.missing else ""
             console.print(
-                f"  row {miss.row}: {text}  expected {miss.expected}, got {got}",
+                f"  summary {s.file}: {lacks}{'; '.join(s.problems) or 'clean'}",
                 markup=False,
                 highlight=False,
             )
+    if result.met:
+        console.print(
+            f"targets met: {sum(result.met.values())} of {len(result.met)}", highlight=False
+        )
     console.print(f"{result.metric}: {_num(result.value)}", highlight=False)
+
+
+def run_gates(
+    result: EvalResult,
+    min_score: float | None,
+    baseline: str | None,
+    tolerance: float,
+    as_json: bool,
+) -> None:
+    """Judge ``result``; print the verdicts; exit 1 when any gate fails."""
+    from eightflow.cli.console import fail, out
+    from eightflow.errors import WorkflowError
+    from eightflow.evaluation.gates import baseline_score, check_baseline, check_min_score
+
+    checks = []
+    if min_score is not None:
+        checks.extend(check_min_score(result, min_score))
+    if baseline is not None:
+        try:
+            checks.extend(check_baseline(result, baseline_score(baseline), tolerance))
+        except WorkflowError as exc:
+            fail(str(exc))
+    if as_json:
+        data = json.loads(result.model_dump_json())
+        data["gates"] = [c.model_dump() for c in checks]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        out.print(f"eval id: {result.eval_id}")
+        for check in checks:
+            colour, verdict = ("green", "pass") if check.passed else ("red", "FAIL")
+            out.print(
+                f"[{colour}]{check.gate}: {verdict}[/{colour}] {check.message}", highlight=False
+            )
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        if not as_json:
+            out.print(f"[red]{len(failed)} of {len(checks)} gate checks failed[/red]")
+        raise typer.Exit(1)
+
+
+def run_compare(
+    dataset: Path,
+    variants: tuple[str, str],
+    kind: EvalKind,
+    workflow: str,
+    options: dict[str, Any],
+    out_dir: Path,
+    as_json: bool,
+) -> None:
+    """Score two variants on one set; a side-by-side table and a bar chart."""
+    from eightflow.cli.console import err, out
+    from eightflow.evaluation.gates import compare, comparison_rows, plot_comparison, variant_label
+
+    results = compare(dataset, variants, task=kind.name, workflow=workflow, **options)
+    chart: Path | None = None
+    try:
+        chart = plot_comparison(results, out_dir / f"compare_{kind.name}.png")
+    except ImportError as exc:
+        err.print(f"[yellow]no chart: {exc}[/yellow]")
+    if as_json:
+        variants_out = [
+            {
+                "variant": v,
+                "eval_id": r.eval_id,
+                "prompt": r.prompt,
+                "model": r.model,
+                "metrics": r.metrics,
+            }
+            for v, r in zip(variants, results, strict=True)
+        ]
+        data = {"variants": variants_out, "chart": str(chart) if chart else None}
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    a, b = results
+    heads = ["metric", f"A: {variant_label(a)}", f"B: {variant_label(b)}", "B - A"]
+    _table(
+        out,
+        f"{kind.name} on {dataset.name}, {a.rows} {'documents' if a.parts else 'rows'}",
+        heads,
+        comparison_rows(results),
+    )
+    out.print(
+        f"eval ids: A {a.eval_id}, B {b.eval_id} (in the ledger: `eightflow report --by prompt`)"
+    )
+    if chart:
+        out.print(f"Chart: {chart}")
+
+
+def _workflow_reader(cls: Any) -> Reader:
+    def read(path: Path) -> str:
+        """The document as the workflow itself reads a path (its loaders)."""
+        document = cls.inputs_from_path(str(path)).get("document")
+        return str(getattr(document, "text", document))
+
+    return read
 
 
 def eval_command(
@@ -78,8 +222,8 @@ def eval_command(
     dataset: Annotated[
         Path,
         typer.Argument(
-            help="CSV: text,label (sentiment) or text,expected_entities; or a folder of "
-            "real documents with manifest.csv (examples/eval/real)."
+            help="CSV: text,label (sentiment), text,expected_entities or text,gist "
+            "(summary); or a folder of real documents with manifest.csv (examples/eval/real)."
         ),
     ],
     model: Annotated[
@@ -90,10 +234,15 @@ def eval_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     min_score: Annotated[
-        float | None, typer.Option(help="Exit non-zero if the main metric is below this.")
+        float | None,
+        typer.Option(
+            help="Exit non-zero if the main metric (on a real-document set: any targeted "
+            "metric) is below this."
+        ),
     ] = None,
     baseline: Annotated[
-        str | None, typer.Option(help="Eval id to compare with: exit non-zero on a drop.")
+        str | None,
+        typer.Option(help="Eval id to compare with: exit non-zero on a drop of a gated metric."),
     ] = None,
     tolerance: Annotated[
         float, typer.Option(help="Largest drop against --baseline that still passes.")
@@ -106,39 +255,36 @@ def eval_command(
         Path, typer.Option("--out", help="Folder for the --compare chart.")
     ] = DEFAULT_REPORT_DIR,
 ) -> None:
-    """Score a workflow's prompt and a model on a labelled CSV; keep scores in the ledger.
+    """Score a workflow's prompt and a model on a labelled set; keep scores in the ledger.
 
-    With --min-score or --baseline it is a gate (exit 1 when it fails); with --compare it
-    scores two prompt versions or models on the same set.
+    The set is a labelled CSV or a folder of real documents (manifest.csv). With
+    --min-score or --baseline it is a gate (exit 1 when it fails); with --compare it scores
+    two prompt versions or models on the same set.
     """
     from eightflow.cli.console import fail, out
     from eightflow.errors import WorkflowError
-    from eightflow.evaluation import TASK_KINDS, evaluate, load_dataset
-    from eightflow.evaluation_real import is_real_set
+    from eightflow.evaluation import evaluate, kind_for
     from eightflow.registry import load_workflow
 
-    if is_real_set(dataset):  # a folder of real documents with manifest.csv
-        from eightflow.cli.eval_real_cmd import real_eval
-
-        real_eval(workflow, dataset, model, as_json)
-        return
     try:
-        task, _ = load_dataset(dataset)
+        kind = kind_for(dataset)
         cls = load_workflow(workflow)
         used = cls().definition.prompt_ids()
-        prompt_id = TASK_KINDS[task].prompt or task
-        if prompt_id not in used:
+        missing = [p for p, _ in kind.roles().values() if p not in used]
+        if missing:
             fail(
-                f"workflow '{workflow}' does not use the '{prompt_id}' prompt that {dataset.name} "
-                f"scores (it uses: {', '.join(used) or 'none'})"
+                f"workflow '{workflow}' does not use the prompts {', '.join(missing)} that "
+                f"{dataset.name} scores (it uses: {', '.join(used) or 'none'})"
             )
-        ref = str(prompt_version) if prompt_version is not None else None
+        options: dict[str, Any] = {
+            "model": model,
+            "prompt_ref": str(prompt_version) if prompt_version is not None else None,
+            "reader": _workflow_reader(cls),
+        }
         if compare:
-            from eightflow.cli.eval_gate_cmd import run_compare
-
-            run_compare(dataset, compare, task, workflow, model, ref, out_dir, as_json)
+            run_compare(dataset, compare, kind, workflow, options, out_dir, as_json)
             return
-        result = evaluate(dataset, model=model, prompt_ref=ref, workflow=workflow)
+        result = evaluate(dataset, workflow=workflow, **options)
     except WorkflowError as exc:
         fail(str(exc))
         return
@@ -146,10 +292,8 @@ def eval_command(
     if as_json and not gated:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     elif not as_json:
-        _print_eval(result, out)
+        print_result(result, out)
     if gated:  # prints the verdicts (in the JSON with --json); exit 1 if one fails
-        from eightflow.cli.eval_gate_cmd import run_gates
-
         run_gates(result, min_score, baseline, tolerance, as_json)
 
 

@@ -1,4 +1,4 @@
-"""``evaluate``: real model calls through the gateway, scored against labelled CSVs."""
+"""The labelled-CSV kinds: real model calls through the gateway, scored against CSVs."""
 
 from __future__ import annotations
 
@@ -7,22 +7,19 @@ from typing import Any
 
 import pytest
 
-from eightflow import evaluation
-from eightflow.errors import PromptError
 from eightflow.evaluation import (
     EvalRow,
     EvaluationError,
     TaskKind,
+    csv_kinds,
     detect_task,
     evaluate,
     load_dataset,
-    normalize_entity,
-    parse_expected_entities,
     register_task_kind,
 )
 from eightflow.store.ledger import default_ledger
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SENTIMENT = REPO / "examples" / "eval" / "sentiment.csv"
 ENTITIES = REPO / "examples" / "eval" / "entities.csv"
 
@@ -93,29 +90,6 @@ def test_shipped_entity_set_gives_stable_numbers(home: Path) -> None:
     }
 
 
-def test_scores_land_in_the_evals_table(home: Path) -> None:
-    result = evaluate(SENTIMENT, workflow="document_analysis")
-    rows = default_ledger().query(
-        "SELECT * FROM evals WHERE eval_id = ? ORDER BY metric", (result.eval_id,)
-    )
-    assert {r["metric"] for r in rows} == {k for k, v in result.metrics.items() if v is not None}
-    assert len(rows) == 7  # accuracy + precision/recall of three labels
-    accuracy = next(r for r in rows if r["metric"] == "accuracy")
-    assert accuracy["value"] == pytest.approx(SENTIMENT_ACCURACY, abs=1e-9)
-    assert {
-        (r["workflow"], r["dataset"], r["task"], r["prompt"], r["model"], r["rows"]) for r in rows
-    } == {("document_analysis", "sentiment.csv", "sentiment", "sentiment@v1", "local/embedded", 42)}
-    assert all(r["created"] for r in rows)
-
-
-def test_record_false_writes_nothing(home: Path, tmp_path: Path) -> None:
-    data = tmp_path / "one.csv"
-    data.write_text('text,label\n"I love this wonderful, excellent product!",positive\n')
-    result = evaluate(data, record=False)
-    assert result.value == 1.0
-    assert default_ledger().query("SELECT * FROM evals") == []
-
-
 def test_tiny_sentiment_set_with_a_constant_model(
     home: Path,
     tmp_path: Path,
@@ -180,50 +154,6 @@ def test_tiny_entity_set_with_the_embedded_model(home: Path, tmp_path: Path) -> 
     }
 
 
-def test_failed_calls_count_as_wrong_rows(
-    home: Path,
-    tmp_path: Path,
-    fake_model,  # type: ignore[no-untyped-def]
-) -> None:
-    fake_model.enqueue(
-        {"label": "negative", "score": -0.5}, fake_model.fault("BadRequestError", "no")
-    )
-    data = tmp_path / "two.csv"
-    data.write_text("text,label\nBad.,negative\nWorse.,negative\n")
-    result = evaluate(data, model="fake/model")
-    assert result.errors == 1
-    assert result.value == 0.5
-    assert result.confusion["negative"] == {
-        "positive": 0,
-        "negative": 1,
-        "neutral": 0,
-        "error": 1,
-    }
-
-
-def test_every_call_failing_is_an_error(
-    home: Path,
-    tmp_path: Path,
-    fake_model,  # type: ignore[no-untyped-def]
-) -> None:
-    fake_model.enqueue(fake_model.fault("AuthenticationError", "bad key"))
-    data = tmp_path / "one.csv"
-    data.write_text("text,label\nFine.,neutral\n")
-    with pytest.raises(EvaluationError, match="every row"):
-        evaluate(data, model="fake/model")
-
-
-def test_prompt_version_pins_the_prompt(home: Path, tmp_path: Path) -> None:
-    data = tmp_path / "one.csv"
-    data.write_text("text,label\nThe meeting is at noon.,neutral\n")
-    assert evaluate(data, prompt_ref="1", record=False).prompt == "sentiment@v1"
-    assert evaluate(data, prompt_ref="v1", record=False).prompt == "sentiment@v1"
-    with pytest.raises(PromptError, match="no version"):
-        evaluate(data, prompt_ref="9", record=False)
-    with pytest.raises(EvaluationError, match="cannot be scored as sentiment"):
-        evaluate(data, prompt_ref="entities@v1", record=False)
-
-
 @pytest.mark.parametrize(
     ("header", "task"),
     [
@@ -266,17 +196,6 @@ def test_missing_file(tmp_path: Path) -> None:
         load_dataset(tmp_path / "nope.csv")
 
 
-def test_entity_normalization() -> None:
-    assert normalize_entity("  The  World Health\nOrganization. ") == "world health organization"
-    assert normalize_entity("$1,250.00") == "$1,250.00"
-    assert normalize_entity("(Acme Inc.)") == "acme inc"
-    assert parse_expected_entities("Bob|person; bob |PERSON;;Acme|organization") == [
-        ("acme", "organization"),
-        ("bob", "person"),
-    ]
-    assert parse_expected_entities("") == []
-
-
 def test_shipped_sets_are_balanced() -> None:
     task, rows = load_dataset(SENTIMENT)
     assert task == "sentiment" and len(rows) == 42
@@ -299,7 +218,7 @@ def test_a_registered_task_kind_is_detected_prompted_and_scored(
     monkeypatch: pytest.MonkeyPatch,
     fake_model,  # type: ignore[no-untyped-def]
 ) -> None:
-    """Task kinds are a registry: a new kind needs no change to evaluation.py."""
+    """Task kinds are a registry: a new kind needs no change to the evaluation package."""
 
     def score(row: EvalRow, output: Any) -> None:
         row.predicted = str(output.summary)
@@ -308,7 +227,7 @@ def test_a_registered_task_kind_is_detected_prompted_and_scored(
     def metrics(rows: list[EvalRow]) -> Any:
         return {"hit_rate": sum(r.correct for r in rows) / len(rows)}, {}, {}
 
-    monkeypatch.setattr(evaluation, "TASK_KINDS", dict(evaluation.TASK_KINDS))
+    monkeypatch.setattr(csv_kinds, "TASK_KINDS", dict(csv_kinds.TASK_KINDS))
     register_task_kind(
         TaskKind(
             name="gist",
@@ -329,3 +248,40 @@ def test_a_registered_task_kind_is_detected_prompted_and_scored(
     assert (result.task, result.metric, result.value) == ("gist", "hit_rate", 0.5)
     assert result.prompt == "summarization@v1"
     assert len(fake_model.calls_for("summarization")) == 2
+
+
+SUMMARY_CSV = (
+    "text,gist\n"
+    '"The ferry to Oslo leaves daily at noon. Tickets cost 20 euros.",'
+    "The ferry to Oslo leaves daily at noon.\n"
+    "Rain is expected all week in Bergen.,Rain is expected all week in Bergen.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "rouge_l", "clean", "within_length"),
+    [
+        ("The ferry to Oslo leaves daily at noon.", 0.5, 1.0, 1.0),  # right for one row
+        ("Main Menu Home Introduction Documentation Download", 0.0, 0.0, 1.0),
+        ("<em>Ferry</em> news.", pytest.approx(1 / 12), 0.0, 1.0),  # "ferry": 1/6 on row 1
+        ("", 0.0, 0.0, 0.0),
+        ("Rain. " * 100, pytest.approx(0.0093, abs=1e-4), 1.0, 0.0),  # 100 sentences
+    ],
+)
+def test_summary_csv_kind_scores_a_constant_answer_low(
+    home: Path,
+    tmp_path: Path,
+    fake_model,  # type: ignore[no-untyped-def]
+    answer: str,
+    rouge_l: float,
+    clean: float,
+    within_length: float,
+) -> None:
+    fake_model.enqueue(*[{"summary": answer, "key_points": []}] * 2)
+    data = tmp_path / "gists.csv"
+    data.write_text(SUMMARY_CSV)
+    result = evaluate(data, model="fake/model", record=False)
+    assert (result.task, result.prompt, result.metric) == ("summary", "summarization@v1", "rouge_l")
+    assert result.value == rouge_l
+    assert result.metrics["clean"] == clean
+    assert result.metrics["within_length"] == within_length

@@ -1,4 +1,4 @@
-"""``eightflow eval WORKFLOW DIR`` on a real-document set, through Typer's CliRunner."""
+"""``eightflow eval`` on a real-document set and on a CSV, through Typer's CliRunner."""
 
 from __future__ import annotations
 
@@ -31,14 +31,22 @@ def test_eval_prints_the_targets_of_the_shipped_set(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     for metric in (
         "sentiment_accuracy",
+        "sentiment_majority_baseline",
         "neutral_recall_technical_legal",
         "entity_precision",
         "entity_recall",
+        "entity_prose_f1",
         "summary_key_terms",
+        "summary_gist_rouge_l",
+        "summary_clean",
+        "summary_within_length",
     ):
         assert metric in result.stdout
     assert "66 documents" in result.stdout
-    assert "targets met: 5 of 5" in result.stdout
+    assert "majority baseline 1.0000" in result.stdout  # every document is neutral
+    assert "Per entity type" in result.stdout
+    assert "summaries: 52 of 66 clean of markup, menus and code; 63 of 66 hold" in result.stdout
+    assert "targets met: 6 of 7" in result.stdout  # summary_clean misses its target
     assert default_ledger().query("SELECT * FROM evals WHERE dataset = 'real'")
 
 
@@ -64,3 +72,11 @@ def test_eval_needs_a_workflow_with_all_three_prompts(runner: CliRunner) -> None
     result = runner.invoke(app, ["eval", "document_triage", REAL])
     assert result.exit_code != 0
     assert "does not use the prompts" in result.output
+
+
+def test_eval_prints_the_majority_baseline_of_a_csv(runner: CliRunner) -> None:
+    sentiment = str(REPO / "examples" / "eval" / "sentiment.csv")
+    result = runner.invoke(app, ["eval", "document_analysis", sentiment])
+    assert result.exit_code == 0, result.output
+    assert "accuracy 0.8333, majority baseline 0.3333" in result.stdout
+    assert "42 rows" in result.stdout and "Per label" in result.stdout
