@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.errors import WorkflowError
-from eightflow.observe.inert import csv_cell, csv_value
+from eightflow.observe.inert import csv_cell, csv_value, md_cell
 from eightflow.review.store import get_review, record_decision
 from eightflow.sanitize import sanitize_text
 from eightflow.store.ledger import Ledger
@@ -277,7 +277,8 @@ def _update_parquet(path: Path, document_id: str, updates: dict[str, Any]) -> No
 
 
 def _plain(text: str) -> str:
-    return sanitize_text(text, limit=100).replace("|", "/").replace("\n", " ")
+    """A reviewer's name in report.md's table: sanitized, inert, one cell."""
+    return md_cell(sanitize_text(text, limit=100))
 
 
 def _atomic_text(path: Path, text: str) -> None:

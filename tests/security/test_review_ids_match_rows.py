@@ -44,7 +44,7 @@ def test_the_id_codec_round_trips_and_stays_inert(document_id: str) -> None:
     assert not str(cell).startswith(FORMULA_START)
 
 
-def _tables(out: Path, ids: list[str]) -> None:
+def write_results_tables(out: Path, ids: list[str]) -> None:
     out.mkdir(parents=True)
     table = ResultsTable([{"id": i, "status": "needs_review", "summary": "s"} for i in ids])
     with (out / "results.csv").open("w", newline="", encoding="utf-8") as fh:
@@ -53,7 +53,7 @@ def _tables(out: Path, ids: list[str]) -> None:
         table.write_parquet(fh)
 
 
-def _pending(ledger: Ledger, out: Path, document_id: str) -> str:
+def save_review(ledger: Ledger, out: Path, document_id: str) -> str:
     request = ReviewRequest(
         run_id="run-1", workflow="document_analysis", document_id=document_id, step="summary",
         rule="summary_check", output="summary", proposed="s", actions=["approve", "reject"],
@@ -75,9 +75,9 @@ def test_a_decision_reaches_the_row_in_both_tables_and_the_ledger(
     tmp_path: Path, document_id: str
 ) -> None:
     out = tmp_path / "out"
-    _tables(out, HOSTILE_IDS)
+    write_results_tables(out, HOSTILE_IDS)
     ledger = Ledger(tmp_path / "ledger.sqlite")
-    review_id = _pending(ledger, out, document_id)
+    review_id = save_review(ledger, out, document_id)
     decided = decide(review_id, "reject", reviewer="rita", ledger=ledger)
     in_csv, in_parquet = _statuses(out)
     assert in_csv == in_parquet
@@ -88,9 +88,9 @@ def test_a_decision_reaches_the_row_in_both_tables_and_the_ledger(
 
 def test_a_decision_without_its_row_fails_loudly_and_records_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    _tables(out, ["other.txt"])
+    write_results_tables(out, ["other.txt"])
     ledger = Ledger(tmp_path / "ledger.sqlite")
-    review_id = _pending(ledger, out, "-draft.txt")
+    review_id = save_review(ledger, out, "-draft.txt")
     before = _statuses(out)
     with pytest.raises(WorkflowError, match=r"no row with id '-draft\.txt'"):
         decide(review_id, "reject", reviewer="rita", ledger=ledger)
@@ -106,8 +106,8 @@ def test_the_cli_exits_non_zero_naming_the_id(home: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("EIGHTFLOW_SERVER_PORT", "1")
     monkeypatch.setenv("COLUMNS", "300")
     out = home.parent / "out"
-    _tables(out, ["other.txt"])
-    review_id = _pending(default_ledger(), out, "-draft.txt")
+    write_results_tables(out, ["other.txt"])
+    review_id = save_review(default_ledger(), out, "-draft.txt")
     result = CliRunner().invoke(app, ["review", "decide", review_id, "--reject"])
     assert result.exit_code != 0
     assert "-draft.txt" in result.output and "results updated" not in result.output
