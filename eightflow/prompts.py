@@ -13,14 +13,17 @@ read through :mod:`importlib.resources` (eightflow's app ships ``eightflow_app.p
 Output schemas are named in the front matter. A bare name (``output: Summary``) is looked
 up in the schemas the registry was given, else in the ``eightflow.schemas`` entry points:
 the schemas come with the workflows that own them, and the engine imports none of them.
-A ``module:Class`` path names a project's own schema and is imported as written.
+Prompt files are data: ``output:`` only *names* a registered schema and never imports a
+module (a project registers its own schemas under ``eightflow.schemas``); a front-matter
+``model:`` must be one the operator allows when ``EIGHTFLOW_ALLOWED_MODELS`` is set; and
+rendering is bounded in time and size (:mod:`eightflow.prompt_sandbox`).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
+import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
@@ -36,14 +39,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from eightflow.errors import PromptError
+from eightflow.prompt_sandbox import PromptEnvironment, RenderLimit, render_bounded
 
 _FILE = re.compile(r"^(?P<id>[a-z0-9_\-]+)\.v(?P<version>\d+)\.md$")
 _SECTION = re.compile(r"^##\s+(system|user)\s*$", re.MULTILINE)
 # Prompt files are data: rendered in Jinja2's sandbox, so a body cannot reach Python
-# internals (``lipsum.__globals__``, ``__class__.__mro__``...).
-_ENV = jinja2.sandbox.SandboxedEnvironment(
-    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
-)
+# internals (``lipsum.__globals__``, ``__class__.__mro__``...), nor run for long or grow big.
+_ENV = PromptEnvironment()
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 SAMPLING_PARAMS = frozenset(
     {
@@ -79,7 +82,7 @@ class Prompt(BaseModel):
     variables: tuple[str, ...] = ()
     input: str | None = Field(default=None, description="Variable the positional input fills.")
     output: str | None = Field(
-        default=None, description="The output schema: a registered name or 'module:Class'."
+        default=None, description="The output schema: a name registered under eightflow.schemas."
     )
     model: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
@@ -98,24 +101,15 @@ class Prompt(BaseModel):
         """The pydantic class named by ``output``, resolved on first use."""
         if not self.output:
             return None
-        if ":" not in self.output:
-            schemas = self._schemas if self._schemas is not None else registered_schemas()
-            if self.output not in schemas:
-                known = ", ".join(sorted(schemas)) or "none"
-                raise PromptError(
-                    f"prompt '{self.ref}' declares output schema '{self.output}', which no "
-                    f"workflow registered (known: {known})"
-                )
-            schema: Any = schemas[self.output]
-        else:
-            module_name, _, attr = self.output.partition(":")
-            try:
-                schema = getattr(importlib.import_module(module_name), attr)
-            except (ImportError, AttributeError) as exc:
-                raise PromptError(
-                    f"prompt '{self.ref}' declares output schema '{self.output}', which cannot "
-                    f"be imported: {exc}"
-                ) from exc
+        schemas = self._schemas if self._schemas is not None else registered_schemas()
+        if self.output not in schemas:
+            known = ", ".join(sorted(schemas)) or "none"
+            raise PromptError(
+                f"prompt '{self.ref}' ({self.path}) declares output schema '{self.output}', "
+                f"which no workflow registered (known: {known}); a prompt names a schema "
+                "registered under the 'eightflow.schemas' entry point group, never a module"
+            )
+        schema: Any = schemas[self.output]
         if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
             raise PromptError(f"prompt '{self.ref}': '{self.output}' is not a pydantic model")
         return schema
@@ -128,6 +122,8 @@ class Prompt(BaseModel):
 
     def render(self, input: Any = None, **variables: Any) -> list[dict[str, str]]:
         """Chat messages for this prompt. ``input`` fills the variable named by ``input``."""
+        if self.model:
+            _check_model(self.model, self.path)
         values = dict(variables)
         if input is not None:
             if not self.input:
@@ -142,7 +138,7 @@ class Prompt(BaseModel):
         messages = []
         for role, body in (("system", self.system or " "), ("user", self.user)):
             try:
-                text = _template(body).render(**values).strip()
+                text = render_bounded(_template(body), values).strip()
             except jinja2.sandbox.SecurityError as exc:
                 raise PromptError(f"prompt '{self.ref}' ({self.path}) is unsafe: {exc}") from None
             except jinja2.UndefinedError as exc:
@@ -150,6 +146,17 @@ class Prompt(BaseModel):
                 raise PromptError(
                     f"prompt '{self.ref}' needs variable '{missing}', which was not given "
                     f"(given: {', '.join(sorted(values)) or 'none'})"
+                ) from None
+            except RenderLimit as exc:
+                raise PromptError(f"prompt '{self.ref}' ({self.path}): {exc}") from None
+            except RecursionError:
+                raise PromptError(
+                    f"prompt '{self.ref}' ({self.path}): its template recurses too deeply"
+                ) from None
+            except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
+                raise PromptError(
+                    f"prompt '{self.ref}' ({self.path}) fails to render: "
+                    f"{type(exc).__name__}: {exc}"
                 ) from None
             if role == "system" and tags:
                 text = (text + "\n\n" + _data_notice(tags)).strip()
@@ -231,13 +238,20 @@ def parse_prompt_file(path: Path | Traversable) -> Prompt:
             f"sampling parameters ({', '.join(sorted(SAMPLING_PARAMS))})"
         )
     variables = meta.get("variables") or []
+    output = meta.get("output")
+    if output is not None and not (isinstance(output, str) and _SCHEMA_NAME.match(output)):
+        raise PromptError(
+            f"{path}: front matter 'output' is {output!r}; it names a schema registered under "
+            "the 'eightflow.schemas' entry point group (e.g. 'Summary'), never a module path"
+        )
+    _check_model(meta.get("model"), path)
     prompt = Prompt(
         id=meta["id"],
         version=meta["version"],
         description=str(meta.get("description", "")).strip(),
         variables=tuple(variables),
         input=meta.get("input"),
-        output=meta.get("output"),
+        output=output,
         model=meta.get("model"),
         params=dict(params),
         system=sections.get("system", ""),
@@ -254,6 +268,23 @@ def parse_prompt_file(path: Path | Traversable) -> Prompt:
     if prompt.input and prompt.input not in variables:
         raise PromptError(f"{path}: input '{prompt.input}' is not a declared variable")
     return prompt
+
+
+def _check_model(model: Any, path: Path | Traversable | str) -> None:
+    """A front-matter ``model`` is one the operator allows (``EIGHTFLOW_ALLOWED_MODELS``,
+    when set): a prompt file must not pick where paid calls go."""
+    if model is None:
+        return
+    if not isinstance(model, str) or not model.strip():
+        raise PromptError(f"{path}: front matter 'model' must be a model name")
+    if not os.environ.get("EIGHTFLOW_ALLOWED_MODELS", "").strip():
+        return
+    from eightflow.run_form import check_allowed_model
+
+    try:
+        check_allowed_model(model)
+    except ValueError as exc:
+        raise PromptError(f"{path}: front matter {exc}") from None
 
 
 def _split_sections(body: str, path: Path | Traversable) -> dict[str, str]:

@@ -8,7 +8,8 @@ reader, because ``pyarrow.array`` on a Python list imports pandas to look for it
 
 - Column order: the fixed :data:`RESULT_COLUMNS`, then a workflow's own columns in the order
   they first appear. Rows are sorted by id, ties in arrival order.
-- CSV: formula-like text is escaped for spreadsheets (:func:`csv_cell`); a missing value is
+- CSV: formula-like text is escaped for spreadsheets (:func:`csv_cell`, decoded by
+  :func:`csv_value` when the table is read back: one codec); a missing value is
   an empty cell, ``True``/``False`` are written as such, numbers as Python writes them.
   Unlike pandas, an integer column with a missing value stays integral (``3``, not ``3.0``).
 - Parquet: the raw values. The fixed columns have declared types; a workflow's own column
@@ -26,7 +27,7 @@ import math
 from collections.abc import Iterable
 from typing import IO, Any
 
-from eightflow.observe.inert import csv_cell
+from eightflow.observe.inert import csv_cell, csv_value
 
 # The fixed columns, with their Arrow type names (``pyarrow.type_for_alias``).
 RESULT_TYPES: dict[str, str] = {
@@ -185,6 +186,7 @@ def _from_csv(column: str, text: str | None) -> Any:
     """A results.csv cell back as the value it was written from (the fixed columns)."""
     if text is None or text == "":
         return None
+    text = csv_value(text)
     kind = RESULT_TYPES.get(column)
     try:
         if kind == "int64":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -160,17 +161,22 @@ def test_missing_folder_is_a_prompt_error(tmp_path: Path) -> None:
         PromptRegistry(tmp_path / "absent").get("x")
 
 
-def test_output_schema_that_cannot_be_imported(tmp_path: Path) -> None:
-    write(tmp_path, "s.v1.md", output="eightflow_app.tasks.analysis.schemas:NoSuchModel")
-    prompt = PromptRegistry(tmp_path).get("s")
-    with pytest.raises(PromptError, match=r"'s@v1'.*NoSuchModel"):
-        prompt.output_schema  # noqa: B018
+@pytest.mark.parametrize(
+    "output", ["eightflow_app.tasks.analysis.schemas:NoSuchModel", "pathlib:Path", "a.b", "x y"]
+)
+def test_an_output_that_is_not_a_schema_name_is_refused_naming_the_file(
+    tmp_path: Path, output: str
+) -> None:
+    write(tmp_path, "s.v1.md", output=output)
+    with pytest.raises(PromptError, match=r"s\.v1\.md.*'output'.*never a module"):
+        PromptRegistry(tmp_path).get("s")
 
 
 def test_output_schema_that_is_not_a_model(tmp_path: Path) -> None:
-    write(tmp_path, "s.v1.md", output="pathlib:Path")
+    write(tmp_path, "s.v1.md", output="Plain")
+    schemas: dict[str, Any] = {"Plain": Path}
     with pytest.raises(PromptError, match="not a pydantic model"):
-        PromptRegistry(tmp_path).get("s").output_schema  # noqa: B018
+        PromptRegistry(tmp_path, schemas=schemas).get("s").output_schema  # noqa: B018
 
 
 # -- malformed files -------------------------------------------------------------------

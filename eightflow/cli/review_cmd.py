@@ -39,17 +39,13 @@ def list_command(
         return
     from rich.table import Table
 
+    from eightflow.observe.inert import console_text
+
     table = Table("id", "workflow", "document", "step", "status", "reason", "link")
     for r in rows:
-        table.add_row(
-            r["review_id"],
-            r["workflow"],
-            r.get("document_id") or r["run_id"],
-            r["step"],
-            r["status"],
-            "; ".join(r.get("reasons") or []),
-            r.get("link") or "",
-        )
+        cells = [r["review_id"], r["workflow"], r.get("document_id") or r["run_id"], r["step"]]
+        cells += [r["status"], "; ".join(r.get("reasons") or []), r.get("link") or ""]
+        table.add_row(*(console_text(c) for c in cells))
     out.print(table)
 
 
@@ -81,7 +77,9 @@ def decide_command(
     from eightflow.prefect_env import connect
 
     connection = connect()
-    (err if as_json else out).print(f"[dim]{connection.message}[/dim]")
+    from eightflow.observe.inert import console_text
+
+    (err if as_json else out).print(f"[dim]{console_text(connection.message)}[/dim]")
     from eightflow.registry import load_workflow
     from eightflow.review.decide import decide, parse_edits
 
@@ -102,9 +100,13 @@ def decide_command(
     elif "resumed" in decided:
         out.print(f"review {decided['review_id']}: resumed flow run {decided['resumed']}")
     else:
+        from eightflow.observe.inert import console_text
+
         out.print(
-            f"review {decided['review_id']}: {decided['status']} by {decided['reviewer']}"
-            + (f"; results updated in {decided['out_dir']}" if decided.get("out_dir") else "")
+            console_text(
+                f"review {decided['review_id']}: {decided['status']} by {decided['reviewer']}"
+                + (f"; results updated in {decided['out_dir']}" if decided.get("out_dir") else "")
+            )
         )
 
 
@@ -147,8 +149,10 @@ def print_review_rates(rates: list[dict[str, Any]], console: Any) -> None:
     table = Table(title="Reviews", title_justify="left")
     for i, head in enumerate(REVIEW_HEAD):
         table.add_column(head, justify="left" if i < 3 else "right")
+    from eightflow.observe.inert import console_text
+
     for row in review_rate_rows(rates):
-        table.add_row(*row)
+        table.add_row(*(console_text(c) for c in row))
     console.print(table)
 
 
@@ -178,8 +182,10 @@ def print_eval_scores(scores: list[dict[str, Any]], console: Any) -> None:
     table = Table(title="Evaluations (latest per prompt and model)", title_justify="left")
     for head in EVAL_HEAD:
         table.add_column(head, justify="right" if head in ("score", "rows") else "left")
+    from eightflow.observe.inert import console_text
+
     for row in eval_score_rows(scores):
-        table.add_row(*row)
+        table.add_row(*(console_text(c) for c in row))
     console.print(table)
 
 

@@ -146,7 +146,7 @@ def render_outputs(outputs: dict[str, Any]) -> str:
 def run_report(definition: WorkflowDefinition, result: WorkflowResult) -> str:
     """The markdown report of one run."""
     lines = [
-        f"# {result.workflow}: {result.status}",
+        f"# {md_cell(result.workflow)}: {md_cell(result.status)}",
         "",
         f"- run id: `{result.run_id}`, workflow version `{result.version}`",
         f"- duration: {result.duration_ms / 1000:.2f} s; model calls: {result.model_calls}"
@@ -166,11 +166,14 @@ def run_report(definition: WorkflowDefinition, result: WorkflowResult) -> str:
         error = md_text(sanitize_text(result.error, limit=600))
         lines += ["", f"**Error** ({result.error_type}): {error}"]
     if result.failed_criteria:
-        lines += ["", "**Failed criteria:** " + ", ".join(result.failed_criteria)]
+        lines += ["", "**Failed criteria:** " + ", ".join(map(md_cell, result.failed_criteria))]
     if result.target_breaches:
         lines += ["", "**Performance targets breached** (event `eightflow.target.breached`):"]
         lines += [
-            f"- {b['target']}: observed {b['observed']}, limit {b['limit']} ({b['detail']})"
+            "- "
+            + md_cell(
+                f"{b['target']}: observed {b['observed']}, limit {b['limit']} ({b['detail']})"
+            )
             for b in result.target_breaches
         ]
     lines += [

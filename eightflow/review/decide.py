@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.errors import WorkflowError
-from eightflow.observe.inert import csv_cell
+from eightflow.observe.inert import csv_cell, csv_value, md_cell
 from eightflow.review.store import get_review, record_decision
 from eightflow.sanitize import sanitize_text
 from eightflow.store.ledger import Ledger
@@ -115,6 +115,7 @@ def decide(
     workflow = _workflow_of(row, workflow, loader)
     rule = rule_of(row, workflow)
     final = final_value(rule, row, decision, edits)
+    check_results_row(row)
     if row["batch_id"] is None and row["flow_run_id"] and _paused(row["flow_run_id"]):
         from prefect.flow_runs import resume_flow_run
 
@@ -137,8 +138,39 @@ def decide(
     return decided
 
 
+def check_results_row(row: dict[str, Any]) -> None:
+    """Before anything is recorded: each results table in the review's folder holds the
+    document's row (ids compared decoded, :func:`csv_value`), else an error naming it, so
+    the ledger, the tables and the artifact never disagree."""
+    if not row.get("out_dir") or not row.get("document_id"):
+        return
+    out = Path(row["out_dir"])
+    for path, ids in ((out / "results.csv", _csv_ids), (out / "results.parquet", _parquet_ids)):
+        if path.is_file() and row["document_id"] not in ids(path):
+            raise WorkflowError(_no_row(row, path))
+
+
+def _no_row(row: dict[str, Any], path: Path) -> str:
+    return (
+        f"review {row['review_id']}: no row with id {row['document_id']!r} in {path}; "
+        "nothing was recorded (was the results folder rewritten or moved?)"
+    )
+
+
+def _csv_ids(path: Path) -> set[str]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {csv_value(record.get("id")) for record in csv.DictReader(fh)}
+
+
+def _parquet_ids(path: Path) -> set[str]:
+    import pyarrow.parquet as pq
+
+    return {str(v) for v in pq.ParquetFile(path).read(columns=["id"]).column("id").to_pylist()}
+
+
 def apply_to_results(row: dict[str, Any], workflow: Any = None) -> list[Path]:
-    """Rewrite the document's row in results.csv/.parquet and its line in report.md."""
+    """Rewrite the document's row in results.csv/.parquet and its line in report.md;
+    a table without the row is an error naming the id."""
     if not row.get("out_dir") or not row.get("document_id"):
         return []
     out = Path(row["out_dir"])
@@ -147,10 +179,11 @@ def apply_to_results(row: dict[str, Any], workflow: Any = None) -> list[Path]:
     updates = {**columns, "status": status, "review_status": row["status"]}
     written = []
     csv_path = out / "results.csv"
+    parquet_path = out / "results.parquet"
+    check_results_row(row)
     if csv_path.is_file():
         _update_csv(csv_path, row["document_id"], updates)
         written.append(csv_path)
-    parquet_path = out / "results.parquet"
     if parquet_path.is_file():
         _update_parquet(parquet_path, row["document_id"], updates)
         written.append(parquet_path)
@@ -216,7 +249,7 @@ def _update_csv(path: Path, document_id: str, updates: dict[str, Any]) -> None:
         rows = list(reader)
     fields += [k for k in updates if k not in fields]
     for record in rows:
-        if record.get("id") == document_id:
+        if csv_value(record.get("id")) == document_id:
             # Escaped like every other cell of results.csv: a reviewer's text that starts
             # like a formula must not run in a spreadsheet.
             record.update({k: "" if v is None else csv_cell(v) for k, v in updates.items()})
@@ -244,7 +277,8 @@ def _update_parquet(path: Path, document_id: str, updates: dict[str, Any]) -> No
 
 
 def _plain(text: str) -> str:
-    return sanitize_text(text, limit=100).replace("|", "/").replace("\n", " ")
+    """A reviewer's name in report.md's table: sanitized, inert, one cell."""
+    return md_cell(sanitize_text(text, limit=100))
 
 
 def _atomic_text(path: Path, text: str) -> None:

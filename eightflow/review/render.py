@@ -1,36 +1,53 @@
-"""Markdown for reviewers: the form's description, the batch's review list, a decision."""
+"""Markdown for reviewers: the form's description, the batch's review list, a decision.
+
+Every string a document, a model or a reviewer supplied (document ids, reasons, names,
+notes, edits) goes through :mod:`eightflow.observe.inert` where it lands, so none of it
+can become a link, an image, HTML or a heading in the UI.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from eightflow.observe.inert import md_cell, md_code
 from eightflow.observe.report import MarkdownCell, markdown_table
 from eightflow.sanitize import sanitize_text
+
+
+def _line(value: Any, limit: int = 200) -> str:
+    """Untrusted text on one markdown line (a heading, a list item), sanitized."""
+    return md_cell(sanitize_text("" if value is None else str(value), limit=limit))
+
+
+def _list(values: Any) -> str:
+    return ", ".join(_line(v, 80) for v in (values or []))
 
 
 def request_markdown(row: dict[str, Any]) -> str:
     """What the model produced and why a person is asked: the pause form's description."""
     proposed = json.dumps(row.get("proposed"), indent=2, ensure_ascii=False)
+    document = _line(row.get("document_id")) if row.get("document_id") else "this run"
     lines = [
-        f"## Review `{row['review_id']}`: {row['step']} of {row.get('document_id') or 'this run'}",
+        f"## Review {md_code(row['review_id'])}: {_line(row['step'])} of {document}",
         "",
-        f"**Why:** {sanitize_text('; '.join(row.get('reasons') or []), limit=500)}",
+        f"**Why:** {_line('; '.join(row.get('reasons') or []), limit=500)}",
         "",
-        f"The model ({row.get('model') or '?'}, prompt {row.get('prompt') or '?'}) produced "
-        f"`{row['output']}`:",
+        f"The model ({_line(row.get('model') or '?')}, prompt {_line(row.get('prompt') or '?')})"
+        f" produced {_line(row['output'])}:",
         "",
         "```json",
         sanitize_text(proposed, limit=3000).replace("```", "'''"),  # no way out of the fence
         "```",
         "",
-        f"Choose a decision ({', '.join(row.get('actions') or [])}). "
+        f"Choose a decision ({_list(row.get('actions'))}). "
         + (
-            f"Editable fields: {', '.join(row['editable'])}; change them to correct the output."
+            f"Editable fields: {_list(row['editable'])}; change them to correct the output."
             if row.get("editable")
             else "No field may be edited."
         ),
-        f"If nobody answers within {row.get('timeout_seconds')} s: {row.get('on_timeout')}.",
+        f"If nobody answers within {_line(row.get('timeout_seconds'))} s: "
+        f"{_line(row.get('on_timeout'))}.",
     ]
     return "\n".join(lines)
 
@@ -40,35 +57,32 @@ def pending_table(rows: list[dict[str, Any]]) -> str:
     head = ["review", "document", "step", "reason", "link", "decide"]
     cells = [
         [
-            MarkdownCell(f"`{row['review_id']}`"),
-            _cell(row.get("document_id") or ""),
+            MarkdownCell(md_code(row["review_id"])),
+            sanitize_text(row.get("document_id") or "", limit=200),
             row["step"],
             sanitize_text("; ".join(row.get("reasons") or []), limit=200),
             MarkdownCell(f"[run]({row['link']})") if row.get("link") else "",
-            MarkdownCell(f"`eightflow review decide {row['review_id']} --approve`"),
+            MarkdownCell(md_code(f"eightflow review decide {row['review_id']} --approve")),
         ]
         for row in rows
     ]
     return "\n".join(markdown_table(head, cells))
 
 
-def _cell(text: str) -> str:
-    """A table cell that cannot end the cell or the row (file names are hostile input)."""
-    return sanitize_text(text, limit=200).replace("|", "/").replace("\n", " ").replace("`", "'")
-
-
 def decision_markdown(row: dict[str, Any]) -> str:
+    """The ``review-decisions`` artifact of one decision."""
     edits = row.get("edits") or {}
+    seconds = row.get("seconds_to_decide") or 0
     return "\n".join(
         [
-            f"## Review `{row['review_id']}`: {row['status']}",
+            f"## Review {md_code(row['review_id'])}: {_line(row['status'])}",
             "",
-            f"- document: {row.get('document_id') or row['run_id']}",
-            f"- step: {row['step']} (prompt {row.get('prompt') or '?'})",
-            f"- reason asked: {sanitize_text('; '.join(row.get('reasons') or []), limit=300)}",
-            f"- reviewer: {row.get('reviewer')}, via {row.get('decided_via')}, "
-            f"after {row.get('seconds_to_decide') or 0:.0f} s",
-            f"- edits: {json.dumps(edits, ensure_ascii=False) if edits else 'none'}",
-            f"- note: {sanitize_text(row.get('note') or '', limit=500) or 'none'}",
+            f"- document: {_line(row.get('document_id') or row['run_id'])}",
+            f"- step: {_line(row['step'])} (prompt {_line(row.get('prompt') or '?')})",
+            f"- reason asked: {_line('; '.join(row.get('reasons') or []), limit=300)}",
+            f"- reviewer: {_line(row.get('reviewer'), 100)}, via {_line(row.get('decided_via'))}"
+            f", after {seconds:.0f} s",
+            "- edits: " + (_line(json.dumps(edits, ensure_ascii=False), 500) if edits else "none"),
+            f"- note: {_line(row.get('note') or '', 500) or 'none'}",
         ]
     )
