@@ -1,11 +1,17 @@
-"""The local stack: a Prefect server, a process work pool, the deployments, N workers.
+"""The local stack: a Prefect server behind the front door, a process work pool, the
+deployments, N workers.
 
 ``eightflow stack up`` does, on 127.0.0.1 only:
 
-1. starts a Prefect server (SQLite under EIGHTFLOW_HOME, or PostgreSQL with ``--postgres``);
-2. creates the ``local`` process work pool and the Secret blocks workers read keys from;
-3. deploys everything in ``prefect.yaml`` (``prefect --no-prompt deploy --all``);
-4. starts N workers, each taking one flow run at a time,
+1. starts a Prefect server on a private port (SQLite under EIGHTFLOW_HOME, or PostgreSQL with
+   ``--postgres``); only the admin auth string opens it;
+2. starts the front door (:mod:`eightflow.server.front_door`) on the printed port: the admin
+   auth string passes through, the runner credential (``EIGHTFLOW_HOME/runner-auth``) gets
+   the runner allow-list;
+3. creates the ``local`` process work pool (no provider key goes into the server: workers
+   read keys from their own environment or ``EIGHTFLOW_HOME/keys.env``);
+4. deploys everything in ``prefect.yaml`` (``prefect --no-prompt deploy --all``);
+5. starts N workers, each taking one flow run at a time, with an allow-listed environment,
 
 and prints the UI URL. ``stack down`` stops what it started, by pid, workers first: a worker
 was seen ignoring SIGTERM while the server went down. State lives in
@@ -24,7 +30,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from eightflow_app.deployments.worker_env import PROVIDER_VARIABLE, worker_environment
+
 from eightflow.local_server import LocalServer, _alive, prefect_executable
+from eightflow.server.credentials import RUNNER_FILE, runner_auth
+from eightflow.server.launcher import healthy, start_front_door, stop_front_door
 from eightflow.server_auth import (
     AUTH_FILE,
     configure_profile,
@@ -35,7 +45,8 @@ from eightflow.settings import get_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 POOL = "local"
-SECRET_BLOCKS = {"openai-api-key": "OPENAI_API_KEY", "anthropic-api-key": "ANTHROPIC_API_KEY"}
+# Older stacks kept provider keys in these Secret blocks; `stack up` deletes them.
+LEGACY_SECRET_BLOCKS = ("openai-api-key", "anthropic-api-key")
 
 
 def _state_file() -> Path:
@@ -50,7 +61,11 @@ def load_state() -> dict[str, Any]:
 
 
 def _save_state(state: dict[str, Any]) -> None:
-    _state_file().write_text(json.dumps(state, indent=2))
+    path = _state_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(state, indent=2))
 
 
 def env_default(name: str, value: str) -> str:
@@ -65,7 +80,7 @@ def stack_env(api_url: str, started_in: Path | None = None) -> dict[str, str]:
     from eightflow.server_auth import client_env
 
     started_in = started_in or Path.cwd()
-    env = dict(os.environ)
+    env = worker_environment(os.environ)
     env.update(client_env())
     env.update(
         {
@@ -85,12 +100,33 @@ def stack_env(api_url: str, started_in: Path | None = None) -> dict[str, str]:
     return env
 
 
-async def _prepare_pool_and_secrets(api_url: str) -> None:
-    from prefect.blocks.system import Secret
+class PrivateServer(LocalServer):
+    """The Prefect server behind the front door: its UI calls the door's URL, CORS allows
+    the door's origin, and its process environment holds no provider key."""
+
+    def __init__(self, public_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.public_url = public_url
+
+    def server_env(self) -> dict[str, str]:
+        env = super().server_env()
+        env = {k: v for k, v in env.items() if not PROVIDER_VARIABLE.match(k)}
+        env["PREFECT_UI_API_URL"] = f"{self.public_url}/api"
+        env["PREFECT_SERVER_CORS_ALLOWED_ORIGINS"] = self.public_url
+        return env
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+async def _prepare_pool(api_url: str) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
     from prefect.workers.process import ProcessWorker
-    from pydantic import SecretStr
 
     async with get_client() as client:
         await client.create_work_pool(
@@ -104,10 +140,12 @@ async def _prepare_pool_and_secrets(api_url: str) -> None:
             ),
             overwrite=True,
         )
-    for block, variable in SECRET_BLOCKS.items():
-        # Workers get keys from Secret blocks; an empty one means "not configured".
-        secret: Any = Secret(value=SecretStr(os.environ.get(variable, "")))
-        await secret.save(block, overwrite=True)
+        for name in LEGACY_SECRET_BLOCKS:
+            try:
+                block = await client.read_block_document_by_name(name, "secret")
+            except ObjectNotFound:
+                continue
+            await client.delete_block_document(block.id)
 
 
 def locked_job_template(template: dict[str, Any]) -> dict[str, Any]:
@@ -133,29 +171,50 @@ def up(
     log: Any = print,
 ) -> dict[str, Any]:
     settings = get_settings()
-    server = LocalServer(
-        port=port or settings.server_port, database_url=postgres, name="stack-server"
+    host = settings.server_host
+    public_port = port or settings.server_port
+    public_url = f"http://{host}:{public_port}"
+    previous = load_state()
+    reuse = previous.get("port") == public_port and previous.get("server_port")
+    server = PrivateServer(
+        public_url,
+        host=host,
+        port=int(previous["server_port"]) if reuse else free_port(host),
+        database_url=postgres,
+        name="stack-server",
     )
+    if not server.is_healthy() and port_open(public_port, host):
+        raise RuntimeError(
+            f"port {public_port} is already in use; stop what listens there or choose "
+            "another with --port (or EIGHTFLOW_SERVER_PORT)"
+        )
     log(
-        f"starting the Prefect server on {server.url} "
+        f"starting the Prefect server on private port {server.port} "
         f"({'PostgreSQL' if postgres else 'SQLite under ' + str(server.data_dir)})"
     )
     server.start()
+    runner_auth(create=True, home=server.home)
+    door_pid = previous.get("front_door_pid") if reuse else None
+    if not (door_pid and _alive(int(door_pid)) and healthy(public_url)):
+        log(f"starting the front door on {public_url}")
+        door_pid = start_front_door(host, public_port, server.url, server.home)
     env = stack_env(server.api_url)
-    use_server(server.api_url, server.url)
+    use_server(server.api_url, public_url)
     for name in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT"):
         log(f"{name}={env[name]}")
     state: dict[str, Any] = {
         "server_pid": server.recorded_pid(),
-        "port": server.port,
-        "url": server.url,
-        "api_url": server.api_url,
+        "server_port": server.port,
+        "front_door_pid": door_pid,
+        "port": public_port,
+        "url": public_url,
+        "api_url": f"{public_url}/api",
         "database": "postgres" if postgres else "sqlite",
         "workers": [],
     }
     _save_state(state)
-    log(f"creating work pool '{POOL}' and Secret blocks")
-    asyncio.run(_prepare_pool_and_secrets(server.api_url))
+    log(f"creating work pool '{POOL}'")
+    asyncio.run(_prepare_pool(server.api_url))
     if deploy:
         log("deploying prefect.yaml (prefect --no-prompt deploy --all)")
         done = subprocess.run(
@@ -196,10 +255,11 @@ def up(
         )
         state["workers"].append({"name": name, "pid": process.pid})
     _save_state(state)
-    profile = configure_profile(server.api_url)
+    profile = configure_profile(state["api_url"])
     log(
-        f"started {workers} worker(s); UI: {server.url} (password: the auth string in "
-        f"{server.home / AUTH_FILE})"
+        f"started {workers} worker(s); UI: {public_url} (operator's password: the auth "
+        f"string in {server.home / AUTH_FILE}; for the people who use the UI: "
+        f"{server.home / RUNNER_FILE})"
         + (f"; Prefect profile '{profile}' points at it" if profile else "")
     )
     return state
@@ -219,23 +279,27 @@ def _stop_pid(pid: int, first: int, timeout: float) -> None:
 
 
 def down(log: Any = print) -> dict[str, Any]:
-    """Workers first (SIGINT), then the server; returns what was stopped."""
+    """Workers first (SIGINT), then the server, then the front door; returns what stopped."""
     state = load_state()
-    stopped: dict[str, Any] = {"workers": [], "server": False}
+    stopped: dict[str, Any] = {"workers": [], "server": False, "front_door": False}
     for worker in state.get("workers", []):
         _stop_pid(int(worker["pid"]), signal.SIGINT, 15.0)
         stopped["workers"].append(worker["name"])
-    if state.get("port"):
-        stopped["server"] = LocalServer(port=int(state["port"]), name="stack-server").stop()
+    server_port = state.get("server_port") or state.get("port")
+    if server_port:
+        stopped["server"] = LocalServer(port=int(server_port), name="stack-server").stop()
+    if state.get("front_door_pid"):
+        stopped["front_door"] = stop_front_door(int(state["front_door_pid"]))
     if state.get("api_url"):
         unconfigure_profile(state["api_url"])
-    port = state.get("port")
-    if port and port_open(int(port)):
-        raise RuntimeError(f"port {port} is still listening after stack down")
+    for port in {state.get("port"), server_port} - {None}:
+        if port_open(int(port)):
+            raise RuntimeError(f"port {port} is still listening after stack down")
     _state_file().unlink(missing_ok=True)
     log(
-        f"stopped {len(stopped['workers'])} worker(s) and "
-        f"{'the server' if stopped['server'] else 'no server'}"
+        f"stopped {len(stopped['workers'])} worker(s), "
+        f"{'the server' if stopped['server'] else 'no server'} and "
+        f"{'the front door' if stopped['front_door'] else 'no front door'}"
     )
     return stopped
 
@@ -244,11 +308,14 @@ def status() -> dict[str, Any]:
     state = load_state()
     if not state:
         return {"running": False}
-    server = LocalServer(port=int(state["port"]), name="stack-server")
+    server = LocalServer(port=int(state.get("server_port") or state["port"]), name="stack-server")
+    door = healthy(state["url"]) if state.get("front_door_pid") else False
     return {
-        "running": server.is_healthy(),
+        "running": server.is_healthy() and door,
         "url": state["url"],
         "api_url": state["api_url"],
+        "server_port": state.get("server_port"),
+        "front_door": door,
         "database": state.get("database"),
         "workers": [{**w, "alive": _alive(int(w["pid"]))} for w in state.get("workers", [])],
     }

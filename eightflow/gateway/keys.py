@@ -1,71 +1,99 @@
-"""Provider API keys: looked up explicitly, at call time, and never logged."""
+"""Provider API keys: looked up explicitly, at call time, on the host that makes the call,
+and never logged.
+
+No key lives in the Prefect server: not in a Secret block, not in a variable, not in a
+deployment. A worker reads ``<PROVIDER>_API_KEY`` from its own environment, or from
+``EIGHTFLOW_HOME/keys.env`` (``NAME=value`` lines), a file that must be the owner's only
+(0600, not a link): one readable by others is refused, with a warning naming it.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import os
-import time
-from typing import Any
+import stat
+from pathlib import Path
 
 from eightflow.gateway.errors import provider_of
 from eightflow.sanitize import register_secret
+from eightflow.settings import get_settings
 
-# A key found in a Secret block is kept for the process: workers make thousands of calls.
-# A lookup that found nothing, or failed (API down, block not created yet), is kept only
-# this long, so a block created later or an API that comes back is picked up.
-MISS_TTL_S = 30.0
-
+KEYS_FILE = "keys.env"
 _PLUGGED: set[str] = set()  # providers registered in-process: they take no key
-_SECRET_KEYS: dict[str, str] = {}
-_SECRET_MISSES: dict[str, float] = {}  # provider -> monotonic time the miss expires
-_SECRET_LOCKS: dict[int, asyncio.Lock] = {}
+# The parsed key file, kept while its (inode, size, mtime) stay the same: workers make
+# thousands of calls, and an edited file is picked up on the next one.
+_FILE_CACHE: dict[Path, tuple[tuple[int, int, int], dict[str, str]]] = {}
+
+log = logging.getLogger(__name__)
 
 
-def _secret_lock() -> asyncio.Lock:
-    """One look-up per provider even when a batch starts hundreds of calls at once."""
-    loop = id(asyncio.get_running_loop())
-    return _SECRET_LOCKS.setdefault(loop, asyncio.Lock())
+class KeyFileError(ValueError):
+    """The key file is readable by others, or not a regular file of ours."""
 
 
-def _known(provider: str) -> tuple[bool, str | None]:
-    """(answered, key) from what earlier look-ups found; a miss counts until it expires."""
-    if provider in _SECRET_KEYS:
-        return True, _SECRET_KEYS[provider]
-    expires = _SECRET_MISSES.get(provider)
-    if expires is not None and time.monotonic() < expires:
-        return True, None
-    return False, None
+def keys_file() -> Path:
+    return get_settings().home.expanduser() / KEYS_FILE
+
+
+def _parse(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if value:
+            values[name.strip()] = value
+    return values
+
+
+def read_keys_file(path: Path | None = None) -> dict[str, str]:
+    """``NAME=value`` pairs of the key file ({} when there is none).
+
+    Opened without following a link, and checked on the open descriptor: a regular file,
+    owned by this user, with no group or other permission bits.
+    """
+    path = path or keys_file()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot be opened ({exc.strerror}); is it a link?") from None
+    with os.fdopen(fd, "r", encoding="utf-8") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            raise KeyFileError(f"{path}: not a regular file owned by this user")
+        if info.st_mode & 0o077:
+            raise KeyFileError(
+                f"{path}: readable by others (mode {stat.S_IMODE(info.st_mode):o}); "
+                f"run `chmod 600 {path}`"
+            )
+        signature = (info.st_ino, info.st_size, info.st_mtime_ns)
+        cached = _FILE_CACHE.get(path)
+        if cached and cached[0] == signature:
+            return cached[1]
+        values = _parse(fh.read())
+    for value in values.values():
+        register_secret(value)  # redacted wherever it shows up
+    _FILE_CACHE[path] = (signature, values)
+    return values
 
 
 async def provider_key(model: str) -> str | None:
-    """The API key for a model's provider, looked up explicitly and never logged.
-
-    The environment (``OPENAI_API_KEY``...) first; on a Prefect worker without it, the
-    Secret block ``<provider>-api-key`` (what ``eightflow stack up`` creates), read at run
-    time so no key is ever written into a deployment.
-    """
+    """The API key for a model's provider: ``<PROVIDER>_API_KEY`` from the environment,
+    else from ``EIGHTFLOW_HOME/keys.env``; None when neither has one (or the provider is
+    registered in-process and takes none)."""
     provider = provider_of(model)
-    from_env = os.environ.get(f"{provider.upper()}_API_KEY")
-    if from_env or provider in _PLUGGED or not os.environ.get("PREFECT_API_URL"):
+    variable = f"{provider.upper()}_API_KEY"
+    from_env = os.environ.get(variable)
+    if from_env or provider in _PLUGGED:
         return from_env or None
-    answered, key = _known(provider)
-    if answered:
-        return key
-    async with _secret_lock():
-        answered, key = _known(provider)
-        if answered:
-            return key
-        try:
-            from prefect.blocks.system import Secret
-
-            block: Any = await Secret.aload(f"{provider}-api-key")
-            value = block.get()
-        except Exception:  # no such block (the provider may need no key), or no API
-            value = None
-        if value:
-            _SECRET_KEYS[provider] = str(value)
-            _SECRET_MISSES.pop(provider, None)
-            register_secret(str(value))  # redacted wherever it shows up
-            return str(value)
-        _SECRET_MISSES[provider] = time.monotonic() + MISS_TTL_S
+    try:
+        return read_keys_file().get(variable) or None
+    except KeyFileError as exc:
+        log.warning("provider key file refused: %s", exc)
         return None

@@ -1,6 +1,6 @@
 # ruff: noqa: E501
 """Attack: secrets in common shapes pass the sanitizer, keys from Secret blocks are never
-registered with it, and ``excerpt()`` truncates before it redacts."""
+registered with it (keys from the key file, now), and ``excerpt()`` truncates before it redacts."""
 
 from __future__ import annotations
 
@@ -105,27 +105,18 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
     assert sanitize_text(text, limit=None) == text
 
 
-async def test_keys_read_from_secret_blocks_are_registered(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_keys_read_from_the_key_file_are_registered(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    from prefect.blocks.system import Secret
-
     from eightflow.gateway import keys
 
-    value = "opaque-block-value-without-a-known-shape"
-
-    class Block:
-        def get(self) -> str:
-            return value
-
-    async def aload(name: str, **_: Any) -> Block:
-        assert name == "acme-api-key"
-        return Block()
-
-    monkeypatch.setattr(Secret, "aload", aload)
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    value = "opaque-file-value-without-a-known-shape"
+    monkeypatch.setenv("EIGHTFLOW_HOME", str(tmp_path))
+    key_file = tmp_path / keys.KEYS_FILE
+    key_file.write_text(f"ACME_API_KEY={value}\n")
+    key_file.chmod(0o600)
     monkeypatch.delenv("ACME_API_KEY", raising=False)
-    monkeypatch.setattr(keys, "_SECRET_KEYS", {})
+    monkeypatch.setattr(keys, "_FILE_CACHE", {})
     monkeypatch.setattr(sanitize_module, "_REGISTERED", set())
     assert value in sanitize_text(f"x {value} y")  # not a known shape by itself
     assert await keys.provider_key("acme/model") == value
