@@ -82,7 +82,7 @@ def run_command(
 
     try:
         cls = load_workflow(workflow)
-        inputs = cls.inputs_from_path(str(path))
+        inputs = _load_while_importing(cls, path)
     except WorkflowError as exc:
         _fail(str(exc))
         return
@@ -98,6 +98,18 @@ def run_command(
         if result.ui_url:
             out.print(f"\nPrefect UI: {result.ui_url}")
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _load_while_importing(cls: Any, path: Path) -> dict[str, Any]:
+    """The run's inputs, read through the workflow's loader (the sandbox, whose pool takes
+    ~2 s to start) while this thread imports the model gateway (litellm, seconds more)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="load") as pool:
+        loading = pool.submit(cls.inputs_from_path, str(path))
+        import eightflow.gateway  # noqa: F401  (the run imports it next anyway)
+
+        return dict(loading.result())
 
 
 @app.command("analyze")
