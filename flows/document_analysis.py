@@ -190,6 +190,6 @@ async def document_analysis(
             the run for a person's decision (a form in the UI, or `eightflow review decide`).
     """
     workflow = DocumentAnalysisWorkflow(model=model, review_below=review_below)
-    inputs = await asyncio.to_thread(DocumentAnalysisWorkflow.inputs_from_path, path)  # off the event loop
+    inputs = await asyncio.to_thread(DocumentAnalysisWorkflow.inputs_from_path, path)
     result = await workflow.execute(raise_on_failure=True, **inputs)
     return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}

@@ -218,7 +218,7 @@ async def document_triage_flow(path: ReadablePath, model: AllowedModel = None) -
             EIGHTFLOW_MODEL or the embedded offline model (which plans by rules).
     """
     workflow = DocumentTriageWorkflow(model=model)
-    inputs = await asyncio.to_thread(DocumentTriageWorkflow.inputs_from_path, path)  # off the event loop
+    inputs = await asyncio.to_thread(DocumentTriageWorkflow.inputs_from_path, path)
     result = await workflow.execute(raise_on_failure=True, **inputs)
     steps_run = [a for r in result.planning or [] for a in r.get("accepted", [])]
     return {

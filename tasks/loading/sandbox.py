@@ -239,4 +239,3 @@ def sandboxed_load_document(path: Path | str, root: Path | str | None = None) ->
     if not _sandboxed(path):
         return load_document(path, root)
     return shared_sandbox().load(path, Path(root) if root is not None else None)
-
