@@ -15,6 +15,7 @@ A refused path raises :class:`PathRootError`, whose message names the root.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -98,8 +99,79 @@ def check_output_dir(path: Path | str) -> Path:
     return real
 
 
-def open_new_file(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> IO[Any]:
-    """Open ``path`` for writing without following a link planted at its name."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, 0o644)
-    return os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def opened_path(fd: int) -> Path | None:
+    """The real path of what ``fd`` refers to, from the kernel (``/proc/self/fd``); None
+    where the platform cannot say, or the file has since been deleted."""
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    return None if target.endswith(" (deleted)") else Path(target)
+
+
+def _what_was_opened(fd: int, expected: Path) -> Path:
+    """The real path of an open descriptor: the kernel's answer, or (without ``/proc``)
+    ``expected`` when it is still the very same inode."""
+    found = opened_path(fd)
+    if found is not None:
+        return found
+    opened, there = os.fstat(fd), None
+    with contextlib.suppress(OSError):
+        there = os.stat(expected)
+    if there is None or (there.st_dev, there.st_ino) != (opened.st_dev, opened.st_ino):
+        raise PathRootError(f"{expected} changed while it was being opened", path=str(expected))
+    return expected
+
+
+def open_readable(path: Path | str, flags: int = 0) -> int:
+    """Open a document once, and check what was opened: a descriptor to read from.
+
+    The real path is checked against the data roots, opened without following a final
+    link (a link swapped in after the check fails the open), and the open descriptor's
+    own path is checked again, so a folder swapped for a link on the way is caught too.
+    Read from the descriptor only: its path may change, the file it holds does not.
+    """
+    real = check_readable(path)
+    fd = os.open(real, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | flags)
+    try:
+        check_readable(_what_was_opened(fd, real))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_output_dir(path: Path | str) -> int:
+    """A descriptor of an existing output folder, checked after it was opened (see
+    :func:`check_output_dir`); write beneath it with ``dir_fd``, never by path."""
+    real = check_output_dir(path)
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC
+    fd = os.open(real, flags)
+    try:
+        check_output_dir(_what_was_opened(fd, real))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_new_file(
+    path: Path | str,
+    mode: str = "w",
+    encoding: str | None = "utf-8",
+    dir_fd: int | None = None,
+    exclusive: bool = False,
+    newline: str | None = None,
+) -> IO[Any]:
+    """Open ``path`` for writing without following a link planted at its name; with
+    ``dir_fd``, ``path`` is a name beneath that (checked) folder."""
+    flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _CLOEXEC
+    flags |= os.O_EXCL if exclusive else os.O_TRUNC
+    fd = os.open(path, flags, 0o644, dir_fd=dir_fd)
+    if "b" in mode:
+        return os.fdopen(fd, mode)
+    return os.fdopen(fd, mode, encoding=encoding, newline=newline)

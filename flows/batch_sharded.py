@@ -18,22 +18,9 @@ from prefect.deployments.flow_runs import arun_deployment
 from prefect.states import Failed
 from pydantic import AfterValidator, BaseModel, Field
 
+from eightflow.batch.params import BatchParams, shared_field
 from eightflow.path_roots import check_output_dir, check_readable
-from eightflow.run_form import AllowedModel, OutputFolder, ReadablePath
-
-
-class ShardedParams(BaseModel):
-    """A sharded batch's options as one object, for code (benchmarks)."""
-
-    folder: str = "examples/documents"
-    out: str = "out/sharded"
-    shards: int = Field(default=2, ge=1, le=64)
-    deployment: str = "batch-documents/nightly"
-    workflow: str = "document_analysis"
-    model: str | None = None
-    concurrency: int = Field(default=8, ge=1, le=256)
-    max_cost_usd: float | None = Field(default=None, ge=0)
-    refresh: bool = False
+from eightflow.run_form import OutputFolder, flat_parameters
 
 
 def _batch_deployment(name: str) -> str:
@@ -42,31 +29,37 @@ def _batch_deployment(name: str) -> str:
     return name
 
 
-@flow(name="batch-sharded", log_prints=True)
-async def batch_sharded(
-    folder: ReadablePath = "examples/documents",
-    out: OutputFolder = "out/sharded",
-    shards: Annotated[int, Field(ge=1, le=64)] = 2,
-    deployment: Annotated[str, AfterValidator(_batch_deployment)] = "batch-documents/nightly",
-    workflow: str = "document_analysis",
-    model: AllowedModel = None,
-    concurrency: Annotated[int, Field(ge=1, le=256)] = 8,
-    max_cost_usd: Annotated[float | None, Field(ge=0)] = None,
-    refresh: bool = False,
-) -> Any:
-    """Run every shard as its own flow run, wait for all, merge their outputs.
+#: Options each shard's batch takes as they are: same field (type, bounds, description).
+SHARED = ("folder", "workflow", "model", "concurrency", "max_cost_usd", "refresh")
 
-    Args:
-        folder: Folder of documents, inside the data roots (EIGHTFLOW_DATA_ROOTS).
-        out: Where merged results go, inside the output root (EIGHTFLOW_OUT_ROOT).
-        shards: Flow runs to split the folder into (1 to 64).
-        deployment: The batch-documents deployment each shard runs as.
-        workflow: Registered workflow.
-        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS).
-        concurrency: Model calls in flight per shard.
-        max_cost_usd: Spend cap per shard in USD; empty: none.
-        refresh: Ignore cached results and answers.
-    """
+
+class ShardedParams(BaseModel):
+    """A sharded batch's options: the single source of the flow's flat parameters. The
+    options it shares with ``batch-documents`` are that flow's own fields."""
+
+    folder: str = shared_field(BatchParams, "folder")
+    out: OutputFolder = Field(
+        default="out/sharded",
+        description="Where merged results go, inside the output root (EIGHTFLOW_OUT_ROOT).",
+    )
+    shards: int = Field(default=2, ge=1, le=64, description="Flow runs to split the folder into.")
+    deployment: Annotated[str, AfterValidator(_batch_deployment)] = Field(
+        default="batch-documents/nightly",
+        description="The batch-documents deployment each shard runs as.",
+    )
+    workflow: str = shared_field(BatchParams, "workflow")
+    model: str | None = shared_field(BatchParams, "model")
+    concurrency: int = shared_field(BatchParams, "concurrency")
+    max_cost_usd: float | None = shared_field(BatchParams, "max_cost_usd")
+    refresh: bool = shared_field(BatchParams, "refresh")
+
+
+@flow(name="batch-sharded", log_prints=True)
+@flat_parameters(ShardedParams)
+async def batch_sharded(**options: Any) -> Any:
+    """Run every shard as its own flow run, wait for all, merge their outputs."""
+    params = ShardedParams(**options)
+    folder, out, shards = params.folder, params.out, params.shards
     out_dir = check_output_dir(out)
     # Shards of this run write under a folder of its own: a merge never picks up the
     # shard folders an earlier run (or a failed shard of one) left behind.
@@ -80,16 +73,12 @@ async def batch_sharded(
         shard = {
             "folder": str(check_readable(folder)),
             "out": str(shard_dirs[index]),
-            "workflow": workflow,
-            "model": model,
-            "concurrency": concurrency,
-            "max_cost_usd": max_cost_usd,
-            "refresh": refresh,
+            **params.model_dump(include=set(SHARED) - {"folder"}),
             "shard_index": index,
             "shard_count": shards,
         }
         return await arun_deployment(
-            deployment,
+            params.deployment,
             parameters=shard,
             timeout=None,
             flow_run_name=f"shard-{index + 1}-of-{shards}",

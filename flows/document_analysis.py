@@ -6,13 +6,14 @@ summary; sentiment and entities in parallel with both; compilation at the end.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
 from eightflow_app.tasks.analysis import steps
 from eightflow_app.tasks.analysis.compile import compile_results
 from eightflow_app.tasks.analysis.schemas import Entities, Sentiment
-from eightflow_app.tasks.loading import load_document
+from eightflow_app.tasks.loading.sandbox import sandboxed_load_document
 from prefect import flow
 from pydantic import Field
 
@@ -137,7 +138,8 @@ class DocumentAnalysisWorkflow(Workflow):
 
     @classmethod
     def inputs_from_path(cls, path: str) -> dict[str, Any]:
-        return {"document": load_document(Path(path))}
+        """The document, through the one loader door (the sandbox, with its limits)."""
+        return {"document": sandboxed_load_document(Path(path))}
 
     def result_row(self, result: WorkflowResult) -> dict[str, Any]:
         """The results.csv columns of this workflow."""
@@ -162,7 +164,16 @@ class DocumentAnalysisWorkflow(Workflow):
         return super().review_columns(output, value)
 
 
-@flow(name="document-analysis", log_prints=True)
+#: One document's run: loading (within the loader's own limit), the model calls and their
+#: retries. A run that waits for a person's review may wait that rule's timeout on top.
+ADHOC_TIMEOUT_S = 1800
+
+
+@flow(
+    name="document-analysis",
+    log_prints=True,
+    timeout_seconds=ADHOC_TIMEOUT_S + SENTIMENT_REVIEW.timeout_seconds,
+)
 async def document_analysis(
     path: ReadablePath,
     model: AllowedModel = None,
@@ -179,7 +190,6 @@ async def document_analysis(
             the run for a person's decision (a form in the UI, or `eightflow review decide`).
     """
     workflow = DocumentAnalysisWorkflow(model=model, review_below=review_below)
-    result = await workflow.execute(
-        raise_on_failure=True, **DocumentAnalysisWorkflow.inputs_from_path(path)
-    )
+    inputs = await asyncio.to_thread(DocumentAnalysisWorkflow.inputs_from_path, path)
+    result = await workflow.execute(raise_on_failure=True, **inputs)
     return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}

@@ -11,11 +11,12 @@ outcome into the columns of a batch's results table.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from eightflow_app.tasks.analysis import steps as analysis
-from eightflow_app.tasks.loading import load_document
+from eightflow_app.tasks.loading.sandbox import sandboxed_load_document
 from eightflow_app.tasks.triage import steps
 from eightflow_app.tasks.triage.features import profile_document
 from eightflow_app.tasks.triage.planning import TRIAGE_PLANNING_RULES
@@ -174,7 +175,8 @@ class DocumentTriageWorkflow(DynamicWorkflow):
 
     @classmethod
     def inputs_from_path(cls, path: str) -> dict[str, Any]:
-        return {"document": load_document(Path(path))}
+        """The document, through the one loader door (the sandbox, with its limits)."""
+        return {"document": sandboxed_load_document(Path(path))}
 
     def result_row(self, result: WorkflowResult) -> dict[str, Any]:
         """The results.csv columns of this workflow (empty cells for steps not run)."""
@@ -222,7 +224,11 @@ def _action_text(item: dict[str, Any]) -> str:
     return f"{item.get('action', '')}" + (f" ({who})" if who else "")
 
 
-@flow(name="document-triage", log_prints=True)
+#: One document's run: loading (within the loader's own limit), planning rounds and steps.
+ADHOC_TIMEOUT_S = 1800
+
+
+@flow(name="document-triage", log_prints=True, timeout_seconds=ADHOC_TIMEOUT_S)
 async def document_triage_flow(path: ReadablePath, model: AllowedModel = None) -> dict[str, Any]:
     """Triage one document: plan, run the planned steps, publish the planning trace.
 
@@ -233,9 +239,8 @@ async def document_triage_flow(path: ReadablePath, model: AllowedModel = None) -
             EIGHTFLOW_MODEL or the embedded offline model (which plans by rules).
     """
     workflow = DocumentTriageWorkflow(model=model)
-    result = await workflow.execute(
-        raise_on_failure=True, **DocumentTriageWorkflow.inputs_from_path(path)
-    )
+    inputs = await asyncio.to_thread(DocumentTriageWorkflow.inputs_from_path, path)
+    result = await workflow.execute(raise_on_failure=True, **inputs)
     steps_run = [a for r in result.planning or [] for a in r.get("accepted", [])]
     return {
         "run_id": result.run_id,

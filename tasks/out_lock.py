@@ -5,6 +5,11 @@ other's ``results.csv``. The second one to arrive waits for the first, and says 
 lock is a ``flock`` on the folder's own descriptor (no lock file is left among the
 results), and it dies with its process: a batch killed with ``kill -9`` never leaves the
 folder locked.
+
+The folder's descriptor is opened once, without following a link, and checked to lie
+under the output root (:func:`eightflow.path_roots.open_output_dir`); writers then create
+their files beneath it (``lock.fd`` as ``dir_fd``), so a folder swapped for a link after
+the check is never written through.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from eightflow.path_roots import open_output_dir
 
 
 def _say(message: str) -> None:
@@ -35,18 +42,29 @@ class OutDirLock:
 
     def acquire(self) -> OutDirLock:
         self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        fd = open_output_dir(self.path)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.say(
-                f"another batch is writing to {self.path}; "
-                "waiting for it to finish before this one writes there"
-            )
-            self.waited = True
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.say(
+                    f"another batch is writing to {self.path}; "
+                    "waiting for it to finish before this one writes there"
+                )
+                self.waited = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
         self._fd = fd
         return self
+
+    @property
+    def fd(self) -> int:
+        """The locked folder's checked descriptor: create files beneath it (``dir_fd``)."""
+        if self._fd is None:
+            raise RuntimeError(f"{self.path} is not locked")
+        return self._fd
 
     def release(self) -> None:
         fd, self._fd = self._fd, None

@@ -8,9 +8,10 @@ tables are built from the spool (:mod:`results_table`), not from memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fnmatch
 import json
 import os
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -26,7 +27,7 @@ from eightflow_app.tasks.results_table import ResultsTable
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.observe.inert import md_cell
 from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
-from eightflow.path_roots import check_output_dir, open_new_file
+from eightflow.path_roots import check_output_dir, open_new_file, open_output_dir
 from eightflow.runtime.failpoints import failpoint
 from eightflow.sanitize import sanitize_text
 from eightflow.sanitize_memo import SanitizeMemo
@@ -50,21 +51,44 @@ TRACE_FIELDS = [
 
 
 @contextmanager
-def atomic_write(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO[Any]]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode, newline=newline) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        failpoint("output_write")
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for reading
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def atomic_write(
+    path: Path,
+    mode: str = "w",
+    newline: str | None = None,
+    dir_fd: int | None = None,
+) -> Iterator[IO[Any]]:
+    """Write ``path`` whole or not at all: a temp file beside it, then ``os.replace``.
 
+    Both names are used beneath a checked folder descriptor (``dir_fd``, else the parent
+    folder opened and checked here), never through a link planted at either name.
+    """
+    own_fd = dir_fd is None
+    if own_fd:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dir_fd = open_output_dir(path.parent)
+    assert dir_fd is not None
+    tmp = f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        handle = open_new_file(tmp, mode, dir_fd=dir_fd, exclusive=True, newline=newline)
+        try:
+            with handle as fh:
+                yield fh
+                fh.flush()
+                os.fchmod(fh.fileno(), 0o666 & ~_UMASK)  # results are for reading
+                os.fsync(fh.fileno())
+            failpoint("output_write")
+            os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dir_fd)
+            raise
+    finally:
+        if own_fd:
+            os.close(dir_fd)
+
+
+# A killed batch's spools and temp files, found among the results by the next writer.
+_LEFTOVERS = (".rows.*.spool.jsonl", ".trace.*.spool.jsonl", ".*.tmp")
 
 # One encoder for every row (json.dumps with options builds a new one per call).
 _to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
@@ -83,16 +107,18 @@ class ResultsWriter:
         out_dir.mkdir(parents=True, exist_ok=True)
         check_output_dir(out_dir)  # again, now that it exists: a link is resolved
         self.lock = lock or OutDirLock(out_dir).acquire()
+        self._dir_fd = self.lock.fd  # every file below is made beneath this checked folder
         # Holding the lock, any spool or temp file here is a killed batch's leftover.
-        for pattern in (".rows.*.spool.jsonl", ".trace.*.spool.jsonl", ".*.tmp"):
-            for stale in out_dir.glob(pattern):
-                stale.unlink(missing_ok=True)
+        for name in os.listdir(self._dir_fd):
+            if any(fnmatch.fnmatch(name, p) for p in _LEFTOVERS):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=self._dir_fd)
         tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._spool_path = out_dir / f".rows.{tag}.spool.jsonl"
-        self._trace_path = out_dir / f".trace.{tag}.spool.jsonl"
+        self._spool_name = f".rows.{tag}.spool.jsonl"
+        self._trace_name = f".trace.{tag}.spool.jsonl"
         # Never through a link planted at these names.
-        self._spool = open_new_file(self._spool_path)
-        self._trace = open_new_file(self._trace_path)
+        self._spool = open_new_file(self._spool_name, dir_fd=self._dir_fd, exclusive=True)
+        self._trace = open_new_file(self._trace_name, dir_fd=self._dir_fd, exclusive=True)
         # Rows repeat step names, models, prompts and ids: each is sanitized once.
         self._sanitize = SanitizeMemo()
         self.rows: ResultsTable | None = None  # the table, once written by close()
@@ -101,8 +127,9 @@ class ResultsWriter:
         """Give up the folder without writing results (the batch did not run)."""
         for handle in (self._spool, self._trace):
             handle.close()
-        self._spool_path.unlink(missing_ok=True)
-        self._trace_path.unlink(missing_ok=True)
+        for name in (self._spool_name, self._trace_name):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=self._dir_fd)
         self.lock.release()
 
     def write(self, outcome: DocumentOutcome) -> None:
@@ -138,22 +165,24 @@ class ResultsWriter:
             self._trace.write(json.dumps(change, default=str) + "\n")
         self._spool.close()
         self._trace.close()
-        with self._spool_path.open(encoding="utf-8") as spool:
+        fd = self._dir_fd
+        spool_fd = os.open(self._spool_name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
+        with open(spool_fd, encoding="utf-8") as spool:
             table = ResultsTable(json.loads(line) for line in spool)
-        write_tables(table, self.out_dir)
-        os.replace(self._trace_path, self.out_dir / "trace.jsonl")
-        self._spool_path.unlink(missing_ok=True)
-        with atomic_write(self.out_dir / "report.md") as fh:
+        write_tables(table, self.out_dir, dir_fd=fd)
+        os.replace(self._trace_name, "trace.jsonl", src_dir_fd=fd, dst_dir_fd=fd)
+        os.unlink(self._spool_name, dir_fd=fd)
+        with atomic_write(self.out_dir / "report.md", dir_fd=fd) as fh:
             fh.write(batch_report(summary))
         self.rows = table
         self.lock.release()
 
 
-def write_tables(table: ResultsTable, out_dir: Path) -> None:
+def write_tables(table: ResultsTable, out_dir: Path, dir_fd: int | None = None) -> None:
     """results.csv with formula-like cells escaped (OWASP); results.parquet raw."""
-    with atomic_write(out_dir / "results.csv", newline="") as fh:
+    with atomic_write(out_dir / "results.csv", newline="", dir_fd=dir_fd) as fh:
         table.write_csv(fh)
-    with atomic_write(out_dir / "results.parquet", "wb") as fh:
+    with atomic_write(out_dir / "results.parquet", "wb", dir_fd=dir_fd) as fh:
         table.write_parquet(fh)
 
 
@@ -333,15 +362,17 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
     table = ResultsTable(rows)
     check_output_dir(out)
     out.mkdir(parents=True, exist_ok=True)
-    with OutDirLock(out):
-        return _write_merged(table, shard_dirs, out)
+    with OutDirLock(out) as lock:
+        return _write_merged(table, shard_dirs, out, lock.fd)
 
 
-def _write_merged(table: ResultsTable, shard_dirs: list[Path], out: Path) -> dict[str, Any]:
-    write_tables(table, out)
+def _write_merged(
+    table: ResultsTable, shard_dirs: list[Path], out: Path, dir_fd: int
+) -> dict[str, Any]:
+    write_tables(table, out, dir_fd=dir_fd)
     traces = []
     failpoint("shard_merge")
-    with atomic_write(out / "trace.jsonl") as fh:
+    with atomic_write(out / "trace.jsonl", dir_fd=dir_fd) as fh:
         for shard in shard_dirs:
             path = shard / "trace.jsonl"
             if path.exists():
@@ -385,6 +416,6 @@ def _write_merged(table: ResultsTable, shard_dirs: list[Path], out: Path) -> dic
     if errors:
         top = [[n, sanitize_text(str(e), limit=200)] for e, n in errors.most_common(10)]
         lines += ["", "## Top errors", "", *markdown_table(["count", "error"], top)]
-    with atomic_write(out / "report.md") as fh:
+    with atomic_write(out / "report.md", dir_fd=dir_fd) as fh:
         fh.write("\n".join(lines) + "\n")
     return {"documents": len(table), "by_status": statuses, "out": str(out)}

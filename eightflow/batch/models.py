@@ -20,26 +20,33 @@ DocumentStatus = Literal[
 
 
 class BatchOptions(BaseModel):
-    """How to run a batch. The flow's UI form is built from a model like this one."""
+    """How to run a batch: the engine's options. Each field's description is the one text
+    the ``eightflow analyze`` help and the deployment's Run form both show (they are
+    derived from :class:`eightflow.batch.params.BatchParams`, which adds the folder's)."""
 
     model: str | None = Field(
-        default=None, description="litellm model string; default EIGHTFLOW_MODEL."
+        default=None,
+        description="litellm model string (e.g. openai/gpt-4o-mini); in a Run form, one of "
+        "the operator's list (EIGHTFLOW_ALLOWED_MODELS). Empty: EIGHTFLOW_MODEL or the "
+        "embedded offline model.",
     )
     concurrency: int = Field(
-        default=8, ge=1, le=256, description="Model calls in flight, batch-wide."
+        default=8, ge=1, le=256, description="Model calls in flight across the batch (1 to 256)."
     )
     rpm: float | None = Field(
-        default=None, gt=0, description="Requests per minute cap, batch-wide."
+        default=None, gt=0, description="Requests per minute cap across the batch; empty: none."
     )
     max_cost_usd: float | None = Field(
-        default=None, ge=0, description="Stop starting calls past this spend."
+        default=None,
+        ge=0,
+        description="Stop starting model calls past this spend in USD; empty: no cap.",
     )
     refresh: bool = Field(default=False, description="Ignore cached results and answers.")
     review_below: float | None = Field(
         default=None,
         ge=0,
         le=1,
-        description="Send outputs whose confidence is below this to a person: the "
+        description="Send outputs whose confidence is below this (0 to 1) to a person: the "
         "document ends needs_review (see `eightflow review list`). Empty: no review.",
     )
     granularity: Literal["document", "step"] = Field(
@@ -47,7 +54,11 @@ class BatchOptions(BaseModel):
         description="'document': one Prefect task per document (fast at scale); "
         "'step': one Prefect task per step per document (most detail in the UI).",
     )
-    api_base: str | None = Field(default=None, description="OpenAI-compatible endpoint, if any.")
+    api_base: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint (the operator's EIGHTFLOW_API_BASE; never "
+        "a Run form's).",
+    )
     mode: Literal["online", "batch-api"] = Field(
         default="online",
         description="'online': one request per call; 'batch-api': calls go out in waves "
@@ -63,12 +74,16 @@ class BatchOptions(BaseModel):
         default=None,
         ge=0,
         le=64,
-        description="Processes that run documents inside this flow run. Empty or 0: one "
-        "per core (up to 4) when the batch is large, concurrency is 16 or more per process "
-        "and the documents are not already cached; else one.",
+        description="Processes that run documents inside this run. Empty or 0: one per "
+        "core (up to 4) when the batch is large, concurrency is 16 or more per process "
+        "and the documents are not already cached; else one. 1: always one.",
     )
-    shard_index: int = Field(default=0, ge=0)
-    shard_count: int = Field(default=1, ge=1)
+    shard_index: int = Field(
+        default=0, ge=0, description="This run's shard (batch-sharded sets it)."
+    )
+    shard_count: int = Field(
+        default=1, ge=1, description="How many shards the folder is split into."
+    )
     final_pass_s: float = Field(
         default=600.0,
         ge=0,

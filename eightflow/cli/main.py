@@ -14,8 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
+from eightflow.batch.params import CLI_EXCLUDES, FLOW_EXCLUDES, BatchParams
 from eightflow.cli.console import err, out
 from eightflow.cli.console import fail as _fail
+from eightflow.cli.options import cli_options
 from eightflow.errors import WorkflowError
 from eightflow.gc_pause import freeze_at_exit
 from eightflow.observe.inert import console_text
@@ -82,7 +84,7 @@ def run_command(
 
     try:
         cls = load_workflow(workflow)
-        inputs = cls.inputs_from_path(str(path))
+        inputs = _load_while_importing(cls, path)
     except WorkflowError as exc:
         _fail(str(exc))
         return
@@ -100,55 +102,40 @@ def run_command(
     raise typer.Exit(0 if result.ok else 1)
 
 
+def _load_while_importing(cls: Any, path: Path) -> dict[str, Any]:
+    """The run's inputs, read through the workflow's loader (the sandbox, whose pool takes
+    ~2 s to start) while this thread imports the model gateway (litellm, seconds more)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="load") as pool:
+        loading = pool.submit(cls.inputs_from_path, str(path))
+        import eightflow.gateway  # noqa: F401  (the run imports it next anyway)
+
+        return dict(loading.result())
+
+
 @app.command("analyze")
+@cli_options(
+    BatchParams,
+    exclude=CLI_EXCLUDES,
+    arguments=("folder",),
+    flags={"model": ("--model", "-m")},
+)
 def analyze_command(
-    folder: Annotated[Path, typer.Argument(help="Folder of documents.")],
-    workflow: Annotated[str, typer.Option(help="Registered workflow.")] = "document_analysis",
-    model: ModelOption = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path("out"),
-    concurrency: Annotated[int, typer.Option(help="Model calls in flight.")] = 8,
-    rpm: Annotated[float | None, typer.Option(help="Requests per minute cap.")] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(help="Processes running documents (default: one per core for a large batch)."),
-    ] = None,
-    max_cost_usd: Annotated[float | None, typer.Option(help="Spend cap in USD.")] = None,
-    include: Annotated[list[str] | None, typer.Option(help="Glob to include (repeatable).")] = None,
-    exclude: Annotated[list[str] | None, typer.Option(help="Glob to exclude (repeatable).")] = None,
-    no_recursive: Annotated[bool, typer.Option("--no-recursive", help="Top folder only.")] = False,
-    refresh: Annotated[bool, typer.Option(help="Recompute, ignoring cached results.")] = False,
-    granularity: Annotated[
-        str, typer.Option(help="document | step (Prefect task per step).")
-    ] = "document",
-    api_base: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
-    final_pass_s: Annotated[
-        float,
-        typer.Option(
-            help="Retry documents that failed for transient reasons (429, 5xx, timeouts) "
-            "for up to this many seconds after the main pass; 0 turns it off."
-        ),
-    ] = 600.0,
-    allow_unpriced: Annotated[
-        bool,
-        typer.Option(
-            "--allow-unpriced", help="Accept --max-cost-usd for a model with no known price."
-        ),
-    ] = False,
-    review_below: ReviewBelowOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON only.")
     ] = False,
-    mode: Annotated[
-        str, typer.Option(help="online | batch-api (provider Batch API, about half price).")
-    ] = "online",
-    batch_max_wait_s: Annotated[
-        float, typer.Option(help="batch-api: stop waiting after this; a re-run collects.")
-    ] = 3600,
+    **options: Any,
 ) -> None:
-    """Run a workflow over every document in a folder; write results and report."""
+    """Run a workflow over every document in a folder; write results and report.
+
+    The options are the batch-documents flow's parameters (eightflow.batch.params), plus
+    --api-base, the local operator's endpoint.
+    """
+    folder, model, api_base = Path(options["folder"]), options["model"], options["api_base"]
     if not folder.is_dir():
         _fail(f"{folder}: not a folder")
-    if mode == "batch-api":
+    if options["mode"] == "batch-api":
         from eightflow.batch.batch_api import refusal
 
         reason = refusal(model)
@@ -169,26 +156,7 @@ def analyze_command(
     # The local user is the operator: their --model and --api-base are allowed for this
     # process, as EIGHTFLOW_ALLOWED_MODELS / EIGHTFLOW_API_BASE would be on a worker.
     allow_operator_choices(model, api_base)
-    parameters = {
-        "folder": str(folder),
-        "workflow": workflow,
-        "model": model,
-        "out": str(out_dir),
-        "concurrency": concurrency,
-        "rpm": rpm,
-        "workers": workers,
-        "max_cost_usd": max_cost_usd,
-        "include": include or [],
-        "exclude": exclude or [],
-        "recursive": not no_recursive,
-        "refresh": refresh,
-        "granularity": granularity,
-        "mode": mode,
-        "batch_max_wait_s": batch_max_wait_s,
-        "review_below": review_below,
-        "final_pass_s": final_pass_s,
-        "allow_unpriced": allow_unpriced,
-    }
+    parameters = {name: value for name, value in options.items() if name not in FLOW_EXCLUDES}
     from prefect.exceptions import ParameterTypeError
 
     try:
@@ -214,7 +182,8 @@ def analyze_command(
     if summary is None:
         _fail(f"the batch did not run: {state.message}")
         return
-    brief = {**summary.brief(), "out": str(out_dir.resolve()), "flow_state": state.name}
+    out_dir = Path(options["out"]).resolve()
+    brief = {**summary.brief(), "out": str(out_dir), "flow_state": state.name}
     from eightflow.prefect_env import flow_run_url
 
     brief["ui_url"] = flow_run_url(summary.flow_run_id)

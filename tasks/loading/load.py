@@ -11,6 +11,7 @@ huge file nor an unsupported one is ever read in full.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -25,7 +26,7 @@ from eightflow_app.tasks.loading.textutil import Extracted, normalize_text
 
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
-from eightflow.path_roots import check_readable
+from eightflow.path_roots import check_readable, open_readable
 
 Loader = Callable[[bytes, LoadLimits], Extracted]
 
@@ -172,15 +173,20 @@ def _read_bounded(absolute: Path, limits: LoadLimits) -> bytes:
     """The file's bytes, never reading more than ``max_bytes + 1``.
 
     The caller has checked the size from ``stat``; it is checked again from what was read,
-    since the file may change in between. ``O_NONBLOCK`` plus an ``fstat`` of the opened file
-    make sure a path swapped for a pipe after the checks cannot hang the worker.
+    since the file may change in between. The file is opened once, without following a
+    final link, and what was opened is checked to lie inside the data roots
+    (:func:`open_readable`): a link swapped in after the checks reads nothing outside.
+    ``O_NONBLOCK`` plus an ``fstat`` of the opened file make sure a path swapped for a pipe
+    after the checks cannot hang the worker.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    flags = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(absolute, flags)
+        fd = open_readable(absolute, flags)
     except PermissionError:
         raise DocumentError("permission denied (cannot read file)") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DocumentError("changed into a link while it was being opened") from None
         raise DocumentError(f"unreadable: {exc.strerror or exc}") from None
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):

@@ -222,11 +222,20 @@ def shared_sandbox() -> LoaderSandbox:
     return _SHARED
 
 
-def sandboxed_load_document(path: Path | str, root: Path | str | None = None) -> Document:
-    """``load_document``, with PDF/DOCX/HTML/CSV parsed in the sandbox's worker processes."""
-    path = Path(path)
-    if path.suffix.lower() not in SANDBOXED_SUFFIXES or os.environ.get(
+def _sandboxed(path: Path) -> bool:
+    return path.suffix.lower() in SANDBOXED_SUFFIXES and os.environ.get(
         "EIGHTFLOW_LOADER_SANDBOX", "1"
-    ).lower() in ("0", "false", "no"):
+    ).lower() not in ("0", "false", "no")
+
+
+def sandboxed_load_document(path: Path | str, root: Path | str | None = None) -> Document:
+    """The one door for reading a document: every path (``eightflow run``, the adhoc
+    deployments, triage, batches, replay) calls this, never ``load.load_document``.
+
+    PDF/DOCX/HTML/CSV are parsed in the sandbox's worker processes under its memory and
+    time limits; plain text and Markdown, bounded by size, are decoded in-process.
+    """
+    path = Path(path)
+    if not _sandboxed(path):
         return load_document(path, root)
     return shared_sandbox().load(path, Path(root) if root is not None else None)

@@ -1,0 +1,98 @@
+"""The ``batch-documents`` flow's options: one model, the single source.
+
+:class:`BatchParams` is the engine's :class:`BatchOptions` plus the folder's own options.
+Everything else is derived from it, field by field (name, type and bounds, default, one
+description):
+
+- the flow's flat, typed parameters (:func:`eightflow.run_form.flat_parameters`), which
+  Prefect's Run form shows one by one and ``prefect deployment run ... --param x=`` sets;
+- the options of ``eightflow analyze`` (:func:`eightflow.cli.options.cli_options`).
+
+Adding a field here adds it to both. Fields typed with :mod:`eightflow.run_form` types
+(``ReadablePath``, ``OutputFolder``, ``AllowedModel``) carry their checks along.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+from pydantic.fields import FieldInfo
+
+from eightflow.batch.models import BatchOptions
+from eightflow.run_form import AllowedModel, OutputFolder, ReadablePath
+
+
+def registered_workflow(value: str) -> str:
+    """``value`` if it names a registered workflow; else an error listing them."""
+    from eightflow.registry import workflow_names
+
+    names = workflow_names()
+    if value not in names:
+        raise ValueError(f"unknown workflow '{value}'; registered: {', '.join(names)}")
+    return value
+
+
+def shared_field(model: type[Any], name: str, **overrides: Any) -> Any:
+    """``model``'s field ``name`` (type, bounds, default, description) for another model
+    that shares it; ``overrides`` change what differs (e.g. a default)."""
+    return FieldInfo.merge_field_infos(model.model_fields[name], **overrides)
+
+
+RegisteredWorkflow = Annotated[str, AfterValidator(registered_workflow)]
+
+
+class BatchParams(BatchOptions):
+    """A batch's options as one object: the flow's flat parameters and the CLI's options
+    are derived from it (the base URL stays the operator's: no form field for it)."""
+
+    folder: ReadablePath = Field(
+        default="examples/documents",
+        description="Folder of documents to analyse, inside the data roots (EIGHTFLOW_DATA_ROOTS).",
+    )
+    out: OutputFolder = Field(
+        default="out",
+        description="Where results.csv, results.parquet, trace.jsonl and report.md go, inside "
+        "the output root (EIGHTFLOW_OUT_ROOT); never in prompts/ or EIGHTFLOW_HOME.",
+    )
+    include: list[str] | None = Field(
+        default=None,
+        description="Glob patterns to include (e.g. *.pdf); empty includes every file.",
+    )
+    exclude: list[str] | None = Field(
+        default=None, description="Glob patterns to exclude (e.g. drafts/**)."
+    )
+    workflow: RegisteredWorkflow = Field(
+        default="document_analysis", description="Registered workflow to run on each document."
+    )
+    model: AllowedModel = shared_field(BatchOptions, "model")
+    recursive: bool = Field(default=True, description="Descend into sub-folders.")
+
+    def flow_parameters(self) -> dict[str, Any]:
+        """The flat parameters of the ``batch-documents`` flow (no base URL: that is the
+        operator's EIGHTFLOW_API_BASE)."""
+        return self.model_dump(exclude=set(FLOW_EXCLUDES))
+
+    def batch_options(self) -> BatchOptions:
+        """The engine's part of these options."""
+        return BatchOptions.model_validate(self.model_dump(include=set(BatchOptions.model_fields)))
+
+
+#: Fields of :class:`BatchParams` that are not flow parameters (the operator's setting).
+FLOW_EXCLUDES = ("api_base",)
+#: Fields of :class:`BatchParams` that ``eightflow analyze`` does not offer (sharding is the
+#: ``batch-sharded`` flow's business).
+CLI_EXCLUDES = ("shard_index", "shard_count")
+#: The order the Run form shows first; the other fields follow in the model's order.
+FORM_ORDER = (
+    "folder",
+    "out",
+    "include",
+    "exclude",
+    "max_cost_usd",
+    "concurrency",
+    "workflow",
+    "model",
+    "recursive",
+    "refresh",
+)
