@@ -2,15 +2,19 @@
 
 No cost, offline and deterministic: each step's calls are answered, in order, with the
 responses the ledger recorded, through a litellm provider (``replay/...``) so the code path
-is the one a real call takes. A step whose prompt (id, version or content) or model has
-changed since the recording is a *miss*: it fails with the reason instead of being served
-stale answers. ``live`` names steps to run for real, to test a change in isolation.
-The replay is a run like any other (:mod:`eightflow.pipeline`): review rules apply, and it
-is recorded in the ledger under its own run id, with its artifacts, spans and target checks.
+is the one a real call takes. A long answer the ledger kept only as an excerpt (the
+default: see ``eightflow.store.recorded_inputs``) is read whole from the response cache,
+if its digest still matches the recorded one. A step whose prompt (id, version or content)
+or model has changed since the recording is a *miss*: it fails with the reason instead of
+being served stale answers. ``live`` names steps to run for real, to test a change in
+isolation. The replay is a run like any other (:mod:`eightflow.pipeline`): review rules
+apply, and it is recorded in the ledger under its own run id, with its artifacts, spans and
+target checks.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import defaultdict
@@ -21,14 +25,17 @@ from eightflow.providers import ProviderFault, ProviderRequest
 from eightflow.runtime.records import WorkflowResult
 from eightflow.runtime.run_state import StepScope
 from eightflow.store.ledger import Ledger, default_ledger
-from eightflow.store.recorded_inputs import restore_inputs
+from eightflow.store.recorded_inputs import answer_excerpt, restore_inputs
 
 
 class ReplaySource:
     """Recorded answers of one run, handed out per step in call order."""
 
-    def __init__(self, calls: list[dict[str, Any]], live: set[str] | None = None) -> None:
+    def __init__(
+        self, calls: list[dict[str, Any]], live: set[str] | None = None, cache: Any = None
+    ) -> None:
         self.live = set(live or ())
+        self.cache = cache  # where answers kept only as an excerpt are found whole
         self._answers: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for call in calls:
             if call["error"] is None and call["response"] is not None:
@@ -62,8 +69,24 @@ class ReplaySource:
             )
         if call["prompt_hash"] != meta.get("eightflow_prompt_hash"):
             return self._miss(step, f"prompt {now[0]}@v{now[1]} was edited since the recording")
+        answer = self._whole(step, call, meta.get("eightflow_cache_key"))
         self.served += 1
-        return str(call["response"])
+        return answer
+
+    def _whole(self, step: str, call: dict[str, Any], key: Any) -> str:
+        stored = str(call["response"])
+        if answer_excerpt(stored) is None:
+            return stored
+        hit = self.cache.get(str(key)) if self.cache is not None and key else None
+        text = hit.get("text") if isinstance(hit, dict) else None
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16] if text else None
+        if text is None or digest != call["output_digest"]:
+            return self._miss(
+                step,
+                "the ledger kept only an excerpt of this answer and the response cache no "
+                "longer holds it (set EIGHTFLOW_LEDGER_FULL_INPUTS=1 to keep whole answers)",
+            )
+        return str(text)
 
     def _miss(self, step: str, why: str) -> str:
         self.misses.append(f"{step}: {why}")
@@ -87,7 +110,11 @@ async def replay_run(
     unknown = set(live or ()) - {leaf.name for leaf in workflow.definition.leaves}
     if unknown:
         raise WorkflowError(f"--live names unknown steps: {', '.join(sorted(unknown))}")
-    source = ReplaySource(ledger.calls(recorded["run_id"]), set(live or ()))
+    from eightflow.store.cache import ResponseCache
+
+    source = ReplaySource(
+        ledger.calls(recorded["run_id"]), set(live or ()), cache=ResponseCache.default()
+    )
     register_provider("replay", source)
     cls = type(workflow)
 

@@ -13,123 +13,39 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from eightflow.secret_shapes import SHAPES, Shape
 from eightflow.settings import get_settings
 
 REDACTED = "[REDACTED]"
 
-# Each provider pattern with the literals any match must contain: the regex runs only when
-# one of them is in the text (a substring test is ~100x cheaper than a leading-``\b`` regex
-# scan, and this is the hot path: every trace row and output cell). ``None``: always run.
-_KEY_RULES: list[tuple[re.Pattern[str], tuple[str, ...] | None]] = [
-    # PEM private keys, whole block; an unterminated block is redacted to the end.
-    (
-        re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
-            r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-            re.DOTALL,
-        ),
-        ("PRIVATE KEY",),
-    ),
-    # OpenAI, Anthropic, OpenRouter
-    (re.compile(r"sk-(?:proj-|ant-|or-v1-)?[A-Za-z0-9_\-]{16,}"), ("sk-",)),
-    (
-        re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b"),
-        ("_live_", "_test_"),
-    ),  # Stripe
-    (re.compile(r"\bwhsec_[A-Za-z0-9]{20,}\b"), ("whsec_",)),  # Stripe webhook secret
-    (
-        re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b"),  # AWS key ids
-        ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA"),
-    ),
-    (re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"), ("AIza",)),  # Google API key
-    (re.compile(r"\bya29\.[0-9A-Za-z_\-]{20,}"), ("ya29.",)),  # Google OAuth access token
-    (
-        re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
-    ),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"), ("github_pat_",)),  # GitHub fine-grained
-    (re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}\b"), ("glpat-",)),  # GitLab
-    (re.compile(r"\bxox[abprse]-[A-Za-z0-9\-]{10,}\b"), ("xox",)),  # Slack tokens
-    (
-        re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]+"),  # Slack webhooks
-        ("https://hooks.slack.com/services/",),
-    ),
-    (re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), ("hf_",)),  # Hugging Face
-    (re.compile(r"\bgsk_[A-Za-z0-9]{30,}\b"), ("gsk_",)),  # Groq
-    (re.compile(r"\bpnu_[A-Za-z0-9]{30,}\b"), ("pnu_",)),  # Prefect Cloud
-    (re.compile(r"\bxai-[A-Za-z0-9]{30,}\b"), ("xai-",)),  # xAI
-    (re.compile(r"\bpplx-[A-Za-z0-9]{30,}\b"), ("pplx-",)),  # Perplexity
-    (re.compile(r"\br8_[A-Za-z0-9]{30,}\b"), ("r8_",)),  # Replicate
-    (re.compile(r"\bnpm_[A-Za-z0-9]{30,}\b"), ("npm_",)),  # npm
-    (re.compile(r"\bpypi-[A-Za-z0-9_\-]{50,}"), ("pypi-",)),  # PyPI upload token
-    (re.compile(r"\bdop_v1_[a-f0-9]{64}\b"), ("dop_v1_",)),  # DigitalOcean
-    (
-        re.compile(r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}\b"),  # Shopify
-        ("shpat_", "shpss_", "shpca_", "shppa_"),
-    ),
-    (re.compile(r"\bdapi[a-f0-9]{32}\b"), ("dapi",)),  # Databricks
-    (re.compile(r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"), ("SG.",)),  # SendGrid
-    (re.compile(r"\bkey-[a-f0-9]{32}\b"), ("key-",)),  # Mailgun
-    (re.compile(r"\b\d{8,10}:AA[A-Za-z0-9_\-]{33}\b"), (":AA",)),  # Telegram bot token
-    (
-        re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\b"),  # JWT
-        ("eyJ",),
-    ),
-    # A bare 32-hex string is how Azure (and Twilio, Databricks...) keys look.
-    (re.compile(r"\b(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{32}\b"), None),
-]
-_KEY_PATTERNS = [pattern for pattern, _needles in _KEY_RULES]
-# Every needle with its rule's index: one pass over them (~1 us) finds the rules to run,
-# where a test per rule cost ~5 us a text. Found before any rule runs: a rule replaces
-# its matches with ``[REDACTED]``, which holds no needle, so it never adds one for a later
-# rule (at most it removes one, and that rule then runs for nothing).
+# The shapes, in order (eightflow/secret_shapes.py). Every needle with its shape's index:
+# one pass over them (~1 us) finds the shapes to run, where a test per shape cost ~5 us a
+# text. Found before any shape runs: a shape replaces its secret with ``[REDACTED]``, which
+# holds no needle, so it never adds one for a later shape (at most it removes one, and that
+# shape then runs for nothing). Case-insensitive shapes test a folded copy of the text.
 _NEEDLE_RULES = tuple(
     (needle, index)
-    for index, (_pattern, needles) in enumerate(_KEY_RULES)
-    if needles is not None
-    for needle in needles
+    for index, shape in enumerate(SHAPES)
+    if shape.needles is not None and not shape.folded
+    for needle in shape.needles
 )
-# Digits, spaces and ``: . T + -`` only (timestamps, numbers, dates): every provider and
-# header pattern needs a letter other than T, so none can match and they are skipped.
+_FOLDED_RULES = tuple(
+    (needle, index)
+    for index, shape in enumerate(SHAPES)
+    if shape.needles is not None and shape.folded
+    for needle in shape.needles
+)
+_ALWAYS_RULES = frozenset(i for i, shape in enumerate(SHAPES) if shape.needles is None)
+# Digits, spaces and ``: . T + -`` only (timestamps, numbers, dates): every shape needs a
+# letter other than T (or 48 hex digits after a colon, which need a-f), so none can match.
 _INERT = re.compile(r"[0-9 :.T+\-]*")
-_ALWAYS_RULES = frozenset(i for i, (_pattern, needles) in enumerate(_KEY_RULES) if needles is None)
-# Credentials inside a URL: scheme://user:password@host keeps the user, drops the password.
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)([^\s@/'\"]+)(@)")
-# Azure connection strings and SAS tokens.
-_AZURE = re.compile(r"(?i)\b(AccountKey=|SharedAccessKey=|[?&]sig=)([^;&\s'\"]+)")
-_AUTH_HEADER = re.compile(
-    r"(?i)\b(authorization|x-api-key|api[-_]?key|proxy-authorization|ocp-apim-subscription-key)"
-    r"([\"']?\s*[:=]\s*[\"']?)"
-    r"(?:(?:bearer|basic|token)\s+)?[^\s\"',}]+"
-)
-# ``name = value`` / ``"name": "value"`` / ``'name': 'value'`` where the name says secret.
-_SECRET_ASSIGNMENT = re.compile(
-    r"(?i)([\"']?\b[\w.\-]*(?:secret(?!ary)|passw(?:or)?d|\bpwd|token|api[_\-]?key|access[_\-]?key"
-    r"|private[_\-]?key|credential)[\w.\-]*[\"']?\s*[:=]\s*)([\"']?)"
-    r"(?!\[REDACTED\])(?=[^\s\"',}]*[A-Za-z])([^\s\"',}]{6,})"
-)
-_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9_\-\.=:/+]{12,}")
+# Zero-width characters and the soft hyphen: invisible, so a key split by one reads whole
+# to a person. Removed before any matching.
+_ZERO_WIDTH = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")
 _PHONE = re.compile(r"(?<!\w)\+?\d[\d\s().\-]{7,}\d(?!\w)")
 _SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL)")
 _MIN_SECRET_LEN = 8
-# What any match of the case-insensitive patterns contains, lower-cased by :func:`_fold`.
-_URL_NEEDLES = ("://",)
-_AZURE_NEEDLES = ("accountkey=", "sharedaccesskey=", "sig=")
-_AUTH_NEEDLES = ("authorization", "api", "ocp-apim")
-_ASSIGNMENT_NEEDLES = (
-    "secret",
-    "passw",
-    "pwd",
-    "token",
-    "api",
-    "access",
-    "private",
-    "credential",
-)
-_BEARER_NEEDLES = ("bearer",)
-
-
 # The only non-ASCII characters ``re.IGNORECASE`` matches to an ASCII letter (checked over
 # all of Unicode in tests/test_sanitize.py): folded first, so a needle test never misses
 # what the pattern would match.
@@ -138,10 +54,6 @@ _TO_ASCII = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a"
 
 def _fold(text: str) -> str:
     return text.translate(_TO_ASCII).lower()
-
-
-def _has(text: str, needles: tuple[str, ...]) -> bool:
-    return any(map(text.__contains__, needles))
 
 
 _REGISTERED: set[str] = set()
@@ -206,6 +118,8 @@ def sanitize_text(
     """
     if not text:
         return text
+    if not text.isascii():
+        text = _ZERO_WIDTH.sub("", text)
     if known is None:
         known = known_secrets()
     for value in known:
@@ -223,23 +137,50 @@ def sanitize_text(
     return text
 
 
-def _redact_patterns(text: str) -> str:
-    """Provider key shapes, then credentials in URLs, headers and assignments."""
+def _redact_patterns(text: str, found: set[str] | None = None) -> str:
+    """Every shape whose needles are in ``text``, in order; ``found`` collects the secrets."""
     present = {index for needle, index in _NEEDLE_RULES if needle in text}
-    for index in sorted(present | _ALWAYS_RULES):
-        text = _KEY_PATTERNS[index].sub(REDACTED, text)
     folded = _fold(text)
-    if _has(folded, _URL_NEEDLES):
-        text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
-    if _has(folded, _AZURE_NEEDLES):
-        text = _AZURE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
-    if _has(folded, _AUTH_NEEDLES):
-        text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    if _has(folded, _ASSIGNMENT_NEEDLES) and (":" in text or "=" in text):
-        text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    if _has(folded, _BEARER_NEEDLES):
-        text = _BEARER.sub(f"Bearer {REDACTED}", text)
+    present.update(index for needle, index in _FOLDED_RULES if needle in folded)
+    for index in sorted(present | _ALWAYS_RULES):
+        shape = SHAPES[index]
+        if shape.also and not any(map(text.__contains__, shape.also)):
+            continue
+        text = _apply(shape, text, found)
     return text
+
+
+def _apply(shape: Shape, text: str, found: set[str] | None) -> str:
+    if found is None and not shape.group and shape.check is None:
+        return shape.pattern.sub(REDACTED, text)
+
+    def redact(match: re.Match[str]) -> str:
+        secret = match.group(shape.group)
+        if shape.check is not None and not shape.check(secret):
+            return match.group(0)
+        if found is not None:
+            found.add(secret)
+        start, end = match.span(shape.group)
+        whole = match.string
+        return whole[match.start() : start] + REDACTED + whole[end : match.end()]
+
+    return shape.pattern.sub(redact, text)
+
+
+def secrets_in(text: str) -> set[str]:
+    """The secrets the sanitizer would redact from ``text``: the parts it replaces.
+
+    For a caller that must also redact them where they appear out of context: a model's
+    answer quoting a password from a URL in its document, without the URL around it.
+    """
+    if not text:
+        return set()
+    if not text.isascii():
+        text = _ZERO_WIDTH.sub("", text)
+    found: set[str] = set()
+    if not _INERT.fullmatch(text):
+        _redact_patterns(text, found)
+    return found
 
 
 def sanitize(value: Any, *, limit: int | None = 2000, depth: int = 0) -> Any:

@@ -114,6 +114,9 @@ class BatchApiRunner(BatchRunner):
             "online_cost_usd": online_cost,
             "online_retries": self.collector.online_retries,
             "waiting_batches": list(self.collector.waiting),
+            # Earlier batches that could not be polled: their lines were sent online, at the
+            # online price (each listed with how many lines and why).
+            "lost_batches": [dict(lost) for lost in self.collector.lost],
         }
 
 

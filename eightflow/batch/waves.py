@@ -97,6 +97,7 @@ class WaveCollector:
         self.batches: dict[str, dict[str, Any]] = {}  # batch id -> state row for progress
         self.online_retries = 0
         self.waiting: list[str] = []  # batches still open when the run stopped waiting
+        self.lost: list[dict[str, Any]] = []  # earlier batches that could not be polled
         self._pending: list[_Call] = []
         self._lines: dict[str, _Line] = {}  # the current wave's lines
         self._blocked: dict[str, int] = defaultdict(int)
@@ -304,8 +305,13 @@ class WaveCollector:
             status = BatchStatus(state="lost", batch_id=batch_id)
             results = {}
             await asyncio.to_thread(update_state, self.ledger, batch_id, "lost")
+            why = f"earlier batch unavailable: {type(exc).__name__}"
             for line in chunk:
-                self._online[line.custom_id] = f"earlier batch unavailable: {type(exc).__name__}"
+                self._online[line.custom_id] = why
+            # Never silently: the batch summary lists each batch whose lines went online.
+            self.lost.append(
+                {"batch_id": batch_id, "lines": len(chunk), "why": why, "resent_online": True}
+            )
         rows: dict[str, dict[str, Any]] = {}
         for line in chunk:
             result = results.get(line.custom_id)

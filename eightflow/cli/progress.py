@@ -72,6 +72,12 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
             f"{fmt_cost(batch_api['cost_usd'])}, the same calls online "
             f"{fmt_cost(batch_api['online_cost_usd'])}"
         )
+        for lost in batch_api.get("lost_batches") or []:
+            console.print(
+                f"[yellow]batch {console_text(lost['batch_id'])} could not be polled "
+                f"({console_text(lost['why'])}): its {lost['lines']} lines were sent online, "
+                "at the online price[/yellow]"
+            )
     for reason in brief["reasons"]:
         console.print(f"[red]- {console_text(reason)}[/red]")
     review = brief.get("needs_review_ids") or []

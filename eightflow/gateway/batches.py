@@ -66,10 +66,24 @@ def check_batch_support(model: str) -> None:
 
 
 def custom_id_of(request: dict[str, Any], step: str | None) -> str:
-    """A stable id for one request: re-rendering the same call gives the same id."""
+    """A stable id for one request: re-rendering the same call gives the same id.
+
+    It names the endpoint too (a short hash of the API base): an open batch is taken back
+    only by a run against the endpoint that holds it, never matched from another one,
+    found unpollable there, and re-sent online at full price.
+    """
     body = {k: v for k, v in request.items() if k not in _CLIENT_KEYS}
     blob = json.dumps({"step": step, "body": body}, sort_keys=True, default=str)
-    return "ef-" + hashlib.sha256(blob.encode()).hexdigest()[:40]
+    return (
+        f"ef-{endpoint_tag(request.get('api_base'))}-"
+        + hashlib.sha256(blob.encode()).hexdigest()[:40]
+    )
+
+
+def endpoint_tag(api_base: str | None) -> str:
+    """8 hex characters naming an API base (the provider's own URL: ``None``)."""
+    base = (api_base or "").strip().rstrip("/").lower()
+    return hashlib.sha256(f"api_base={base}".encode()).hexdigest()[:8]
 
 
 def line_body(request: dict[str, Any]) -> dict[str, Any]:

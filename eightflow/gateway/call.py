@@ -21,6 +21,7 @@ import litellm
 from pydantic import BaseModel, ValidationError
 
 from eightflow.errors import BudgetExceeded, ModelError, ModelOutputError, ModelTemporaryError
+from eightflow.gateway.answers import clean_answer
 from eightflow.gateway.batches import active_router
 from eightflow.gateway.embedded import ensure_local_provider
 from eightflow.gateway.endpoints import key_allowed_for
@@ -124,7 +125,7 @@ class ModelGateway:
         elif cache is not None:
             hit = cache.get(key)
             if hit is not None and run is not None:
-                return self._from_cache(hit, prompt, chosen, run)
+                return self._from_cache(hit, prompt, chosen, run, messages)
         budget = run.budget if run is not None else Budget()
         limiter = run.limiter if run is not None else self._limiter
         estimate = _estimate(chosen, messages, budget)
@@ -133,6 +134,7 @@ class ModelGateway:
         t0 = time.perf_counter()
         try:
             request = self._request(prompt, chosen, messages, params, await provider_key(chosen))
+            request["metadata"]["eightflow_cache_key"] = key  # replay finds long answers by it
             response, served = await self._send(
                 run, limiter, request, chosen, budget, estimate, held
             )
@@ -176,7 +178,7 @@ class ModelGateway:
         )
         output_error: ModelOutputError | None = None
         try:
-            output = self._parse(prompt, text, chosen, call)
+            output = self._parse(prompt, text, chosen, call, messages)
         except ModelOutputError as invalid:
             remember_invalid(run, current_step.get(), key, text, invalid.feedback)
             output, output_error = None, invalid
@@ -327,12 +329,23 @@ class ModelGateway:
         run = current_run.get()
         return self.api_base or (run.api_base if run else None) or get_settings().api_base
 
-    def _parse(self, prompt: Prompt, text: str, model: str, call: ModelCall) -> Any:
+    def _parse(
+        self,
+        prompt: Prompt,
+        text: str,
+        model: str,
+        call: ModelCall,
+        messages: list[dict[str, str]],
+    ) -> Any:
+        """The answer as the prompt's schema (or text), with secrets out of every string."""
         schema = prompt.output_schema
         if schema is None:
-            return text
+            clean = clean_answer(text, messages)
+            if clean != text:  # the ledger keeps the answer as it left the gateway
+                call.response_text = clean
+            return clean
         try:
-            return schema.model_validate_json(_strip_fences(text))
+            answer = schema.model_validate_json(_strip_fences(text))
         except ValidationError as exc:
             error = ModelOutputError(
                 f"{model} answered {prompt.ref} outside its schema {schema.__name__}: "
@@ -344,6 +357,10 @@ class ModelGateway:
             )
             call.error, call.error_type = str(error), type(error).__name__
             raise error from None
+        clean = clean_answer(answer, messages)
+        if clean is not answer:
+            call.response_text = clean.model_dump_json()
+        return clean
 
     def _record(
         self,
@@ -383,7 +400,12 @@ class ModelGateway:
         return call
 
     def _from_cache(
-        self, hit: dict[str, Any], prompt: Prompt, model: str, run: RunState
+        self,
+        hit: dict[str, Any],
+        prompt: Prompt,
+        model: str,
+        run: RunState,
+        messages: list[dict[str, str]],
     ) -> Generation:
         run.cache_hits += 1
         call = self._record(
@@ -397,7 +419,7 @@ class ModelGateway:
             cache_hit=True,
         )
         return Generation(
-            output=self._parse(prompt, hit["text"], model, call),
+            output=self._parse(prompt, hit["text"], model, call, messages),
             text=hit["text"],
             model=model,
             provider=provider_of(model),

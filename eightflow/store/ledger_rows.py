@@ -15,6 +15,7 @@ from typing import Any
 from eightflow.runtime.records import WorkflowResult
 from eightflow.sanitize import sanitize
 from eightflow.sanitize_memo import SanitizeMemo
+from eightflow.store.recorded_inputs import recorded_answer
 
 
 @dataclass
@@ -179,6 +180,14 @@ def rows_of(
                     text(call.error or "", 500) or None,
                     int(call.cache_hit or served_from_cache),
                     call.output_digest,
-                    text(call.response_text, None) if call.response_text is not None else None,
+                    _answer(call.response_text, text),
                 )
             )
+
+
+def _answer(response: str | None, text: Any) -> str | None:
+    """A call's answer: an excerpt and a sha256 unless full records are asked for."""
+    if response is None:
+        return None
+    kept = recorded_answer(response)
+    return text(kept, None) if kept is response else kept

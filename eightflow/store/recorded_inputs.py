@@ -1,14 +1,17 @@
-"""What the ledger keeps of a run's inputs: an excerpt and a sha256, not whole documents.
+"""What the ledger keeps of a run's inputs and model answers: an excerpt and a sha256.
 
 By default every long text input is stored as a sanitized excerpt, its sha256 and length,
 and (for a document) the path it was read from. ``replay`` re-reads the document from
 that path and uses it only when its sha256 still matches; otherwise it says why it
-cannot. ``EIGHTFLOW_LEDGER_FULL_INPUTS=1`` opts in to keeping whole (sanitized) inputs.
+cannot. Long model answers (which quote their documents) are kept the same way
+(:func:`recorded_answer`); replay finds them whole in the response cache.
+``EIGHTFLOW_LEDGER_FULL_INPUTS=1`` opts in to keeping whole (sanitized) inputs and answers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +31,35 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _excerpt_record(value: str) -> dict[str, Any]:
+    return {
+        _MARK: excerpt(value, limit=EXCERPT_CHARS),
+        "sha256": _digest(value),
+        "chars": len(value),
+    }
+
+
+def recorded_answer(text: str) -> str:
+    """A model's answer as the ledger stores it: whole when short or when full records are
+    asked for (the caller sanitizes it), else the JSON of an excerpt record."""
+    if full_inputs_opted_in() or len(text) <= EXCERPT_CHARS:
+        return text
+    return json.dumps(_excerpt_record(text), ensure_ascii=False)
+
+
+def answer_excerpt(stored: str) -> dict[str, Any] | None:
+    """The excerpt record of an answer stored by :func:`recorded_answer`; None: whole."""
+    if not stored.startswith('{"' + _MARK):
+        return None
+    try:
+        record = json.loads(stored)
+    except ValueError:
+        return None
+    return (
+        record if isinstance(record, dict) and set(record) == {_MARK, "sha256", "chars"} else None
+    )
+
+
 def recorded_inputs(inputs: dict[str, Any], document_info: dict[str, Any] | None) -> dict[str, Any]:
     """The inputs as the ledger stores them (the caller sanitizes what is returned)."""
     if full_inputs_opted_in():
@@ -35,11 +67,7 @@ def recorded_inputs(inputs: dict[str, Any], document_info: dict[str, Any] | None
     kept: dict[str, Any] = {}
     for name, value in inputs.items():
         if isinstance(value, str) and len(value) > EXCERPT_CHARS:
-            record = {
-                _MARK: excerpt(value, limit=EXCERPT_CHARS),
-                "sha256": _digest(value),
-                "chars": len(value),
-            }
+            record = _excerpt_record(value)
             if name == "document" and document_info and document_info.get("path"):
                 record["path"] = str(document_info["path"])
             kept[name] = record

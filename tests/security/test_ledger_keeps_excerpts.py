@@ -1,5 +1,6 @@
 """Attack: the ledger keeps whole documents (up to 5 M characters each), world-readable,
-with no retention, although the README promises a sanitized excerpt."""
+with no retention, although the README promises a sanitized excerpt; and it kept whole
+model answers, which quote the document (extractive summaries, entities)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from typer.testing import CliRunner
 
 from eightflow.errors import WorkflowError
 from eightflow.replay import replay_run
+from eightflow.store.cache import ResponseCache
 from eightflow.store.ledger import default_ledger
+from eightflow.store.recorded_inputs import EXCERPT_CHARS, answer_excerpt
 from eightflow.store.retention import prune_ledger
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,9 +34,11 @@ def document(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     return path
 
 
-async def _record(path: Path) -> str:
+async def _record(path: Path, cache: bool = True) -> str:
+    """A run as ``eightflow run`` makes it: answers go to the response cache too."""
     inputs = DocumentAnalysisWorkflow.inputs_from_path(str(path))
-    result = await DocumentAnalysisWorkflow().execute(**inputs)
+    workflow = DocumentAnalysisWorkflow(cache=ResponseCache.default() if cache else None)
+    result = await workflow.execute(**inputs)
     default_ledger().flush()
     return result.run_id
 
@@ -94,3 +99,35 @@ async def test_prune_drops_old_runs(document: Path) -> None:
     counts = json.loads(result.output.strip().splitlines()[-1])
     assert counts["runs"] == 1 and counts["steps"] >= 4
     assert ledger.run(run_id) is None and ledger.calls(run_id) == []
+
+
+async def test_the_ledger_keeps_long_answers_as_an_excerpt_and_a_sha256(document: Path) -> None:
+    run_id = await _record(document)
+    answers = [call["response"] for call in default_ledger().calls(run_id)]
+    records = [answer_excerpt(a) for a in answers]
+    assert any(records), "no answer of this run was long enough to be cut: test the cut"
+    for answer, record in zip(answers, records, strict=True):
+        if record is None:
+            assert len(answer) <= EXCERPT_CHARS
+        else:
+            assert len(record["__excerpt__"]) <= EXCERPT_CHARS + 30
+            assert len(record["sha256"]) == 64 and record["chars"] > EXCERPT_CHARS
+
+
+async def test_whole_answers_only_when_opted_in(
+    document: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EIGHTFLOW_LEDGER_FULL_INPUTS", "1")
+    run_id = await _record(document)
+    answers = [call["response"] for call in default_ledger().calls(run_id)]
+    assert not any(answer_excerpt(a) for a in answers)
+    assert max(map(len, answers)) > EXCERPT_CHARS
+
+
+async def test_replay_says_why_when_an_answer_was_cut_and_is_not_cached(
+    document: Path,
+) -> None:
+    run_id = await _record(document, cache=False)
+    result, source = await replay_run(run_id)
+    assert not result.ok and source.misses
+    assert all("EIGHTFLOW_LEDGER_FULL_INPUTS" in miss for miss in source.misses)
