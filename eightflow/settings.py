@@ -44,13 +44,27 @@ class Settings(BaseSettings):
     api_base: str | None = Field(
         default=None, description="EIGHTFLOW_API_BASE: an OpenAI-compatible server for calls."
     )
-    request_timeout_s: float = Field(default=60.0, gt=0)
-    server_host: str = "127.0.0.1"
-    server_port: int = Field(default=4200, ge=1, le=65535)
+    request_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="EIGHTFLOW_REQUEST_TIMEOUT_S: seconds a model call may take.",
+    )
+    server_host: str = Field(
+        default="127.0.0.1",
+        description="EIGHTFLOW_SERVER_HOST: the address the local Prefect server listens on; "
+        "anything but loopback is refused while auth is off.",
+    )
+    server_port: int = Field(
+        default=4200, ge=1, le=65535, description="EIGHTFLOW_SERVER_PORT: the local server's port."
+    )
     auto_server: bool = Field(
         default=True, description="EIGHTFLOW_AUTO_SERVER: start a local Prefect server."
     )
-    prompts_dir: Path | None = Field(default=None, description="EIGHTFLOW_PROMPTS_DIR.")
+    prompts_dir: Path | None = Field(
+        default=None,
+        description="EIGHTFLOW_PROMPTS_DIR: a folder of prompt files used instead of the shipped "
+        "prompts.",
+    )
     redact_pii: bool = Field(
         default=False, description="EIGHTFLOW_REDACT_PII: mask emails and phone numbers."
     )
@@ -61,7 +75,8 @@ class Settings(BaseSettings):
     otel_endpoint: str | None = Field(
         default=None,
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"),
-        description="OpenTelemetry's own OTEL_EXPORTER_OTLP_ENDPOINT.",
+        description="OTEL_EXPORTER_OTLP_ENDPOINT: OpenTelemetry's own variable, where spans go; "
+        "when set, runs are exported unless EIGHTFLOW_OTEL=0.",
     )
     batch_poll_s: float = Field(
         default=30.0, gt=0, description="EIGHTFLOW_BATCH_POLL_S: provider batch poll interval."
