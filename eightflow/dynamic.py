@@ -52,8 +52,9 @@ __all__ = [
 class DynamicWorkflow(Workflow):
     """A workflow whose steps a model chooses, round by round, within hard bounds.
 
-    ``execute`` and ``plan_next_steps`` are the seed's code, and a subclass may override
-    them with its own (the seed's loop, word for word, works). Whatever the loop's body,
+    ``execute`` plans, runs and merges rounds until ``is_complete``; ``plan_next_steps`` asks
+    the planning prompt for steps from the registry. A subclass may override either with
+    its own loop (plan, ``execute_steps``, ``context.update``). Whatever the loop's body,
     ``execute()`` runs it as a Prefect flow run with one planning task per round and a task
     per planned step, recorded in the ledger, and bounded: ``is_complete`` also answers
     True once ``max_iterations`` rounds or ``max_steps`` steps are reached, and the budget
@@ -116,7 +117,7 @@ class DynamicWorkflow(Workflow):
     # -- the seed's loop -------------------------------------------------------------------
 
     async def plan_next_steps(self, context: Context) -> list[Step]:
-        """The seed's body; the run makes each call a traced, re-planned round."""
+        """Ask the planning prompt for the next steps; each call is a traced, re-planned round."""
         planning_prompt = self.prompts.get(self.planning_prompt)
         plan = await self.model.generate(planning_prompt, context)
         return self.step_factory.create_steps(plan)
@@ -124,7 +125,10 @@ class DynamicWorkflow(Workflow):
     async def execute(
         self, *, raise_on_failure: bool = True, model: str | None = None, **inputs: Any
     ) -> WorkflowResult:
-        """The seed's loop. Its keyword arguments are taken by the run around it."""
+        """Plan and run rounds until ``is_complete``; return the run's result.
+
+        ``raise_on_failure``, ``model`` and the workflow inputs go to the run around the loop.
+        """
         context = Context()
 
         while not self.is_complete(context):

@@ -1,8 +1,6 @@
 """eightflow: declarative, observable LLM workflows on Prefect.
 
-Run a workflow on one document or a folder, review flagged outputs, report on past runs
-from the ledger, and manage the local Prefect server. With no API key set, every model
-call goes to the embedded offline model.
+Run workflows on a document or a folder, review outputs, and report on past runs.
 """
 
 # Heavy imports (Prefect, litellm, the workflows) happen inside commands, after the Prefect
