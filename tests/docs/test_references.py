@@ -108,3 +108,15 @@ def test_the_python_api_page_lists_the_whole_public_api() -> None:
 def test_the_readme_is_short_and_keeps_the_two_commands(command: str) -> None:
     assert len(README.splitlines()) <= 200
     assert f"\n{command}\n" in README
+
+
+def test_every_test_the_security_page_names_exists() -> None:
+    page = (ROOT / "docs" / "guides" / "security.md").read_text()
+    sources = {path.name: path.read_text() for path in (ROOT / "tests").rglob("test_*.py")}
+    files = set(re.findall(r"`(?:tests/\w+/)?(test_\w+\.py)", page))
+    functions = set(re.findall(r"(?:::|`)(test_\w+)`", page)) - {f[:-3] for f in files}
+    assert files and functions
+    assert files <= set(sources), f"no such test file: {sorted(files - set(sources))}"
+    every_test = "\n".join(sources.values())
+    missing = [name for name in functions if f"def {name}(" not in every_test]
+    assert not missing, f"the security page names tests that do not exist: {missing}"
