@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+import types
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,10 +210,19 @@ def _env_name(name: str, field: typing.Any) -> str:
 
 
 def _type_name(annotation: typing.Any) -> str:
-    text = str(annotation) if not isinstance(annotation, type) else annotation.__name__
-    text = re.sub(r"typing\.Annotated\[(.*), <?[A-Za-z]+.*?>?\]$", r"\1", text)
-    text = text.replace("typing.", "").replace("pathlib.", "").replace("NoneType", "None")
-    return text
+    """A type as a reader would write it: ``str | None``, ``'fork' | 'spawn'``, ``list[str]``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(arg) for arg in args)
+    if origin is typing.Literal:
+        return " | ".join(repr(arg) for arg in args)
+    if origin is not None:
+        return f"{getattr(origin, '__name__', origin)}[{', '.join(map(_type_name, args))}]"
+    if annotation is type(None):
+        return "None"
+    return str(getattr(annotation, "__name__", annotation))
 
 
 def _default(field: typing.Any) -> str:
