@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import socket
 import sqlite3
@@ -44,9 +45,15 @@ CHROMIUM_ARGS = [
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port in 4300-4999 (never Prefect's default 4200, which a user's server may hold)."""
+    for port in random.sample(range(4300, 5000), 50):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit("no free port in 4300-4999")
 
 
 def cli(env: dict[str, str], *args: str, timeout: float = 600) -> dict[str, Any]:
