@@ -54,17 +54,19 @@ __all__ = [
 class DynamicWorkflow(Workflow):
     """A workflow whose steps a model chooses, round by round, within hard bounds.
 
-    The class's ``execute`` is the seed's loop, and ``plan_next_steps`` the seed's planning
-    call; a subclass may override either with its own (the seed's, word for word, works).
-    The pipeline's :class:`PlannerDriver` runs the class's loop as a Prefect flow run with
-    one planning task per round and a task per planned step, recorded and bounded.
+    ``execute`` plans, runs and merges rounds until ``is_complete``; ``plan_next_steps`` asks
+    the planning prompt for steps from the registry. A subclass may override either with its
+    own loop (plan, ``execute_steps``, ``context.update``). The pipeline's
+    :class:`PlannerDriver` runs that loop as a Prefect flow run with one planning task per
+    round and a task per planned step, recorded in the ledger like any run.
 
     On an instance, ``execute`` starts that run (``execute(raise_on_failure=False,
     **inputs)``, as for any workflow), and ``plan_next_steps`` and ``is_complete`` are the
-    run's: a traced, re-planned round around the class's ``plan_next_steps``, and the
-    class's ``is_complete`` or a bound reached (``max_iterations`` rounds, ``max_steps``
-    steps; the budget and ``timeout_seconds`` end the loop too). The class's methods stay
-    the code their author wrote.
+    run's: a traced, re-planned round around the class's ``plan_next_steps`` (a rejected
+    plan is sent back with its problems, up to ``max_replans`` times), and the class's
+    ``is_complete`` or a bound reached (``max_iterations`` rounds, ``max_steps`` steps; the
+    budget and ``timeout_seconds`` end the loop too, and the result says ``stopped`` and
+    why). The class's methods stay the code their author wrote.
     """
 
     max_iterations: ClassVar[int] = 4
@@ -135,14 +137,17 @@ class DynamicWorkflow(Workflow):
     # -- the seed's loop (the planner) -------------------------------------------------------
 
     async def plan_next_steps(self, context: Context) -> list[Step]:
-        """The seed's body; the run makes each call a traced, re-planned round."""
+        """Ask the planning prompt for the next steps; each call is a traced, re-planned round."""
         planning_prompt = self.prompts.get(self.planning_prompt)
         plan = await self.model.generate(planning_prompt, context)
         return self.step_factory.create_steps(plan)
 
     async def execute(self, **inputs: Any) -> WorkflowResult:
-        """The seed's loop: what the run's driver runs (an instance's ``execute`` starts it,
-        and takes the inputs)."""
+        """Plan and run rounds until ``is_complete``; return the run's result.
+
+        This is the loop the run's driver runs; on an instance, ``execute`` starts the run
+        and takes ``raise_on_failure``, ``model`` and the workflow inputs.
+        """
         context = Context()
 
         while not self.is_complete(context):

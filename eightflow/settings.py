@@ -32,10 +32,11 @@ class Settings(BaseSettings):
 
     home: Path = Field(
         default_factory=lambda: Path.home() / ".eightflow",
-        description="EIGHTFLOW_HOME: ledger, cache, server data.",
+        description="EIGHTFLOW_HOME: the folder of the ledger, cache, server data and auth.",
     )
     model: str = Field(
-        default=EMBEDDED_MODEL, description="EIGHTFLOW_MODEL: the default model for litellm."
+        default=EMBEDDED_MODEL,
+        description="EIGHTFLOW_MODEL: the model of every step that names none (a litellm string).",
     )
     fallback_models: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -44,13 +45,29 @@ class Settings(BaseSettings):
     api_base: str | None = Field(
         default=None, description="EIGHTFLOW_API_BASE: an OpenAI-compatible server for calls."
     )
-    request_timeout_s: float = Field(default=60.0, gt=0)
-    server_host: str = "127.0.0.1"
-    server_port: int = Field(default=4200, ge=1, le=65535)
-    auto_server: bool = Field(
-        default=True, description="EIGHTFLOW_AUTO_SERVER: start a local Prefect server."
+    request_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="EIGHTFLOW_REQUEST_TIMEOUT_S: seconds a model call may take.",
     )
-    prompts_dir: Path | None = Field(default=None, description="EIGHTFLOW_PROMPTS_DIR.")
+    server_host: str = Field(
+        default="127.0.0.1",
+        description="EIGHTFLOW_SERVER_HOST: the address the local Prefect server listens on; "
+        "anything but loopback is refused while auth is off.",
+    )
+    server_port: int = Field(
+        default=4200, ge=1, le=65535, description="EIGHTFLOW_SERVER_PORT: the local server's port."
+    )
+    auto_server: bool = Field(
+        default=True,
+        description="EIGHTFLOW_AUTO_SERVER: start a local Prefect server when none runs and no API "
+        "is configured; 0 uses Prefect's temporary in-process server.",
+    )
+    prompts_dir: Path | None = Field(
+        default=None,
+        description="EIGHTFLOW_PROMPTS_DIR: a folder of prompt files used instead of the shipped "
+        "prompts.",
+    )
     redact_pii: bool = Field(
         default=False, description="EIGHTFLOW_REDACT_PII: mask emails and phone numbers."
     )
@@ -61,16 +78,22 @@ class Settings(BaseSettings):
     otel_endpoint: str | None = Field(
         default=None,
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"),
-        description="OpenTelemetry's own OTEL_EXPORTER_OTLP_ENDPOINT.",
+        description="OTEL_EXPORTER_OTLP_ENDPOINT: OpenTelemetry's own variable, where spans go; "
+        "when set, runs are exported unless EIGHTFLOW_OTEL=0.",
     )
     batch_poll_s: float = Field(
-        default=30.0, gt=0, description="EIGHTFLOW_BATCH_POLL_S: provider batch poll interval."
+        default=30.0,
+        gt=0,
+        description="EIGHTFLOW_BATCH_POLL_S: seconds between polls of a provider batch.",
     )
     review_poll_s: int = Field(
-        default=5, ge=1, description="EIGHTFLOW_REVIEW_POLL_S: how often a paused run polls."
+        default=5,
+        ge=1,
+        description="EIGHTFLOW_REVIEW_POLL_S: seconds between a paused run's looks for a decision.",
     )
     server_auth: bool = Field(
-        default=True, description="EIGHTFLOW_SERVER_AUTH: servers eightflow starts ask for auth."
+        default=True,
+        description="EIGHTFLOW_SERVER_AUTH: servers eightflow starts ask for an auth string.",
     )
     configure_profile: bool = Field(
         default=True,

@@ -45,6 +45,8 @@ class StepType(BaseModel):
 
 
 class PlannedStep(BaseModel):
+    """One step of a plan: a step type from the registry, and why the planner chose it."""
+
     type: str = Field(description="A step type name from the registry.")
     reason: str = Field(default="", description="Why this step, for this document.")
 
@@ -97,7 +99,7 @@ class StepFactory:
 
         ``plan`` is what the planning prompt answers (a :class:`Plan`, or its dict or JSON).
         Inside a dynamic run, ``available`` (the context's names) and ``done`` (the steps
-        already run) default to the run's, so the seed's ``create_steps(plan)`` works.
+        already run) default to the run's, so ``create_steps(plan)`` is enough.
         """
         plan = plan if isinstance(plan, Plan) else _as_plan(plan)
         state = loop_state.get()

@@ -1,8 +1,10 @@
-"""``eightflow``: run, list and show workflows; manage the local Prefect server.
+"""eightflow: declarative, observable LLM workflows on Prefect.
 
-Heavy imports (Prefect, litellm, the workflows) happen inside commands, after the Prefect
-API has been chosen, so ``eightflow --help`` and ``eightflow workflows`` stay quick.
+Run workflows on a document or a folder, review outputs, and report on past runs.
 """
+
+# Heavy imports (Prefect, litellm, the workflows) happen inside commands, after the Prefect
+# API has been chosen, so `eightflow --help` and `eightflow workflows` stay quick.
 
 from __future__ import annotations
 
@@ -247,7 +249,7 @@ def workflows_command() -> None:
 
 @app.command("show")
 def show_command(
-    workflow: str,
+    workflow: Annotated[str, typer.Argument(help="Workflow name, see `eightflow workflows`.")],
     mermaid_only: Annotated[bool, typer.Option("--mermaid", help="Print only Mermaid.")] = False,
 ) -> None:
     """Print a workflow's DAG as text and as Mermaid."""
@@ -294,7 +296,9 @@ def server_start(
 
 
 @server_app.command("stop")
-def server_stop(port: Annotated[int | None, typer.Option()] = None) -> None:
+def server_stop(
+    port: Annotated[int | None, typer.Option(help="Port (default 4200).")] = None,
+) -> None:
     """Stop the local Prefect server started by eightflow."""
     from eightflow.local_server import LocalServer
 
@@ -303,7 +307,9 @@ def server_stop(port: Annotated[int | None, typer.Option()] = None) -> None:
 
 
 @server_app.command("status")
-def server_status(port: Annotated[int | None, typer.Option()] = None) -> None:
+def server_status(
+    port: Annotated[int | None, typer.Option(help="Port (default 4200).")] = None,
+) -> None:
     """Say whether the local Prefect server is running, and where."""
     from eightflow.local_server import LocalServer
 

@@ -17,8 +17,8 @@ class RetryPolicy(BaseModel):
     """How many times a step may run and how long to wait between attempts.
 
     ``jitter`` is a fraction: each delay is scaled by a random factor in
-    ``[1 - jitter, 1 + jitter]``. We apply it ourselves because Prefect's client-side engine
-    does not reliably honour ``retry_jitter_factor`` (measured on this stack).
+    ``[1 - jitter, 1 + jitter]``. eightflow applies the jitter itself, as Prefect's
+    client-side engine does not apply ``retry_jitter_factor``.
     """
 
     model_config = ConfigDict(frozen=True)

@@ -74,7 +74,7 @@ class WorkflowTracer:
         return excerpt(data, limit=300)
 
     def capture_step(self, step: Any, context: Any = None) -> dict[str, Any]:
-        """The seed's step trace. ``step`` is a ``StepRecord`` (or anything with a name)."""
+        """A step's trace as a dict. ``step`` is a ``StepRecord`` (or anything with a name)."""
         record = step if isinstance(step, StepRecord) else None
         return {
             "step": step.name,
