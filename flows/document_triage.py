@@ -42,13 +42,14 @@ _PROMPTS: dict[str, tuple[str, ...]] = {
 
 #: The shipped review rules: a person checks a language or legal classification the model
 #: is unsure of, when the planner chose that step. Off by default; ``--review-below X``
-#: turns them on at X.
+#: turns them on at X. Unanswered within the hour, a single run goes on with the output.
 TRIAGE_REVIEW = (
     ReviewRule(
         name="language_confidence",
         step="flag_language",
         output="language",
         confidence_below=0.7,
+        on_timeout="approve",
         enabled=False,
     ),
     ReviewRule(
@@ -56,6 +57,7 @@ TRIAGE_REVIEW = (
         step="classify_legal",
         output="legal",
         confidence_below=0.7,
+        on_timeout="approve",
         enabled=False,
     ),
 )

@@ -14,9 +14,11 @@ everything.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from eightflow.runtime.records import WorkflowResult
+from eightflow.runtime.worker_exit import at_worker_exit
 from eightflow.sanitize import sanitize_text
 from eightflow.settings import get_settings
 
@@ -45,6 +47,23 @@ def _tracer() -> Any:
         _PROVIDER = TracerProvider(resource=Resource.create({"service.name": "eightflow"}))
         _PROVIDER.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return _PROVIDER.get_tracer("eightflow")
+
+
+def flush() -> None:
+    """Send the spans still buffered: a batch worker process ends with ``os._exit``, which
+    skips the provider's own flush at exit, so it calls this before (a worker exit hook)."""
+    provider = _PROVIDER
+    if provider is None:
+        trace = sys.modules.get("opentelemetry.trace")  # no span was made without it
+        if trace is None:
+            return
+        provider = trace.get_tracer_provider()
+    force_flush = getattr(provider, "force_flush", None)
+    if force_flush is not None:
+        force_flush()
+
+
+at_worker_exit(flush)
 
 
 def _ns(value: Any) -> int | None:

@@ -55,3 +55,37 @@ async def test_step_spans_carry_gen_ai_attributes(home: Path) -> None:
     assert call.attributes["gen_ai.usage.input_tokens"] > 0
     assert step.attributes["eightflow.cost_usd"] == 0.0
     assert step.start_time <= call.start_time <= call.end_time <= step.end_time + 1_000_000
+
+
+def test_a_batch_worker_sends_its_buffered_spans_before_it_exits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A worker process ends with os._exit, which skips the provider's flush at exit: the
+    # worker's exit hooks flush what the batch processor still holds.
+    from datetime import UTC, datetime
+
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from eightflow.observe import otel
+    from eightflow.runtime.records import WorkflowResult
+    from eightflow.runtime.worker_exit import run_worker_exit_hooks
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=600_000))
+    monkeypatch.setattr(otel, "_PROVIDER", provider)
+    now = datetime.now(UTC)
+    result = WorkflowResult(
+        run_id="r1",
+        workflow="w",
+        version="v",
+        status="completed",
+        started=now,
+        finished=now,
+        duration_ms=0.0,
+    )
+    assert export_run(result, tracer=provider.get_tracer("test")) == 1
+    assert exporter.get_finished_spans() == ()  # still buffered
+    assert run_worker_exit_hooks() == []
+    assert [s.name for s in exporter.get_finished_spans()] == ["workflow w"]
+    provider.shutdown()
