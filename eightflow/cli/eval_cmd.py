@@ -50,6 +50,12 @@ def _print_breakdown(result: EvalResult, console: Console) -> None:
             f"frequent label), macro recall {_num(result.metrics.get('macro_recall'))}",
             highlight=False,
         )
+        accuracy, baseline = result.metrics["accuracy"], result.metrics.get("majority_baseline")
+        if accuracy is not None and baseline is not None and accuracy <= baseline:
+            top = max(result.per_label, key=lambda k: result.per_label[k]["support"] or 0)
+            console.print(
+                f"[yellow]no better than answering '{top}' every time[/yellow]", highlight=False
+            )
     if result.confusion:
         columns = list(next(iter(result.confusion.values())))
         grid = [[gold, *(str(c[x]) for x in columns)] for gold, c in result.confusion.items()]

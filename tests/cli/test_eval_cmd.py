@@ -44,6 +44,7 @@ def test_eval_prints_the_targets_of_the_shipped_set(runner: CliRunner) -> None:
         assert metric in result.stdout
     assert "66 documents" in result.stdout
     assert "majority baseline 1.0000" in result.stdout  # every document is neutral
+    assert "no better than answering 'neutral' every time" in result.stdout
     assert "Per entity type" in result.stdout
     assert "summaries: 52 of 66 clean of markup, menus and code; 63 of 66 hold" in result.stdout
     assert "targets met: 6 of 7" in result.stdout  # summary_clean misses its target
@@ -80,3 +81,4 @@ def test_eval_prints_the_majority_baseline_of_a_csv(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert "accuracy 0.8333, majority baseline 0.3333" in result.stdout
     assert "42 rows" in result.stdout and "Per label" in result.stdout
+    assert "no better than" not in result.stdout  # 0.8333 beats 0.3333
