@@ -1,8 +1,10 @@
-"""mkdocs hooks: add the generated reference pages (CLI, settings) to the site at build time."""
+"""mkdocs hooks: add the generated reference pages (CLI, settings) to the site at build time,
+and show the docstrings' Sphinx roles (``:class:`Plan```) as plain code."""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,3 +33,10 @@ def on_files(files: Any, config: Any) -> Any:
         content = getattr(gen_reference, function)()
         files.append(File.generated(config, uri, content=content))
     return files
+
+
+SPHINX_ROLE = re.compile(r":(?:class|meth|func|attr|mod|data|exc|obj):(?=<code)")
+
+
+def on_page_content(html: str, **_: Any) -> str:
+    return SPHINX_ROLE.sub("", html)

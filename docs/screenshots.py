@@ -19,29 +19,22 @@ import os
 import random
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: tests.support is the repo's
+
+from tests.support.browser import CHROMIUM_ARGS, chromium_path, log_in, pending_review  # noqa: E402
+
 IMAGES = ROOT / "docs" / "images"
 DOCUMENT = ROOT / "examples" / "sample.md"
 FLAGGED = ROOT / "examples" / "documents" / "kestrel-remote-work-faq.md"
 VIEWPORT = {"width": 1400, "height": 900}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
@@ -65,25 +58,6 @@ def cli(env: dict[str, str], *args: str, timeout: float = 600) -> dict[str, Any]
     if not done.stdout.strip():
         raise SystemExit(f"{' '.join(args)} printed nothing:\n{done.stderr[-2000:]}")
     return dict(json.loads(done.stdout))
-
-
-def pending_review(home: Path, timeout: float = 240) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    ledger = home / "ledger.sqlite"
-    while time.monotonic() < deadline:
-        if ledger.exists():
-            db = sqlite3.connect(ledger)
-            db.row_factory = sqlite3.Row
-            try:
-                rows = db.execute("SELECT * FROM reviews WHERE status = 'pending'").fetchall()
-            except sqlite3.OperationalError:  # not migrated yet
-                rows = []
-            finally:
-                db.close()
-            if rows:
-                return dict(rows[0])
-        time.sleep(1)
-    raise SystemExit("the run did not pause for review")
 
 
 def artifact_ids(flow_run_id: str) -> dict[str, str]:
@@ -126,13 +100,7 @@ class Browser:
             executable_path=chromium, headless=True, args=CHROMIUM_ARGS
         )
         self.page = self._browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-        # The server asks who you are: the UI's password is the auth string.
-        self.page.goto(base_url)
-        password = self.page.locator("input[type=password]").first
-        password.wait_for(timeout=60_000)
-        password.fill(auth)
-        password.press("Enter")
-        self.page.wait_for_url(lambda u: "/login" not in u, timeout=60_000)
+        log_in(self.page, base_url, auth)
 
     def shoot(self, path: str, name: str, ready: Callable[[Any], None] | None = None) -> Path:
         self.page.goto(self.base_url + path, wait_until="networkidle")
@@ -169,7 +137,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keep", action="store_true", help="Keep the temporary home and outputs.")
     args = parser.parse_args()
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     if not chromium:
         raise SystemExit("needs Debian's chromium: apt-get install -y chromium")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -209,7 +177,7 @@ def main() -> int:
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        review = pending_review(home)
+        review = pending_review(home, timeout=240)
         IMAGES.mkdir(parents=True, exist_ok=True)
         single_run = str(single.get("flow_run_id") or single["ui_url"].rsplit("/", 1)[-1])
         batch_run = str(batch.get("flow_run_id") or batch["ui_url"].rsplit("/", 1)[-1])

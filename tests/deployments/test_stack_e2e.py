@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.browser import CHROMIUM_ARGS, chromium_path, log_in
+
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
 E2E_KEY = "sk-e2e-stack-" + "q" * 32
@@ -310,31 +312,13 @@ def test_a_path_outside_the_root_is_refused_naming_it(stack: dict[str, Any]) -> 
 
 
 def _browser(p: Any, require: Require) -> Any:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     require(chromium is not None, "Debian's chromium is not installed")
-    return p.chromium.launch(
-        executable_path=chromium,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    )
+    return p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
 
 
 def _login(page: Any, stack: dict[str, Any]) -> None:
-    """The UI asks for the auth string as its password (the login page renders late)."""
-    page.goto(stack["url"])
-    password = page.locator("input[type=password]").first
-    password.wait_for(timeout=60_000)
-    password.fill(stack["auth"])
-    password.press("Enter")
-    page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
+    log_in(page, stack["url"], stack["auth"])
 
 
 def test_the_run_form_is_flat_and_starts_a_run(stack: dict[str, Any], require: Require) -> None:

@@ -120,3 +120,11 @@ def test_every_test_the_security_page_names_exists() -> None:
     every_test = "\n".join(sources.values())
     missing = [name for name in functions if f"def {name}(" not in every_test]
     assert not missing, f"the security page names tests that do not exist: {missing}"
+
+
+def test_the_readme_links_to_files_that_exist() -> None:
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README)
+    local = [link for link in links if "://" not in link]
+    assert local
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert not missing, f"README links to missing files: {missing}"

@@ -9,31 +9,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.browser import CHROMIUM_ARGS, chromium_path, log_in, pending_review
+
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
 FLAGGED = ROOT / "examples" / "documents" / "kestrel-remote-work-faq.md"
 pytestmark = pytest.mark.e2e
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def embedded_sentiment(path: Path) -> dict[str, Any]:
@@ -72,25 +63,6 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
         local.stop()
 
 
-def pending_review(home: Path, timeout: float = 180) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    ledger = home / "ledger.sqlite"
-    while time.monotonic() < deadline:
-        if ledger.exists():
-            db = sqlite3.connect(ledger)
-            db.row_factory = sqlite3.Row
-            try:
-                rows = db.execute("SELECT * FROM reviews WHERE status = 'pending'").fetchall()
-            except sqlite3.OperationalError:  # not migrated yet
-                rows = []
-            finally:
-                db.close()
-            if rows:
-                return dict(rows[0])
-        time.sleep(1)
-    raise AssertionError("no review was asked for")
-
-
 def choose(page: Any, dialog: Any, current: str, wanted: str) -> None:
     """Pick ``wanted`` in the form's select showing ``current`` (opened from the keyboard:
     the design system's select opens on ArrowDown)."""
@@ -109,13 +81,7 @@ def fill_and_submit(url: str, chromium: str, auth: str) -> str:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        # The server asks who you are: the UI's password is the auth string.
-        page.goto(url.split("/runs/")[0])  # the UI's root leads to its login page
-        password = page.locator("input[type=password]").first
-        password.wait_for(timeout=60_000)
-        password.fill(auth)
-        password.press("Enter")
-        page.wait_for_url(lambda u: "/login" not in u, timeout=60_000)
+        log_in(page, url.split("/runs/")[0], auth)  # the UI's root leads to its login page
         page.goto(url, wait_until="networkidle")
         page.get_by_role("button", name="Resume").first.click()
         dialog = page.get_by_role("dialog")
@@ -137,7 +103,7 @@ def fill_and_submit(url: str, chromium: str, auth: str) -> str:
 def test_reviewer_edits_in_the_ui_and_the_run_continues(
     server: dict[str, Any], require: Callable[[bool, str], None]
 ) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     require(chromium is not None, "Debian's chromium (apt-get install -y chromium)")
     import playwright.sync_api  # noqa: F401  (a dev dependency: missing fails, never skips)
 
