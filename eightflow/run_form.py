@@ -71,21 +71,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def model_parameters(
-    model: type[BaseModel], exclude: Iterable[str] = (), first: Iterable[str] = ()
+    model: type[BaseModel],
+    exclude: Iterable[str] = (),
+    first: Iterable[str] = (),
+    checks: dict[str, Any] | None = None,
 ) -> list[inspect.Parameter]:
     """The model's fields as keyword parameters: type with its bounds and checks, default.
 
     ``first`` names the fields that come first (the form's order); the others follow in
-    the model's order, so a new field always appears.
+    the model's order, so a new field always appears. ``checks`` gives a field a form
+    type of this module instead of its own (``{"folder": ReadablePath}``).
     """
     fields = {n: f for n, f in model.model_fields.items() if n not in set(exclude)}
     order = [n for n in first if n in fields] + [n for n in fields if n not in set(first)]
     parameters = []
     for name in order:
         field = fields[name]
-        annotation = field.annotation
+        annotation = (checks or {}).get(name, field.annotation)
         if field.metadata:  # bounds (ge, le...) and validators travel with the type
-            annotation = Annotated[(annotation, *field.metadata)]  # type: ignore[assignment]
+            annotation = Annotated[(annotation, *field.metadata)]
         default = field.get_default(call_default_factory=True)
         parameters.append(
             inspect.Parameter(
@@ -104,7 +108,10 @@ def _args_section(model: type[BaseModel], names: Iterable[str]) -> str:
 
 
 def flat_parameters(
-    model: type[BaseModel], exclude: Iterable[str] = (), first: Iterable[str] = ()
+    model: type[BaseModel],
+    exclude: Iterable[str] = (),
+    first: Iterable[str] = (),
+    checks: dict[str, Any] | None = None,
 ) -> Callable[[F], F]:
     """Give a flow function that takes ``**options`` the model's fields as its signature.
 
@@ -114,7 +121,7 @@ def flat_parameters(
     """
 
     def apply(fn: F) -> F:
-        parameters = model_parameters(model, exclude, first)
+        parameters = model_parameters(model, exclude, first, checks)
         returns = inspect.signature(fn).return_annotation
         fn.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
         fn.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}

@@ -20,7 +20,7 @@ from prefect.context import FlowRunContext
 from prefect.states import Failed
 
 from eightflow.batch import BatchRunner
-from eightflow.batch.params import FLOW_EXCLUDES, FORM_ORDER, BatchParams
+from eightflow.batch.params import FLOW_EXCLUDES, FORM_CHECKS, FORM_ORDER, BatchParams
 from eightflow.path_roots import check_output_dir, check_readable
 from eightflow.registry import load_workflow
 from eightflow.run_form import flat_parameters
@@ -38,7 +38,7 @@ def _runner_class(mode: str) -> Any:
 
 
 @flow(name="batch-documents", log_prints=True)
-@flat_parameters(BatchParams, exclude=FLOW_EXCLUDES, first=FORM_ORDER)
+@flat_parameters(BatchParams, exclude=FLOW_EXCLUDES, first=FORM_ORDER, checks=FORM_CHECKS)
 async def batch_documents(**options: Any) -> Any:
     """Analyse a folder; returns counts, cost and where the results are.
 

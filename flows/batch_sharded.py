@@ -18,9 +18,9 @@ from prefect.deployments.flow_runs import arun_deployment
 from prefect.states import Failed
 from pydantic import AfterValidator, BaseModel, Field
 
-from eightflow.batch.params import BatchParams, shared_field
+from eightflow.batch.params import FORM_CHECKS, BatchParams, shared_field
 from eightflow.path_roots import check_output_dir, check_readable
-from eightflow.run_form import OutputFolder, flat_parameters
+from eightflow.run_form import flat_parameters
 
 
 def _batch_deployment(name: str) -> str:
@@ -38,7 +38,7 @@ class ShardedParams(BaseModel):
     options it shares with ``batch-documents`` are that flow's own fields."""
 
     folder: str = shared_field(BatchParams, "folder")
-    out: OutputFolder = Field(
+    out: str = Field(
         default="out/sharded",
         description="Where merged results go, inside the output root (EIGHTFLOW_OUT_ROOT).",
     )
@@ -55,7 +55,7 @@ class ShardedParams(BaseModel):
 
 
 @flow(name="batch-sharded", log_prints=True)
-@flat_parameters(ShardedParams)
+@flat_parameters(ShardedParams, checks=FORM_CHECKS)
 async def batch_sharded(**options: Any) -> Any:
     """Run every shard as its own flow run, wait for all, merge their outputs."""
     params = ShardedParams(**options)

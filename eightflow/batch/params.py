@@ -8,8 +8,10 @@ description):
   Prefect's Run form shows one by one and ``prefect deployment run ... --param x=`` sets;
 - the options of ``eightflow analyze`` (:func:`eightflow.cli.options.cli_options`).
 
-Adding a field here adds it to both. Fields typed with :mod:`eightflow.run_form` types
-(``ReadablePath``, ``OutputFolder``, ``AllowedModel``) carry their checks along.
+Adding a field here adds it to both. Bounds and checks travel with each field; the Run
+form's own checks (:data:`FORM_CHECKS`: data roots, output root, the operator's models)
+apply to the flow's parameters, since a form is filled in by whoever reaches the UI, and
+not to code that builds a ``BatchParams`` itself.
 """
 
 from __future__ import annotations
@@ -46,11 +48,11 @@ class BatchParams(BatchOptions):
     """A batch's options as one object: the flow's flat parameters and the CLI's options
     are derived from it (the base URL stays the operator's: no form field for it)."""
 
-    folder: ReadablePath = Field(
+    folder: str = Field(
         default="examples/documents",
         description="Folder of documents to analyse, inside the data roots (EIGHTFLOW_DATA_ROOTS).",
     )
-    out: OutputFolder = Field(
+    out: str = Field(
         default="out",
         description="Where results.csv, results.parquet, trace.jsonl and report.md go, inside "
         "the output root (EIGHTFLOW_OUT_ROOT); never in prompts/ or EIGHTFLOW_HOME.",
@@ -65,7 +67,6 @@ class BatchParams(BatchOptions):
     workflow: RegisteredWorkflow = Field(
         default="document_analysis", description="Registered workflow to run on each document."
     )
-    model: AllowedModel = shared_field(BatchOptions, "model")
     recursive: bool = Field(default=True, description="Descend into sub-folders.")
 
     def flow_parameters(self) -> dict[str, Any]:
@@ -78,6 +79,12 @@ class BatchParams(BatchOptions):
         return BatchOptions.model_validate(self.model_dump(include=set(BatchOptions.model_fields)))
 
 
+#: What a Run form may choose, checked on the flow's parameters (see eightflow.run_form).
+FORM_CHECKS: dict[str, Any] = {
+    "folder": ReadablePath,
+    "out": OutputFolder,
+    "model": AllowedModel,
+}
 #: Fields of :class:`BatchParams` that are not flow parameters (the operator's setting).
 FLOW_EXCLUDES = ("api_base",)
 #: Fields of :class:`BatchParams` that ``eightflow analyze`` does not offer (sharding is the

@@ -107,8 +107,10 @@ def test_a_field_added_to_the_model_appears_in_the_flow_and_the_cli() -> None:
     [
         ({"concurrency": 0}, "concurrency"),
         ({"workflow": "no_such_workflow"}, "unknown workflow"),
-        ({"granularity": "page"}, "granularity"),
+        ({"concurrency": 300}, "concurrency"),
         ({"review_below": 1.5}, "review_below"),
+        ({"model": "someone/else"}, "EIGHTFLOW_ALLOWED_MODELS"),  # the Run form's checks
+        ({"out": "prompts"}, "outputs never go into a prompts folder"),
     ],
 )
 def test_the_models_checks_travel_with_the_flat_parameters(
@@ -118,3 +120,6 @@ def test_the_models_checks_travel_with_the_flat_parameters(
 
     with pytest.raises(ParameterTypeError, match=problem):
         batch_documents.validate_parameters(parameters)
+    if set(parameters) <= set(ShardedParams.model_fields):  # the options it shares
+        with pytest.raises(ParameterTypeError, match=problem):
+            batch_sharded.validate_parameters(parameters)
