@@ -42,6 +42,7 @@ from eightflow.server_auth import (
     make_home_private,
     server_security_env,
 )
+from eightflow.server_owner import check_server_is_ours, forget_owner, record_owner
 from eightflow.settings import get_settings
 
 
@@ -105,6 +106,11 @@ class LocalServer:
         except httpx.HTTPError:
             return False
 
+    def check_ours(self) -> None:
+        """A server answers on our port: raise ``ServerClashError`` if it is another
+        home's (it refuses our auth string), rather than fail later with a 401."""
+        check_server_is_ours(self.host, self.port, self.home)
+
     def server_env(self) -> dict[str, str]:
         env = {**SERVER_TUNING, **os.environ}  # the operator's own settings win
         env.update(
@@ -148,10 +154,13 @@ class LocalServer:
     def start(self, timeout: float = 90.0) -> dict[str, Any]:
         """Start in the background and wait until healthy. Idempotent."""
         if self.is_healthy():
+            self.check_ours()
+            if self.recorded_pid() is not None:  # ours: (re)write the marker
+                record_owner(self.host, self.port, self.home, self.recorded_pid())
             return self.describe()
+        make_home_private(self.home)  # first: the folders below are made inside a 0700 home
         self.prefect_home.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        make_home_private(self.home)
         pid_file = self.prefect_home / "server.pid"
         if self.recorded_pid() is None:
             pid_file.unlink(missing_ok=True)  # left by a server that died: not running
@@ -175,6 +184,7 @@ class LocalServer:
         while time.monotonic() < deadline:
             if self.is_healthy():
                 make_home_private(self.home)  # and the database the server created
+                record_owner(self.host, self.port, self.home, self.recorded_pid())
                 return self.describe()
             if self.recorded_pid() is None:
                 raise RuntimeError(f"the Prefect server exited while starting; see {self.log_file}")
@@ -202,6 +212,7 @@ class LocalServer:
             time.sleep(0.2)
         if _alive(pid):  # did not go on SIGTERM
             os.kill(pid, signal.SIGKILL)
+        forget_owner(self.host, self.port, self.home)
         return True
 
     def status(self) -> dict[str, Any]:

@@ -36,9 +36,9 @@ class ServerSecurityError(RuntimeError):
 
 def make_home_private(home: Path | None = None) -> Path:
     """``EIGHTFLOW_HOME`` at 0700, its files at 0600 (directories inside at 0700)."""
-    home = (home or get_settings().home).expanduser()
-    home.mkdir(parents=True, exist_ok=True)
-    os.chmod(home, 0o700)
+    from eightflow.store.private import private_dir
+
+    home = private_dir(home or get_settings().home)
     for root, dirs, files in os.walk(home):
         for name in dirs:
             path = os.path.join(root, name)

@@ -123,8 +123,10 @@ class Settings(BaseSettings):
 
     @property
     def state_dir(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
-        return self.home
+        """The home, created 0700 on first use (it holds the ledger, cache and auth)."""
+        from eightflow.store.private import private_dir
+
+        return private_dir(self.home)
 
 
 def _env_names() -> tuple[str, ...]:

@@ -73,7 +73,7 @@ def run_command(
     review_below: ReviewBelowOption = None,
 ) -> None:
     """Run a workflow on one file and print its result and step table."""
-    from eightflow.prefect_env import connect
+    from eightflow.cli.console import connect
 
     connection = connect()
     (err if as_json else out).print(f"[dim]{connection.message}[/dim]")
@@ -156,7 +156,7 @@ def analyze_command(
             _fail(reason)
     import os
 
-    from eightflow.prefect_env import connect
+    from eightflow.cli.console import connect
 
     # One INFO line per document would drown the progress bar; the UI has them all.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -234,7 +234,7 @@ def replay_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
 ) -> None:
     """Re-run a recorded run with model answers served from the ledger (free, offline)."""
-    from eightflow.prefect_env import connect
+    from eightflow.cli.console import connect
 
     connection = connect()
     (err if as_json else out).print(f"[dim]{connection.message}[/dim]")
