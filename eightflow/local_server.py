@@ -42,7 +42,12 @@ from eightflow.server_auth import (
     make_home_private,
     server_security_env,
 )
-from eightflow.server_owner import check_server_is_ours, forget_owner, record_owner
+from eightflow.server_owner import (
+    check_server_is_ours,
+    forget_owner,
+    process_alive,
+    record_owner,
+)
 from eightflow.settings import get_settings
 
 
@@ -198,7 +203,7 @@ class LocalServer:
             pid = int((self.prefect_home / "server.pid").read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if process_alive(pid) else None
 
     def stop(self, timeout: float = 20.0) -> bool:
         """``prefect server stop``, then wait for the port to close. True if one was stopped."""
@@ -208,9 +213,9 @@ class LocalServer:
             return False
         self._log("stop", self._prefect("server", "stop"))
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and (_alive(pid) or self.is_healthy(0.2)):
+        while time.monotonic() < deadline and (process_alive(pid) or self.is_healthy(0.2)):
             time.sleep(0.2)
-        if _alive(pid):  # did not go on SIGTERM
+        if process_alive(pid):  # did not go on SIGTERM
             os.kill(pid, signal.SIGKILL)
         forget_owner(self.host, self.port, self.home)
         return True
@@ -246,15 +251,4 @@ def _last_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[-1] if lines else f"exit {done.returncode}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child is not alive
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
+_alive = process_alive  # deployments/stack.py imports it by this name

@@ -15,35 +15,12 @@ There is no base-URL field: where calls go is the operator's setting
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from pydantic import AfterValidator
 
+from eightflow.allowed_models import allowed_models, check_allowed_model
 from eightflow.path_roots import check_output_dir, check_readable
-from eightflow.settings import EMBEDDED_MODEL, get_settings
-
-
-def allowed_models() -> list[str]:
-    """The models a deployment's Run form may choose from (operator's list)."""
-    explicit = [m.strip() for m in os.environ.get("EIGHTFLOW_ALLOWED_MODELS", "").split(",")]
-    if any(explicit):
-        return [m for m in explicit if m]
-    settings = get_settings()
-    return list(dict.fromkeys([settings.model, *settings.fallback_models, EMBEDDED_MODEL]))
-
-
-def check_allowed_model(model: str | None) -> str | None:
-    """``model`` if the operator allows it (None or empty: the default); else an error."""
-    if not model:
-        return None
-    allowed = allowed_models()
-    if model not in allowed:
-        raise ValueError(
-            f"model '{model}' is not allowed; the operator allows: {', '.join(allowed)} "
-            "(EIGHTFLOW_ALLOWED_MODELS)"
-        )
-    return model
 
 
 def _readable(path: str) -> str:
@@ -59,3 +36,5 @@ def _output(path: str) -> str:
 AllowedModel = Annotated[str | None, AfterValidator(check_allowed_model)]
 ReadablePath = Annotated[str, AfterValidator(_readable)]
 OutputFolder = Annotated[str, AfterValidator(_output)]
+
+__all__ = ["AllowedModel", "OutputFolder", "ReadablePath", "allowed_models", "check_allowed_model"]

@@ -97,19 +97,24 @@ def owner_home(host: str, port: int) -> str | None:
     if owner is None or not isinstance(owner.get("home"), str):
         return None
     pid = owner.get("pid")
-    if isinstance(pid, int) and not _alive(pid):
+    if isinstance(pid, int) and not process_alive(pid):
         return None
     return str(owner["home"])
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie child is not alive
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def free_port(host: str) -> int | None:
