@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eightflow.cli.report_cmd import DEFAULT_REPORT_DIR, _num
+from eightflow.observe.inert import console_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -43,7 +44,7 @@ def _print_eval(result: EvalResult, console: Console) -> None:
         breakdown.add_column(head, justify="right")
     for key, values in result.per_label.items():
         breakdown.add_row(
-            key,
+            console_text(key),  # a dataset's label: shown literally
             _num(values["precision"]),
             _num(values["recall"]),
             _num(values["f1"]),
@@ -55,9 +56,9 @@ def _print_eval(result: EvalResult, console: Console) -> None:
         confusion = Table(title="Confusion (rows: expected, columns: predicted)")
         confusion.add_column("")
         for column in columns:
-            confusion.add_column(column, justify="right")
+            confusion.add_column(console_text(column), justify="right")
         for gold, counts in result.confusion.items():
-            confusion.add_row(gold, *(str(counts[c]) for c in columns))
+            confusion.add_row(console_text(gold), *(str(counts[c]) for c in columns))
         console.print(confusion)
     misses = [p for p in result.predictions if not p.correct]
     if misses:
