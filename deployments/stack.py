@@ -76,7 +76,7 @@ def stack_env(api_url: str, started_in: Path | None = None) -> dict[str, str]:
     """Environment for deploy and workers: our API and its auth string, the project dir,
     offline litellm, and the operator's limits (roots default to where the stack started;
     models to the operator's list)."""
-    from eightflow.run_form import allowed_models
+    from eightflow.allowed_models import allowed_models
     from eightflow.server_auth import client_env
 
     started_in = started_in or Path.cwd()

@@ -42,6 +42,12 @@ from eightflow.server_auth import (
     make_home_private,
     server_security_env,
 )
+from eightflow.server_owner import (
+    check_server_is_ours,
+    forget_owner,
+    process_alive,
+    record_owner,
+)
 from eightflow.settings import get_settings
 
 
@@ -105,6 +111,11 @@ class LocalServer:
         except httpx.HTTPError:
             return False
 
+    def check_ours(self) -> None:
+        """A server answers on our port: raise ``ServerClashError`` if it is another
+        home's (it refuses our auth string), rather than fail later with a 401."""
+        check_server_is_ours(self.host, self.port, self.home)
+
     def server_env(self) -> dict[str, str]:
         env = {**SERVER_TUNING, **os.environ}  # the operator's own settings win
         env.update(
@@ -148,10 +159,13 @@ class LocalServer:
     def start(self, timeout: float = 90.0) -> dict[str, Any]:
         """Start in the background and wait until healthy. Idempotent."""
         if self.is_healthy():
+            self.check_ours()
+            if self.recorded_pid() is not None:  # ours: (re)write the marker
+                record_owner(self.host, self.port, self.home, self.recorded_pid())
             return self.describe()
+        make_home_private(self.home)  # first: the folders below are made inside a 0700 home
         self.prefect_home.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        make_home_private(self.home)
         pid_file = self.prefect_home / "server.pid"
         if self.recorded_pid() is None:
             pid_file.unlink(missing_ok=True)  # left by a server that died: not running
@@ -175,6 +189,7 @@ class LocalServer:
         while time.monotonic() < deadline:
             if self.is_healthy():
                 make_home_private(self.home)  # and the database the server created
+                record_owner(self.host, self.port, self.home, self.recorded_pid())
                 return self.describe()
             if self.recorded_pid() is None:
                 raise RuntimeError(f"the Prefect server exited while starting; see {self.log_file}")
@@ -188,7 +203,7 @@ class LocalServer:
             pid = int((self.prefect_home / "server.pid").read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if process_alive(pid) else None
 
     def stop(self, timeout: float = 20.0) -> bool:
         """``prefect server stop``, then wait for the port to close. True if one was stopped."""
@@ -198,10 +213,11 @@ class LocalServer:
             return False
         self._log("stop", self._prefect("server", "stop"))
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and (_alive(pid) or self.is_healthy(0.2)):
+        while time.monotonic() < deadline and (process_alive(pid) or self.is_healthy(0.2)):
             time.sleep(0.2)
-        if _alive(pid):  # did not go on SIGTERM
+        if process_alive(pid):  # did not go on SIGTERM
             os.kill(pid, signal.SIGKILL)
+        forget_owner(self.host, self.port, self.home)
         return True
 
     def status(self) -> dict[str, Any]:
@@ -235,15 +251,4 @@ def _last_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[-1] if lines else f"exit {done.returncode}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child is not alive
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
+_alive = process_alive  # deployments/stack.py imports it by this name

@@ -68,7 +68,10 @@ def _remember(connection: Connection) -> Connection:
 
 
 def connect(auto_start: bool | None = None) -> Connection:
-    """Point this process at a Prefect API; call before importing Prefect."""
+    """Point this process at a Prefect API; call before importing Prefect.
+
+    Raises ``ServerClashError`` (one line, naming the port, the other home and the fix)
+    when our port holds another ``EIGHTFLOW_HOME``'s server."""
     return _remember(_connect(auto_start))
 
 
@@ -81,6 +84,7 @@ def _connect(auto_start: bool | None) -> Connection:
     settings = get_settings()
     auto = settings.auto_server if auto_start is None else auto_start
     if server.is_healthy():
+        server.check_ours()  # another home's server on our port: one clear error, no 401
         _use(server)
         return Connection(
             "local", server.api_url, server.url, f"Using the local Prefect server at {server.url}."

@@ -182,6 +182,22 @@ def _check_wordwrap(s: Any, width: Any = 79, *args: Any, **kwargs: Any) -> None:
         raise _too_big("a word wrap", size)
 
 
+def _check_tojson(value: Any, indent: Any = None, *_: Any, **__: Any) -> None:
+    pad = indent if isinstance(indent, int) else len(str(indent or ""))
+    size = size_of(value) * (1 + max(pad, 0))
+    if size > MAX_RENDER_CHARS:
+        raise _too_big("a JSON dump", size)
+
+
+def _check_urlize(s: Any, *args: Any, **kwargs: Any) -> None:
+    """Each link found gets the extra attributes: at most one link per 4 characters."""
+    extra = sum(size_of(v) for v in (*args, *kwargs.values()) if isinstance(v, str))
+    text = str(s)
+    size = len(text) + (len(text) // 4 + 1) * extra
+    if size > MAX_RENDER_CHARS:
+        raise _too_big("an urlize", size)
+
+
 def _guarded_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     """``original`` with the clock checked and its input (and, for an amplifying filter,
     its output) sized first. Jinja2's pass_* markers are kept by ``functools.wraps``."""
@@ -212,6 +228,8 @@ _FILTER_CHECKS: dict[str, Callable[..., None]] = {
     "center": _check_padding,
     "wordwrap": _check_wordwrap,
     "format": _check_format,
+    "tojson": _check_tojson,
+    "urlize": _check_urlize,
 }
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
@@ -38,6 +37,7 @@ import jinja2.sandbox
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from eightflow.allowed_models import check_allowed_model, operator_lists_models
 from eightflow.errors import PromptError
 from eightflow.prompt_sandbox import PromptEnvironment, RenderLimit, render_bounded
 
@@ -277,10 +277,8 @@ def _check_model(model: Any, path: Path | Traversable | str) -> None:
         return
     if not isinstance(model, str) or not model.strip():
         raise PromptError(f"{path}: front matter 'model' must be a model name")
-    if not os.environ.get("EIGHTFLOW_ALLOWED_MODELS", "").strip():
+    if not operator_lists_models():
         return
-    from eightflow.run_form import check_allowed_model
-
     try:
         check_allowed_model(model)
     except ValueError as exc:

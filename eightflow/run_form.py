@@ -20,36 +20,13 @@ sets them, and their descriptions are the model's.
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel
 
+from eightflow.allowed_models import check_allowed_model
 from eightflow.path_roots import check_output_dir, check_readable
-from eightflow.settings import EMBEDDED_MODEL, get_settings
-
-
-def allowed_models() -> list[str]:
-    """The models a deployment's Run form may choose from (operator's list)."""
-    explicit = [m.strip() for m in os.environ.get("EIGHTFLOW_ALLOWED_MODELS", "").split(",")]
-    if any(explicit):
-        return [m for m in explicit if m]
-    settings = get_settings()
-    return list(dict.fromkeys([settings.model, *settings.fallback_models, EMBEDDED_MODEL]))
-
-
-def check_allowed_model(model: str | None) -> str | None:
-    """``model`` if the operator allows it (None or empty: the default); else an error."""
-    if not model:
-        return None
-    allowed = allowed_models()
-    if model not in allowed:
-        raise ValueError(
-            f"model '{model}' is not allowed; the operator allows: {', '.join(allowed)} "
-            "(EIGHTFLOW_ALLOWED_MODELS)"
-        )
-    return model
 
 
 def _readable(path: str) -> str:

@@ -25,7 +25,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from eightflow.settings import get_settings
+from eightflow.settings import get_settings, private_dir
 
 AUTH_FILE = "prefect-auth"
 
@@ -36,9 +36,7 @@ class ServerSecurityError(RuntimeError):
 
 def make_home_private(home: Path | None = None) -> Path:
     """``EIGHTFLOW_HOME`` at 0700, its files at 0600 (directories inside at 0700)."""
-    home = (home or get_settings().home).expanduser()
-    home.mkdir(parents=True, exist_ok=True)
-    os.chmod(home, 0o700)
+    home = private_dir(home or get_settings().home)
     for root, dirs, files in os.walk(home):
         for name in dirs:
             path = os.path.join(root, name)

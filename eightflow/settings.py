@@ -8,7 +8,9 @@ re-parses it only when one of the variables it reads has changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -146,8 +148,23 @@ class Settings(BaseSettings):
 
     @property
     def state_dir(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
-        return self.home
+        """The home, created 0700 on first use (it holds the ledger, cache and auth)."""
+        return private_dir(self.home)
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner can enter: created 0700 (its parents as usual),
+    or tightened to 0700 when it exists and is ours. The one way ``EIGHTFLOW_HOME`` is
+    made (:attr:`Settings.state_dir`, ``server_auth.make_home_private``), so the home is
+    private from its first use, not only once a server has started."""
+    path = path.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    info = os.stat(path)
+    if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(path, 0o700)
+    return path
 
 
 def _env_names() -> tuple[str, ...]:

@@ -39,9 +39,11 @@ def batches_command(
     if not rows:
         out.print("no open provider batches")
         return
+    from eightflow.observe.inert import console_text
+
     table = Table(*COLUMNS)
-    for row in rows:
-        table.add_row(*(str(row.get(c) if row.get(c) is not None else "") for c in COLUMNS))
+    for row in rows:  # provider text: shown literally, never as rich markup
+        table.add_row(*(console_text("" if row.get(c) is None else row[c]) for c in COLUMNS))
     out.print(table)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -21,3 +22,16 @@ def fail(message: str, code: int = 2) -> None:
 
     err.print(f"[red]error:[/red] {console_text(message)}")
     raise typer.Exit(code)
+
+
+def connect() -> Any:
+    """``eightflow.prefect_env.connect`` for a command: another home's server on our port
+    is a one-line error naming the port, that home and the fix, never a 401 traceback."""
+    from eightflow.prefect_env import connect as choose_api
+    from eightflow.server_owner import ServerClashError
+
+    try:
+        return choose_api()
+    except ServerClashError as exc:
+        fail(str(exc))
+        raise  # not reached: fail() exits

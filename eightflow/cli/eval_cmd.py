@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from eightflow.cli.report_cmd import DEFAULT_REPORT_DIR, _num
+from eightflow.observe.inert import console_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,7 +40,8 @@ def _print_breakdown(result: EvalResult, console: Console) -> None:
     sentiment = "accuracy" in result.metrics
     heads = ["label" if sentiment else "type", "precision", "recall", "f1", "support"]
     rows = [
-        [key, *(_num(v[h]) for h in ("precision", "recall", "f1")), str(v["support"])]
+        # a dataset's labels are shown literally, never as markup
+        [console_text(key), *(_num(v[h]) for h in ("precision", "recall", "f1")), str(v["support"])]
         for key, v in result.per_label.items()
     ]
     _table(console, "Per label" if sentiment else "Per entity type", heads, rows)
@@ -54,12 +56,17 @@ def _print_breakdown(result: EvalResult, console: Console) -> None:
         if accuracy is not None and baseline is not None and accuracy <= baseline:
             top = max(result.per_label, key=lambda k: result.per_label[k]["support"] or 0)
             console.print(
-                f"[yellow]no better than answering '{top}' every time[/yellow]", highlight=False
+                f"[yellow]no better than answering '{console_text(top)}' every time[/yellow]",
+                highlight=False,
             )
     if result.confusion:
         columns = list(next(iter(result.confusion.values())))
-        grid = [[gold, *(str(c[x]) for x in columns)] for gold, c in result.confusion.items()]
-        _table(console, "Confusion (rows: expected, columns: predicted)", ["", *columns], grid)
+        grid = [
+            [console_text(gold), *(str(c[x]) for x in columns)]
+            for gold, c in result.confusion.items()
+        ]
+        heads = ["", *(console_text(c) for c in columns)]
+        _table(console, "Confusion (rows: expected, columns: predicted)", heads, grid)
     misses = [p for p in result.predictions if not p.correct]
     if misses:
         console.print(f"Wrong {result.task} rows: {len(misses)} of {result.rows} (first 10):")

@@ -48,7 +48,7 @@ def allow_operator_choices(model: str | None, api_base: str | None) -> None:
         if allowed:
             os.environ["EIGHTFLOW_ALLOWED_MODELS"] = f"{allowed},{model}"
         else:
-            from eightflow.run_form import allowed_models
+            from eightflow.allowed_models import allowed_models
 
             os.environ["EIGHTFLOW_ALLOWED_MODELS"] = ",".join([*allowed_models(), model])
     if api_base:
@@ -77,7 +77,7 @@ def run_command(
     review_below: ReviewBelowOption = None,
 ) -> None:
     """Run a workflow on one file and print its result and step table."""
-    from eightflow.prefect_env import connect
+    from eightflow.cli.console import connect
 
     connection = connect()
     (err if as_json else out).print(f"[dim]{connection.message}[/dim]")
@@ -145,7 +145,7 @@ def analyze_command(
             _fail(reason)
     import os
 
-    from eightflow.prefect_env import connect
+    from eightflow.cli.console import connect
 
     # One INFO line per document would drown the progress bar; the UI has them all.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -205,7 +205,7 @@ def replay_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
 ) -> None:
     """Re-run a recorded run with model answers served from the ledger (free, offline)."""
-    from eightflow.prefect_env import connect
+    from eightflow.cli.console import connect
 
     connection = connect()
     (err if as_json else out).print(f"[dim]{connection.message}[/dim]")

@@ -250,7 +250,7 @@ def _step_table_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _publish(markdown: str, rows: list[dict[str, Any]], console: Console) -> str | None:
     """Both artifacts, created inside a ``publish-report`` flow run; returns its id."""
-    from eightflow.prefect_env import connect
+    from eightflow.cli.console import connect
 
     connection = connect()  # before Prefect is imported
     console.print(f"[dim]{connection.message}[/dim]")

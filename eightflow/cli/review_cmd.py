@@ -74,7 +74,7 @@ def decide_command(
     if len(chosen) != 1:
         _fail("choose exactly one of --approve, --reject or --edit FIELD=VALUE")
         return
-    from eightflow.prefect_env import connect
+    from eightflow.cli.console import connect
 
     connection = connect()
     from eightflow.observe.inert import console_text

@@ -34,7 +34,7 @@ def request_markdown(row: dict[str, Any]) -> str:
         f"**Why:** {_line('; '.join(row.get('reasons') or []), limit=500)}",
         "",
         f"The model ({_line(row.get('model') or '?')}, prompt {_line(row.get('prompt') or '?')})"
-        f" produced {_line(row['output'])}:",
+        f" produced {md_code(row['output'])}:",
         "",
         "```json",
         sanitize_text(proposed, limit=3000).replace("```", "'''"),  # no way out of the fence

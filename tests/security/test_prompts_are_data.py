@@ -134,6 +134,9 @@ def test_a_model_allowed_at_load_is_checked_again_at_render(
         "[document * 2000] * 9000",
         "([document * 2000] * 9000) | string",
         "([document * 2000] * 9000) | tojson",
+        "{'a': [1, 2, 3]} | tojson(indent=999999999)",
+        "('a.com ' * 500000) | urlize(target=document * 1000)",
+        "range(9999) | map('center', 999999999) | list",
     ],
 )
 def test_a_template_cannot_grow_without_bound(tmp_path: Path, expression: str) -> None:

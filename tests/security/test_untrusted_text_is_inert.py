@@ -145,3 +145,20 @@ def test_review_decide_prints_the_reviewer_as_written(
     decided = runner.invoke(app, args)
     assert decided.exit_code == 0, decided.output
     assert f"rejected by {reviewer}" in decided.output
+
+
+@pytest.mark.parametrize("text", ["[bold]batch_1[/bold]", "batch[/x][", "[red]x"])
+def test_provider_batch_rows_print_as_written(
+    text: str, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch id and model come from the provider's answer: shown, never parsed."""
+    from eightflow.cli.main import app
+
+    monkeypatch.setenv("COLUMNS", "400")
+    row = {"batch_id": text, "wave": 1, "model": text, "state": "in_progress", "total": 3}
+    monkeypatch.setattr(
+        "eightflow.store.provider_batches.list_batches", lambda ledger, open_only: [row]
+    )
+    result = CliRunner().invoke(app, ["batches"])
+    assert result.exit_code == 0, result.output
+    assert text in result.output
