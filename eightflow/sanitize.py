@@ -1,9 +1,10 @@
 """The one sanitizer: every writer of traces, artifacts, the ledger and logs calls it.
 
-It redacts API keys and bearer tokens (provider key patterns, the current values of
-environment variables whose names say they hold secrets, Authorization headers), optionally
-emails and phone numbers, and truncates long text. Values of secret environment variables
-are re-read on each call so a key set after import is still caught.
+It redacts API keys and bearer tokens (the shapes of eightflow/secret_shapes.py, the current
+values of environment variables whose names say they hold secrets, registered secrets),
+optionally emails and phone numbers, and truncates long text. Zero-width characters and
+soft hyphens are removed first, so a key split by one is still seen whole. Values of secret
+environment variables are re-read on each call so a key set after import is still caught.
 """
 
 from __future__ import annotations

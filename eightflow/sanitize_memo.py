@@ -2,7 +2,7 @@
 
 A batch's results and trace rows repeat the same step names, statuses, models, prompt
 references and hashes thousands of times, and each document's id appears in every one of
-its rows; running the sanitizer's ~40 pattern checks on each copy was most of the work of
+its rows; running the sanitizer's ~70 shape checks on each copy was most of the work of
 a re-run served from cache (1,000 documents: ~43,000 calls). :class:`SanitizeMemo` gives
 exactly what :func:`eightflow.sanitize.sanitize` gives, remembering what each short string
 became. What a string becomes depends only on the string, the limit, the secret values the

@@ -22,24 +22,38 @@ from eightflow.sanitize import REDACTED, known_secrets, sanitize_text, secrets_i
 # "abc" would redact every "abc" in the answer.
 MIN_QUOTED_SECRET = 6
 _ONLY_MARKERS = re.compile(r"[\s\W_]*(?:\[REDACTED\][\s\W_]*)+")
-_MEMO_SIZE = 64
-_REQUEST_SECRETS: dict[str, frozenset[str]] = {}
+# Secrets found per paragraph of a request: a document's steps send the same paragraphs in
+# different prompts, so each is scanned once (the scan costs ~0.2 us a character; an
+# embedded model's answer ~5 ms). Bounded by the characters it holds.
+_MEMO_CHARS = 8_000_000
+_PARAGRAPH_SECRETS: dict[str, frozenset[str]] = {}
+_memo_chars = 0
 
 
 def _secrets_of_request(messages: list[dict[str, Any]]) -> frozenset[str]:
-    """The secrets in a request's messages (remembered: a reask or a retry repeats them)."""
+    """The secrets in a request's messages, paragraph by paragraph.
+
+    A secret's context (a URL, a header, ``name = value``, a PEM block) never spans a
+    blank line, so scanning paragraphs finds what scanning the whole text finds.
+    """
+    global _memo_chars
     found: set[str] = set()
     for message in messages:
         content = message.get("content")
-        if not isinstance(content, str) or not content:
+        if not isinstance(content, str) or len(content) < MIN_QUOTED_SECRET:
             continue
-        done = _REQUEST_SECRETS.get(content)
-        if done is None:
-            done = frozenset(s for s in secrets_in(content) if len(s) >= MIN_QUOTED_SECRET)
-            if len(_REQUEST_SECRETS) >= _MEMO_SIZE:
-                _REQUEST_SECRETS.clear()
-            _REQUEST_SECRETS[content] = done
-        found |= done
+        for part in content.split("\n\n"):
+            if len(part) < MIN_QUOTED_SECRET:
+                continue
+            done = _PARAGRAPH_SECRETS.get(part)
+            if done is None:
+                done = frozenset(s for s in secrets_in(part) if len(s) >= MIN_QUOTED_SECRET)
+                if _memo_chars + len(part) > _MEMO_CHARS:
+                    _PARAGRAPH_SECRETS.clear()
+                    _memo_chars = 0
+                _PARAGRAPH_SECRETS[part] = done
+                _memo_chars += len(part)
+            found |= done
     return frozenset(found)
 
 
