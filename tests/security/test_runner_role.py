@@ -254,6 +254,7 @@ def test_the_runner_never_reads_a_secret_value(
     path = expand(stack, path)
     kw = {} if body is None else {"json": body}
     as_runner = stack["runner"](method, path, **kw)
+    assert as_runner.status_code == 403, as_runner.text
     assert BLOCK_CANARY not in as_runner.text
     # The attack is real: the same request with the admin string returns the value.
     assert BLOCK_CANARY in stack["admin"](method, path, **kw).text
