@@ -47,11 +47,15 @@ def stack_up(
         fail(str(exc))
         return
     out.print(f"UI: {state['url']}   API: export PREFECT_API_URL={state['api_url']}")
+    out.print(
+        "UI passwords: the operator's is in EIGHTFLOW_HOME/prefect-auth (admin); give the "
+        "people who use the UI EIGHTFLOW_HOME/runner-auth (runs, forms, reviews; no admin)"
+    )
 
 
 @stack_app.command("down")
 def stack_down() -> None:
-    """Stop the workers, then the server, that `stack up` started."""
+    """Stop the workers, the server and the front door that `stack up` started."""
     from eightflow_app.deployments.stack import down
 
     try:

@@ -183,7 +183,9 @@ def up(
         database_url=postgres,
         name="stack-server",
     )
-    if not server.is_healthy() and port_open(public_port, host):
+    door_pid = previous.get("front_door_pid") if reuse else None
+    door_alive = bool(door_pid) and _alive(int(door_pid))
+    if not door_alive and port_open(public_port, host):
         raise RuntimeError(
             f"port {public_port} is already in use; stop what listens there or choose "
             "another with --port (or EIGHTFLOW_SERVER_PORT)"
@@ -194,8 +196,9 @@ def up(
     )
     server.start()
     runner_auth(create=True, home=server.home)
-    door_pid = previous.get("front_door_pid") if reuse else None
-    if not (door_pid and _alive(int(door_pid)) and healthy(public_url)):
+    if not (door_alive and healthy(public_url)):
+        if door_pid and door_alive:
+            stop_front_door(int(door_pid))  # alive but not answering
         log(f"starting the front door on {public_url}")
         door_pid = start_front_door(host, public_port, server.url, server.home)
     env = stack_env(server.api_url)

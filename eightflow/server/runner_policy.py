@@ -3,7 +3,11 @@
 A runner is a person who uses the UI: they see flows, runs, logs and artifacts, start runs of
 existing deployments through their forms, and resume paused runs with input (review forms).
 They cannot read secret values, create or change deployments, work pools, blocks, variables
-or automations, or delete anything. Everything below was checked against Prefect 3.9's API
+or automations, or delete anything. Block documents and variables are not read at all: a
+block keeps a secret in clear in any field its schema does not mark secret (seen in the
+e2e test), and a variable's value is whatever the operator put there. Block types and
+schemas (the catalogue) stay readable. ``include_secrets`` is dropped from whatever a runner
+sends all the same. Everything below was checked against Prefect 3.9's API
 routes (its OpenAPI document) and against what the UI calls while its pages load (the front
 door's log). Reads that Prefect spells ``POST .../filter``, ``.../count``, ``.../history`` or
 ``.../paginate`` are reads; every other write is named one by one.
@@ -30,7 +34,7 @@ _FILTERED = {
     "events": ("filter",),
     "block_types": ("filter",),
     "block_schemas": ("filter",),
-    "block_documents": ("filter", "count"),
+    "block_documents": ("count",),
     "saved_searches": ("filter",),
     "automations": ("filter", "count"),
     "concurrency_limits": ("filter",),
@@ -84,9 +88,6 @@ RUNNER_ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/events/count-by/{countable}"),
     ("GET", "/block_types/{id}"),
     ("GET", "/block_types/slug/{slug}"),
-    ("GET", "/block_types/slug/{slug}/block_documents"),  # include_secrets is stripped
-    ("GET", "/block_types/slug/{slug}/block_documents/name/{name}"),
-    ("GET", "/block_documents/{id}"),
     ("GET", "/block_schemas/{id}"),
     ("GET", "/block_schemas/checksum/{checksum}"),
     ("GET", "/saved_searches/{id}"),

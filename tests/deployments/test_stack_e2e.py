@@ -84,8 +84,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterato
             "OPENAI_API_KEY": E2E_KEY,
         }
     )
-    for name in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT", "EIGHTFLOW_ALLOWED_MODELS"):
-        env.pop(name, None)
+    for variable in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT", "EIGHTFLOW_ALLOWED_MODELS"):
+        env.pop(variable, None)
     up = eightflow(
         "stack",
         "up",
@@ -108,6 +108,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterato
             "env": env,
             "api": f"http://127.0.0.1:{port}/api",
             "home": home,
+            "database": name,
         }
     finally:
         down = eightflow("stack", "down", env=env, timeout=120)
@@ -236,6 +237,18 @@ def test_the_stack_api_asks_who_you_are(stack: dict[str, Any]) -> None:
         401,
         403,
     )
+
+
+def test_no_provider_key_in_the_server_database(stack: dict[str, Any]) -> None:
+    """``grep`` the whole PostgreSQL database for the key the workers hold: not there (it
+    was, in a Secret block, before the front door)."""
+    dump = subprocess.run(
+        ["su", "postgres", "-c", f"pg_dump {stack['database']}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert dump.returncode == 0, dump.stderr
+    assert "flow_run" in dump.stdout  # the dump holds the server's tables
+    assert E2E_KEY not in dump.stdout
 
 
 def test_prefect_deployment_run_takes_a_flat_path(stack: dict[str, Any]) -> None:

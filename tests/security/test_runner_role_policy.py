@@ -51,7 +51,12 @@ ROUTES = [
     ("POST", f"/deployments/{RUN}/create_flow_run", True),
     ("POST", f"/flow_runs/{RUN}/resume", True),
     ("POST", f"/flow_runs/{RUN}/input/filter", True),
-    ("GET", "/block_types/slug/secret/block_documents/name/openai-api-key", True),  # stripped
+    ("POST", "/block_documents/count", True),
+    ("POST", "/block_types/filter", True),
+    ("GET", "/block_types/slug/secret/block_documents/name/openai-api-key", False),
+    ("GET", "/block_types/slug/secret/block_documents", False),
+    ("POST", "/block_documents/filter", False),
+    ("GET", f"/block_documents/{RUN}", False),
     # The attacks of issue 22 and their relatives.
     ("PATCH", "/work_pools/local", False),
     ("PUT", "/work_pools/local", False),
@@ -229,13 +234,13 @@ async def test_a_runner_reaches_the_server_as_admin_without_include_secrets(
     door: tuple[httpx.AsyncClient, Upstream],
 ) -> None:
     client, upstream = door
-    path = "/api/block_types/slug/secret/block_documents/name/openai-api-key"
+    path = f"/api/flow_runs/{RUN}"
     answer = await client.get(
         path + "?include_secrets=true", headers={"Authorization": basic(RUNNER_AUTH)}
     )
     assert answer.status_code == 200
     answer = await client.post(
-        "/api/block_documents/filter",
+        "/api/flow_runs/filter",
         content=b'{"include_secrets": true}',
         headers={"Authorization": basic(RUNNER_AUTH)},
     )

@@ -1,6 +1,6 @@
 # ruff: noqa: E501
-"""Attack: secrets in common shapes pass the sanitizer, keys from Secret blocks are never
-registered with it (keys from the key file, now), and ``excerpt()`` truncates before it redacts."""
+"""Attack: secrets in common shapes pass the sanitizer, keys from the key file are never
+registered with it, and ``excerpt()`` truncates before it redacts."""
 
 from __future__ import annotations
 
