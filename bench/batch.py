@@ -359,8 +359,8 @@ def main() -> None:
         child_main(args)
         return
 
-    from eightflow.local_server import LocalServer
-    from eightflow.server_auth import client_env
+    from eightflow.server.auth import client_env
+    from eightflow.server.local import LocalServer
     from tests.support import StubConfig, start_stub_process
     from tests.support.corpus import write_corpus
 
@@ -381,7 +381,7 @@ def main() -> None:
         **os.environ,
         "EIGHTFLOW_HOME": str(home),
         "PREFECT_API_URL": server.api_url,
-        **client_env(home),  # the server asks for its auth string (eightflow.server_auth)
+        **client_env(home),  # the server asks for its auth string (eightflow.server.auth)
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }

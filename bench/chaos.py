@@ -50,8 +50,8 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from eightflow.local_server import LocalServer
-    from eightflow.server_auth import client_env
+    from eightflow.server.auth import client_env
+    from eightflow.server.local import LocalServer
     from tests.support import StubConfig, start_stub_process
     from tests.support.corpus import write_corpus
 
@@ -74,7 +74,7 @@ def main() -> None:
         **os.environ,
         "EIGHTFLOW_HOME": str(home),
         "PREFECT_API_URL": server.api_url,
-        **client_env(home),  # the server asks for its auth string (eightflow.server_auth)
+        **client_env(home),  # the server asks for its auth string (eightflow.server.auth)
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "OPENAI_API_KEY": "sk-chaos-0123456789abcdef",
         "EIGHTFLOW_REQUEST_TIMEOUT_S": str(args.request_timeout_s),

@@ -86,8 +86,8 @@ def main() -> None:
     import subprocess
 
     from bench.batch import free_port, process_cpu_s
-    from eightflow.local_server import LocalServer
-    from eightflow.server_auth import client_env
+    from eightflow.server.auth import client_env
+    from eightflow.server.local import LocalServer
 
     home = Path(tempfile.mkdtemp(prefix="eightflow-task-cost-")) / "home"
     server = LocalServer(home=home, port=free_port())

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 def api_headers(api: str) -> dict[str, str]:
     """The stack's auth string and a CSRF token: the API asks who you are."""
-    from eightflow.server_auth import auth_headers
+    from eightflow.server.auth import auth_headers
 
     basic = auth_headers()
     token = httpx.get(f"{api}/csrf-token?client=bench", headers=basic, timeout=30).json()

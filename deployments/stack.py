@@ -32,15 +32,15 @@ from typing import Any
 
 from eightflow_app.deployments.worker_env import PROVIDER_VARIABLE, worker_environment
 
-from eightflow.local_server import LocalServer, _alive, prefect_executable
-from eightflow.server.credentials import RUNNER_FILE, runner_auth
-from eightflow.server.launcher import healthy, start_front_door, stop_front_door
-from eightflow.server_auth import (
+from eightflow.server.auth import (
     AUTH_FILE,
     configure_profile,
     unconfigure_profile,
     use_server,
 )
+from eightflow.server.credentials import RUNNER_FILE, runner_auth
+from eightflow.server.launcher import healthy, start_front_door, stop_front_door
+from eightflow.server.local import LocalServer, _alive, prefect_executable
 from eightflow.settings import get_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -76,8 +76,8 @@ def stack_env(api_url: str, started_in: Path | None = None) -> dict[str, str]:
     """Environment for deploy and workers: our API and its auth string, the project dir,
     offline litellm, and the operator's limits (roots default to where the stack started;
     models to the operator's list)."""
-    from eightflow.allowed_models import allowed_models
-    from eightflow.server_auth import client_env
+    from eightflow.server.auth import client_env
+    from eightflow.settings import allowed_models
 
     started_in = started_in or Path.cwd()
     env = worker_environment(os.environ)

@@ -17,7 +17,7 @@ from pathlib import Path
 # Variables read outside the settings model, with where they are read and what they do.
 OTHER_VARIABLES: dict[str, tuple[str, str, str]] = {
     "EIGHTFLOW_ALLOWED_MODELS": (
-        "`eightflow/run_form.py`",
+        "`eightflow/safety/form_types.py`",
         "`EIGHTFLOW_MODEL`, the fallback models and `local/embedded`",
         "Comma-separated models a Run form (or a flow parameter) may choose.",
     ),
@@ -28,12 +28,12 @@ OTHER_VARIABLES: dict[str, tuple[str, str, str]] = {
         "to which a provider key may be sent.",
     ),
     "EIGHTFLOW_DATA_ROOTS": (
-        "`eightflow/path_roots.py`",
+        "`eightflow/safety/path_roots.py`",
         "unset (any path); `stack up` sets the folder it started in",
         "Folders (separated by `:` or `,`) that runs may read documents from.",
     ),
     "EIGHTFLOW_OUT_ROOT": (
-        "`eightflow/path_roots.py`",
+        "`eightflow/safety/path_roots.py`",
         "unset (any path); `stack up` sets the folder it started in",
         "The folder that runs may write outputs under (never `prompts/` or `EIGHTFLOW_HOME`).",
     ),

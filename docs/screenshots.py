@@ -145,13 +145,13 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="eightflow-screens-"))
     home = scratch / "home"  # outputs may not go inside EIGHTFLOW_HOME
     os.environ["EIGHTFLOW_HOME"] = str(home)
-    from eightflow.local_server import LocalServer
+    from eightflow.server.local import LocalServer
 
     server = LocalServer(home=home, port=free_port())
     status = server.start(timeout=120)
     child: subprocess.Popen[str] | None = None
     try:
-        from eightflow.server_auth import auth_string, client_env
+        from eightflow.server.auth import auth_string, client_env
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env.update(

@@ -15,7 +15,6 @@ from eightflow.definition import (
     WorkflowDefinition,
 )
 from eightflow.documents import Document
-from eightflow.dynamic import DynamicWorkflow, Plan, PlanError, PlannedStep, StepFactory, StepType
 from eightflow.errors import (
     BudgetExceeded,
     ModelError,
@@ -31,6 +30,14 @@ from eightflow.errors import (
 from eightflow.observe.metrics import MetricsCollector
 from eightflow.observe.monitor import WorkflowMonitor
 from eightflow.observe.tracer import WorkflowTracer
+from eightflow.planning.dynamic import (
+    DynamicWorkflow,
+    Plan,
+    PlanError,
+    PlannedStep,
+    StepFactory,
+    StepType,
+)
 from eightflow.prompts import Prompt, PromptRegistry
 from eightflow.runtime.context import Context, StepResult
 from eightflow.runtime.records import StepRecord, WorkflowResult

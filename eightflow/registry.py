@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from eightflow.errors import WorkflowError
-from eightflow.gc_pause import quiet_gc
+from eightflow.runtime.gc_pause import quiet_gc
 from eightflow.settings import get_settings
 from eightflow.workflow import Workflow
 
@@ -55,7 +55,7 @@ def load_flow(name: str) -> Any:
 
 def _import(target: str) -> Any:
     """The module of ``module:attr``. A workflow's first import pulls in Prefect and the
-    app's tasks, hundreds of thousands of objects: see :mod:`eightflow.gc_pause`. Later
+    app's tasks, hundreds of thousands of objects: see :mod:`eightflow.runtime.gc_pause`. Later
     calls find it in ``sys.modules`` and freeze nothing (a freeze per call would keep the
     garbage of a long-lived process's earlier runs)."""
     name = target.partition(":")[0]

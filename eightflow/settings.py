@@ -3,7 +3,9 @@
 Everything local (ledger, cache, server database) lives under ``EIGHTFLOW_HOME`` (default
 ``~/.eightflow``) so a user can wipe or move it as one folder. :func:`get_settings` is the
 one access point; it follows the environment as it changes (tests, the CLI's options) and
-re-parses it only when one of the variables it reads has changed.
+re-parses it only when one of the variables it reads has changed. The operator's list of
+allowed models (:func:`allowed_models`) is read here too: Run forms and prompt files both
+ask it.
 """
 
 from __future__ import annotations
@@ -216,3 +218,37 @@ def _parse() -> Settings:
             name = alias.choices[0] if isinstance(alias, AliasChoices) else PREFIX + field.upper()
             problems.append(f"{name}={os.environ.get(str(name), '')!r}: {error['msg']}")
         raise SettingsError("; ".join(problems)) from None
+
+
+# -- the models the operator allows: what a Run form may choose, and a prompt file may name --
+def _listed() -> list[str]:
+    return [
+        m.strip() for m in os.environ.get("EIGHTFLOW_ALLOWED_MODELS", "").split(",") if m.strip()
+    ]
+
+
+def operator_lists_models() -> bool:
+    """Whether ``EIGHTFLOW_ALLOWED_MODELS`` names any model."""
+    return bool(_listed())
+
+
+def allowed_models() -> list[str]:
+    """The models a deployment's Run form may choose from (operator's list)."""
+    listed = _listed()
+    if listed:
+        return listed
+    settings = get_settings()
+    return list(dict.fromkeys([settings.model, *settings.fallback_models, EMBEDDED_MODEL]))
+
+
+def check_allowed_model(model: str | None) -> str | None:
+    """``model`` if the operator allows it (None or empty: the default); else an error."""
+    if not model:
+        return None
+    allowed = allowed_models()
+    if model not in allowed:
+        raise ValueError(
+            f"model '{model}' is not allowed; the operator allows: {', '.join(allowed)} "
+            "(EIGHTFLOW_ALLOWED_MODELS)"
+        )
+    return model

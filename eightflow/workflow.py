@@ -164,7 +164,7 @@ class Workflow:
         """Run the workflow; returns its ``WorkflowResult``.
 
         Outside a flow run this starts one (on the Prefect API chosen as the CLI chooses it:
-        see :mod:`eightflow.prefect_env`); inside one, the steps run as its tasks. Every call
+        see :mod:`eightflow.server.prefect_env`); inside one, the steps run as its tasks. Every call
         has its own run state, so one instance may run several times at once. Raises
         :class:`WorkflowFailed` (carrying the result) when the run does not succeed, unless
         ``raise_on_failure=False``.
@@ -220,7 +220,7 @@ class Workflow:
 
             if FlowRunContext.get() is not None:
                 return await steps()
-        from eightflow.prefect_env import ensure_connected
+        from eightflow.server.prefect_env import ensure_connected
 
         ensure_connected()  # before Prefect reads its settings: the CLI's server rules
         results: list[WorkflowResult] = []

@@ -21,9 +21,9 @@ from prefect.states import Failed
 
 from eightflow.batch import BatchRunner
 from eightflow.batch.params import FLOW_EXCLUDES, FORM_CHECKS, FORM_ORDER, BatchParams
-from eightflow.path_roots import check_output_dir, check_readable
 from eightflow.registry import load_workflow
-from eightflow.run_form import flat_parameters
+from eightflow.safety.form_types import flat_parameters
+from eightflow.safety.path_roots import check_output_dir, check_readable
 
 __all__ = ["BatchParams", "batch_documents"]
 

@@ -19,8 +19,8 @@ from prefect.states import Failed
 from pydantic import AfterValidator, BaseModel, Field
 
 from eightflow.batch.params import FORM_CHECKS, BatchParams, shared_field
-from eightflow.path_roots import check_output_dir, check_readable
-from eightflow.run_form import flat_parameters
+from eightflow.safety.form_types import flat_parameters
+from eightflow.safety.path_roots import check_output_dir, check_readable
 
 
 def _batch_deployment(name: str) -> str:

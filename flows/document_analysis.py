@@ -32,8 +32,8 @@ from eightflow import (
     WorkflowError,
     WorkflowResult,
 )
-from eightflow.run_form import AllowedModel, ReadablePath
-from eightflow.sanitize import sanitize_text
+from eightflow.safety.form_types import AllowedModel, ReadablePath
+from eightflow.safety.sanitize import sanitize_text
 
 #: The shipped review rule: a person checks a sentiment the model is unsure of. Off by
 #: default; ``--review-below X`` (or the flow parameter ``review_below``) turns it on at X.

@@ -24,10 +24,10 @@ from prefect import flow
 from pydantic import BaseModel
 
 from eightflow import Context, RetryPolicy, ReviewRule, StepResult, WorkflowResult
-from eightflow.dynamic import DynamicWorkflow, StepType
 from eightflow.embedded.planner import use_planning_rules
-from eightflow.run_form import AllowedModel, ReadablePath
-from eightflow.sanitize import sanitize_text
+from eightflow.planning.dynamic import DynamicWorkflow, StepType
+from eightflow.safety.form_types import AllowedModel, ReadablePath
+from eightflow.safety.sanitize import sanitize_text
 
 # Offline, the embedded model plans this workflow by its own rules.
 use_planning_rules(TRIAGE_PLANNING_RULES)

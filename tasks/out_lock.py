@@ -7,7 +7,7 @@ results), and it dies with its process: a batch killed with ``kill -9`` never le
 folder locked.
 
 The folder's descriptor is opened once, without following a link, and checked to lie
-under the output root (:func:`eightflow.path_roots.open_output_dir`); writers then create
+under the output root (:func:`eightflow.safety.path_roots.open_output_dir`); writers then create
 their files beneath it (``lock.fd`` as ``dir_fd``), so a folder swapped for a link after
 the check is never written through.
 """
@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from eightflow.path_roots import open_output_dir
+from eightflow.safety.path_roots import open_output_dir
 
 
 def _say(message: str) -> None:

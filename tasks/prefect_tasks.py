@@ -39,7 +39,7 @@ from prefect.context import TaskRunContext
 from eightflow import PromptRegistry
 from eightflow.documents import Document
 from eightflow.errors import ModelTemporaryError
-from eightflow.sanitize_memo import SanitizeMemo
+from eightflow.safety.sanitize_memo import SanitizeMemo
 
 __all__ = ["entities", "load", "publish", "sentiment", "summarize", "topics"]
 

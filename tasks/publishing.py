@@ -25,12 +25,12 @@ from eightflow_app.tasks.out_lock import OutDirLock
 from eightflow_app.tasks.results_table import ResultsTable
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
-from eightflow.observe.inert import md_cell
 from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
-from eightflow.path_roots import check_output_dir, open_new_file, open_output_dir
 from eightflow.runtime.failpoints import failpoint
-from eightflow.sanitize import sanitize_text
-from eightflow.sanitize_memo import SanitizeMemo
+from eightflow.safety.inert import md_cell
+from eightflow.safety.path_roots import check_output_dir, open_new_file, open_output_dir
+from eightflow.safety.sanitize import sanitize_text
+from eightflow.safety.sanitize_memo import SanitizeMemo
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

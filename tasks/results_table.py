@@ -27,7 +27,7 @@ import math
 from collections.abc import Iterable
 from typing import IO, Any
 
-from eightflow.observe.inert import csv_cell, csv_value
+from eightflow.safety.inert import csv_cell, csv_value
 
 # The fixed columns, with their Arrow type names (``pyarrow.type_for_alias``).
 RESULT_TYPES: dict[str, str] = {

@@ -160,7 +160,7 @@ class LedgerGroup:
         self._committing = pending
 
     def _failed(self, count: int, exc: BaseException) -> None:
-        from eightflow.sanitize import sanitize_text
+        from eightflow.safety.sanitize import sanitize_text
 
         self._unrecorded += count
         if self._error is None:

@@ -4,7 +4,7 @@
 Everything else is derived from it, field by field (name, type and bounds, default, one
 description):
 
-- the flow's flat, typed parameters (:func:`eightflow.run_form.flat_parameters`), which
+- the flow's flat, typed parameters (:func:`eightflow.safety.form_types.flat_parameters`), which
   Prefect's Run form shows one by one and ``prefect deployment run ... --param x=`` sets;
 - the options of ``eightflow analyze`` (:func:`eightflow.cli.options.cli_options`).
 
@@ -22,7 +22,7 @@ from pydantic import AfterValidator, Field
 from pydantic.fields import FieldInfo
 
 from eightflow.batch.models import BatchOptions
-from eightflow.run_form import AllowedModel, OutputFolder, ReadablePath
+from eightflow.safety.form_types import AllowedModel, OutputFolder, ReadablePath
 
 
 def registered_workflow(value: str) -> str:
@@ -79,7 +79,7 @@ class BatchParams(BatchOptions):
         return BatchOptions.model_validate(self.model_dump(include=set(BatchOptions.model_fields)))
 
 
-#: What a Run form may choose, checked on the flow's parameters (see eightflow.run_form).
+#: What a Run form may choose, checked on the flow's parameters (see eightflow.safety.form_types).
 FORM_CHECKS: dict[str, Any] = {
     "folder": ReadablePath,
     "out": OutputFolder,

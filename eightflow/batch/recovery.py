@@ -26,7 +26,7 @@ from eightflow.errors import (
 
 
 def one_line(exc: BaseException, limit: int = 200) -> str:
-    from eightflow.sanitize import sanitize_text
+    from eightflow.safety.sanitize import sanitize_text
 
     text = " ".join(str(exc).split()) or type(exc).__name__
     return sanitize_text(text, limit=limit)

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eightflow.batch.collector import batch_collector
 from eightflow.batch.models import BatchOptions, DocumentOutcome
 from eightflow.batch.shared_bounds import BudgetCell, SharedBudget, split, split_rpm
+from eightflow.runtime.gc_batch import batch_collector
 from eightflow.runtime.limiter import CallLimiter
 from eightflow.runtime.worker_exit import run_worker_exit_hooks
 

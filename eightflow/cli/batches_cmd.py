@@ -39,7 +39,7 @@ def batches_command(
     if not rows:
         out.print("no open provider batches")
         return
-    from eightflow.observe.inert import console_text
+    from eightflow.safety.inert import console_text
 
     table = Table(*COLUMNS)
     for row in rows:  # provider text: shown literally, never as rich markup

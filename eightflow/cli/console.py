@@ -18,17 +18,17 @@ def fail(message: str, code: int = 2) -> None:
 
     The message may quote file names and model text: rich markup in it is shown literally.
     """
-    from eightflow.observe.inert import console_text
+    from eightflow.safety.inert import console_text
 
     err.print(f"[red]error:[/red] {console_text(message)}")
     raise typer.Exit(code)
 
 
 def connect() -> Any:
-    """``eightflow.prefect_env.connect`` for a command: another home's server on our port
+    """``eightflow.server.prefect_env.connect`` for a command: another home's server on our port
     is a one-line error naming the port, that home and the fix, never a 401 traceback."""
-    from eightflow.prefect_env import connect as choose_api
-    from eightflow.server_owner import ServerClashError
+    from eightflow.server.owner import ServerClashError
+    from eightflow.server.prefect_env import connect as choose_api
 
     try:
         return choose_api()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from eightflow.cli.report_cmd import DEFAULT_REPORT_DIR, _num
-from eightflow.observe.inert import console_text
+from eightflow.safety.inert import console_text
 
 if TYPE_CHECKING:
     from rich.console import Console

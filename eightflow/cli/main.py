@@ -21,11 +21,11 @@ from eightflow.cli.console import err, out
 from eightflow.cli.console import fail as _fail
 from eightflow.cli.options import cli_options
 from eightflow.errors import WorkflowError
-from eightflow.gc_pause import freeze_at_exit
-from eightflow.observe.inert import console_text
+from eightflow.runtime.gc_pause import freeze_at_exit
+from eightflow.safety.inert import console_text
 
 # A command's process ends right after it: the interpreter's last collections over the
-# imported heap took 1.2-2 s of an `eightflow run` (see eightflow.gc_pause).
+# imported heap took 1.2-2 s of an `eightflow run` (see eightflow.runtime.gc_pause).
 freeze_at_exit()
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -48,7 +48,7 @@ def allow_operator_choices(model: str | None, api_base: str | None) -> None:
         if allowed:
             os.environ["EIGHTFLOW_ALLOWED_MODELS"] = f"{allowed},{model}"
         else:
-            from eightflow.allowed_models import allowed_models
+            from eightflow.settings import allowed_models
 
             os.environ["EIGHTFLOW_ALLOWED_MODELS"] = ",".join([*allowed_models(), model])
     if api_base:
@@ -186,7 +186,7 @@ def analyze_command(
         return
     out_dir = Path(options["out"]).resolve()
     brief = {**summary.brief(), "out": str(out_dir), "flow_state": state.name}
-    from eightflow.prefect_env import flow_run_url
+    from eightflow.server.prefect_env import flow_run_url
 
     brief["ui_url"] = flow_run_url(summary.flow_run_id)
     if as_json:
@@ -272,7 +272,7 @@ def server_start(
     port: Annotated[int | None, typer.Option(help="Port (default 4200).")] = None,
 ) -> None:
     """Start the local Prefect server (SQLite under EIGHTFLOW_HOME)."""
-    from eightflow.local_server import LocalServer
+    from eightflow.server.local import LocalServer
 
     server = LocalServer(port=port)
     try:
@@ -280,7 +280,7 @@ def server_start(
     except RuntimeError as exc:
         _fail(str(exc))
         return
-    from eightflow.server_auth import AUTH_FILE, configure_profile
+    from eightflow.server.auth import AUTH_FILE, configure_profile
 
     profile = configure_profile(status["api_url"])
     out.print(
@@ -300,7 +300,7 @@ def server_stop(
     port: Annotated[int | None, typer.Option(help="Port (default 4200).")] = None,
 ) -> None:
     """Stop the local Prefect server started by eightflow."""
-    from eightflow.local_server import LocalServer
+    from eightflow.server.local import LocalServer
 
     stopped = LocalServer(port=port).stop()
     out.print("Prefect server stopped." if stopped else "No eightflow-started server was running.")
@@ -311,7 +311,7 @@ def server_status(
     port: Annotated[int | None, typer.Option(help="Port (default 4200).")] = None,
 ) -> None:
     """Say whether the local Prefect server is running, and where."""
-    from eightflow.local_server import LocalServer
+    from eightflow.server.local import LocalServer
 
     status = LocalServer(port=port).status()
     out.print(json.dumps(status, indent=2))

@@ -8,8 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from eightflow.observe.inert import console_text
 from eightflow.observe.report import fmt_cost
+from eightflow.safety.inert import console_text
 
 
 class BatchProgress:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from eightflow.observe.inert import console_text
 from eightflow.observe.report import compact, fmt_cost
 from eightflow.runtime.records import WorkflowResult
-from eightflow.sanitize import sanitize
+from eightflow.safety.inert import console_text
+from eightflow.safety.sanitize import sanitize
 
 _SKIP = {"report", "key_points", "keyphrases"}
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from eightflow.observe.inert import console_text
+from eightflow.safety.inert import console_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -292,7 +292,7 @@ def report_command(
     """Success, failures, cost, cache use and step latency across the ledger's runs."""
     from eightflow.cli.console import err, fail, out
     from eightflow.observe.ledger_metrics import cost_per_day, ledger_report, parse_duration
-    from eightflow.prefect_env import flow_run_url
+    from eightflow.server.prefect_env import flow_run_url
     from eightflow.store.ledger import default_ledger
 
     try:

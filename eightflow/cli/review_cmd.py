@@ -39,7 +39,7 @@ def list_command(
         return
     from rich.table import Table
 
-    from eightflow.observe.inert import console_text
+    from eightflow.safety.inert import console_text
 
     table = Table("id", "workflow", "document", "step", "status", "reason", "link")
     for r in rows:
@@ -77,7 +77,7 @@ def decide_command(
     from eightflow.cli.console import connect
 
     connection = connect()
-    from eightflow.observe.inert import console_text
+    from eightflow.safety.inert import console_text
 
     (err if as_json else out).print(f"[dim]{console_text(connection.message)}[/dim]")
     from eightflow.registry import load_workflow
@@ -100,7 +100,7 @@ def decide_command(
     elif "resumed" in decided:
         out.print(f"review {decided['review_id']}: resumed flow run {decided['resumed']}")
     else:
-        from eightflow.observe.inert import console_text
+        from eightflow.safety.inert import console_text
 
         out.print(
             console_text(
@@ -149,7 +149,7 @@ def print_review_rates(rates: list[dict[str, Any]], console: Any) -> None:
     table = Table(title="Reviews", title_justify="left")
     for i, head in enumerate(REVIEW_HEAD):
         table.add_column(head, justify="left" if i < 3 else "right")
-    from eightflow.observe.inert import console_text
+    from eightflow.safety.inert import console_text
 
     for row in review_rate_rows(rates):
         table.add_row(*(console_text(c) for c in row))
@@ -182,7 +182,7 @@ def print_eval_scores(scores: list[dict[str, Any]], console: Any) -> None:
     table = Table(title="Evaluations (latest per prompt and model)", title_justify="left")
     for head in EVAL_HEAD:
         table.add_column(head, justify="right" if head in ("score", "rows") else "left")
-    from eightflow.observe.inert import console_text
+    from eightflow.safety.inert import console_text
 
     for row in eval_score_rows(scores):
         table.add_row(*(console_text(c) for c in row))

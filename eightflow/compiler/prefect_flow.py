@@ -28,7 +28,7 @@ from eightflow.compiler.task_options import step_task_options
 from eightflow.definition import WorkflowDefinition
 from eightflow.errors import StepFailed, StepTimeout, WorkflowError
 from eightflow.runtime.executor import StepExecutor
-from eightflow.sanitize import sanitize_text
+from eightflow.safety.sanitize import sanitize_text
 
 # Options are assembled as dicts in one place (task_options); Prefect's overloads cannot
 # type-check ``**options``, so the factories are used untyped here.

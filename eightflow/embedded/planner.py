@@ -12,7 +12,7 @@ Of the wanted steps it proposes what the registry has, minus what was executed, 
 types the feedback rejected, minus steps whose inputs are missing or whose outputs already
 exist; a later alternative stands in for a type that is unavailable. When nothing is left
 (or no rules are installed) it answers ``done: true`` with no steps. The answer is a plain
-dict matching :class:`eightflow.dynamic.Plan`; same message, same plan.
+dict matching :class:`eightflow.planning.dynamic.Plan`; same message, same plan.
 """
 
 from __future__ import annotations

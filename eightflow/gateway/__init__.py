@@ -20,7 +20,7 @@ os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 
 # No litellm module globals are set here: options travel with each call (see ``call``).
 
-from eightflow.gc_pause import quiet_gc
+from eightflow.runtime.gc_pause import quiet_gc
 
 # litellm (and the openai SDK under it) is the biggest import of all: without the pause the
 # collector ran repeated full collections over the growing heap while it was built.

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from eightflow.sanitize import REDACTED, known_secrets, sanitize_text, secrets_in
+from eightflow.safety.sanitize import REDACTED, known_secrets, sanitize_text, secrets_in
 
 # A secret quoted out of context shorter than this is not looked for elsewhere: a password
 # "abc" would redact every "abc" in the answer.

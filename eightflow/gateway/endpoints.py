@@ -5,7 +5,7 @@ The operator decides, never a Run form:
 - ``EIGHTFLOW_API_BASE`` (settings) and ``EIGHTFLOW_ALLOWED_API_BASES`` (comma-separated)
   list the OpenAI-compatible base URLs calls may be sent to with a stored key;
   ``<PROVIDER>_API_BASE`` (e.g. ``OPENAI_API_BASE``) is the base configured for one provider.
-- The models a Run form may pick are in :mod:`eightflow.run_form`.
+- The models a Run form may pick are in :mod:`eightflow.safety.form_types`.
 
 A key read from the environment or a Secret block is attached only to a request that goes
 to the provider's default URL or to a base configured for that provider. A request to any

@@ -107,6 +107,6 @@ def retry_after_of(exc: BaseException) -> float | None:
 
 
 def _clean_message(text: str, limit: int = 500) -> str:
-    from eightflow.sanitize import sanitize_text
+    from eightflow.safety.sanitize import sanitize_text
 
     return sanitize_text(text.replace("\n", " "), limit=limit)

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 
 from eightflow.gateway.errors import provider_of
-from eightflow.sanitize import register_secret
+from eightflow.safety.sanitize import register_secret
 from eightflow.settings import get_settings
 
 KEYS_FILE = "keys.env"

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from eightflow.runtime.run_state import RunState, StepScope
-from eightflow.sanitize import sanitize_text
+from eightflow.safety.sanitize import sanitize_text
 
 MAX_ERRORS = 10  # validation errors quoted back to the model
 MAX_ANSWER_CHARS = 4000  # of the bad answer echoed as the assistant's turn

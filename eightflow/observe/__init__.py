@@ -1,1 +1,1 @@
-"""Observation: tracer, metrics, monitor, reports, targets; the sanitizer is eightflow.sanitize."""
+"""Observation: tracer, metrics, monitor, reports and targets."""

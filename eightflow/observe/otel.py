@@ -19,7 +19,7 @@ from typing import Any
 
 from eightflow.runtime.records import WorkflowResult
 from eightflow.runtime.worker_exit import at_worker_exit
-from eightflow.sanitize import sanitize_text
+from eightflow.safety.sanitize import sanitize_text
 from eightflow.settings import get_settings
 
 log = logging.getLogger("eightflow.otel")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from eightflow.observe.inert import md_cell, md_text
 from eightflow.runtime.records import WorkflowResult
-from eightflow.sanitize import sanitize_text
+from eightflow.safety.inert import md_cell, md_text
+from eightflow.safety.sanitize import sanitize_text
 
 
 def executed_mermaid(result: WorkflowResult, types: dict[str, Any] | None = None) -> str:

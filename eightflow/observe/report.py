@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from eightflow.definition import WorkflowDefinition
-from eightflow.observe.inert import md_cell, md_text
 from eightflow.runtime.records import StepRecord, WorkflowResult
-from eightflow.sanitize import sanitize, sanitize_text
+from eightflow.safety.inert import md_cell, md_text
+from eightflow.safety.sanitize import sanitize, sanitize_text
 
 _STATUS_STYLE = {
     "completed": "fill:#d4f7dc,stroke:#1a7f37",

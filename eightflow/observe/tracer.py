@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eightflow.runtime.records import StepRecord, WorkflowResult
-from eightflow.sanitize import excerpt, sanitize_text
+from eightflow.safety.sanitize import excerpt, sanitize_text
 
 Sink = Callable[["Trace"], None]
 

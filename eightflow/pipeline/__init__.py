@@ -2,14 +2,14 @@
 
 - :mod:`eightflow.pipeline.driver`: the driver protocol, the static graph's driver, and
   how a driver's outcome becomes a ``WorkflowResult``;
-- :mod:`eightflow.pipeline.planner`: the planner protocol and its driver (dynamic
-  workflows: rounds, re-plans, bounds);
 - :mod:`eightflow.pipeline.run`: :class:`RunPipeline`, review rules and the sinks in order;
 - :mod:`eightflow.pipeline.sinks`: the ledger, targets, artifacts and OpenTelemetry.
+
+A planner's driver (dynamic workflows: rounds, re-plans, bounds) is another driver, kept
+with the planner in :mod:`eightflow.planning.driver`; the pipeline never imports it.
 """
 
 from eightflow.pipeline.driver import Driven, Driver, StaticDriver, build_result
-from eightflow.pipeline.planner import Planner, PlannerDriver
 from eightflow.pipeline.run import RunPipeline
 from eightflow.pipeline.sinks import BatchScope, FinishedRun, Sink, SinkFailed, default_sinks
 
@@ -18,8 +18,6 @@ __all__ = [
     "Driven",
     "Driver",
     "FinishedRun",
-    "Planner",
-    "PlannerDriver",
     "RunPipeline",
     "Sink",
     "SinkFailed",

@@ -1,7 +1,7 @@
 """The first stage of a run: a driver runs the steps and the run's outcome becomes a result.
 
 A driver is what decides which steps run: :class:`StaticDriver` runs a definition's graph;
-:class:`eightflow.pipeline.planner.PlannerDriver` asks a planner for steps, round by round.
+:class:`eightflow.planning.driver.PlannerDriver` asks a planner for steps, round by round.
 Either hands back a :class:`Driven` (the definition actually executed, the outputs, the
 step records, the first fatal error), which :func:`build_result` folds into the run's
 ``WorkflowResult``, the same way for both.
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from eightflow.definition import WorkflowDefinition
 from eightflow.errors import BudgetExceeded, StepTimeout, WorkflowError
-from eightflow.prefect_env import flow_run_url
 from eightflow.runtime.records import RunStatus, StepRecord, TokenUsage, WorkflowResult, total_cost
 from eightflow.runtime.run_state import RunState
-from eightflow.sanitize import sanitize_text
+from eightflow.safety.sanitize import sanitize_text
+from eightflow.server.prefect_env import flow_run_url
 
 if TYPE_CHECKING:
     from eightflow.compiler.prefect_flow import CompiledWorkflow

@@ -26,9 +26,9 @@ from eightflow.pipeline.sinks import (
     TargetSink,
     default_sinks,
 )
-from eightflow.prefect_env import flow_run_url
 from eightflow.runtime.records import WorkflowResult
 from eightflow.runtime.run_state import RunState
+from eightflow.server.prefect_env import flow_run_url
 
 
 class PipelineWorkflow(Protocol):
@@ -149,7 +149,7 @@ def normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None
 
 
 def input_preview(inputs: dict[str, Any]) -> dict[str, str]:
-    from eightflow.sanitize import excerpt
+    from eightflow.safety.sanitize import excerpt
 
     return {k: excerpt(v, limit=200) for k, v in inputs.items() if k != "document_info"}
 

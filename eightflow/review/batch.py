@@ -97,7 +97,7 @@ def _link(request: ReviewRequest) -> str | None:
 
 
 def _flow_link(flow_run_id: str | None) -> str | None:
-    from eightflow.prefect_env import flow_run_url
+    from eightflow.server.prefect_env import flow_run_url
 
     return flow_run_url(flow_run_id)
 

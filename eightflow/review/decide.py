@@ -23,9 +23,9 @@ from pydantic import BaseModel
 
 from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.errors import WorkflowError
-from eightflow.observe.inert import csv_cell, csv_value, md_cell
 from eightflow.review.store import get_review, record_decision
-from eightflow.sanitize import sanitize_text
+from eightflow.safety.inert import csv_cell, csv_value, md_cell
+from eightflow.safety.sanitize import sanitize_text
 from eightflow.store.ledger import Ledger
 
 DECIDED_STATUS = {

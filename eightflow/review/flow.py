@@ -26,7 +26,7 @@ from eightflow.review.render import request_markdown
 from eightflow.review.requests import ReviewRequest, review_requests
 from eightflow.review.store import get_review, record_decision, save_pending
 from eightflow.runtime.records import WorkflowResult
-from eightflow.sanitize import sanitize_text
+from eightflow.safety.sanitize import sanitize_text
 from eightflow.settings import get_settings
 
 

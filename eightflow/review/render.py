@@ -1,7 +1,7 @@
 """Markdown for reviewers: the form's description, the batch's review list, a decision.
 
 Every string a document, a model or a reviewer supplied (document ids, reasons, names,
-notes, edits) goes through :mod:`eightflow.observe.inert` where it lands, so none of it
+notes, edits) goes through :mod:`eightflow.safety.inert` where it lands, so none of it
 can become a link, an image, HTML or a heading in the UI.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from eightflow.observe.inert import md_cell, md_code
 from eightflow.observe.report import MarkdownCell, markdown_table
-from eightflow.sanitize import sanitize_text
+from eightflow.safety.inert import md_cell, md_code
+from eightflow.safety.sanitize import sanitize_text
 
 
 def _line(value: Any, limit: int = 200) -> str:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from eightflow.definition import WorkflowDefinition
 from eightflow.definition.review import ReviewRule
 from eightflow.runtime.records import WorkflowResult
-from eightflow.sanitize import sanitize
+from eightflow.safety.sanitize import sanitize
 
 
 class ReviewRequest(BaseModel):

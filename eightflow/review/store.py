@@ -8,7 +8,7 @@ from typing import Any
 
 from eightflow.errors import WorkflowError
 from eightflow.review.requests import ReviewRequest
-from eightflow.sanitize import sanitize, sanitize_text
+from eightflow.safety.sanitize import sanitize, sanitize_text
 from eightflow.store.ledger import Ledger, default_ledger
 
 _COLUMNS = [

@@ -159,7 +159,7 @@ class WorkflowResult(BaseModel):
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        from eightflow.sanitize import sanitize, sanitize_text
+        from eightflow.safety.sanitize import sanitize, sanitize_text
 
         data = self.model_dump(mode="json")
         data["error"] = sanitize_text(self.error, limit=2000) if self.error else self.error

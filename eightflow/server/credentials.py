@@ -1,7 +1,7 @@
 """Two credentials, one form (``user:password``): the operator's admin auth string and the
 runner credential people use in the UI, each in a 0600 file under ``EIGHTFLOW_HOME``.
 
-The admin string is Prefect's own (``prefect-auth``, :mod:`eightflow.server_auth`); the
+The admin string is Prefect's own (``prefect-auth``, :mod:`eightflow.server.auth`); the
 Prefect server knows only that one. The runner credential (``runner-auth``) is known only to
 the front door, which lets it through the runner allow-list with the admin string in its place.
 """
@@ -14,7 +14,7 @@ import os
 import secrets
 from pathlib import Path
 
-from eightflow.server_auth import auth_string, make_home_private
+from eightflow.server.auth import auth_string, make_home_private
 from eightflow.settings import get_settings
 
 RUNNER_FILE = "runner-auth"

@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     import uvicorn
 
-    from eightflow.server_auth import check_bind
+    from eightflow.server.auth import check_bind
 
     credentials = Credentials.of_home(Path(args.home))
     check_bind(args.host, credentials.admin)

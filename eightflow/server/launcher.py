@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from eightflow.local_server import _alive
-from eightflow.server_auth import make_home_private
+from eightflow.server.auth import make_home_private
+from eightflow.server.local import _alive
 
 LOG_NAME = "front-door.log"
 

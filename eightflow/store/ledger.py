@@ -22,7 +22,7 @@ from typing import Any
 
 from eightflow.runtime.failpoints import failpoint
 from eightflow.runtime.records import WorkflowResult
-from eightflow.sanitize_memo import SanitizeMemo
+from eightflow.safety.sanitize_memo import SanitizeMemo
 from eightflow.settings import get_settings
 from eightflow.store.ledger_rows import insert_runs
 from eightflow.store.migrations import apply_migrations, enable_wal

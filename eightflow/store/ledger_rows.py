@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eightflow.runtime.records import WorkflowResult
-from eightflow.sanitize import sanitize
-from eightflow.sanitize_memo import SanitizeMemo
+from eightflow.safety.sanitize import sanitize
+from eightflow.safety.sanitize_memo import SanitizeMemo
 from eightflow.store.recorded_inputs import recorded_answer
 
 

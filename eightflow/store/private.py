@@ -1,7 +1,7 @@
 """Local state is private: ``EIGHTFLOW_HOME`` is 0700 and ledger and cache files 0600.
 
 The home is made by ``eightflow.settings.private_dir`` (``Settings.state_dir`` and
-``eightflow.server_auth.make_home_private`` call it), so it is the owner's alone from its
+``eightflow.server.auth.make_home_private`` call it), so it is the owner's alone from its
 first use, not only once a server has started.
 
 SQLite creates its ``-wal`` and ``-shm`` files with the database file's permissions, so

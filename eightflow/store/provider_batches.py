@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eightflow.sanitize import sanitize_text
+from eightflow.safety.sanitize import sanitize_text
 from eightflow.store.ledger import Ledger
 
 OPEN_STATES = ("validating", "in_progress", "finalizing", "cancelling", "submitted")

@@ -26,7 +26,7 @@ from eightflow_app.tasks.loading.textutil import Extracted, normalize_text
 
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
-from eightflow.path_roots import check_readable, open_readable
+from eightflow.safety.path_roots import check_readable, open_readable
 
 Loader = Callable[[bytes, LoadLimits], Extracted]
 

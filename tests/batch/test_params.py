@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from eightflow.batch.params import CLI_EXCLUDES, FLOW_EXCLUDES, BatchParams
 from eightflow.cli.main import app
 from eightflow.cli.options import cli_options, option_name
-from eightflow.run_form import flat_parameters
+from eightflow.safety.form_types import flat_parameters
 
 CLI_ONLY = {"as_json"}  # --json: how the command prints, not a batch option
 

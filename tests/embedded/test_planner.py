@@ -15,11 +15,11 @@ import pytest
 from eightflow_app.tasks.loading import load_document
 from eightflow_app.tasks.triage.planning import TRIAGE_PLANNING_RULES
 
-from eightflow.dynamic import Plan
 from eightflow.embedded import EmbeddedModel, extract_document
 from eightflow.embedded.engine import ALL_TASKS, TRIAGE_TASKS, infer_task
 from eightflow.embedded.planner import plan_next_steps, planning_rules, use_planning_rules
 from eightflow.embedded.profile import detect_language, find_tables, profile_document
+from eightflow.planning.dynamic import Plan
 from eightflow.prompts import PromptRegistry
 
 REPO = Path(__file__).resolve().parents[2]

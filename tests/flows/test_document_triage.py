@@ -17,7 +17,7 @@ from eightflow_app.flows.document_triage import DocumentTriageWorkflow, document
 from typer.testing import CliRunner
 
 from eightflow.cli.main import app
-from eightflow.dynamic import Plan, PlanError, PlannedStep
+from eightflow.planning.dynamic import Plan, PlanError, PlannedStep
 from eightflow.store.ledger import default_ledger
 
 REPO = Path(__file__).resolve().parents[2]

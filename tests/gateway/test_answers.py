@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel
 
 from eightflow.gateway.answers import clean_answer, only_markers
-from eightflow.sanitize import REDACTED
+from eightflow.safety.sanitize import REDACTED
 
 URL = "postgresql://admin:Sup3rS3cretPass@db.internal:5432/ledger"
 KEY = "sk-" + "Zq7" * 13 + "X"

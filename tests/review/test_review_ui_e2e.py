@@ -52,7 +52,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    from eightflow.local_server import LocalServer
+    from eightflow.server.local import LocalServer
 
     home = tmp_path / "home"
     local = LocalServer(home=home, port=free_port())
@@ -108,7 +108,7 @@ def test_reviewer_edits_in_the_ui_and_the_run_continues(
     import playwright.sync_api  # noqa: F401  (a dev dependency: missing fails, never skips)
 
     assert chromium is not None
-    from eightflow.server_auth import auth_string, client_env
+    from eightflow.server.auth import auth_string, client_env
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(

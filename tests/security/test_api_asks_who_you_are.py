@@ -20,13 +20,13 @@ import httpx
 import pytest
 from eightflow_app.deployments.stack import locked_job_template
 
-from eightflow.local_server import LocalServer, prefect_executable
-from eightflow.server_auth import (
+from eightflow.server.auth import (
     AUTH_FILE,
     ServerSecurityError,
     auth_headers,
     client_env,
 )
+from eightflow.server.local import LocalServer, prefect_executable
 
 pytestmark = pytest.mark.e2e
 
@@ -134,7 +134,7 @@ def test_prefect_cli_works_through_the_profile(server: dict[str, Any]) -> None:
         }
     )
     code = (
-        f"from eightflow.server_auth import configure_profile; configure_profile({local.api_url!r})"
+        f"from eightflow.server.auth import configure_profile; configure_profile({local.api_url!r})"
     )
     run = {"env": env, "capture_output": True, "text": True, "timeout": 180, "check": False}
     done = subprocess.run([sys.executable, "-c", code], **run)  # type: ignore[call-overload]

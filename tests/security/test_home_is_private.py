@@ -31,19 +31,19 @@ def _state_dir() -> Any:
 
 
 def _auth_file() -> Any:
-    from eightflow.server_auth import auth_string
+    from eightflow.server.auth import auth_string
 
     return auth_string()
 
 
 def _home_made_private() -> Any:
-    from eightflow.server_auth import make_home_private
+    from eightflow.server.auth import make_home_private
 
     return make_home_private()
 
 
 def _server_env() -> Any:
-    from eightflow.local_server import LocalServer
+    from eightflow.server.local import LocalServer
 
     return LocalServer(port=1).server_env()
 

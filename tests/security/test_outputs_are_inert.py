@@ -11,8 +11,8 @@ import pytest
 from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 from typer.testing import CliRunner
 
-from eightflow.observe.inert import csv_cell, md_text
 from eightflow.observe.report import render_outputs
+from eightflow.safety.inert import csv_cell, md_text
 
 FORMULAS = ["=HYPERLINK(x)", "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx", "'quoted"]
 

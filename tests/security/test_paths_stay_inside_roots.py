@@ -14,7 +14,7 @@ from eightflow_app.tasks.loading import load_document
 from eightflow_app.tasks.publishing import ResultsWriter
 from prefect.exceptions import ParameterTypeError
 
-from eightflow.path_roots import PathRootError, check_output_dir, check_readable
+from eightflow.safety.path_roots import PathRootError, check_output_dir, check_readable
 
 SECRET_LINE = "root:x:0:0:the-worker's-private-file"
 

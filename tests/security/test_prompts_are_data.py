@@ -165,7 +165,7 @@ def test_a_template_cannot_run_without_bound(
 ) -> None:
     import time
 
-    import eightflow.prompt_sandbox as sandbox
+    import eightflow.prompts.sandbox as sandbox
 
     monkeypatch.setattr(sandbox, "MAX_RENDER_SECONDS", 0.5)
     prompt = parse_prompt_file(_write(tmp_path, "## user\n{{ document }}" + body + "\n"))

@@ -16,10 +16,10 @@ from eightflow_app.tasks.results_table import ResultsTable
 from typer.testing import CliRunner
 
 from eightflow.errors import WorkflowError
-from eightflow.observe.inert import csv_cell, csv_value
 from eightflow.review.decide import decide
 from eightflow.review.requests import ReviewRequest
 from eightflow.review.store import get_review, save_pending
+from eightflow.safety.inert import csv_cell, csv_value
 from eightflow.store.ledger import Ledger
 
 HOSTILE_IDS = [

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from eightflow import sanitize as sanitize_module
-from eightflow.sanitize import REDACTED, excerpt, register_secret, sanitize, sanitize_text
+from eightflow.safety import sanitize as sanitize_module
+from eightflow.safety.sanitize import REDACTED, excerpt, register_secret, sanitize, sanitize_text
 
 A40 = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 HEX32 = "3f9a1c0b7e2d4a6f8b1c9d0e2f3a4b5c"
@@ -86,7 +86,7 @@ SHAPES: list[tuple[str, str, str]] = [
 ]
 
 
-# One row per shape the sanitizer knows (eightflow/secret_shapes.py): a text holding the
+# One row per shape the sanitizer knows (eightflow/safety/secret_shapes.py): a text holding the
 # secret, the secret, and a near miss that must pass untouched.
 H40 = "0123456789abcdef" * 2 + "01234567"
 B64 = "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAbCdEf6h"

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eightflow.local_server import LocalServer
-from eightflow.server_owner import ServerClashError, check_server_is_ours, record_owner
+from eightflow.server.local import LocalServer
+from eightflow.server.owner import ServerClashError, check_server_is_ours, record_owner
 
 OWNER_AUTH = "eightflow:" + "ab" * 24
 

@@ -19,10 +19,10 @@ from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
 from eightflow.batch.models import BatchSummary
-from eightflow.observe.inert import console_text, csv_cell
 from eightflow.observe.report import render_outputs
 from eightflow.review.decide import apply_to_results
 from eightflow.review.render import decision_markdown, pending_table, request_markdown
+from eightflow.safety.inert import console_text, csv_cell
 from tests.security.test_review_ids_match_rows import save_review, write_results_tables
 
 HOSTILE = [

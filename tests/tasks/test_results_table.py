@@ -19,7 +19,7 @@ import pytest
 from eightflow_app.tasks.results_table import RESULT_COLUMNS, ResultsTable
 from pandas.api.types import is_object_dtype, is_string_dtype
 
-from eightflow.observe.inert import csv_cell
+from eightflow.safety.inert import csv_cell
 
 
 def _row(doc_id: str, **values: Any) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel
 
-from eightflow.allowed_models import check_allowed_model
-from eightflow.path_roots import check_output_dir, check_readable
+from eightflow.safety.path_roots import check_output_dir, check_readable
+from eightflow.settings import check_allowed_model
 
 
 def _readable(path: str) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from eightflow.server_auth import auth_headers
+from eightflow.server.auth import auth_headers
 
 
 class ServerClashError(RuntimeError):

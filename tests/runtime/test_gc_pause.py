@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from eightflow.gc_pause import quiet_gc
+from eightflow.runtime.gc_pause import quiet_gc
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from eightflow_app.flows.document_triage import DocumentTriageWorkflow
 
 from eightflow import Context, Step, StepResult, StepType, WorkflowMonitor, WorkflowResult
 from eightflow import DynamicWorkflow as Workflow
-from eightflow.dynamic import Plan
+from eightflow.planning.dynamic import Plan
 from eightflow.store.ledger import default_ledger
 from tests.support.fake_model import FakeModel
 

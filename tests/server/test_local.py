@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eightflow.local_server import LocalServer
-from eightflow.server_auth import auth_headers
+from eightflow.server.auth import auth_headers
+from eightflow.server.local import LocalServer
 
 pytestmark = pytest.mark.e2e
 

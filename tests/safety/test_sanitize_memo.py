@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from eightflow import sanitize as sanitize_module
 from eightflow.runtime.records import StepRecord
-from eightflow.sanitize import REDACTED, register_secret, sanitize
-from eightflow.sanitize_memo import MAX_MEMO_LEN, SanitizeMemo
+from eightflow.safety import sanitize as sanitize_module
+from eightflow.safety.sanitize import REDACTED, register_secret, sanitize
+from eightflow.safety.sanitize_memo import MAX_MEMO_LEN, SanitizeMemo
 
 SECRET = "sk-" + "a1B2c3D4e5F6g7H8i9J0"
 VALUES = [

@@ -4,7 +4,7 @@ A batch's results and trace rows repeat the same step names, statuses, models, p
 references and hashes thousands of times, and each document's id appears in every one of
 its rows; running the sanitizer's ~70 shape checks on each copy was most of the work of
 a re-run served from cache (1,000 documents: ~43,000 calls). :class:`SanitizeMemo` gives
-exactly what :func:`eightflow.sanitize.sanitize` gives, remembering what each short string
+exactly what :func:`eightflow.safety.sanitize.sanitize` gives, remembering what each short string
 became. What a string becomes depends only on the string, the limit, the secret values the
 sanitizer knows (secret-looking environment variables and registered secrets) and whether
 PII is redacted: the memo is emptied whenever any of these changes, so a key set or
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eightflow import sanitize as sanitizer
+from eightflow.safety import sanitize as sanitizer
 from eightflow.settings import get_settings
 
 MAX_MEMO_LEN = 256  # longer strings (summaries, answers) rarely repeat: sanitized directly
@@ -88,7 +88,7 @@ class SanitizeMemo:
 
     def walk(self, value: Any, limit: int | None, depth: int = 0) -> Any:
         """``sanitize(value, limit=limit)`` as of the last :meth:`refresh`."""
-        # The same walk as eightflow.sanitize.sanitize (tests compare the two).
+        # The same walk as eightflow.safety.sanitize.sanitize (tests compare the two).
         if depth > 6:
             return "…"
         # Exact built-in types first: a row is mostly numbers, short strings and dicts, and

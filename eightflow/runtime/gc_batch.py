@@ -16,7 +16,7 @@ duration only:
 At the end the frozen objects return to the collector and the thresholds are restored, so
 a long-lived process (a worker serving many runs) leaks nothing across batches. The process
 then skips the interpreter's final collections when it exits
-(:func:`eightflow.gc_pause.freeze_at_exit`): over a heap this size they took 1.4 s after
+(:func:`eightflow.runtime.gc_pause.freeze_at_exit`): over a heap this size they took 1.4 s after
 the batch was done.
 """
 
@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from eightflow.gc_pause import freeze_at_exit
+from eightflow.runtime.gc_pause import freeze_at_exit
 
 BATCH_THRESHOLDS = (10_000, 10, 10)
 _lock = threading.Lock()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from eightflow import Context, StepResult
-from eightflow.dynamic import DynamicWorkflow, StepType
+from eightflow.planning.dynamic import DynamicWorkflow, StepType
 from tests.support.fake_model import FakeModel
 
 

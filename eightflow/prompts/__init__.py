@@ -16,7 +16,7 @@ the schemas come with the workflows that own them, and the engine imports none o
 Prompt files are data: ``output:`` only *names* a registered schema and never imports a
 module (a project registers its own schemas under ``eightflow.schemas``); a front-matter
 ``model:`` must be one the operator allows when ``EIGHTFLOW_ALLOWED_MODELS`` is set; and
-rendering is bounded in time and size (:mod:`eightflow.prompt_sandbox`).
+rendering is bounded in time and size (:mod:`eightflow.prompts.sandbox`).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ import jinja2.sandbox
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from eightflow.allowed_models import check_allowed_model, operator_lists_models
 from eightflow.errors import PromptError
-from eightflow.prompt_sandbox import PromptEnvironment, RenderLimit, render_bounded
+from eightflow.prompts.sandbox import PromptEnvironment, RenderLimit, render_bounded
+from eightflow.settings import check_allowed_model, operator_lists_models
 
 _FILE = re.compile(r"^(?P<id>[a-z0-9_\-]+)\.v(?P<version>\d+)\.md$")
 _SECTION = re.compile(r"^##\s+(system|user)\s*$", re.MULTILINE)

@@ -306,7 +306,7 @@ def test_an_unknown_schema_name_is_an_error_naming_the_known_ones(tmp_path: Path
     [
         ("summarization", "eightflow_app.tasks.analysis.schemas:Summary"),
         ("action_items", "eightflow_app.tasks.triage.schemas:ActionItems"),
-        ("workflow_planning", "eightflow.step_factory:Plan"),
+        ("workflow_planning", "eightflow.planning.step_factory:Plan"),
     ],
 )
 def test_shipped_prompts_name_schemas_the_app_registers(

@@ -36,13 +36,13 @@ from typing import Any
 
 import httpx
 
-from eightflow.server_auth import (
+from eightflow.server.auth import (
     auth_headers,
     client_env,
     make_home_private,
     server_security_env,
 )
-from eightflow.server_owner import (
+from eightflow.server.owner import (
     check_server_is_ours,
     forget_owner,
     process_alive,

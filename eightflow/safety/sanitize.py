@@ -1,6 +1,6 @@
 """The one sanitizer: every writer of traces, artifacts, the ledger and logs calls it.
 
-It redacts API keys and bearer tokens (the shapes of eightflow/secret_shapes.py, the current
+It redacts API keys and bearer tokens (the shapes of eightflow/safety/secret_shapes.py, the current
 values of environment variables whose names say they hold secrets, registered secrets),
 optionally emails and phone numbers, and truncates long text. Zero-width characters and
 soft hyphens are removed first, so a key split by one is still seen whole. Values of secret
@@ -14,12 +14,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from eightflow.secret_shapes import SHAPES, Shape
+from eightflow.safety.secret_shapes import SHAPES, Shape
 from eightflow.settings import get_settings
 
 REDACTED = "[REDACTED]"
 
-# The shapes, in order (eightflow/secret_shapes.py). Every needle with its shape's index:
+# The shapes, in order (eightflow/safety/secret_shapes.py). Every needle with its shape's index:
 # one pass over them (~1 us) finds the shapes to run, where a test per shape cost ~5 us a
 # text. Found before any shape runs: a shape replaces its secret with ``[REDACTED]``, which
 # holds no needle, so it never adds one for a later shape (at most it removes one, and that
@@ -48,7 +48,7 @@ _PHONE = re.compile(r"(?<!\w)\+?\d[\d\s().\-]{7,}\d(?!\w)")
 _SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL)")
 _MIN_SECRET_LEN = 8
 # The only non-ASCII characters ``re.IGNORECASE`` matches to an ASCII letter (checked over
-# all of Unicode in tests/test_sanitize.py): folded first, so a needle test never misses
+# all of Unicode in tests/safety/test_sanitize.py): folded first, so a needle test never misses
 # what the pattern would match.
 _TO_ASCII = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 
@@ -115,7 +115,7 @@ def sanitize_text(
     """Secrets out, then truncated to ``limit`` characters (None: no limit).
 
     ``known``: :func:`known_secrets`, for a caller that sanitizes many texts at once and
-    has just read them (:class:`eightflow.sanitize_memo.SanitizeMemo`).
+    has just read them (:class:`eightflow.safety.sanitize_memo.SanitizeMemo`).
     """
     if not text:
         return text

@@ -14,7 +14,7 @@ it:
   rounds or ``max_steps`` steps are reached; the budget and the definition's
   ``timeout_seconds`` end the loop too, and the run says ``stopped`` and why.
 
-The run's state (:class:`eightflow.step_factory.LoopState`) is a context variable, which
+The run's state (:class:`eightflow.planning.step_factory.LoopState`) is a context variable, which
 each asyncio task copies, so one planner can serve many documents at once in a batch.
 """
 
@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from eightflow.definition import Step, WorkflowDefinition
 from eightflow.errors import BudgetExceeded, WorkflowError
 from eightflow.pipeline.driver import Driven
+from eightflow.planning.step_factory import LoopState, PlanError, PlanningRound, loop_state
 from eightflow.runtime.context import Context, StepResult, current_scope
 from eightflow.runtime.records import WorkflowResult
 from eightflow.runtime.run_state import RunState
-from eightflow.step_factory import LoopState, PlanError, PlanningRound, loop_state
 
 if TYPE_CHECKING:
     from eightflow.prompts import PromptRegistry

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from eightflow import prefect_env
-from eightflow.local_server import LocalServer
+from eightflow.server import prefect_env
+from eightflow.server.local import LocalServer
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_the_server_starts_at_the_operators_cpu_priority(
 ) -> None:
     import subprocess
 
-    import eightflow.local_server as local_server
+    import eightflow.server.local as local_server
 
     seen: list[list[str]] = []
 

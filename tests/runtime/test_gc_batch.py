@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from eightflow.batch.collector import BATCH_THRESHOLDS, batch_collector
+from eightflow.runtime.gc_batch import BATCH_THRESHOLDS, batch_collector
 
 
 def test_a_batch_freezes_the_heap_and_collects_less_often_then_restores() -> None:
@@ -39,7 +39,7 @@ def test_cycles_made_during_a_batch_are_still_collected() -> None:
 def test_a_process_that_ran_a_batch_skips_the_final_collections(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import eightflow.gc_pause as gc_pause
+    import eightflow.runtime.gc_pause as gc_pause
 
     registered: list[object] = []
     monkeypatch.setattr(gc_pause, "_exit_registered", False)

@@ -19,8 +19,8 @@ import os
 import sys
 from dataclasses import dataclass
 
-from eightflow.local_server import LocalServer
-from eightflow.server_auth import use_server
+from eightflow.server.auth import use_server
+from eightflow.server.local import LocalServer
 from eightflow.settings import get_settings
 
 

@@ -1,6 +1,6 @@
 """Dynamic workflows: a model plans the next steps from a registry of step types.
 
-``DynamicWorkflow`` is a :class:`eightflow.pipeline.planner.Planner`: each round asks the
+``DynamicWorkflow`` is a :class:`eightflow.planning.driver.Planner`: each round asks the
 model (prompt ``workflow_planning``) for a plan in a JSON schema; the step factory checks
 it against the registry (known types, inputs available, nothing done twice) and a bad plan
 is sent back with the errors, at most ``max_replans`` times. The accepted steps run as
@@ -9,7 +9,7 @@ the loop goes on until ``is_complete``. Hard bounds (iterations, steps, budget, 
 the run with the reason. The run itself is the pipeline's (:mod:`eightflow.pipeline`), so
 review rules, the ledger, artifacts (with the planning rounds and the graph executed),
 spans and target events apply as to any run. The registry and the plan check live in
-:mod:`eightflow.step_factory`.
+:mod:`eightflow.planning.step_factory`.
 """
 
 from __future__ import annotations
@@ -20,16 +20,14 @@ from typing import Any, ClassVar
 
 from eightflow.definition import ReviewRule, Step, WorkflowDefinition
 from eightflow.pipeline.driver import Driver, Granularity
-from eightflow.pipeline.planner import (
+from eightflow.planning.driver import (
     PlannerDriver,
     bounded_completion,
     current_loop,
     planning_round,
     run_planned_steps,
 )
-from eightflow.runtime.context import Context
-from eightflow.runtime.records import WorkflowResult
-from eightflow.step_factory import (
+from eightflow.planning.step_factory import (
     LoopState,
     Plan,
     PlanError,
@@ -38,6 +36,8 @@ from eightflow.step_factory import (
     StepFactory,
     StepType,
 )
+from eightflow.runtime.context import Context
+from eightflow.runtime.records import WorkflowResult
 from eightflow.workflow import Workflow
 
 __all__ = [

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from eightflow import sanitize as sanitize_module
-from eightflow.sanitize import REDACTED, excerpt, sanitize, sanitize_text
+from eightflow.safety import sanitize as sanitize_module
+from eightflow.safety.sanitize import REDACTED, excerpt, sanitize, sanitize_text
 
 OPENAI = "sk-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" + "AbCdEfGh"
 OPENAI_PROJECT = "sk-proj-" + "Q1w2E3r4T5y6U7i8O9p0" * 3

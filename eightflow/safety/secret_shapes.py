@@ -163,7 +163,7 @@ PROVIDER_SHAPES: tuple[Shape, ...] = (
         r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\b",
         "eyJ",
     ),
-    # eightflow's own server auth string (user:<48 hex>, see eightflow/server_auth.py).
+    # eightflow's own server auth string (user:<48 hex>, see eightflow/server/auth.py).
     _s("user:48-hex auth string", r":([0-9a-f]{48})(?![0-9a-fA-F])", ":", group=1),
     # An AWS secret access key: 40 characters of base64, named as a secret nearby.
     _s(
