@@ -107,8 +107,12 @@ def run_command(
 def _load_while_importing(cls: Any, path: Path) -> dict[str, Any]:
     """The run's inputs, read through the workflow's loader (the sandbox, whose pool takes
     ~2 s to start) while this thread imports the model gateway (litellm, seconds more)."""
+    import os
     from concurrent.futures import ThreadPoolExecutor
 
+    # One file: one loader process, not the batch's two (each imports the parsers, ~2 s of
+    # CPU that would compete with the import below on a small machine).
+    os.environ.setdefault("EIGHTFLOW_LOADER_WORKERS", "1")
     with ThreadPoolExecutor(1, thread_name_prefix="load") as pool:
         loading = pool.submit(cls.inputs_from_path, str(path))
         import eightflow.gateway  # noqa: F401  (the run imports it next anyway)

@@ -3,6 +3,11 @@
 Pure functions with no Prefect or model dependencies, so they can be tested alone and
 wrapped in tasks elsewhere. ``iter_document_paths`` lists a folder's candidate files and
 ``load_document`` reads one of them or raises ``DocumentError`` with a short reason.
+
+Every path that reads a document for a run (``eightflow run``, the adhoc deployments,
+triage, batches, replay) goes through one door, ``sandbox.sandboxed_load_document``: it
+parses PDF, DOCX, HTML and CSV in the sandbox's processes under its memory and time
+limits. ``load_document`` is the parser those processes run (and what unit tests call).
 """
 
 from __future__ import annotations

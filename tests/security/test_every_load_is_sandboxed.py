@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from typer.testing import CliRunner
 from eightflow.cli.main import app
 
 LIMIT = "ran past its 1 s limit"
+CALL = re.compile(r"\bload_document\s*\(|import [^\n]*\bload_document\b")
 
 
 def hostile_pdf(pages: int = 60, stream_bytes: int = 200_000) -> bytes:
@@ -139,3 +141,18 @@ async def test_every_path_stops_a_hostile_pdf_at_the_sandbox_limit(
 @pytest.mark.parametrize("flow", [document_analysis, document_triage_flow])
 def test_adhoc_flows_have_a_time_limit(flow: object) -> None:
     assert getattr(flow, "timeout_seconds", None)
+
+
+def test_only_the_sandbox_calls_the_in_process_loader() -> None:
+    """The door stays one: application and engine code reach ``load_document`` (the
+    parser, run inside the sandbox's workers) only through ``sandboxed_load_document``."""
+    repo = Path(__file__).resolve().parents[2]
+    allowed = {repo / "tasks" / "loading" / "sandbox.py", repo / "tasks" / "loading" / "load.py"}
+    allowed.add(repo / "tasks" / "loading" / "__init__.py")  # re-exports it for tests
+    callers = [
+        path.relative_to(repo).as_posix()
+        for folder in ("eightflow", "flows", "tasks", "deployments")
+        for path in (repo / folder).rglob("*.py")
+        if path not in allowed and CALL.search(path.read_text("utf-8"))
+    ]
+    assert callers == []
