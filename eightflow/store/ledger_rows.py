@@ -130,7 +130,7 @@ def rows_of(
                 json.dumps(entry.get("accepted")),
                 json.dumps(sanitize(entry.get("rejected"), limit=500)),
                 entry.get("replans"),
-                entry.get("error"),
+                text(str(entry.get("error") or ""), 500) or None,
                 entry.get("duration_ms"),
             )
         )
@@ -154,7 +154,8 @@ def rows_of(
                 step.task_run_id,
                 text(step.input or "", 300) or None,
                 ",".join(c.output_digest or "" for c in step.calls) or None,
-                json.dumps(step.notes) if step.notes else None,
+                # Notes quote provider errors (a batch line's): sanitized like the rest.
+                json.dumps(memo.walk(step.notes, 500)) if step.notes else None,
                 step.fallback_model,
             )
         )

@@ -315,6 +315,12 @@ def test_many_secrets_in_one_text_are_all_redacted_as_every_pattern_would(
         assert sanitize_text(text, limit=None, redact_pii=False) == _unfiltered(text)
 
 
+def test_every_needle_sits_behind_a_gate_it_contains() -> None:
+    gated = [(gate, rule) for gate, rules in sanitize_module._GATED_RULES for rule in rules]
+    assert sorted(rule for _gate, rule in gated) == sorted(sanitize_module._NEEDLE_RULES)
+    assert all(gate in needle for gate, (needle, _index) in gated)
+
+
 def test_a_redaction_never_makes_a_needle_for_a_later_rule() -> None:
     # What that single look relies on: a needle would have to span "[REDACTED]" to be made
     # by a replacement, and none holds its brackets.

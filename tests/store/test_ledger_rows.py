@@ -79,3 +79,29 @@ def test_a_run_served_from_cache_costs_nothing_and_every_call_is_a_hit(
     assert [c["output_digest"] for c in calls] == ["r-0", "r-1", "r-0", "r-1"]
     assert {c["tokens_in"] for c in calls} == {10}
     ledger.close()
+
+
+KEY = "sk-" + "Nq4" * 12
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_answers_notes_and_planning_errors_are_kept_sanitized(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, full: bool
+) -> None:
+    if full:
+        monkeypatch.setenv("EIGHTFLOW_LEDGER_FULL_INPUTS", "1")
+    run = _run("r")
+    long_answer = '{"summary": "' + "harbour " * 100 + KEY + '"}'
+    run.steps[0].calls[0].response_text = long_answer
+    run.steps[0].calls[1].response_text = f'{{"summary": "short {KEY}"}}'
+    run.steps[0].notes = {"batch_api": [{"line_error": f"401 bad key {KEY}", "wave": 1}]}
+    run.planning = [{"round": 1, "error": f"planner quoted {KEY}", "plan": [], "done": True}]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.record_run(run)
+    dump = "\n".join(ledger._db.iterdump())
+    assert KEY not in dump and "[REDACTED]" in dump
+    responses = [c["response"] for c in ledger.calls("r") if c["response"]]
+    long_kept = next(r for r in responses if "harbour" in r)
+    assert ('"__excerpt__"' in long_kept) is not full  # whole only when asked for
+    assert ("harbour " * 100) in long_kept or not full
+    ledger.close()
