@@ -7,6 +7,7 @@ exported with the ``gen_ai.*`` attributes and cost, and a target breach is annou
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -90,7 +91,13 @@ async def dynamic_run(tmp_path: Path, spans: InMemorySpanExporter) -> Ran:
 async def replay(tmp_path: Path, spans: InMemorySpanExporter) -> Ran:
     from eightflow.replay import replay_run
 
-    recorded = await single_run(tmp_path, spans)
+    # The ledger keeps answers as excerpts by default, and the embedded model's answers are
+    # not in the response cache: a replay of them needs whole records.
+    os.environ["EIGHTFLOW_LEDGER_FULL_INPUTS"] = "1"
+    try:
+        recorded = await single_run(tmp_path, spans)
+    finally:
+        del os.environ["EIGHTFLOW_LEDGER_FULL_INPUTS"]
     spans.clear()
     result, source = await replay_run(recorded.run_ids[0])
     assert source.served > 0 and not source.misses and result.model_calls == 0

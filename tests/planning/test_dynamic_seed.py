@@ -22,7 +22,7 @@ from eightflow.planning.dynamic import Plan
 from eightflow.store.ledger import default_ledger
 from tests.support.fake_model import FakeModel
 
-TRIAGE = Path(__file__).resolve().parents[1] / "examples" / "triage"
+TRIAGE = Path(__file__).resolve().parents[2] / "examples" / "triage"
 
 
 # ---- the seed, verbatim --------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from eightflow import Prompt, PromptError, PromptRegistry
 from eightflow.prompts import parse_prompt_file
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PROMPT_FILES = sorted((REPO / "prompts").glob("*.md"))
 
 
