@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from eightflow.batch.params import CLI_EXCLUDES, FLOW_EXCLUDES, BatchParams
+from eightflow.batch.params import CLI_EXCLUDES, FLOW_EXCLUDES, FORM_ORDER, BatchParams
 from eightflow.cli.console import err, out
 from eightflow.cli.console import fail as _fail
 from eightflow.cli.options import cli_options
@@ -126,6 +126,7 @@ def _load_while_importing(cls: Any, path: Path) -> dict[str, Any]:
     exclude=CLI_EXCLUDES,
     arguments=("folder",),
     flags={"model": ("--model", "-m")},
+    first=FORM_ORDER,
 )
 def analyze_command(
     as_json: Annotated[

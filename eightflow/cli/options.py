@@ -53,14 +53,17 @@ def cli_options(
     exclude: Iterable[str] = (),
     arguments: Iterable[str] = (),
     flags: dict[str, tuple[str, ...]] | None = None,
+    first: Iterable[str] = (),
 ) -> Callable[[F], F]:
     """Give a Typer command the fields of ``model`` as its options.
 
     ``arguments`` are fields taken as positional arguments (in the given order, first);
-    ``flags`` overrides a field's option names (e.g. ``{"model": ("--model", "-m")}``).
-    The command's own parameters (declared normally, before ``**options``) come after.
+    ``flags`` overrides a field's option names (e.g. ``{"model": ("--model", "-m")}``);
+    ``first`` names the options shown first (the Run form's order), the others follow in
+    the model's order. The command's own parameters (before ``**options``) come last.
     """
     skip, positional, names = set(exclude), list(arguments), dict(flags or {})
+    leading = [n for n in first if n in model.model_fields]
 
     def apply(fn: F) -> F:
         own = [
@@ -69,10 +72,11 @@ def cli_options(
             if p.kind is not inspect.Parameter.VAR_KEYWORD
         ]
         fields = model.model_fields
+        order = leading + [n for n in fields if n not in leading]
         derived = [_parameter(n, fields[n], (), True) for n in positional]
         derived += [
-            _parameter(n, f, names.get(n, _default_flags(n, f)), False)
-            for n, f in fields.items()
+            _parameter(n, fields[n], names.get(n, _default_flags(n, fields[n])), False)
+            for n in order
             if n not in skip and n not in positional
         ]
         parameters = derived + own

@@ -16,22 +16,13 @@ from prefect.exceptions import ParameterTypeError
 
 from eightflow.safety.path_roots import PathRootError, check_output_dir, check_readable
 
-SECRET_LINE = "root:x:0:0:the-worker's-private-file"
-
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+def world(roots: dict[str, Path]) -> dict[str, Path]:
     """A data root with one document and a link out of it; a private file outside."""
-    data, outside, out_root = tmp_path / "data", tmp_path / "outside", tmp_path / "outputs"
-    for folder in (data, outside, out_root):
-        folder.mkdir()
-    (data / "note.txt").write_text("A short note about the harbour cycle club.\n")
-    (outside / "private.txt").write_text(SECRET_LINE + "\n")
-    (data / "escape.txt").symlink_to(outside / "private.txt")
-    monkeypatch.setenv("EIGHTFLOW_DATA_ROOTS", str(data))
-    monkeypatch.setenv("EIGHTFLOW_OUT_ROOT", str(out_root))
-    monkeypatch.setenv("EIGHTFLOW_HOME", str(tmp_path / "home"))
-    return {"data": data, "outside": outside, "out_root": out_root, "home": tmp_path / "home"}
+    (roots["data"] / "note.txt").write_text("A short note about the harbour cycle club.\n")
+    (roots["data"] / "escape.txt").symlink_to(roots["outside"] / "private.txt")
+    return roots
 
 
 def test_a_file_outside_the_data_roots_is_refused(world: dict[str, Path]) -> None:
