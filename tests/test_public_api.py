@@ -1,0 +1,35 @@
+"""The public API: every exported name resolves, and importing the package costs nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import eightflow
+
+
+@pytest.mark.parametrize("name", eightflow.__all__)
+def test_every_exported_name_resolves_to_its_module(name: str) -> None:
+    value = getattr(eightflow, name)
+    assert value.__module__.startswith(eightflow._PUBLIC[name].rsplit(".", 1)[0])
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        eightflow.Nope  # noqa: B018
+
+
+def test_importing_a_leaf_module_imports_no_engine() -> None:
+    """A loader process needs eightflow.documents: it must not pay for the engine."""
+    code = (
+        "import sys, eightflow.documents, eightflow.errors; "
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(('eightflow', 'prefect', 'litellm')))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().split(",") == [
+        "eightflow",
+        "eightflow.documents",
+        "eightflow.errors",
+    ]
