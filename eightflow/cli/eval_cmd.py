@@ -125,8 +125,8 @@ def print_result(result: EvalResult, console: Console) -> None:
             )
     for role in result.reliability:
         heads = ["confidence", "count", "accuracy"]
-        title = f"Reliability of {role} confidence (share right per bucket)"
-        _table(console, title, heads, _reliability_rows({result.dataset: result}, role))
+        console.print(f"Reliability of {role} confidence (share right per bucket):")
+        _table(console, "", heads, _reliability_rows({result.dataset: result}, role))
     if result.met:
         console.print(
             f"targets met: {sum(result.met.values())} of {len(result.met)}", highlight=False
@@ -178,8 +178,8 @@ def print_splits(results: dict[str, EvalResult], console: Console) -> None:
     for role in ("sentiment", "entities"):
         if any(role in r.reliability for r in results.values()):
             heads = ["confidence", *(f"{n} {h}" for n in results for h in ("count", "accuracy"))]
-            title = f"Reliability of {role} confidence (share right per bucket)"
-            _table(console, title, heads, _reliability_rows(results, role))
+            console.print(f"Reliability of {role} confidence (share right per bucket):")
+            _table(console, "", heads, _reliability_rows(results, role))
     held = results[held_out]
     if held.met:
         console.print(
