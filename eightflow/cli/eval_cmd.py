@@ -2,7 +2,9 @@
 
 One command for every kind of set (:mod:`eightflow.evaluation`): a labelled CSV or a
 folder of real documents. ``--min-score``, ``--baseline`` and ``--compare`` work the same
-on each. The scores are kept in the ledger; this module prints them and the verdicts.
+on each. A real-document set whose manifest has a ``split`` column is scored per split:
+``--split dev`` or ``--split test``, or both side by side (the gates then judge test). The
+scores are kept in the ledger; this module prints them and the verdicts.
 """
 
 from __future__ import annotations
@@ -128,11 +130,73 @@ def print_result(result: EvalResult, console: Console) -> None:
                 markup=False,
                 highlight=False,
             )
+    for role in result.reliability:
+        heads = ["confidence", "count", "accuracy"]
+        console.print(f"Reliability of {role} confidence (share right per bucket):")
+        _table(console, "", heads, _reliability_rows({result.dataset: result}, role))
     if result.met:
         console.print(
             f"targets met: {sum(result.met.values())} of {len(result.met)}", highlight=False
         )
     console.print(f"{result.metric}: {_num(result.value)}", highlight=False)
+
+
+def _reliability_rows(results: dict[str, EvalResult], role: str) -> list[list[str]]:
+    buckets = next(iter(r.reliability[role] for r in results.values() if role in r.reliability))
+    rows = []
+    for bucket in buckets:
+        cells = [bucket]
+        for result in results.values():
+            cell = result.reliability.get(role, {}).get(bucket, {})
+            cells += [str(cell.get("count", 0)), _num(cell.get("accuracy"))]
+        rows.append(cells)
+    return rows
+
+
+def print_splits(results: dict[str, EvalResult], console: Console) -> None:
+    """The splits of a real-document set side by side: every metric (majority baseline
+    and per-label recall included), the targets judged on the last (held-out) split, and
+    the reliability of the model's confidence."""
+    first, held_out = next(iter(results.values())), list(results)[-1]
+    sizes = ", ".join(f"{name} {r.rows} documents" for name, r in results.items())
+    failed = sum(r.errors for r in results.values())
+    console.print(
+        f"[bold]{first.task}[/bold] eval of [bold]{first.prompt}[/bold] on "
+        f"[bold]{first.model}[/bold]: {Path(first.dataset_path).name}, {sizes}"
+        + (f", [red]{failed} failed calls[/red]" if failed else ""),
+        highlight=False,
+    )
+    heads = ["metric", *results, "target", f"met ({held_out})"]
+    rows = []
+    for name in first.metrics:
+        bar = first.targets.get(name)
+        met = results[held_out].met.get(name)
+        verdict = "" if bar is None else "n/a" if met is None else "yes" if met else "NO"
+        values = [_num(r.metrics.get(name)) for r in results.values()]
+        rows.append([name, *values, "" if bar is None else f">= {bar:.2f}", verdict])
+    _table(console, "Metrics per split (tune on dev; test is held out)", heads, rows)
+    for name, result in results.items():
+        sentiment = result.parts.get("sentiment")
+        if sentiment and sentiment.confusion:
+            confusion = sentiment.confusion
+            grid = [[gold, *(str(n) for n in c.values())] for gold, c in confusion.items()]
+            heads = ["", *next(iter(confusion.values()))]
+            _table(console, f"Sentiment confusion on {name} (rows: expected)", heads, grid)
+    for role in ("sentiment", "entities"):
+        if any(role in r.reliability for r in results.values()):
+            heads = ["confidence", *(f"{n} {h}" for n in results for h in ("count", "accuracy"))]
+            console.print(f"Reliability of {role} confidence (share right per bucket):")
+            _table(console, "", heads, _reliability_rows(results, role))
+    held = results[held_out]
+    if held.met:
+        console.print(
+            f"targets met on {held_out}: {sum(held.met.values())} of {len(held.met)}",
+            highlight=False,
+        )
+    console.print(
+        "every row and summary of one split: --split " + " or --split ".join(results),
+        highlight=False,
+    )
 
 
 def run_gates(
@@ -267,6 +331,14 @@ def eval_command(
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder for the --compare chart.")
     ] = DEFAULT_REPORT_DIR,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            help="A real-document set with a 'split' column: score only 'dev' (where rules "
+            "and thresholds may be tuned) or 'test' (held out). Default: both, side by "
+            "side, and --min-score/--baseline judge test."
+        ),
+    ] = None,
 ) -> None:
     """Score a workflow's prompt and a model on a labelled set; keep scores in the ledger.
 
@@ -277,10 +349,11 @@ def eval_command(
     from eightflow.cli.console import fail, out
     from eightflow.errors import WorkflowError
     from eightflow.evaluation import evaluate, kind_for
+    from eightflow.evaluation.real_set import is_real_set, splits_of
     from eightflow.registry import load_workflow
 
     try:
-        kind = kind_for(dataset)
+        kind = kind_for(dataset, split)
         cls = load_workflow(workflow)
         used = cls().definition.prompt_ids()
         missing = [p for p, _ in kind.roles().values() if p not in used]
@@ -295,13 +368,31 @@ def eval_command(
             "reader": _workflow_reader(cls),
         }
         if compare:
+            if split is not None:
+                fail("--split does not combine with --compare (it scores the whole set)")
             run_compare(dataset, compare, kind, workflow, options, out_dir, as_json)
             return
-        result = evaluate(dataset, workflow=workflow, **options)
+        both = split is None and is_real_set(dataset) and len(splits_of(dataset)) > 1
+        if both:
+            results = {
+                name: evaluate(dataset, workflow=workflow, split=name, **options)
+                for name in splits_of(dataset)
+            }
+        else:
+            result = evaluate(dataset, workflow=workflow, split=split, **options)
     except WorkflowError as exc:
         fail(str(exc))
         return
     gated = min_score is not None or baseline is not None
+    if both:
+        if as_json and not gated:
+            data = {name: json.loads(r.model_dump_json()) for name, r in results.items()}
+            sys.stdout.write(json.dumps({"splits": data}, indent=2) + "\n")
+        elif not as_json:
+            print_splits(results, out)
+        if gated:  # the gates judge the held-out split
+            run_gates(list(results.values())[-1], min_score, baseline, tolerance, as_json)
+        return
     if as_json and not gated:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     elif not as_json:

@@ -51,11 +51,14 @@ class EvalKind(Protocol):
     ) -> EvalResult: ...
 
 
-def kind_for(dataset: Path | str) -> EvalKind:
-    """The kind of ``dataset``: a real-document set, or the CSV kind its header names."""
+def kind_for(dataset: Path | str, split: str | None = None) -> EvalKind:
+    """The kind of ``dataset``: a real-document set (of one ``split``, if given), or the CSV
+    kind its header names."""
     path = Path(dataset)
     if is_real_set(path):
-        return RealSetKind()
+        return RealSetKind(split)
+    if split is not None:
+        raise EvaluationError(f"{path.name}: only a real-document set has dev/test splits")
     task, _ = csv_kinds.load_dataset(path)
     return csv_kinds.TASK_KINDS[task]
 
@@ -111,12 +114,13 @@ async def evaluate_async(
     workflow: str | None = None,
     ledger: Ledger | None = None,
     record: bool = True,
+    split: str | None = None,
 ) -> EvalResult:
     """:func:`evaluate`, for callers already in an event loop."""
     from eightflow.gateway import ModelGateway
 
     path = Path(dataset_path)
-    kind = kind_for(path)
+    kind = kind_for(path, split)
     cases = kind.load(path, reader)
     gateway = ModelGateway(model=model)
     prompts = resolve_prompts(gateway, kind, prompt_ref)
@@ -149,7 +153,7 @@ async def evaluate_async(
     head: dict[str, Any] = {
         "eval_id": uuid.uuid4().hex[:16],
         "workflow": workflow,
-        "dataset": path.name,
+        "dataset": path.name if split is None else f"{path.name}:{split}",
         "dataset_path": str(path.resolve()),
         "model": chosen,
         "prompts": {role: p.ref for role, p in prompts.items()},
@@ -173,6 +177,7 @@ def evaluate(
     workflow: str | None = None,
     ledger: Ledger | None = None,
     record: bool = True,
+    split: str | None = None,
 ) -> EvalResult:
     """Score ``model`` (default: the settings' model) on a labelled set of any kind.
 
@@ -180,7 +185,8 @@ def evaluate(
     prompt, anything else a full ``id@vN`` reference. ``reader`` reads the documents of a
     real-document set (default: plain text files only). One ``evals`` row per metric is
     written to ``ledger`` (default: the ledger under EIGHTFLOW_HOME) unless ``record`` is
-    False.
+    False. ``split`` (``dev`` or ``test``) scores one split of a real-document set; the
+    ledger's dataset is then ``NAME:SPLIT``.
     """
     return asyncio.run(
         evaluate_async(
@@ -191,6 +197,7 @@ def evaluate(
             workflow=workflow,
             ledger=ledger,
             record=record,
+            split=split,
         )
     )
 

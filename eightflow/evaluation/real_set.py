@@ -6,7 +6,9 @@ next to the manifest (``docs/<file>``, or beside it), ``kind`` says whether it i
 ``legal`` or ``technical`` text (anything else is allowed), ``sentiment`` one of the three
 labels, ``entities`` ``text|type`` pairs separated by ``;`` as in ``entities.csv``, ``gist``
 a one-sentence summary and ``key_terms`` the ``;``-separated terms of the gist that a
-summary of the document must contain.
+summary of the document must contain. An optional ``split`` column puts each document in
+``dev`` (rules, lexicons and thresholds may be tuned by looking at it) or ``test`` (held
+out: only measured); ``RealSetKind(split=...)`` scores one of them.
 
 Each document is read once (by ``reader``: the CLI passes the workflow's own loaders, so
 PDFs and HTML are scored on the text a run would see) and sent with the ``sentiment``,
@@ -20,7 +22,9 @@ PDFs and HTML are scored on the text a run would see) and sent with the ``sentim
   Foundation");
 * summaries: the share holding every key term (whole words), the mean ROUGE-L F1 against
   the gist, the share clean of markup, menus and code, and the share within length
-  (:mod:`eightflow.evaluation.summary_checks`).
+  (:mod:`eightflow.evaluation.summary_checks`);
+* reliability: for sentiment answers and for each entity found, the share right per
+  :data:`CONFIDENCE_BUCKETS` of the answer's ``confidence`` (when the model reports one).
 
 :data:`TARGETS` are the bars the embedded model is held to; the result says which are met.
 """
@@ -59,6 +63,15 @@ from eightflow.evaluation.summary_checks import (
 MANIFEST = "manifest.csv"
 COLUMNS: tuple[str, ...] = ("file", "kind", "sentiment", "entities", "gist", "key_terms")
 NEUTRAL_KINDS = frozenset({"legal", "technical"})
+#: The values of the optional ``split`` column.
+SPLITS: tuple[str, ...] = ("dev", "test")
+#: Confidence buckets of the reliability table: ``(low, high)``, ``high`` inclusive for 1.0.
+CONFIDENCE_BUCKETS: tuple[tuple[float, float], ...] = (
+    (0.0, 0.5),
+    (0.5, 0.7),
+    (0.7, 0.85),
+    (0.85, 1.0),
+)
 #: metric -> the bar it must reach on a real-document set (issue 25's targets).
 TARGETS: dict[str, float] = {
     "sentiment_accuracy": 0.85,
@@ -92,6 +105,7 @@ class RealDocument(BaseModel):
     entities: list[tuple[str, str]]
     gist: str
     key_terms: list[str]
+    split: str = ""
 
 
 def is_real_set(path: Path | str) -> bool:
@@ -111,8 +125,9 @@ def real_entity_key(text: str) -> str:
     return _COMPANY_SUFFIX.sub("", normalize_entity(text)).strip()
 
 
-def load_real_set(path: Path | str) -> list[RealDocument]:
-    """The labelled documents of a set; every problem names its manifest row."""
+def load_real_set(path: Path | str, split: str | None = None) -> list[RealDocument]:
+    """The labelled documents of a set (of one ``split``, if given); every problem names
+    its manifest row."""
     path = Path(path)
     manifest = path / MANIFEST if path.is_dir() else path
     if not manifest.is_file():
@@ -128,7 +143,22 @@ def load_real_set(path: Path | str) -> list[RealDocument]:
         ]
     if not docs:
         raise EvaluationError(f"{manifest}: no data rows")
-    return docs
+    if split is None:
+        return docs
+    if split not in SPLITS:
+        raise EvaluationError(f"split '{split}' is not one of {SPLITS}")
+    if not any(d.split for d in docs):
+        raise EvaluationError(f"{manifest}: no 'split' column to choose '{split}' from")
+    chosen = [d for d in docs if d.split == split]
+    if not chosen:
+        raise EvaluationError(f"{manifest}: no document in the '{split}' split")
+    return chosen
+
+
+def splits_of(path: Path | str) -> list[str]:
+    """The splits a real-document set uses, in :data:`SPLITS` order (none: ``[]``)."""
+    used = {d.split for d in load_real_set(path)}
+    return [s for s in SPLITS if s in used]
 
 
 def _document(record: dict[str, str], root: Path, where: str) -> RealDocument:
@@ -146,6 +176,9 @@ def _document(record: dict[str, str], root: Path, where: str) -> RealDocument:
     if not terms:
         raise EvaluationError(f"{where}: no key_terms for the gist")
     pairs = parse_expected_entities(row["entities"], where)
+    split = row.get("split", "").lower()
+    if "split" in row and split not in SPLITS:
+        raise EvaluationError(f"{where}: split '{split}' is not one of {SPLITS}")
     return RealDocument(
         file=name,
         path=str(found),
@@ -155,6 +188,7 @@ def _document(record: dict[str, str], root: Path, where: str) -> RealDocument:
         entities=sorted({(real_entity_key(t), k) for t, k in pairs}),
         gist=row["gist"],
         key_terms=terms,
+        split=split,
     )
 
 
@@ -184,10 +218,37 @@ def score_summary(doc: RealDocument, summary: str | None, error: str | None) -> 
     return row
 
 
+def reliability(pairs: list[tuple[float, bool]]) -> dict[str, dict[str, float | int | None]]:
+    """``(confidence, right)`` pairs -> per :data:`CONFIDENCE_BUCKETS` bucket: count,
+    accuracy (share right) and mean confidence; ``{}`` when there is no confidence."""
+    if not pairs:
+        return {}
+    table: dict[str, dict[str, float | int | None]] = {}
+    for low, high in CONFIDENCE_BUCKETS:
+        last = high == CONFIDENCE_BUCKETS[-1][1]
+        inside = [(c, ok) for c, ok in pairs if low <= c < high or (last and c == high)]
+        n = len(inside)
+        table[f"{low:.2f}-{high:.2f}"] = {
+            "count": n,
+            "accuracy": sum(ok for _, ok in inside) / n if n else None,
+            "mean_confidence": sum(c for c, _ in inside) / n if n else None,
+        }
+    return table
+
+
+def _confidence(output: Any) -> float | None:
+    value = getattr(output, "confidence", None)
+    return None if value is None else float(value)
+
+
 class RealSetKind:
-    """The three prompts on every document of a manifest, scored as one evaluation."""
+    """The three prompts on every document of a manifest (or of its ``split``), scored as
+    one evaluation."""
 
     name = "real_documents"
+
+    def __init__(self, split: str | None = None) -> None:
+        self.split = split
 
     def roles(self) -> dict[str, tuple[str, str]]:
         return {role: (prompt, _FIELDS[role]) for role, prompt in PROMPTS.items()}
@@ -195,27 +256,37 @@ class RealSetKind:
     def load(self, path: Path, reader: Any = None) -> list[tuple[str, str, Any]]:
         """``[(file, text, document), ...]``, each document read once by ``reader``."""
         read = reader or read_plain_text
-        return [(d.file, read(Path(d.path)), d) for d in load_real_set(path)]
+        return [(d.file, read(Path(d.path)), d) for d in load_real_set(path, self.split)]
 
     def assemble(
         self, cases: list[tuple[str, str, Any]], answers: list[dict[str, Any]], head: Any
     ) -> EvalResult:
         srows, erows, mrows = [], [], []
+        sure: dict[str, list[tuple[float, bool]]] = {"sentiment": [], "entities": []}
         for number, ((name, _, doc), answer) in enumerate(zip(cases, answers, strict=True), 1):
             (mood, e1), (found, e2), (summary, e3) = (answer[r] for r in PROMPTS)
             srow = EvalRow(row=number, text=name, expected=doc.sentiment, error=e1)
             if mood is not None:
                 score_label(srow, mood)
+                if (confidence := _confidence(mood)) is not None:
+                    sure["sentiment"].append((confidence, srow.correct))
             erow = EvalRow(row=number, text=name, expected=list(doc.entities), error=e2)
             if found is not None:
                 score_entities(erow, found, key=real_entity_key)
+                gold = set(doc.entities)
+                for entity in found.entities:
+                    if (confidence := _confidence(entity)) is not None:
+                        pair = (real_entity_key(entity.text), str(entity.type))
+                        sure["entities"].append((confidence, pair in gold))
             else:
                 failed_entities(erow)
             srows.append(srow)
             erows.append(erow)
             mrows.append(score_summary(doc, None if summary is None else str(summary.summary), e3))
         docs = [doc for _, _, doc in cases]
-        return self._result(docs, srows, erows, mrows, head)
+        result = self._result(docs, srows, erows, mrows, head)
+        result.reliability = {role: reliability(pairs) for role, pairs in sure.items() if pairs}
+        return result
 
     def _result(
         self,

@@ -110,6 +110,11 @@ class EvalResult(BaseModel):
         default_factory=dict, description="Per-task results of a kind that scores several."
     )
     summaries: list[SummaryRow] = Field(default_factory=list)
+    reliability: dict[str, dict[str, dict[str, float | int | None]]] = Field(
+        default_factory=dict,
+        description="role -> confidence bucket -> count, accuracy and mean confidence of "
+        "the answers in it (real-document sets, when the model reports a confidence).",
+    )
 
     def gated_metrics(self) -> list[str]:
         """The metrics the gates judge: ``gated``, or the headline metric."""

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from eightflow.cli.main import app
+from eightflow.evaluation.real_set import load_real_set
 from eightflow.store.ledger import default_ledger
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,9 +27,12 @@ def runner(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRu
     return CliRunner()
 
 
-def test_eval_prints_the_targets_of_the_shipped_set(runner: CliRunner) -> None:
+def test_eval_prints_dev_and_test_of_the_shipped_set_side_by_side(runner: CliRunner) -> None:
     result = runner.invoke(app, ["eval", "document_analysis", REAL])
     assert result.exit_code == 0, result.output
+    dev, test = (len(load_real_set(REAL, split)) for split in ("dev", "test"))
+    assert f"dev {dev} documents, test {test} documents" in result.stdout
+    assert "Metrics per split" in result.stdout and "met (test)" in result.stdout
     for metric in (
         "sentiment_accuracy",
         "sentiment_majority_baseline",
@@ -40,15 +44,86 @@ def test_eval_prints_the_targets_of_the_shipped_set(runner: CliRunner) -> None:
         "summary_gist_rouge_l",
         "summary_clean",
         "summary_within_length",
+        "sentiment_recall_positive",
+        "sentiment_recall_negative",
     ):
         assert metric in result.stdout
-    assert "66 documents" in result.stdout
-    assert "majority baseline 1.0000" in result.stdout  # every document is neutral
-    assert "no better than answering 'neutral' every time" in result.stdout
-    assert "Per entity type" in result.stdout
-    assert "summaries: 52 of 66 clean of markup, menus and code; 63 of 66 hold" in result.stdout
-    assert "targets met: 6 of 7" in result.stdout  # summary_clean misses its target
-    assert default_ledger().query("SELECT * FROM evals WHERE dataset = 'real'")
+    assert "Sentiment confusion on dev" in result.stdout
+    assert "Sentiment confusion on test" in result.stdout
+    assert "Reliability of sentiment confidence" in result.stdout
+    assert "Reliability of entities confidence" in result.stdout
+    assert "targets met on test:" in result.stdout
+    recorded = default_ledger().query("SELECT DISTINCT dataset FROM evals")
+    assert {r["dataset"] for r in recorded} == {"real:dev", "real:test"}
+
+
+def test_eval_one_split_prints_its_rows(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["eval", "document_analysis", REAL, "--split", "test"])
+    assert result.exit_code == 0, result.output
+    assert f"real:test, {len(load_real_set(REAL, 'test'))} documents" in result.stdout
+    assert "majority baseline" in result.stdout and "Per entity type" in result.stdout
+    assert "Reliability of sentiment confidence" in result.stdout
+    recorded = default_ledger().query("SELECT DISTINCT dataset FROM evals")
+    assert {r["dataset"] for r in recorded} == {"real:test"}
+
+
+def _split_set(folder: Path) -> Path:
+    (folder / "docs").mkdir(parents=True)
+    for name in ("a.md", "b.md"):
+        (folder / "docs" / name).write_text(
+            f"# Note {name}\n\nThe tool reads PDF files.\n\n-- Ada Lovelace <ada@example.org>\n"
+        )
+    ada = "Ada Lovelace|person;ada@example.org|email"
+    (folder / "manifest.csv").write_text(
+        MANIFEST.replace("key_terms", "key_terms,split")
+        + f"a.md,x,technical,neutral,{ada},The tool reads PDFs.,PDF,dev\n"
+        + f"b.md,x,technical,neutral,{ada},The tool reads PDFs.,PDF,test\n"
+    )
+    return folder
+
+
+def test_eval_json_holds_both_splits(runner: CliRunner, tmp_path: Path) -> None:
+    folder = _split_set(tmp_path / "set")
+    result = runner.invoke(app, ["eval", "document_analysis", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)["splits"]
+    assert list(data) == ["dev", "test"]
+    assert [data[s]["dataset"] for s in data] == ["set:dev", "set:test"]
+    assert [s["file"] for s in data["test"]["summaries"]] == ["b.md"]
+    assert data["dev"]["metrics"]["sentiment_majority_baseline"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--split", "train"], "split 'train' is not one of"),
+        (["--split", "dev", "--compare", "1", "1"], "--split does not combine with --compare"),
+    ],
+)
+def test_eval_split_problems_are_clear(
+    runner: CliRunner, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    folder = _split_set(tmp_path / "set")
+    result = runner.invoke(app, ["eval", "document_analysis", str(folder), *extra])
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_eval_split_of_a_csv_is_refused(runner: CliRunner) -> None:
+    sentiment = str(REPO / "examples" / "eval" / "sentiment.csv")
+    result = runner.invoke(app, ["eval", "document_analysis", sentiment, "--split", "dev"])
+    assert result.exit_code != 0
+    assert "only a real-document set has dev/test splits" in result.output
+
+
+def test_eval_gates_judge_the_test_split(runner: CliRunner, tmp_path: Path) -> None:
+    folder = _split_set(tmp_path / "set")
+    result = runner.invoke(app, ["eval", "document_analysis", str(folder), "--min-score", "0"])
+    assert result.exit_code == 0, result.output
+    eval_id = result.stdout.split("eval id: ")[1].split()[0]
+    query = "SELECT DISTINCT dataset FROM evals WHERE eval_id = ?"
+    rows = default_ledger().query(query, (eval_id,))
+    assert [r["dataset"] for r in rows] == ["set:test"]
 
 
 def test_eval_json_and_a_missed_target(runner: CliRunner, tmp_path: Path) -> None:
