@@ -2,13 +2,13 @@
 
 Every document runs its steps exactly as in online mode (same executor, same records,
 same outputs). The difference is one hook in the gateway: each model call is handed to
-the :class:`WaveCollector`, which holds it until every document in flight is waiting on
+the :class:`WaveRouter`, which holds it until every document in flight is waiting on
 a call (or finished). Those calls are one *wave*: they go into batch files (one model per
 file, split within the provider's line and byte limits), and the callers resume when the
 batch returns. With the seed's DAG that makes summarization, sentiment and entities the
 first wave and topic extraction the second; local steps (compilation) run in between.
 
-- The response cache is consulted before a call reaches the collector: only misses go out.
+- The response cache is consulted before a call reaches the router: only misses go out.
 - Each batch is written to the ledger (id, input file, wave, ``custom_id`` -> document and
   step) as soon as the provider accepts it. A request whose ``custom_id`` is already in a
   live batch (a run killed while waiting) is attached to that batch, never resubmitted.
@@ -28,9 +28,9 @@ from typing import Any
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.batch.runner import BatchRunner
-from eightflow.batch.waves import BatchStillRunning, ProgressHook, WaveCollector
+from eightflow.batch.waves import BatchStillRunning, ProgressHook, WaveRouter
 
-__all__ = ["BatchApiRunner", "BatchStillRunning", "WaveCollector", "refusal"]
+__all__ = ["BatchApiRunner", "BatchStillRunning", "WaveRouter", "refusal"]
 
 MAX_DOCUMENTS_IN_FLIGHT = 5000  # one wave holds at most this many documents' calls
 
@@ -57,7 +57,7 @@ class BatchApiRunner(BatchRunner):
         return max(1, min(MAX_DOCUMENTS_IN_FLIGHT, expected))
 
     def _worker_pool(self) -> None:
-        """One process: the wave collector gathers every document's calls into its batches."""
+        """One process: the wave router gathers every document's calls into its batches."""
         self.workers = 1
 
     async def run(self) -> BatchSummary:
@@ -65,7 +65,7 @@ class BatchApiRunner(BatchRunner):
 
         check_batch_support(self.model)
         simulated = self.model.startswith("local/")
-        self.collector = WaveCollector(
+        self.router = WaveRouter(
             self.budget,
             workflow=self.summary.workflow,
             run_key=self.batch_id,
@@ -75,29 +75,29 @@ class BatchApiRunner(BatchRunner):
             progress=self.progress,
         )
         self.sinks.insert(0, _CostComparisonSink(self))  # report.md is written on close
-        token = active_router.set(self.collector)
-        serving = asyncio.create_task(self.collector.serve())
+        token = active_router.set(self.router)
+        serving = asyncio.create_task(self.router.serve())
         try:
             return await super().run()
         finally:
-            self.collector.close()
+            self.router.close()
             await serving
             active_router.reset(token)
 
     async def process(self, path: Path) -> DocumentOutcome:
-        self.collector.enter_document()
+        self.router.enter_document()
         try:
             return await super().process(path)
         finally:
-            self.collector.leave_document()
+            self.router.leave_document()
 
     def cost_comparison(self) -> dict[str, Any]:
         """This run's batch lines: cost at the batch rate and what online would have cost."""
         batch_cost = online_cost = 0.0
         priced = True
-        for wave in self.collector.waves:
+        for wave in self.router.waves:
             for batch_id in wave["batches"]:
-                rows = self.collector.ledger.query(
+                rows = self.router.ledger.query(
                     "SELECT cost_usd, online_cost_usd FROM provider_batches WHERE batch_id = ?",
                     (batch_id,),
                 )
@@ -108,15 +108,15 @@ class BatchApiRunner(BatchRunner):
                     batch_cost += row["cost_usd"]
                     online_cost += row["online_cost_usd"]
         return {
-            "waves": [dict(w) for w in self.collector.waves],
-            "batches": len(self.collector.batches),
+            "waves": [dict(w) for w in self.router.waves],
+            "batches": len(self.router.batches),
             "cost_usd": batch_cost if priced else None,
             "online_cost_usd": online_cost,
-            "online_retries": self.collector.online_retries,
-            "waiting_batches": list(self.collector.waiting),
+            "online_retries": self.router.online_retries,
+            "waiting_batches": list(self.router.waiting),
             # Earlier batches that could not be polled: their lines were sent online, at the
             # online price (each listed with how many lines and why).
-            "lost_batches": [dict(lost) for lost in self.collector.lost],
+            "lost_batches": [dict(lost) for lost in self.router.lost],
         }
 
 

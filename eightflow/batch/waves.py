@@ -1,8 +1,8 @@
-"""The wave collector: model calls held until every document waits, then sent as one wave.
+"""The wave router: model calls held until every document waits, then sent as one wave.
 
-Each model call of a batch-api run reaches :meth:`WaveCollector.route` instead of the
+Each model call of a batch-api run reaches :meth:`WaveRouter.route` instead of the
 model (``eightflow.gateway.batches.active_router``). When every document in flight is
-waiting on a call (or has finished), the waiting calls are one wave: the collector
+waiting on a call (or has finished), the waiting calls are one wave: the router
 reserves their budget at the batch rate, attaches calls already in a live provider batch
 (found in the ledger by ``custom_id``), submits the rest (one model per file, within the
 provider's limits), records each batch in the ledger as soon as it is accepted, polls,
@@ -65,7 +65,7 @@ class _Line:
         return self.calls[0].request
 
 
-class WaveCollector:
+class WaveRouter:
     """The per-batch call router (see ``eightflow.gateway.batches.active_router``)."""
 
     def __init__(

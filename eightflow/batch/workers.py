@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from eightflow.batch.models import BatchOptions, DocumentOutcome
 from eightflow.batch.shared_bounds import BudgetCell, SharedBudget, split, split_rpm
-from eightflow.runtime.gc_batch import batch_collector
+from eightflow.runtime.gc_batch import batch_gc
 from eightflow.runtime.limiter import CallLimiter
 from eightflow.runtime.worker_exit import run_worker_exit_hooks
 
@@ -181,7 +181,7 @@ def _worker_main(
                     unrecorded = (runner.summary.ledger_unrecorded, runner.summary.ledger_error)
 
             try:
-                with batch_collector():  # inherited when forked; set here when spawned
+                with batch_gc():  # inherited when forked; set here when spawned
                     asyncio.run(main())
             finally:
                 closing = run_worker_exit_hooks()  # its own process pools, while all is well

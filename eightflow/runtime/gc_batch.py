@@ -36,7 +36,7 @@ _saved: tuple[int, int, int] | None = None
 
 
 @contextmanager
-def batch_collector() -> Iterator[None]:
+def batch_gc() -> Iterator[None]:
     """Freeze the heap and collect less often while the block runs; nests and overlaps."""
     global _active, _saved
     with _lock:

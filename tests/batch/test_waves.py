@@ -1,4 +1,4 @@
-"""The wave collector on its own: batch-rate reservations and failed submissions."""
+"""The wave router on its own: batch-rate reservations and failed submissions."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ MODEL = "openai/gpt-4o-mini"
 async def test_reservation_uses_the_batch_price() -> None:
     import asyncio
 
-    from eightflow.batch.waves import WaveCollector, _Call, _Line
+    from eightflow.batch.waves import WaveRouter, _Call, _Line
     from eightflow.gateway import ModelGateway
     from eightflow.gateway.batches import batch_costs
     from eightflow.runtime.budget import Budget
 
     budget = Budget(max_cost_usd=1.0)
-    collector = WaveCollector(budget, workflow="w", run_key=None, ledger=object())
+    router = WaveRouter(budget, workflow="w", run_key=None, ledger=object())
     request = {"model": MODEL, "messages": [{"role": "user", "content": "word " * 400}]}
     future = asyncio.get_running_loop().create_future()
     line = _Line("c1", [_Call("c1", request, MODEL, "d", "s", "r", future)])
-    assert collector._reserve(line)
+    assert router._reserve(line)
     tokens = ModelGateway().count_tokens("word " * 400, MODEL)
     batch, online = batch_costs(MODEL, tokens, 0)
     assert line.reservation.cost_usd == pytest.approx(batch) and batch == pytest.approx(online / 2)
@@ -34,7 +34,7 @@ async def test_a_failed_submission_fails_its_callers_and_frees_their_budget(
     import asyncio
 
     import eightflow.gateway.batches as batches
-    from eightflow.batch.waves import WaveCollector
+    from eightflow.batch.waves import WaveRouter
     from eightflow.runtime.budget import Budget
 
     class Refusing:
@@ -45,15 +45,15 @@ async def test_a_failed_submission_fails_its_callers_and_frees_their_budget(
 
     monkeypatch.setattr(batches, "backend_for", lambda *args: Refusing())
     budget = Budget(max_cost_usd=1.0)
-    collector = WaveCollector(budget, workflow="w", run_key=None, ledger=_EmptyLedger())
-    serving = asyncio.create_task(collector.serve())
-    collector.enter_document()
+    router = WaveRouter(budget, workflow="w", run_key=None, ledger=_EmptyLedger())
+    serving = asyncio.create_task(router.serve())
+    router.enter_document()
     request = {"model": MODEL, "messages": [{"role": "user", "content": "hello " * 50}]}
     with pytest.raises(RuntimeError, match="provider said no"):
-        await collector.route(request, MODEL)
+        await router.route(request, MODEL)
     assert budget._reserved_usd == pytest.approx(0.0) and budget.spent_usd == 0.0
-    collector.leave_document()
-    collector.close()
+    router.leave_document()
+    router.close()
     await asyncio.wait_for(serving, 10)
 
 

@@ -7,16 +7,16 @@ import weakref
 
 import pytest
 
-from eightflow.runtime.gc_batch import BATCH_THRESHOLDS, batch_collector
+from eightflow.runtime.gc_batch import BATCH_THRESHOLDS, batch_gc
 
 
 def test_a_batch_freezes_the_heap_and_collects_less_often_then_restores() -> None:
     before = gc.get_threshold()
     gc.unfreeze()
-    with batch_collector():
+    with batch_gc():
         assert gc.get_threshold() == BATCH_THRESHOLDS
         assert gc.get_freeze_count() > 0  # what was alive at the start: never walked again
-        with batch_collector():  # a worker inside a batch, or two batches in one process
+        with batch_gc():  # a worker inside a batch, or two batches in one process
             assert gc.get_threshold() == BATCH_THRESHOLDS
         assert gc.get_threshold() == BATCH_THRESHOLDS  # the inner end restored nothing yet
     assert gc.get_threshold() == before
@@ -27,7 +27,7 @@ def test_cycles_made_during_a_batch_are_still_collected() -> None:
     class Node:
         other: object = None
 
-    with batch_collector():
+    with batch_gc():
         a, b = Node(), Node()
         a.other, b.other = b, a
         gone = weakref.ref(a)
@@ -44,6 +44,6 @@ def test_a_process_that_ran_a_batch_skips_the_final_collections(
     registered: list[object] = []
     monkeypatch.setattr(gc_pause, "_exit_registered", False)
     monkeypatch.setattr(gc_pause.atexit, "register", registered.append)
-    with batch_collector():
+    with batch_gc():
         assert registered == []  # not before the batch is over
     assert registered == [gc.freeze]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from eightflow.batch.batch_api import BatchApiRunner
-from eightflow.batch.waves import WaveCollector
+from eightflow.batch.waves import WaveRouter
 from eightflow.gateway import batches
 from eightflow.gateway.batches import BatchStatus, LineResult, custom_id_of
 from eightflow.runtime.budget import Budget
@@ -82,7 +82,7 @@ class FakeBackend:
 
 async def _one_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_batch_base: str, run_base: str
-) -> tuple[WaveCollector, FakeBackend, Any]:
+) -> tuple[WaveRouter, FakeBackend, Any]:
     ledger = Ledger(tmp_path / "ledger.sqlite")
     earlier = custom_id_of(_request(open_batch_base), "?")
     record_submitted(
@@ -93,24 +93,24 @@ async def _one_call(
     )  # fmt: skip
     backend = FakeBackend(known=set())  # the endpoint of this run never saw batch-elsewhere
     monkeypatch.setattr(batches, "backend_for", lambda *a, **k: backend)
-    collector = WaveCollector(Budget(), workflow="w", run_key="run-1", poll_s=0.01, ledger=ledger)
-    collector.enter_document()
-    serving = asyncio.create_task(collector.serve())
-    answer = await collector.route(_request(run_base), MODEL)
-    collector.leave_document()
-    collector.close()
+    router = WaveRouter(Budget(), workflow="w", run_key="run-1", poll_s=0.01, ledger=ledger)
+    router.enter_document()
+    serving = asyncio.create_task(router.serve())
+    answer = await router.route(_request(run_base), MODEL)
+    router.leave_document()
+    router.close()
     await serving
-    return collector, backend, answer
+    return router, backend, answer
 
 
 async def test_an_open_batch_of_another_endpoint_is_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    collector, backend, answer = await _one_call(tmp_path, monkeypatch, BASE_A, BASE_B)
+    router, backend, answer = await _one_call(tmp_path, monkeypatch, BASE_A, BASE_B)
     assert backend.polled == ["batch-1"]  # never batch-elsewhere
     assert len(backend.submitted) == 1 and answer is not None  # answered by its own batch
-    assert collector.lost == []
-    row = batch_row(collector.ledger, "batch-elsewhere")
+    assert router.lost == []
+    row = batch_row(router.ledger, "batch-elsewhere")
     assert row is not None and row["state"] == "in_progress"  # not marked lost
 
 
@@ -118,10 +118,10 @@ async def test_a_batch_that_cannot_be_polled_is_a_line_in_the_summary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Same endpoint, but the provider no longer has the batch: its lines go online, said.
-    collector, backend, answer = await _one_call(tmp_path, monkeypatch, BASE_A, BASE_A)
+    router, backend, answer = await _one_call(tmp_path, monkeypatch, BASE_A, BASE_A)
     assert backend.polled == ["batch-elsewhere"] and backend.submitted == []
     assert answer is None  # "send it online"
-    summary = BatchApiRunner.cost_comparison(SimpleNamespace(collector=collector))  # type: ignore[arg-type]
+    summary = BatchApiRunner.cost_comparison(SimpleNamespace(router=router))  # type: ignore[arg-type]
     assert summary["lost_batches"] == [
         {
             "batch_id": "batch-elsewhere",
