@@ -1,6 +1,9 @@
 """eightflow: declarative, observable LLM workflows compiled to Prefect 3 flows.
 
-The public API is the vocabulary of the eight-factor workflow pattern: ``Workflow``,
+The public API is the vocabulary of *the seed*: the "Workflows" factor of the eight-factor
+AI application, whose samples (``examples/seed_workflows.py``) run on eightflow as written.
+Code comments that say "the seed's loop" or "the seed's sample" mean that text. Its names:
+``Workflow``,
 ``WorkflowDefinition``, ``Step``, ``ParallelStep``, ``RetryPolicy``, ``StepResult``,
 ``Context``, ``Recovery``, ``WorkflowMonitor``, ``MetricsCollector``, ``WorkflowTracer``,
 ``DynamicWorkflow`` and the names around them. Each is imported when first used
