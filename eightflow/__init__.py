@@ -2,13 +2,12 @@
 
 The public API is the vocabulary of *the seed*: the "Workflows" factor of the eight-factor
 AI application, whose samples (``examples/seed_workflows.py``) run on eightflow as written.
-Code comments that say "the seed's loop" or "the seed's sample" mean that text. Its names:
-``Workflow``,
-``WorkflowDefinition``, ``Step``, ``ParallelStep``, ``RetryPolicy``, ``StepResult``,
-``Context``, ``Recovery``, ``WorkflowMonitor``, ``MetricsCollector``, ``WorkflowTracer``,
-``DynamicWorkflow`` and the names around them. Each is imported when first used
-(:pep:`562`), so ``import eightflow`` costs nothing: a loader process that needs only
-``eightflow.documents`` does not import the engine, and listing workflows or reading a
+Code comments that say "the seed's loop" or "the seed's sample" mean that text. Its names
+are ``Workflow``, ``WorkflowDefinition``, ``Step``, ``ParallelStep``, ``RetryPolicy``,
+``StepResult``, ``Context``, ``Recovery``, ``WorkflowMonitor``, ``MetricsCollector``,
+``WorkflowTracer``, ``DynamicWorkflow`` and the names around them. Each is imported when
+first used (:pep:`562`), so ``import eightflow`` costs nothing: a loader process that needs
+only ``eightflow.documents`` does not import the engine, and listing workflows or reading a
 definition never imports Prefect or litellm.
 """
 
