@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import random
 import re
 import shutil
 import socket
@@ -25,21 +24,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
 E2E_KEY = "sk-e2e-stack-" + "q" * 32
 pytestmark = pytest.mark.e2e
 WORKER_LABEL = "prefect.worker.name"
-
-
-def free_port() -> int:
-    """A free port in 4300-4999 (the range this machine's engineers keep to)."""
-    for _ in range(200):
-        port = random.randint(4300, 4999)
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise AssertionError("no free port in 4300-4999")
 
 
 def eightflow(
