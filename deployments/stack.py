@@ -184,7 +184,7 @@ def up(
         name="stack-server",
     )
     door_pid = previous.get("front_door_pid") if reuse else None
-    door_alive = bool(door_pid) and _alive(int(door_pid))
+    door_alive = door_pid is not None and _alive(int(door_pid))
     if not door_alive and port_open(public_port, host):
         raise RuntimeError(
             f"port {public_port} is already in use; stop what listens there or choose "
@@ -295,8 +295,8 @@ def down(log: Any = print) -> dict[str, Any]:
         stopped["front_door"] = stop_front_door(int(state["front_door_pid"]))
     if state.get("api_url"):
         unconfigure_profile(state["api_url"])
-    for port in {state.get("port"), server_port} - {None}:
-        if port_open(int(port)):
+    for port in {state.get("port"), server_port}:
+        if port is not None and port_open(int(port)):
             raise RuntimeError(f"port {port} is still listening after stack down")
     _state_file().unlink(missing_ok=True)
     log(

@@ -10,6 +10,7 @@
 - the front door, a small reverse proxy that knows two roles:
   :mod:`eightflow.server.credentials` (the admin and runner credentials, and whose a
   request is), :mod:`eightflow.server.runner_policy` (what the runner role may call),
-  :mod:`eightflow.server.front_door` (the ASGI proxy, HTTP and websockets) and
+  :mod:`eightflow.server.front_door` (the ASGI proxy),
+  :mod:`eightflow.server.socket_relay` (websockets, whose auth comes in the first message) and
   :mod:`eightflow.server.launcher` (start, probe and stop it).
 """

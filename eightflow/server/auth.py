@@ -63,14 +63,18 @@ def auth_string(create: bool = True, home: Path | None = None) -> str | None:
         return configured
     if not auth_enabled():
         return None
-    path = (home or get_settings().home).expanduser() / AUTH_FILE
+    return credential((home or get_settings().home).expanduser() / AUTH_FILE, "eightflow", create)
+
+
+def credential(path: Path, user: str, create: bool = True) -> str | None:
+    """A ``user:<48 hex>`` credential kept in a 0600 file: read, or made when missing."""
     try:
         return path.read_text(encoding="utf-8").strip() or None
     except FileNotFoundError:
         if not create:
             return None
     make_home_private(path.parent)
-    value = f"eightflow:{secrets.token_hex(24)}"
+    value = f"{user}:{secrets.token_hex(24)}"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(value + "\n")

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import base64
 import hmac
-import os
-import secrets
 from pathlib import Path
 
-from eightflow.server.auth import auth_string, make_home_private
+from eightflow.server.auth import auth_string, credential
 from eightflow.settings import get_settings
 
 RUNNER_FILE = "runner-auth"
@@ -25,18 +23,7 @@ RUNNER = "runner"
 
 def runner_auth(create: bool = True, home: Path | None = None) -> str | None:
     """The runner credential: read from ``EIGHTFLOW_HOME/runner-auth``, or made (0600)."""
-    path = (home or get_settings().home).expanduser() / RUNNER_FILE
-    try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
-        if not create:
-            return None
-    make_home_private(path.parent)
-    value = f"{RUNNER_USER}:{secrets.token_hex(24)}"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(value + "\n")
-    return value
+    return credential((home or get_settings().home).expanduser() / RUNNER_FILE, RUNNER_USER, create)
 
 
 class Credentials:

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from eightflow.server.credentials import RUNNER, Credentials
+from eightflow.server.credentials import ADMIN, RUNNER, Credentials
 from eightflow.server.runner_policy import (
     MAX_RUNNER_BODY,
     Refused,
@@ -48,6 +48,7 @@ HOP_BY_HOP = frozenset(
      "transfer-encoding", "upgrade", "host", "content-length"}
 )  # fmt: skip
 OPEN_API = frozenset({("GET", "/health"), ("GET", "/ready")})
+BODY_LIMITS = {ADMIN: 100 * MAX_RUNNER_BODY, RUNNER: MAX_RUNNER_BODY + 1}
 
 
 class FrontDoor:
@@ -101,23 +102,24 @@ class FrontDoor:
         try:
             raw, api = self.route(scope)
             query: bytes = scope.get("query_string", b"")
-            body = await _read_body(receive)
             if api is not None:
                 role = self.credentials.role_of_header(headers.get("authorization")) or "-"
                 api_path = "/" + "/".join(api)
                 if role == "-" and (method, api_path) not in OPEN_API:
                     raise Refused(401, "Unauthorized")
-                if role == RUNNER:
-                    answer = runner_answer(method, api)
-                    if answer is not None:
-                        log.info("runner %s %s -> 200 answered by the door", method, scope["path"])
-                        await _json(send, 200, answer)
-                        return
-                    if not runner_may(method, api):
-                        raise Refused(403, f"the runner role may not {method} /api{api_path}")
-                    query = clean_query(query)
-                    body = clean_body(api, body) if method in ("POST", "PUT", "PATCH") else b""
-                    headers["authorization"] = self.credentials.admin_header() or ""
+            # Who may send how much: the operator's deploys are big; nobody else's need be.
+            body = await _read_body(receive, BODY_LIMITS.get(role, MAX_RUNNER_BODY))
+            if api is not None and role == RUNNER:
+                answer = runner_answer(method, api)
+                if answer is not None:
+                    log.info("runner %s %s -> 200 answered by the door", method, scope["path"])
+                    await _json(send, 200, answer)
+                    return
+                if not runner_may(method, api):
+                    raise Refused(403, f"the runner role may not {method} /api{api_path}")
+                query = clean_query(query)
+                body = clean_body(api, body) if method in ("POST", "PUT", "PATCH") else b""
+                headers["authorization"] = self.credentials.admin_header() or ""
         except Refused as refused:
             log.info("%s %s %s -> %d refused", role, method, scope["path"], refused.status)
             await _json(send, refused.status, {"detail": refused.reason})
@@ -165,7 +167,7 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-async def _read_body(receive: Receive, limit: int = 50 * MAX_RUNNER_BODY) -> bytes:
+async def _read_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:

@@ -25,18 +25,13 @@ import httpx
 import pytest
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, log_in
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
 E2E_KEY = "sk-e2e-stack-" + "q" * 32
 pytestmark = pytest.mark.e2e
 WORKER_LABEL = "prefect.worker.name"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def eightflow(
@@ -171,6 +166,7 @@ def artifacts_of(stack: dict[str, Any], flow_run_id: str) -> dict[str, Any]:
     return {row["key"]: row for row in rows if row.get("key")}
 
 
+@pytest.mark.timeout(900)  # four runs one after another, each bounded by wait_for
 def test_deployments_run_on_workers_with_postgres(stack: dict[str, Any]) -> None:
     deployments = api(stack, "POST", "/deployments/filter", json={})
     names = {f"{d['name']}" for d in deployments}

@@ -15,7 +15,6 @@ import base64
 import http.client
 import json
 import os
-import random
 import shutil
 import socket
 import sqlite3
@@ -30,21 +29,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
 KEY_CANARY = "sk-runner-role-canary-" + "k" * 32  # the operator's provider key
 BLOCK_CANARY = "old-secret-block-canary-" + "b" * 24  # a key an older stack left in a block
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 Require = Callable[[bool, str], None]
-
-
-def free_port() -> int:
-    for _ in range(200):
-        port = random.randint(4300, 4999)
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise AssertionError("no free port in 4300-4999")
 
 
 def eightflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -290,3 +290,16 @@ async def test_the_admin_and_the_ui_pass_through(door: tuple[httpx.AsyncClient, 
         ("GET", "/api/health", ""),
     ]
     assert upstream.seen[0]["authorization"] == basic(ADMIN_AUTH)
+
+
+@pytest.mark.parametrize(("credential", "status"), [(ADMIN_AUTH, 200), (RUNNER_AUTH, 413)])
+async def test_only_the_operator_sends_big_bodies(
+    door: tuple[httpx.AsyncClient, Upstream], credential: str, status: int
+) -> None:
+    client, upstream = door
+    body = b'{"a": "' + b"x" * 2_000_000 + b'"}'
+    answer = await client.post(
+        "/api/flow_runs/filter", content=body, headers={"Authorization": basic(credential)}
+    )
+    assert answer.status_code == status
+    assert len(upstream.seen) == (status == 200)
