@@ -7,7 +7,7 @@ The operator decides, never a Run form:
   ``<PROVIDER>_API_BASE`` (e.g. ``OPENAI_API_BASE``) is the base configured for one provider.
 - The models a Run form may pick are in :mod:`eightflow.safety.form_types`.
 
-A key read from the environment or a Secret block is attached only to a request that goes
+A key read from the environment or `keys.env` is attached only to a request that goes
 to the provider's default URL or to a base configured for that provider. A request to any
 other base goes out without the key.
 """

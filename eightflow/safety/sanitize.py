@@ -73,7 +73,7 @@ _REGISTERED: set[str] = set()
 
 
 def register_secret(value: str | None) -> None:
-    """Redact ``value`` wherever it appears from now on (keys read from Secret blocks)."""
+    """Redact ``value`` wherever it appears from now on (keys read from `keys.env`)."""
     if value and len(value) >= _MIN_SECRET_LEN:
         _REGISTERED.add(value)
 
