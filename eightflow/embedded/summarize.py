@@ -37,14 +37,12 @@ TITLE_CHARS = 150
 #: Among this many opening sentences, the first naming the subject leads the summary.
 LEAD_WINDOW = 5
 #: How much more central a sentence naming the document's subject counts (x 1 + this).
-SUBJECT_BONUS = 1.0
+SUBJECT_BONUS = 0.5
 #: Sentences near the opening count up to (1 + this) times more, fading over EARLY_SPAN.
 EARLY_BONUS = 1.0
 EARLY_SPAN = 10
 #: A sentence ending in a colon introduces a command or list the summary leaves out.
 COLON_PENALTY = 0.5
-#: A title-less document's most shared content word is its subject when this many share it.
-SUBJECT_MIN_SENTENCES = 3
 #: Title words that name a kind of document, not its subject.
 DOCUMENT_WORDS = frozenset(
     (
@@ -75,6 +73,8 @@ DOCUMENT_WORDS = frozenset(
 )
 #: Sentences shorter than this (headings, bullet fragments) are chosen only as a last resort.
 MIN_WORDS = 4
+#: A sentence whose letters are more than this share capitals is a shouted notice.
+SHOUTED = 0.6
 #: A one-word heading ("Report", "jq") says too little to open a summary with.
 MIN_TITLE_WORDS = 2
 
@@ -115,7 +115,6 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     if len(indices) < want:
         indices = unique
     want = min(want, len(indices))
-    subject = subject or _frequent_word(bags, indices)
     names = {i for i in indices if subject & bags[i]}
     # A document with a title or with non-prose parts is structured: its first
     # informative sentence usually says what it is, so it opens the summary (the first
@@ -158,18 +157,6 @@ def _weigh(
     return weighed
 
 
-def _frequent_word(bags: dict[int, frozenset[str]], indices: list[int]) -> frozenset[str]:
-    """For a document without a title, its subject is the content word most sentences
-    share ("tmux" in the tmux README), when at least :data:`SUBJECT_MIN_SENTENCES` do."""
-    counts: Counter[str] = Counter()
-    for i in indices:
-        counts.update(bags[i])
-    if not counts:
-        return frozenset()
-    word, count = min(counts.items(), key=lambda item: (-item[1], item[0]))
-    return frozenset({word}) if count >= SUBJECT_MIN_SENTENCES else frozenset()
-
-
 def _fit(ranked: list[int], sentences: list[str], prefix: str, want: int) -> list[int]:
     """Sentences taken in rank order while the summary they make stays readable: at most
     ``want`` sentences and the character limit, whole sentences only (never spliced)."""
@@ -209,17 +196,23 @@ def _subject_words(found: str | None) -> frozenset[str]:
 
 
 def _is_sentence(text: str) -> bool:
-    """A whole sentence: it ends like one, its brackets balance, and it does not open
-    mid-clause with a function word ("so that further changes are still saved.")."""
+    """A whole sentence: it ends like one, its brackets balance, it holds words rather
+    than one path ("/usr/lib/python3.*/EXTERNALLY-MANAGED."), it is not shouted (an
+    all-capitals notice), and it does not open mid-clause with a function word or an
+    abbreviation ("so that further changes are still saved.", "e.g. instead of")."""
     stripped = text.strip()
     if not stripped.rstrip("\"')]").endswith((".", "!", "?", ":", ";")):
         return False
     if any(stripped.count(a) != stripped.count(b) for a, b in ("()", "[]")):
         return False
-    first = stripped.split()[0]
+    tokens = stripped.split()
+    letters = [c for c in stripped if c.isalpha()]
+    if len(tokens) < 2 or sum(c.isupper() for c in letters) > SHOUTED * len(letters):
+        return False
+    first = tokens[0]
     if not first[0].islower():
         return True
-    return first.lower() not in STOPWORDS
+    return first.lower() not in STOPWORDS and not first.endswith(".")  # "e.g. instead"
 
 
 def textrank(bags: list[frozenset[str]]) -> list[float]:
