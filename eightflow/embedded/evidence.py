@@ -31,6 +31,8 @@ _NAME_PART = rf"[{UPPER}](?:[{LOWER}]{{0,2}}[{UPPER}])?[{LOWER}]+"
 NAME = rf"(?:[{UPPER}]['’])?{_NAME_PART}(?:-{_NAME_PART})*"
 _NOT_PERSON = "not_person_words.txt"
 _LIST_LINE = re.compile(r"(?m)^(?:[ \t]*[-*•][ \t]+|[ \t]+)(?P<name>\S.*?)[ \t]*$")
+_WORD_BEFORE = re.compile(r"(\w+)[ \t]+$")
+_PARTICIPLE_ENDINGS = ("ed", "en", "wn")  # written, maintained, drawn ... by
 _LOWER_WORD = re.compile(rf"\b[{LOWER}]+\b")
 
 
@@ -46,6 +48,7 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
     one = rf"(?:{wrapped}|[{UPPER}]\.[ \t]?{NAME})"  # or an initial and a surname
     cues = alternation(c.lower() for c in data_lines("person_cues.txt"))
     mask = re.escape(MASK)
+    names = rf"{one}(?:[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+|&[ \t]+){one}){{0,5}}"
     bracketed = rf"{NAME}(?:[ \t]+(?:{NAME}|[{UPPER}]\.?(?!\w))){{1,2}}"
     return (
         # Name <email>, "Name (Company) <email>", **Name** <<email>>
@@ -53,16 +56,11 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
             rf"(?<![\w.])\**(?P<name>{line})\**[ \t]*(?:\([^()\n]{{1,40}}\)[ \t]*)?"
             rf"<{{1,2}}{mask}+>{{1,2}}"
         ),
-        # Written by Name[, Name] [and Name]; any "<participle> by Name" (checked words)
-        re.compile(
-            rf"(?:(?i:(?<![\w])(?:{cues}))|(?P<participle>\b[a-z]+(?:ed|en|wn)[ \t]+by))"
-            rf"\s+(?P<list>{one}(?:[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+|&[ \t]+){one}){{0,5}})"
-        ),
-        # by B. Jackowski, P. Strzelczyk and P. Pianowski: an initial marks a person
-        re.compile(
-            rf"\bby[ \t]+(?P<list>[{UPPER}]\.[ \t]?{NAME}"
-            rf"(?:[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+|&[ \t]+){one}){{0,5}})"
-        ),
+        # Written by Name[, Name] [and Name]
+        re.compile(rf"(?i:(?<![\w])(?:{cues}))\s+(?P<list>{names})"),
+        # "<participle> by Name" (checked words); "by B. Jackowski, P. Strzelczyk and
+        # P. Pianowski" (an initial marks a person)
+        re.compile(rf"(?<![\w])by[ \t]+(?P<by>{names})"),
         # [ Name ] on a line of its own (Debian changelog attribution), "[ Sam Q ]" too
         re.compile(rf"(?m)^[ \t]*\[[ \t]*(?P<name>{bracketed}|{line})[ \t]*\][ \t]*$"),
         # Copyright (C) 1984, 1985 Name / Copyright (c) Name, 2014-2020
@@ -134,13 +132,16 @@ def evidence_persons(ex: Extraction) -> None:
 def _names_in(match: re.Match[str]) -> list[tuple[int, int, bool]]:
     """``(start, end, checked)`` of each name a match holds."""
     groups = match.re.groupindex
-    if "list" in groups:
-        offset = match.start("list")
-        checked = "participle" in groups and match.group("participle") is not None
-        return [
-            (offset + m.start(), offset + m.end(), checked)
-            for m in _one_name().finditer(match.group("list"))
-        ]
+    if "list" in groups or "by" in groups:
+        group = "list" if "list" in groups else "by"
+        offset = match.start(group)
+        found = [(offset + m.start(), offset + m.end()) for m in _one_name().finditer(match[group])]
+        if group == "list":
+            return [(a, b, False) for a, b in found]
+        before = _WORD_BEFORE.search(match.string, max(0, match.start() - 40), match.start())
+        if before and before.group(1).lower().endswith(_PARTICIPLE_ENDINGS):
+            return [(a, b, True) for a, b in found]
+        return [(a, b, False) for a, b in found if match.string[a + 1 : a + 2] == "."]
     if not groups:  # a run of name-only lines
         names = list(_LIST_LINE.finditer(match.group()))
         return [

@@ -49,10 +49,12 @@ _MARKUP: dict[str, re.Pattern[str]] = {
     "markdown link": re.compile(r"\[[^\]]+\]\([^)\s]+\)|`[^`]+`_|^\s*#{1,6}\s", re.M),
     "inline code": re.compile(r"``?[^`]+``?"),
     "table pipes": re.compile(r"\|[^|\n]*\|[^|\n]*\||^\s*\|?\s*:?-{3,}:?\s*\|", re.M),
-    "rst rule": re.compile(r"([=\-~^*#+_])\1{3,}"),
+    "rst rule": re.compile(r"(?P<rule>[=\-~^*#+_])(?P=rule){3,}"),
 }
 _MENU_SEPARATORS = re.compile(r"(?:[^\s»›·•]+\s*[»›·•]\s*){2,}[^\s»›·•]+")
-_TITLE_WORD = re.compile(r"[A-Z][a-z]{0,13}")
+_HAS_SEPARATOR = re.compile(r"[»›·•]")
+_TITLE_RUN = re.compile(r"(?<!\S)[A-Z][a-z]{0,13}(?:\s+[A-Z][a-z]{0,13}){2,}(?!\S)")
+"""Three or more whitespace-separated title-case words in a row ("Main Menu Home")."""
 _CODE: tuple[re.Pattern[str], ...] = (
     re.compile(r"[{}]|;\s*$|;\s+\w+\s*[=(]", re.M),
     re.compile(r"(?<![=!<>])==(?!=)|!=|&&|\|\||->|=>|::|\+=|-="),
@@ -82,19 +84,14 @@ def sentences(text: str) -> list[str]:
 
 
 def is_menu(text: str) -> bool:
-    """Whether ``text`` holds a navigation menu or a breadcrumb trail."""
-    if _MENU_SEPARATORS.search(text):
+    """Whether ``text`` holds a navigation menu or a breadcrumb trail: a run of
+    :data:`MENU_RUN` title-case words, or of three holding two :data:`MENU_WORDS`."""
+    if _HAS_SEPARATOR.search(text) and _MENU_SEPARATORS.search(text):
         return True
-    run: list[str] = []
-    for word in [*text.split(), ""]:
-        bare = word.strip(".,:;!?\"'()[]")
-        if _TITLE_WORD.fullmatch(bare) and bare == word:
-            run.append(bare.lower())
-            continue
-        menu_words = sum(w in MENU_WORDS for w in run)
-        if len(run) >= MENU_RUN or (len(run) >= 3 and menu_words >= 2):
+    for run in _TITLE_RUN.finditer(text):
+        names = run.group().lower().split()
+        if len(names) >= MENU_RUN or sum(w in MENU_WORDS for w in names) >= 2:
             return True
-        run = []
     return False
 
 
@@ -134,14 +131,26 @@ _CLEANERS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_MARKUP_CHARS = re.compile(r"[<\[`*_|]")
+
+
+_ANY_MARKUP_OR_CODE = re.compile(
+    "|".join(f"(?:{pattern.pattern})" for pattern in (*_MARKUP.values(), *_CODE)), re.M
+)
+"""Every markup and code pattern in one (each is single-line text's same verdict)."""
+
+
 def strip_markup(text: str) -> str:
     """``text`` with markup that wraps words (tags, links, emphasis, code, a table
     row's frame) reduced to the words; other markup is left for :func:`unreadable`."""
+    if not _MARKUP_CHARS.search(text):
+        return " ".join(text.split())
     for pattern, replacement in _CLEANERS:
         text = pattern.sub(replacement, text)
     return " ".join(text.split())
 
 
 def unreadable(text: str) -> bool:
-    """Whether ``text`` holds markup, a navigation menu or code (length is judged apart)."""
-    return bool(markup_found(text)) or is_menu(text) or has_code(text)
+    """Whether ``text`` holds markup, a navigation menu or code (length is judged apart):
+    ``markup_found``, ``is_menu`` and ``has_code`` in one pass where they can be."""
+    return bool(_ANY_MARKUP_OR_CODE.search(text)) or is_menu(text)

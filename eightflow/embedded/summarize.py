@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 from eightflow.embedded.prose import find_title, prose_sentences
@@ -73,8 +75,6 @@ DOCUMENT_WORDS = frozenset(
 )
 #: Sentences shorter than this (headings, bullet fragments) are chosen only as a last resort.
 MIN_WORDS = 4
-#: A sentence whose letters are more than this share capitals is a shouted notice.
-SHOUTED = 0.6
 #: A one-word heading ("Report", "jq") says too little to open a summary with.
 MIN_TITLE_WORDS = 2
 
@@ -93,17 +93,26 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     summary keeps whole sentences within :data:`MAX_SUMMARY_SENTENCES` sentences and
     :data:`MAX_SUMMARY_CHARS` characters; ``key_points`` may list more when asked.
     """
-    if not split_sentences(text or ""):
+    every = split_sentences(text or "")
+    if not every:
         return {"summary": "", "key_points": []}
-    raw = prose_sentences(text) or split_sentences(text)
+    prose = prose_sentences(text)
+    raw = prose or every
     limit = max(1, int(max_sentences))
     want = min(limit, max(1, math.ceil(len(raw) / 4)))
-    found = find_title(text)
+    found = find_title(text, prose)
     subject = _subject_words(found)
     title = _readable_title(found)
     sentences = [strip_markup(s) for s in raw]
     tokens = [words(s) for s in sentences]
-    unique = [i for i in _first_occurrences(tokens) if tokens[i] and not unreadable(sentences[i])]
+    unique = [i for i in _first_occurrences(tokens) if tokens[i]]
+    verdicts: dict[int, bool] = {}
+
+    def readable(i: int) -> bool:  # judged lazily: only the sentences a summary may take
+        if i not in verdicts:
+            verdicts[i] = not unreadable(sentences[i])
+        return verdicts[i]
+
     bags = {i: _content_words(tokens[i]) for i in unique}
     if title is not None:
         unique = [i for i in unique if sentences[i].strip().rstrip(":") != title]
@@ -119,8 +128,9 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     # A document with a title or with non-prose parts is structured: its first
     # informative sentence usually says what it is, so it opens the summary (the first
     # of the opening few that names the subject, when one does).
-    structured = title is not None or len(raw) < len(split_sentences(text))
-    opening = [i for i in indices[:LEAD_WINDOW] if i in names] or indices[:1]
+    structured = title is not None or len(raw) < len(every)
+    opening = [i for i in indices[:LEAD_WINDOW] if i in names and readable(i)]
+    opening = opening or [i for i in indices if readable(i)][:1]
     lead = opening[:1] if structured else []
     rest = [i for i in indices if i not in lead]
     if len(rest) > MAX_CANDIDATES:
@@ -128,13 +138,15 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     scores = _weigh(rest, textrank([bags[i] for i in rest]), names, sentences)
     ranked = lead + [rest[k] for k in sorted(range(len(rest)), key=lambda k: (-scores[k], k))]
     prefix = f"{title}: " if title is not None else ""
-    chosen = _fit(ranked, sentences, prefix, min(want, MAX_SUMMARY_SENTENCES))
+    chosen = _fit(ranked, sentences, prefix, min(want, MAX_SUMMARY_SENTENCES), readable)
     if chosen:
         summary = prefix + " ".join(sentences[i] for i in sorted(chosen))
     else:  # nothing whole fits: the title alone, else the best sentence cut short
-        summary = title or (clip(sentences[ranked[0]], MAX_SUMMARY_CHARS) if ranked else "")
-        chosen = ranked[:1]
-    points = sorted(chosen + [i for i in ranked if i not in chosen][: max(0, want - len(chosen))])
+        best = next((i for i in ranked if readable(i)), None)
+        chosen = [] if best is None else [best]
+        summary = title or (clip(sentences[best], MAX_SUMMARY_CHARS) if best is not None else "")
+    more = (i for i in ranked if i not in chosen and readable(i))
+    points = sorted(chosen + list(islice(more, max(0, want - len(chosen)))))
     return {
         "summary": summary,
         "key_points": [clip(sentences[i], KEY_POINT_CHARS) for i in points],
@@ -157,20 +169,30 @@ def _weigh(
     return weighed
 
 
-def _fit(ranked: list[int], sentences: list[str], prefix: str, want: int) -> list[int]:
+def _fit(
+    ranked: list[int],
+    sentences: list[str],
+    prefix: str,
+    want: int,
+    readable: Callable[[int], bool],
+) -> list[int]:
     """Sentences taken in rank order while the summary they make stays readable: at most
     ``want`` sentences and the character limit, whole sentences only (never spliced)."""
-    chosen: list[int] = []
-    for i in ranked:
-        if len(chosen) == want:
+    for joined_check in (False, True):
+        chosen: list[int] = []
+        for i in ranked:
+            if len(chosen) == want:
+                break
+            summary = prefix + " ".join(sentences[j] for j in sorted([*chosen, i]))
+            if len(summary) > MAX_SUMMARY_CHARS or not readable(i):
+                continue
+            if joined_check and unreadable(summary):
+                continue
+            if len(split_summary(summary)) <= MAX_SUMMARY_SENTENCES:
+                chosen.append(i)
+        # each sentence is readable; joined, they still are unless a menu spans two
+        if not unreadable(prefix + " ".join(sentences[j] for j in sorted(chosen))):
             break
-        trial = sorted([*chosen, i])
-        summary = prefix + " ".join(sentences[j] for j in trial)
-        if len(summary) > MAX_SUMMARY_CHARS:
-            continue
-        if len(split_summary(summary)) > MAX_SUMMARY_SENTENCES or unreadable(summary):
-            continue
-        chosen.append(i)
     return chosen
 
 
@@ -206,8 +228,7 @@ def _is_sentence(text: str) -> bool:
     if any(stripped.count(a) != stripped.count(b) for a, b in ("()", "[]")):
         return False
     tokens = stripped.split()
-    letters = [c for c in stripped if c.isalpha()]
-    if len(tokens) < 2 or sum(c.isupper() for c in letters) > SHOUTED * len(letters):
+    if len(tokens) < 2 or stripped.isupper():
         return False
     first = tokens[0]
     if not first[0].islower():
