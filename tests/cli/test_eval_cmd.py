@@ -46,8 +46,8 @@ def test_eval_prints_the_targets_of_the_shipped_set(runner: CliRunner) -> None:
     assert "majority baseline 1.0000" in result.stdout  # every document is neutral
     assert "no better than answering 'neutral' every time" in result.stdout
     assert "Per entity type" in result.stdout
-    assert "summaries: 52 of 66 clean of markup, menus and code; 63 of 66 hold" in result.stdout
-    assert "targets met: 6 of 7" in result.stdout  # summary_clean misses its target
+    assert "summaries: 66 of 66 clean of markup, menus and code; 63 of 66 hold" in result.stdout
+    assert "targets met: 7 of 7" in result.stdout
     assert default_ledger().query("SELECT * FROM evals WHERE dataset = 'real'")
 
 
