@@ -36,16 +36,26 @@ _PARTICIPLE_ENDINGS = ("ed", "en", "wn")  # written, maintained, drawn ... by
 _LOWER_WORD = re.compile(rf"\b[{LOWER}]+\b")
 
 
+_WRAPPED_GAP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # a hard-wrapped line may split a name
+
+
+@cache
+def _person(gap: str) -> str:
+    """A name of two to four capitalized words (particles and initials inside)."""
+    particles = alternation(data_words("name_particles.txt"))
+    return rf"{NAME}(?:{gap}(?:(?:{particles}){gap})?(?:[{UPPER}]\.?{gap})?{NAME}){{1,3}}"
+
+
+@cache
+def _one() -> str:
+    """One name of a credit list: a full name, or an initial and a surname."""
+    return rf"(?:{_person(_WRAPPED_GAP)}|[{UPPER}]\.[ \t]?{NAME})"
+
+
 @cache
 def _patterns() -> tuple[re.Pattern[str], ...]:
-    particles = alternation(data_words("name_particles.txt"))
-
-    def person(gap: str) -> str:
-        return rf"{NAME}(?:{gap}(?:(?:{particles}){gap})?(?:[{UPPER}]\.?{gap})?{NAME}){{1,3}}"
-
-    line = person(r"[ \t]+")
-    wrapped = person(r"(?:[ \t]+|[ \t]*\n[ \t]*)")  # a hard-wrapped line may split a name
-    one = rf"(?:{wrapped}|[{UPPER}]\.[ \t]?{NAME})"  # or an initial and a surname
+    line = _person(r"[ \t]+")
+    one = _one()
     cues = alternation(c.lower() for c in data_lines("person_cues.txt"))
     mask = re.escape(MASK)
     names = rf"{one}(?:[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+|&[ \t]+){one}){{0,5}}"
@@ -84,10 +94,7 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
 @cache
 def _one_name() -> re.Pattern[str]:
     """One name of a credit list ("B. Jackowski, P. Strzelczyk and P. Pianowski")."""
-    particles = alternation(data_words("name_particles.txt"))
-    gap = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
-    full = rf"{NAME}(?:{gap}(?:(?:{particles}){gap})?(?:[{UPPER}]\.?{gap})?{NAME}){{1,3}}"
-    return re.compile(rf"{full}|[{UPPER}]\.[ \t]?{NAME}")
+    return re.compile(_one())
 
 
 def plausible_name(name: str) -> bool:
