@@ -10,6 +10,7 @@ by sentence index, so the output is deterministic.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from itertools import islice
@@ -75,6 +76,7 @@ DOCUMENT_WORDS = frozenset(
 )
 #: Sentences shorter than this (headings, bullet fragments) are chosen only as a last resort.
 MIN_WORDS = 4
+_COLUMNS = re.compile(r"\S(?:[ ]{3,}|\t)\S")
 #: A one-word heading ("Report", "jq") says too little to open a summary with.
 MIN_TITLE_WORDS = 2
 
@@ -108,9 +110,12 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     unique = [i for i in _first_occurrences(tokens) if tokens[i]]
     verdicts: dict[int, bool] = {}
 
-    def readable(i: int) -> bool:  # judged lazily: only the sentences a summary may take
+    # judged lazily, only for the sentences a summary may take; text laid out in columns
+    # is a table or a credit list whose lines the splitter joined ("Jane Doe   wrote the
+    # port John Smith   tested it"): quoting it would credit one person's work to another
+    def readable(i: int) -> bool:
         if i not in verdicts:
-            verdicts[i] = not unreadable(sentences[i])
+            verdicts[i] = not _COLUMNS.search(raw[i]) and not unreadable(sentences[i])
         return verdicts[i]
 
     bags = {i: _content_words(tokens[i]) for i in unique}
@@ -141,10 +146,11 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     chosen = _fit(ranked, sentences, prefix, min(want, MAX_SUMMARY_SENTENCES), readable)
     if chosen:
         summary = prefix + " ".join(sentences[i] for i in sorted(chosen))
-    else:  # nothing whole fits: the title alone, else the best sentence cut short
+    else:  # nothing whole fits: the title, else the best sentence cut short, else a heading
         best = next((i for i in ranked if readable(i)), None)
         chosen = [] if best is None else [best]
-        summary = title or (clip(sentences[best], MAX_SUMMARY_CHARS) if best is not None else "")
+        cut = clip(sentences[best], MAX_SUMMARY_CHARS) if best is not None else None
+        summary = title or cut or _readable_title(found, min_words=1) or ""
     more = (i for i in ranked if i not in chosen and readable(i))
     points = sorted(chosen + list(islice(more, max(0, want - len(chosen)))))
     return {
@@ -196,13 +202,13 @@ def _fit(
     return chosen
 
 
-def _readable_title(found: str | None) -> str | None:
-    """The title as a summary may open with it: markup stripped, at least two words,
-    short, and neither code (a changelog header) nor a menu; else None."""
+def _readable_title(found: str | None, min_words: int = MIN_TITLE_WORDS) -> str | None:
+    """The title as a summary may open with it: markup stripped, at least ``min_words``
+    words, short, and neither code (a changelog header) nor a menu; else None."""
     if found is None:
         return None
     title = strip_markup(found).strip().rstrip(":").strip()
-    if len(words(title)) < MIN_TITLE_WORDS or len(title) > TITLE_CHARS or unreadable(title):
+    if len(words(title)) < min_words or len(title) > TITLE_CHARS or unreadable(title):
         return None
     return title
 

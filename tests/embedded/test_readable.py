@@ -131,6 +131,19 @@ def test_a_credit_list_is_never_spliced_into_another_persons_sentence() -> None:
     assert all(point in originals for point in result["key_points"])
 
 
+def test_a_credit_list_laid_out_in_columns_is_not_quoted_as_a_sentence() -> None:
+    # the splitter joins these lines into one unit: "... the installer John Smith tested ..."
+    thanks = (
+        "THANKS\n\n"
+        "Jane Doe             wrote the original Windows port and the installer scripts\n"
+        "John Smith           tested every release candidate on Solaris and HP-UX boxes\n"
+        "Maria Rossi          translated the manual into Italian, Spanish and Portuguese\n"
+    )
+    result = summarize(thanks)
+    assert result["summary"] == "THANKS"
+    assert result["key_points"] == []
+
+
 @pytest.mark.parametrize("max_sentences", [1, 3, 8])
 def test_the_summary_stays_within_the_limits_whatever_is_asked(max_sentences: int) -> None:
     text = " ".join(
