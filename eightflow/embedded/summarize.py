@@ -20,6 +20,7 @@ from eightflow.embedded.prose import find_title, prose_sentences
 from eightflow.embedded.readable import (
     MAX_SUMMARY_CHARS,
     MAX_SUMMARY_SENTENCES,
+    is_menu,
     strip_markup,
     unreadable,
 )
@@ -217,7 +218,7 @@ def _subject_words(found: str | None) -> frozenset[str]:
     """What the document is about, as its title names it: the title's content words
     before any parenthesis ("dash (0.5.12-2) unstable; ..." -> dash), less the words
     that name a kind of document ("FAQ", "README", "manual")."""
-    if not found:
+    if not found or is_menu(found):  # a menu opening the page names no subject
         return frozenset()
     head = strip_markup(found).split("(")[0]
     return _content_words(words(head)) - DOCUMENT_WORDS

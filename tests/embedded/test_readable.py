@@ -102,6 +102,13 @@ def test_every_shipped_document_gets_a_clean_short_summary(path: Path, read_docu
             "Ncurses is a library",
             "Xterm scrollback",
         ),
+        (  # a page that opens with its navigation menu
+            "Main Menu Home Introduction Documentation Download\n\n# Pixelfox image tools\n\n"
+            "Pixelfox converts images between formats. It resizes <em>huge</em> files in "
+            "__seconds__. It runs on Linux, macOS and Windows. Pixelfox is free software.\n",
+            "Pixelfox converts images between formats.",
+            "Main Menu",
+        ),
         (  # a changelog: no header line, no file entry, whole sentences
             "grep (3.8-5) unstable; urgency=medium\n\n  * Remove the wrapper patch.\n"
             "  * src/grep.c (main): Fix the leak.\n  * Set upstream metadata fields.\n\n"
