@@ -24,6 +24,7 @@ from eightflow.embedded.patterns import (
     DATE_PATTERNS,
     EMAIL,
     URL,
+    plausible_email,
     valid_numeric_date,
 )
 from eightflow.embedded.prose import is_code_line
@@ -96,7 +97,7 @@ def extract_entities(text: str) -> dict[str, Any]:
     ex = Extraction(text)
     rx = _regexes()
     _urls(ex)
-    ex.scan(EMAIL, "email")
+    _emails(ex)
     for pattern in DATE_PATTERNS:
         ex.scan(pattern, "date", _valid_date)
     _amounts(ex)
@@ -116,6 +117,17 @@ def _urls(ex: Extraction) -> None:
         spans.append(match.span())
         if ex.masked[match.end() : match.end() + 1] not in ("{", "$"):
             ex.add(match.start(), "url", match.group())
+    ex.mask(spans)
+
+
+def _emails(ex: Extraction) -> None:
+    """Mailboxes; unit names, protocol extensions and git SSH addresses are masked too,
+    so no later pass reads "github.com" or "openssh.com" on its own."""
+    spans = []
+    for match in EMAIL.finditer(ex.masked):
+        spans.append(match.span())
+        if plausible_email(match.group(), ex.masked[match.end() : match.end() + 2]):
+            ex.add(match.start(), "email", match.group())
     ex.mask(spans)
 
 

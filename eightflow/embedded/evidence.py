@@ -30,39 +30,71 @@ LOWER = "a-zß-öø-ÿ"
 _NAME_PART = rf"[{UPPER}](?:[{LOWER}]{{0,2}}[{UPPER}])?[{LOWER}]+"
 NAME = rf"(?:[{UPPER}]['’])?{_NAME_PART}(?:-{_NAME_PART})*"
 _NOT_PERSON = "not_person_words.txt"
+_LIST_LINE = re.compile(r"(?m)^(?:[ \t]*[-*•][ \t]+|[ \t]+)(?P<name>\S.*?)[ \t]*$")
+_WORD_BEFORE = re.compile(r"(\w+)[ \t]+$")
+_PARTICIPLE_ENDINGS = ("ed", "en", "wn")  # written, maintained, drawn ... by
+_LOWER_WORD = re.compile(rf"\b[{LOWER}]+\b")
+
+
+_WRAPPED_GAP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # a hard-wrapped line may split a name
+
+
+@cache
+def _person(gap: str) -> str:
+    """A name of two to four capitalized words (particles and initials inside)."""
+    particles = alternation(data_words("name_particles.txt"))
+    return rf"{NAME}(?:{gap}(?:(?:{particles}){gap})?(?:[{UPPER}]\.?{gap})?{NAME}){{1,3}}"
+
+
+@cache
+def _one() -> str:
+    """One name of a credit list: a full name, or an initial and a surname."""
+    return rf"(?:{_person(_WRAPPED_GAP)}|[{UPPER}]\.[ \t]?{NAME})"
 
 
 @cache
 def _patterns() -> tuple[re.Pattern[str], ...]:
-    particles = alternation(data_words("name_particles.txt"))
-
-    def person(gap: str) -> str:
-        return rf"{NAME}(?:{gap}(?:(?:{particles}){gap})?(?:[{UPPER}]\.?{gap})?{NAME}){{1,3}}"
-
-    line = person(r"[ \t]+")
-    wrapped = person(r"(?:[ \t]+|[ \t]*\n[ \t]*)")  # a hard-wrapped line may split a name
+    line = _person(r"[ \t]+")
+    one = _one()
     cues = alternation(c.lower() for c in data_lines("person_cues.txt"))
     mask = re.escape(MASK)
+    names = rf"{one}(?:[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+|&[ \t]+){one}){{0,5}}"
+    bracketed = rf"{NAME}(?:[ \t]+(?:{NAME}|[{UPPER}]\.?(?!\w))){{1,2}}"
     return (
         # Name <email>, "Name (Company) <email>", **Name** <<email>>
         re.compile(
             rf"(?<![\w.])\**(?P<name>{line})\**[ \t]*(?:\([^()\n]{{1,40}}\)[ \t]*)?"
             rf"<{{1,2}}{mask}+>{{1,2}}"
         ),
-        # Written by Name [and Name]
-        re.compile(
-            rf"(?i:(?<![\w])(?:{cues}))\s+(?P<name>{wrapped})"
-            rf"(?:[ \t]*(?:,|and|&)\s+(?P<name2>{wrapped}))?"
-        ),
-        # [ Name ] on a line of its own (Debian changelog attribution)
-        re.compile(rf"(?m)^[ \t]*\[[ \t]*(?P<name>{line})[ \t]*\][ \t]*$"),
+        # Written by Name[, Name] [and Name]
+        re.compile(rf"(?i:(?<![\w])(?:{cues}))\s+(?P<list>{names})"),
+        # "<participle> by Name" (checked words); "by B. Jackowski, P. Strzelczyk and
+        # P. Pianowski" (an initial marks a person)
+        re.compile(rf"(?<![\w])by[ \t]+(?P<by>{names})"),
+        # [ Name ] on a line of its own (Debian changelog attribution), "[ Sam Q ]" too
+        re.compile(rf"(?m)^[ \t]*\[[ \t]*(?P<name>{bracketed}|{line})[ \t]*\][ \t]*$"),
         # Copyright (C) 1984, 1985 Name / Copyright (c) Name, 2014-2020
         re.compile(
             rf"(?m)(?i:copyright)[ \t]*(?:\([cC]\)|©)?[ \t]*"
             rf"(?:\d{{4}}(?:[ \t]*[-–][ \t]*\d{{2,4}})?[ \t]*,?[ \t]*)*(?:by[ \t]+)?"
             rf"(?P<name>{line})(?=[ \t]*(?:[,.:<]|$))"
         ),
+        # credit brackets in running text: "[Jane Doe]", "(John Smith)" (checked words)
+        # (not a markdown link's text: "[Issue Tracker](url)", "[Working Groups][]")
+        re.compile(rf"[\[(][ \t]*(?P<checked>{bracketed})[ \t]*(?:\)|\](?![\[(:]))"),
+        # a list of people: two or more bulleted or indented lines in a row, each holding a
+        # name alone (checked words; a menu's one-word items break the run)
+        re.compile(
+            rf"(?m)(?:^(?:[ \t]*[-*•][ \t]+|[ \t]+){line}[ \t]*\n){{1,}}"
+            rf"(?:^(?:[ \t]*[-*•][ \t]+|[ \t]+){line}[ \t]*$)"
+        ),
     )
+
+
+@cache
+def _one_name() -> re.Pattern[str]:
+    """One name of a credit list ("B. Jackowski, P. Strzelczyk and P. Pianowski")."""
+    return re.compile(_one())
 
 
 def plausible_name(name: str) -> bool:
@@ -77,19 +109,50 @@ def plausible_name(name: str) -> bool:
 
 
 def evidence_persons(ex: Extraction) -> None:
-    """Add the persons the document names in one of the set forms above."""
-    spans = []
+    """Add the persons the document names in one of the set forms above.
+
+    Forms without a cue phrase (brackets, name-only list lines, "<participle> by") are
+    checked: no word of the name may occur in lowercase in the document, so "(Public
+    Domain)" or "- Getting Started" is not a person when "public" or "getting" is a word
+    of its text.
+    """
+    lower: frozenset[str] | None = None
     for pattern in _patterns():
+        spans = []
         for match in pattern.finditer(ex.masked):
-            for group in ("name", "name2"):
-                if group not in pattern.groupindex or match.group(group) is None:
-                    continue
-                name = " ".join(match.group(group).split())
+            for start, end, checked in _names_in(match):
+                name = " ".join(ex.masked[start:end].split())
                 if not plausible_name(name):
                     continue
-                start, end = match.span(group)
+                if checked:
+                    lower = (
+                        lower if lower is not None else frozenset(_LOWER_WORD.findall(ex.masked))
+                    )
+                    if any(w.lower() in lower for w in name.split()):
+                        continue
                 key = ex.add(start, "person", name, key=ex.resolve(name, start))
                 ex.alias(name.split()[-1], key, end)
                 spans.append((start, end))
         ex.mask(spans)
-        spans = []
+
+
+def _names_in(match: re.Match[str]) -> list[tuple[int, int, bool]]:
+    """``(start, end, checked)`` of each name a match holds."""
+    groups = match.re.groupindex
+    if "list" in groups or "by" in groups:
+        group = "list" if "list" in groups else "by"
+        offset = match.start(group)
+        found = [(offset + m.start(), offset + m.end()) for m in _one_name().finditer(match[group])]
+        if group == "list":
+            return [(a, b, False) for a, b in found]
+        before = _WORD_BEFORE.search(match.string, max(0, match.start() - 40), match.start())
+        if before and before.group(1).lower().endswith(_PARTICIPLE_ENDINGS):
+            return [(a, b, True) for a, b in found]
+        return [(a, b, False) for a, b in found if match.string[a + 1 : a + 2] == "."]
+    if not groups:  # a run of name-only lines
+        names = list(_LIST_LINE.finditer(match.group()))
+        return [
+            (match.start() + m.start("name"), match.start() + m.end("name"), True) for m in names
+        ]
+    group = "checked" if "checked" in groups else "name"
+    return [(*match.span(group), group == "checked")]

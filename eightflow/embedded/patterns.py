@@ -13,12 +13,30 @@ import re
 
 from eightflow.embedded.lexicon import CURRENCY_CODES, CURRENCY_WORDS, MONTHS, WEEKDAYS
 
-__all__ = ["AMOUNT_PATTERNS", "DATE_PATTERNS", "EMAIL", "URL", "valid_numeric_date"]
+__all__ = [
+    "AMOUNT_PATTERNS",
+    "DATE_PATTERNS",
+    "EMAIL",
+    "URL",
+    "plausible_email",
+    "valid_numeric_date",
+]
 
 URL = re.compile(
     r"\b(?:https?://|ftp://|git://|www\.)[^\s<>\"'`{}|\\^\[\]]+[^\s<>\"'`{}|\\^\[\].,;:!?)]"
 )
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+#: systemd unit types: "pg_dump@15-main.service" is a unit instance, not a mailbox.
+UNIT_SUFFIXES = frozenset(
+    {"service", "socket", "timer", "mount", "automount", "target", "path", "slice", "scope"}
+    | {"device", "swap", "busname", "snapshot", "network", "netdev", "link"}
+)
+#: Verbs that open a protocol extension's name ("expand-path@openssh.com"), never a mailbox.
+_EXTENSION_VERBS = frozenset(
+    {"expand", "copy", "get", "set", "put", "send", "fetch", "make", "create", "check"}
+    | {"read", "write", "open", "close", "remove", "rename", "delete", "bind", "query"}
+)
+_VERSION_SEGMENT = re.compile(r"v?\d+")
 
 _MONTH = rf"(?:{MONTHS})\b\.?"
 _WEEKDAY = rf"(?:(?:{WEEKDAYS}),?\s+(?:the\s+)?)?"
@@ -39,16 +57,16 @@ DATE_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(
         r"(?<![\d/.-])(?:\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})|\d{1,2}[.-]\d{1,2}[.-]\d{4})(?![\d/.-]\d)"
     ),
-    # mid-1988, early-2000s
-    re.compile(r"\b(?:early|mid|late)-(?:1[5-9]|2[01])\d\d(?:s\b|\b)"),
+    # mid-1988 (a decade, "early-2000s" or "the 1990s", is a period, not a date)
+    re.compile(r"\b(?:early|mid|late)-(?:1[5-9]|2[01])\d\d\b"),
     # Q3 2024, FY2024, FY 2025
     re.compile(rf"\b(?:Q[1-4]\s+(?:FY\s?)?{_YEAR}|FY\s?{_YEAR})"),
     # on Monday / last Friday -> "Monday", "Friday"
     re.compile(rf"\b(?:on|last|next|this|by|until|since|every)\s+(?P<e>(?:{WEEKDAYS}))\b"),
-    # in 2023 / by 2030 / since the 1990s -> "2023", "2030", "1990s"
+    # in 2023 / by 2030 -> "2023", "2030" (not "since the 1990s": a decade)
     re.compile(
         r"\b(?:in|since|by|until|till|during|before|after|through|throughout|fiscal|early|late)"
-        r"\s+(?:the\s+)?(?P<e>(?:19|20)\d\d(?:s\b|\b))(?![.,]?\d|\s?%|\s*percent)"
+        r"\s+(?:the\s+)?(?P<e>(?:19|20)\d\d\b)(?![.,]?\d|\s?%|\s*percent)"
     ),
 )
 
@@ -73,6 +91,22 @@ AMOUNT_PATTERNS: tuple[re.Pattern[str], ...] = (
         rf"(?<![\w.,])[-+−]?{_NUMBER}\s?(?:%(?![A-Za-z])|percent\b|per\s?cent\b|percentage\s+points?\b)"
     ),
 )
+
+
+def plausible_email(surface: str, following: str = "") -> bool:
+    """Whether an ``EMAIL`` match is a mailbox: its top-level domain is not a systemd
+    unit type ("getty@tty1.service"), its local part is not a protocol extension name
+    (dash-joined and opened by a verb, "expand-path@openssh.com", or ending in a
+    version, "hostkeys-00@openssh.com"), and ``following`` (the text right after it) is
+    not the ":path" of a git SSH address ("git@github.com:user/repo.git")."""
+    local, _, domain = surface.rpartition("@")
+    if domain.rsplit(".", 1)[-1].lower() in UNIT_SUFFIXES:
+        return False
+    segments = local.lower().split("-")
+    extension = segments[0] in _EXTENSION_VERBS or _VERSION_SEGMENT.fullmatch(segments[-1])
+    if len(segments) > 1 and local.islower() and extension:
+        return False
+    return not (following[:1] == ":" and following[1:2].strip() and following[1:2] != ":")
 
 
 def valid_numeric_date(text: str) -> bool:

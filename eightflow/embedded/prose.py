@@ -101,7 +101,7 @@ def prose_sentences(text: str) -> list[str]:
     return [s for s in split_sentences(prose_text(text)) if is_prose(s)]
 
 
-def find_title(text: str) -> str | None:
+def find_title(text: str, units: list[str] | None = None) -> str | None:
     """The document's title: a manual page's NAME line, else a short first heading.
 
     The first unit that is not code, navigation or boilerplate counts when it has at most
@@ -109,7 +109,8 @@ def find_title(text: str) -> str | None:
     after it ("Apache License" "Version 2.0, January 2004"); None when the document opens
     with prose.
     """
-    units = [s for s in split_sentences(prose_text(text)) if is_prose(s)]
+    if units is None:  # a caller that has them passes prose_sentences(text)
+        units = prose_sentences(text)
     for i, unit in enumerate(units):
         if unit.strip() == "NAME" and i + 1 < len(units):
             return units[i + 1]

@@ -9,7 +9,9 @@ factual report with one angry line from reading as furious.
 Real reference documents (licences, READMEs, manuals, changelogs) need three more
 things. Only their prose is scored (:mod:`eightflow.embedded.prose`), not their code,
 navigation or licence notices. Terms of art listed in ``data/sentiment_neutral_terms.txt``
-lose their VADER valence ("free software", "support for", "error messages"). And a
+lose their VADER valence ("free software", "support for", "error messages"); software's own
+evaluative words in ``data/sentiment_domain_terms.txt`` gain one ("crashes",
+"vulnerabilities", "exploited"; "blazing", "seamless", "rock-solid"). And a
 document of several sentences written in a technical or legal register (dense in the
 words of ``data/register_terms.txt``, or carrying code) is labelled polar only when its
 average leans clearly (:data:`REFERENCE_BAND`): reference text drifts a little positive
@@ -22,10 +24,10 @@ import threading
 from typing import Any
 
 from eightflow.embedded.prose import prose_sentences, prose_text
-from eightflow.embedded.resources import data_words
+from eightflow.embedded.resources import data_lines, data_words
 from eightflow.embedded.text import split_sentences, words
 
-__all__ = ["analyze_sentiment", "label_for"]
+__all__ = ["analyze_sentiment", "domain_valences", "label_for"]
 
 #: VADER's standard cut-offs on the compound score.
 POSITIVE_THRESHOLD = 0.05
@@ -35,6 +37,8 @@ NEGATIVE_THRESHOLD = -0.05
 MAX_SENTENCE_WORDS = 80
 #: Terms of art whose VADER valence is dropped ("free software", "error messages").
 NEUTRAL_TERMS = "sentiment_neutral_terms.txt"
+#: Software words with the valence they carry there ("crashes -1.7", "seamless 1.6").
+DOMAIN_TERMS = "sentiment_domain_terms.txt"
 #: Words of technical and legal register, and how dense they make reference text.
 REGISTER_TERMS = "register_terms.txt"
 REGISTER_DENSITY = 0.04
@@ -96,6 +100,15 @@ def is_reference_text(text: str, sentence_count: int) -> bool:
     return density >= REGISTER_DENSITY_WITH_CODE and code_share >= CODE_LINE_SHARE
 
 
+def domain_valences() -> dict[str, float]:
+    """``data/sentiment_domain_terms.txt`` as ``{word: valence}``."""
+    valences = {}
+    for line in data_lines(DOMAIN_TERMS):
+        word, valence = line.rsplit(None, 1)
+        valences[word.lower()] = float(valence)
+    return valences
+
+
 def _pieces(sentence: str) -> list[tuple[str, int]]:
     """The sentence (or its slices if very long) with word-count weights."""
     count = len(words(sentence))
@@ -119,5 +132,6 @@ def _get_analyzer() -> Any:
                 analyzer = SentimentIntensityAnalyzer()
                 for term in data_words(NEUTRAL_TERMS):
                     analyzer.lexicon.pop(term, None)
+                analyzer.lexicon.update(domain_valences())
                 _analyzer = analyzer
     return _analyzer

@@ -10,10 +10,21 @@ by sentence index, so the output is deterministic.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
+from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 from eightflow.embedded.prose import find_title, prose_sentences
+from eightflow.embedded.readable import (
+    MAX_SUMMARY_CHARS,
+    MAX_SUMMARY_SENTENCES,
+    is_menu,
+    strip_markup,
+    unreadable,
+)
+from eightflow.embedded.readable import sentences as split_summary
 from eightflow.embedded.text import STOPWORDS, clip, split_sentences, words
 
 __all__ = ["summarize"]
@@ -25,9 +36,48 @@ TOLERANCE = 1e-9
 #: so the quadratic graph stays bounded on very long documents.
 MAX_CANDIDATES = 300
 KEY_POINT_CHARS = 300
-SUMMARY_SENTENCE_CHARS = 1000
+#: The longest title a summary opens with (a longer "title" is a sentence).
+TITLE_CHARS = 150
+#: Among this many opening sentences, the first naming the subject leads the summary.
+LEAD_WINDOW = 5
+#: How much more central a sentence naming the document's subject counts (x 1 + this).
+SUBJECT_BONUS = 0.5
+#: Sentences near the opening count up to (1 + this) times more, fading over EARLY_SPAN.
+EARLY_BONUS = 1.0
+EARLY_SPAN = 10
+#: A sentence ending in a colon introduces a command or list the summary leaves out.
+COLON_PENALTY = 0.5
+#: Title words that name a kind of document, not its subject.
+DOCUMENT_WORDS = frozenset(
+    (
+        "faq",
+        "frequently",
+        "asked",
+        "question",
+        "readme",
+        "manual",
+        "guide",
+        "introduction",
+        "overview",
+        "notes",
+        "note",
+        "release",
+        "changelog",
+        "news",
+        "documentation",
+        "page",
+        "reference",
+        "howto",
+        "tutorial",
+        "quick",
+        "start",
+        "version",
+        "debian",
+    )
+)
 #: Sentences shorter than this (headings, bullet fragments) are chosen only as a last resort.
 MIN_WORDS = 4
+_COLUMNS = re.compile(r"\S(?:[ ]{3,}|\t)\S")
 #: A one-word heading ("Report", "jq") says too little to open a summary with.
 MIN_TITLE_WORDS = 2
 
@@ -36,23 +86,40 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     """Summarize ``text`` as ``{"summary": str, "key_points": list[str]}``.
 
     Only prose is read (:mod:`eightflow.embedded.prose`): code, navigation, asides and
-    notices are skipped. Picks about one sentence per four (at least one, at most
-    ``max_sentences``), so a three-sentence note is not "summarized" by itself. A
-    document with a title (a README, a licence, a manual page) is summarized the way a
-    reader skims it: the title, then its first informative sentence, then the most
-    central others; plain prose is summarized by centrality alone.
+    notices are skipped, and each candidate sentence is cleaned of markup and dropped when
+    it still holds markup, a menu or code (:mod:`eightflow.embedded.readable`). Picks
+    about one sentence per four (at least one, at most ``max_sentences``), so a
+    three-sentence note is not "summarized" by itself. A document with a title (a README,
+    a licence, a manual page) is summarized the way a reader skims it: the title, then its
+    first informative sentence, then the most central others, those naming the subject
+    (the title's own words) first; plain prose is summarized by centrality alone. The
+    summary keeps whole sentences within :data:`MAX_SUMMARY_SENTENCES` sentences and
+    :data:`MAX_SUMMARY_CHARS` characters; ``key_points`` may list more when asked.
     """
-    if not split_sentences(text or ""):
+    every = split_sentences(text or "")
+    if not every:
         return {"summary": "", "key_points": []}
-    sentences = prose_sentences(text) or split_sentences(text)
+    prose = prose_sentences(text)
+    raw = prose or every
     limit = max(1, int(max_sentences))
-    want = min(limit, max(1, math.ceil(len(sentences) / 4)))
-    title = find_title(text)
-    if title is not None and len(words(title)) < MIN_TITLE_WORDS:
-        title = None
-
+    want = min(limit, max(1, math.ceil(len(raw) / 4)))
+    found = find_title(text, prose)
+    subject = _subject_words(found)
+    title = _readable_title(found)
+    sentences = [strip_markup(s) for s in raw]
     tokens = [words(s) for s in sentences]
-    unique = _first_occurrences(tokens)
+    unique = [i for i in _first_occurrences(tokens) if tokens[i]]
+    verdicts: dict[int, bool] = {}
+
+    # judged lazily, only for the sentences a summary may take; text laid out in columns
+    # is a table or a credit list whose lines the splitter joined ("Jane Doe   wrote the
+    # port John Smith   tested it"): quoting it would credit one person's work to another
+    def readable(i: int) -> bool:
+        if i not in verdicts:
+            verdicts[i] = not _COLUMNS.search(raw[i]) and not unreadable(sentences[i])
+        return verdicts[i]
+
+    bags = {i: _content_words(tokens[i]) for i in unique}
     if title is not None:
         unique = [i for i in unique if sentences[i].strip().rstrip(":") != title]
     # Headings and titles carry no verb or full stop: prefer real sentences when there are
@@ -63,30 +130,117 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     if len(indices) < want:
         indices = unique
     want = min(want, len(indices))
+    names = {i for i in indices if subject & bags[i]}
     # A document with a title or with non-prose parts is structured: its first
-    # informative sentence usually says what it is, so it always opens the summary.
-    structured = title is not None or len(sentences) < len(split_sentences(text))
-    lead = [indices[0]] if structured and indices else []
+    # informative sentence usually says what it is, so it opens the summary (the first
+    # of the opening few that names the subject, when one does).
+    structured = title is not None or len(raw) < len(every)
+    opening = [i for i in indices[:LEAD_WINDOW] if i in names and readable(i)]
+    opening = opening or [i for i in indices if readable(i)][:1]
+    lead = opening[:1] if structured else []
     rest = [i for i in indices if i not in lead]
-    bags = {i: _content_words(tokens[i]) for i in rest}
     if len(rest) > MAX_CANDIDATES:
         rest = _preselect(rest, bags, MAX_CANDIDATES)
-
-    scores = textrank([bags[i] for i in rest])
-    ranked = sorted(range(len(rest)), key=lambda k: (-round(scores[k], 12), k))
-    chosen = sorted(lead + [rest[k] for k in ranked[: want - len(lead)]])
-    picked = [sentences[i] for i in chosen]
-    summary = " ".join(clip(s, SUMMARY_SENTENCE_CHARS) for s in picked)
-    if title is not None:
-        summary = f"{clip(title, KEY_POINT_CHARS)}: {summary}" if summary else title
+    scores = _weigh(rest, textrank([bags[i] for i in rest]), names, sentences)
+    ranked = lead + [rest[k] for k in sorted(range(len(rest)), key=lambda k: (-scores[k], k))]
+    prefix = f"{title}: " if title is not None else ""
+    chosen = _fit(ranked, sentences, prefix, min(want, MAX_SUMMARY_SENTENCES), readable)
+    if chosen:
+        summary = prefix + " ".join(sentences[i] for i in sorted(chosen))
+    else:  # nothing whole fits: the title, else the best sentence cut short, else a heading
+        best = next((i for i in ranked if readable(i)), None)
+        chosen = [] if best is None else [best]
+        cut = clip(sentences[best], MAX_SUMMARY_CHARS) if best is not None else None
+        summary = title or cut or _readable_title(found, min_words=1) or ""
+    more = (i for i in ranked if i not in chosen and readable(i))
+    points = sorted(chosen + list(islice(more, max(0, want - len(chosen)))))
     return {
         "summary": summary,
-        "key_points": [clip(s, KEY_POINT_CHARS) for s in picked],
+        "key_points": [clip(sentences[i], KEY_POINT_CHARS) for i in points],
     }
 
 
+def _weigh(
+    rest: list[int], scores: list[float], names: set[int], sentences: list[str]
+) -> list[float]:
+    """TextRank centrality weighed the way a reader skims: sentences naming the subject
+    and sentences near the opening count more; one ending in a colon (its command or
+    list left out) counts less."""
+    weighed = []
+    for rank, (i, score) in enumerate(zip(rest, scores, strict=True)):
+        score *= 1.0 + (SUBJECT_BONUS if i in names else 0.0)
+        score *= 1.0 + EARLY_BONUS * max(0.0, 1.0 - rank / EARLY_SPAN)
+        if sentences[i].rstrip().endswith(":"):
+            score *= COLON_PENALTY
+        weighed.append(round(score, 12))
+    return weighed
+
+
+def _fit(
+    ranked: list[int],
+    sentences: list[str],
+    prefix: str,
+    want: int,
+    readable: Callable[[int], bool],
+) -> list[int]:
+    """Sentences taken in rank order while the summary they make stays readable: at most
+    ``want`` sentences and the character limit, whole sentences only (never spliced)."""
+    for joined_check in (False, True):
+        chosen: list[int] = []
+        for i in ranked:
+            if len(chosen) == want:
+                break
+            summary = prefix + " ".join(sentences[j] for j in sorted([*chosen, i]))
+            if len(summary) > MAX_SUMMARY_CHARS or not readable(i):
+                continue
+            if joined_check and unreadable(summary):
+                continue
+            if len(split_summary(summary)) <= MAX_SUMMARY_SENTENCES:
+                chosen.append(i)
+        # each sentence is readable; joined, they still are unless a menu spans two
+        if not unreadable(prefix + " ".join(sentences[j] for j in sorted(chosen))):
+            break
+    return chosen
+
+
+def _readable_title(found: str | None, min_words: int = MIN_TITLE_WORDS) -> str | None:
+    """The title as a summary may open with it: markup stripped, at least ``min_words``
+    words, short, and neither code (a changelog header) nor a menu; else None."""
+    if found is None:
+        return None
+    title = strip_markup(found).strip().rstrip(":").strip()
+    if len(words(title)) < min_words or len(title) > TITLE_CHARS or unreadable(title):
+        return None
+    return title
+
+
+def _subject_words(found: str | None) -> frozenset[str]:
+    """What the document is about, as its title names it: the title's content words
+    before any parenthesis ("dash (0.5.12-2) unstable; ..." -> dash), less the words
+    that name a kind of document ("FAQ", "README", "manual")."""
+    if not found or is_menu(found):  # a menu opening the page names no subject
+        return frozenset()
+    head = strip_markup(found).split("(")[0]
+    return _content_words(words(head)) - DOCUMENT_WORDS
+
+
 def _is_sentence(text: str) -> bool:
-    return text.rstrip().rstrip("\"')]").endswith((".", "!", "?", ":", ";"))
+    """A whole sentence: it ends like one, its brackets balance, it holds words rather
+    than one path ("/usr/lib/python3.*/EXTERNALLY-MANAGED."), it is not shouted (an
+    all-capitals notice), and it does not open mid-clause with a function word or an
+    abbreviation ("so that further changes are still saved.", "e.g. instead of")."""
+    stripped = text.strip()
+    if not stripped.rstrip("\"')]").endswith((".", "!", "?", ":", ";")):
+        return False
+    if any(stripped.count(a) != stripped.count(b) for a, b in ("()", "[]")):
+        return False
+    tokens = stripped.split()
+    if len(tokens) < 2 or stripped.isupper():
+        return False
+    first = tokens[0]
+    if not first[0].islower():
+        return True
+    return first.lower() not in STOPWORDS and not first.endswith(".")  # "e.g. instead"
 
 
 def textrank(bags: list[frozenset[str]]) -> list[float]:

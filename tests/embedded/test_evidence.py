@@ -74,3 +74,39 @@ def test_no_person_without_a_name(text: str) -> None:
 )
 def test_plausible_names(name: str, plausible: bool) -> None:
     assert plausible_name(name) is plausible
+
+
+@pytest.mark.parametrize(
+    ("text", "persons"),
+    [
+        # running prose: a participle and "by", a credit phrase, a list with initials
+        ("Wget was written and mainained by Hrvoje Niksic. See AUTHORS.", {"Hrvoje Niksic"}),
+        ("The team is led by Marisa Coelho.", {"Marisa Coelho"}),
+        ("Thanks to Jane Doe and John Smith for testing.", {"Jane Doe", "John Smith"}),
+        (
+            "Math by B. Jackowski, P. Strzelczyk and P. Pianowski.",
+            {"B. Jackowski", "P. Strzelczyk", "P. Pianowski"},
+        ),
+        # credit brackets in running text, and a changelog's "[ Name Initial ]"
+        (
+            "The port [Hrvoje Niksic] landed in 1.2 (Jakob Schlyter).",
+            {"Hrvoje Niksic", "Jakob Schlyter"},
+        ),
+        ("  [ Sam Q ]\n  * Change uscan version to 4", {"Sam Q"}),
+        # a list of people, one name a line
+        (
+            "Credits:\n\n- Bjorn Reese\n- Aleksey Sanin\n\nThat is all.",
+            {"Bjorn Reese", "Aleksey Sanin"},
+        ),
+        # near misses: words of the text, markdown links, a lone list line, organizations
+        ("It is in the (Public Domain) as public code.", set()),
+        ("See the [Issue Tracker](https://example.org/issues) first.", set()),
+        ("* [Working Groups][]\n* [Strategic Initiatives][]", set()),
+        ("Menu:\n\n- Getting Started\n- Release Notes\n\nwe are getting there with notes", set()),
+        ("Credits:\n\n- Bjorn Reese\n\nThat is all.", set()),
+        ("It was published by Free Software Foundation in Boston.", set()),
+        ("It was tested by Early Adopters, and early adopters liked it.", set()),
+    ],
+)
+def test_persons_in_prose_brackets_and_credit_lists(text: str, persons: set[str]) -> None:
+    assert _persons(text) == persons

@@ -166,3 +166,30 @@ def test_a_long_complaint_is_still_negative() -> None:
 )
 def test_a_wider_band_for_reference_text(score: float, band: float | None, label: str) -> None:
     assert label_for(score, band) == label
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # a bug list and an advisory speak in words VADER lacks or underrates
+        ("The daemon segfaults on startup and the cache is corrupted.", "negative"),
+        ("Unpatched servers are exploitable; the flaw was exploited in the wild.", "negative"),
+        ("The importer is buggy and unreliable, and it crashes on large files.", "negative"),
+        # an enthusiastic README
+        ("It is blazing fast, seamless and rock-solid.", "positive"),
+        ("Setup is effortless and the API is intuitive.", "positive"),
+        # near misses: plain terms of a neutral README keep no valence
+        ("Report bugs to the tracker; line breaks are kept as they are.", "neutral"),
+        ("The parser reads the file and writes the index to disk.", "neutral"),
+    ],
+)
+def test_software_words_carry_their_valence(text: str, label: str) -> None:
+    assert analyze_sentiment(text)["label"] == label
+
+
+def test_domain_terms_are_evaluative_only() -> None:
+    from eightflow.embedded.sentiment import domain_valences
+
+    valences = domain_valences()
+    assert valences["crashes"] < 0 < valences["seamless"]
+    assert not {"bug", "bugs", "breaks", "security", "secure"} & set(valences)

@@ -165,7 +165,6 @@ def _dataset(kind: str, tiny: Path) -> str:
                 "entity_recall",
                 "entity_prose_f1",
                 "summary_key_terms",
-                "summary_clean",
             ],
         ),
     ],
