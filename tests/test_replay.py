@@ -11,6 +11,8 @@ from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 from eightflow.replay import replay_run
 from tests.support import StubConfig, StubServer
 
+pytestmark = pytest.mark.prefect
+
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (ROOT / "examples" / "sample.md").read_text(encoding="utf-8")
 

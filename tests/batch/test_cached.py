@@ -124,6 +124,7 @@ class Rows:
         pass
 
 
+@pytest.mark.prefect
 async def test_a_rerun_whose_ledger_fails_keeps_its_rows_and_says_so(
     home: Path, tmp_path: Path
 ) -> None:

@@ -7,12 +7,15 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eightflow_app.tasks.loading import load_document
 
 from eightflow.batch import BatchOptions, BatchRunner
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.registry import load_workflow
 from tests.support.corpus import write_corpus
+
+pytestmark = pytest.mark.prefect
 
 
 class ListSink:

@@ -26,6 +26,7 @@ def runner(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRu
     return CliRunner()
 
 
+@pytest.mark.e2e
 def test_eval_prints_the_targets_of_the_shipped_set(runner: CliRunner) -> None:
     result = runner.invoke(app, ["eval", "document_analysis", REAL])
     assert result.exit_code == 0, result.output

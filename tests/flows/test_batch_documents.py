@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,6 +22,8 @@ from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 from tests.support import StubConfig, StubProcess, start_stub_process
 from tests.support.corpus import write_corpus
 from tests.support.operator_env import operator_env
+
+pytestmark = pytest.mark.prefect
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "documents"
@@ -91,12 +92,6 @@ def write_zip_bomb(path: Path, mib: int) -> None:
         with zf.open("word/document.xml", "w", force_zip64=True) as member:
             for _ in range(mib):
                 member.write(chunk)
-
-
-@pytest.fixture(scope="module")
-def stub_process() -> Iterator[StubProcess]:
-    with start_stub_process(StubConfig()) as stub:
-        yield stub
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from eightflow.replay import replay_run
 from eightflow.store.ledger import default_ledger
 from eightflow.store.retention import prune_ledger
 
+pytestmark = pytest.mark.prefect
+
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "the-tail-of-the-document-that-must-not-be-stored"
 

@@ -95,6 +95,7 @@ def test_text_without_spaces_is_still_cut_to_the_limit(text: str) -> None:
     assert "".join("".join(chunks).split()) == "".join(text.split())
 
 
+@pytest.mark.prefect
 async def test_long_document_is_summarized_map_reduce() -> None:
     """~60k tokens through the real workflow and the embedded model (8k window)."""
     from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
