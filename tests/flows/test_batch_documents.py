@@ -19,7 +19,7 @@ from uuid import UUID
 import pytest
 from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
-from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support import StubConfig, StubProcess
 from tests.support.corpus import write_corpus
 from tests.support.operator_env import operator_env
 
@@ -444,7 +444,11 @@ def robust_workflow(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 async def test_faults_are_retried_until_every_document_completes(
-    home: Path, tmp_path: Path, robust_workflow: str, monkeypatch: pytest.MonkeyPatch
+    home: Path,
+    tmp_path: Path,
+    robust_workflow: str,
+    stub_process: StubProcess,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import litellm
 
@@ -461,11 +465,13 @@ async def test_faults_are_retried_until_every_document_completes(
     n = 20
     write_corpus(tmp_path / "docs", n)
     out = tmp_path / "out"
-    with start_stub_process(config) as stub:
-        state, brief = await run_batch(
-            tmp_path / "docs", out, workflow=robust_workflow, model=MODEL, api_base=stub.api_base
-        )
-        stats = stub.stats()
+    stub = stub_process  # the module's stub process, set to this test's faults
+    stub.configure(**config.model_dump())
+    stub.reset()
+    state, brief = await run_batch(
+        tmp_path / "docs", out, workflow=robust_workflow, model=MODEL, api_base=stub.api_base
+    )
+    stats = stub.stats()
 
     assert state.is_completed(), state.message
     assert (brief["completed"], brief["failed"]) == (n, 0)
