@@ -115,6 +115,8 @@ def _needs_api(item: pytest.Item) -> bool:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
     if any(_needs_api(item) for item in session.items):
         _start_prefect_server()  # in the background: see tests/support/prefect_api.py
 
