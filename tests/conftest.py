@@ -1,7 +1,19 @@
-"""Session-wide test set-up: offline, a private EIGHTFLOW_HOME, one Prefect test server.
+"""Session-wide test set-up: offline, a private EIGHTFLOW_HOME, a Prefect API only on demand.
 
 Environment first: litellm must not fetch its price map at import, eightflow must not start
 a local server, and nothing may read the developer's real ~/.eightflow.
+
+Tiers: ``scripts/test`` runs every test not marked ``e2e`` (the fast tier);
+``scripts/test --all`` adds the ``e2e`` group (real servers, subprocess fleets, PostgreSQL,
+Chromium, wheel builds, kill -9 loops, the chaos suite).
+
+Prefect: a test that needs Prefect's API says so with ``@pytest.mark.prefect`` (on the test,
+its class, or a module's ``pytestmark``), or requests the ``prefect_api`` fixture. When the
+selected tests include one, one Prefect test server starts for the session, in the background
+(~20 s on 2 cores) while the modules that need no API run first. Every other test runs with
+no API and Prefect's ephemeral mode off: reaching the API fails at once with Prefect's
+"No Prefect API URL provided", and the failure report names the missing marker, instead of a
+temporary server starting behind the test's back.
 """
 
 from __future__ import annotations
@@ -10,6 +22,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 _HOME = tempfile.mkdtemp(prefix="eightflow-test-home-")
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -17,6 +30,9 @@ os.environ["EIGHTFLOW_HOME"] = _HOME
 os.environ["EIGHTFLOW_AUTO_SERVER"] = "0"
 os.environ.pop("EIGHTFLOW_MODEL", None)
 os.environ.pop("PREFECT_API_URL", None)
+# No API unless a test asks for one (see above); child processes inherit this too.
+os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"] = "false"
+os.environ.pop("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", None)
 # Never write the developer's Prefect profile (tests that need it use a private one).
 os.environ["EIGHTFLOW_CONFIGURE_PROFILE"] = "0"
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -24,8 +40,19 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 import pytest  # noqa: E402
 
+if TYPE_CHECKING:
+    from tests.support.prefect_api import PrefectTestServer
+    from tests.support.process import StubProcess
+
 ROOT = Path(__file__).resolve().parent.parent
 UNDER_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+NO_API_HINT = (
+    "This test reached Prefect's API without asking for one: mark it @pytest.mark.prefect "
+    "(or request the prefect_api fixture) and it runs against the session's Prefect test server."
+)
+# Prefect's settings context from before the test server started: what unmarked tests get.
+_settings_without_api: list[Any] = []
+_server: PrefectTestServer | None = None
 
 
 def require_prerequisite(present: bool, why: str) -> None:
@@ -45,13 +72,84 @@ def require() -> Callable[[bool, str], None]:
     return require_prerequisite
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_server() -> Iterator[None]:
-    """One real Prefect API for the whole session (start-up ~20 s on 2 cores)."""
-    from prefect.testing.utilities import prefect_test_harness
+def _start_prefect_server() -> PrefectTestServer:
+    global _server
+    if _server is None:
+        import prefect.context
 
-    with prefect_test_harness(server_startup_timeout=120):
+        from tests.support.prefect_api import PrefectTestServer
+
+        _settings_without_api.append(prefect.context.get_settings_context())
+        _server = PrefectTestServer().start()
+    return _server
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """One real Prefect API for the session (Prefect's test harness); yields its URL, which
+    child processes get as ``PREFECT_API_URL``. Request it, or mark the test
+    ``@pytest.mark.prefect``, which requests it first, before the test's other fixtures.
+    """
+    import prefect.context
+
+    harness = _start_prefect_server().settings()
+    context = prefect.context.SettingsContext(profile=harness.profile, settings=harness.settings)
+    with prefect.context._temporary_global_settings_context(context), context:
+        yield str(harness.settings.api.url)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``@pytest.mark.prefect`` requests ``prefect_api`` ahead of every other fixture, so a
+    module fixture of a marked test (a flow run shared by the module) finds the API up.
+    Modules without such tests run first, while the Prefect test server starts."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is not None and "prefect_api" not in names and item.get_closest_marker("prefect"):
+            item.fixturenames = ["prefect_api", *names]  # type: ignore[attr-defined]
+    needs_api = {item.nodeid.split("::")[0] for item in items if _needs_api(item)}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] in needs_api)  # stable
+
+
+def _needs_api(item: pytest.Item) -> bool:
+    return "prefect_api" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
+    if any(_needs_api(item) for item in session.items):
+        _start_prefect_server()  # in the background: see tests/support/prefect_api.py
+
+
+def pytest_sessionfinish() -> None:
+    if _server is not None:
+        _server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_prefect_api_unless_asked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Once the session's Prefect server is up, hide it again from tests that did not ask."""
+    if not _settings_without_api or "prefect_api" in request.fixturenames:
         yield
+        return
+    import prefect.context
+
+    before = _settings_without_api[0]
+    context = prefect.context.SettingsContext(profile=before.profile, settings=before.settings)
+    with prefect.context._temporary_global_settings_context(context), context:
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if (
+        report.failed
+        and "prefect_api" not in getattr(item, "fixturenames", ())
+        and "No Prefect API URL provided" in str(report.longrepr)
+    ):
+        report.sections.append(("Prefect API", NO_API_HINT))
+    return report
 
 
 @pytest.fixture
@@ -67,3 +165,19 @@ def fake_model():  # type: ignore[no-untyped-def]
     from tests.support.fake_model import FakeModel
 
     return FakeModel(price=(1e-6, 2e-6)).install()
+
+
+@pytest.fixture(scope="module")
+def stub_process(request: pytest.FixtureRequest) -> Iterator[StubProcess]:
+    """One stub server child process per test module (wire, fault and e2e tests).
+
+    Configured by the module's ``STUB_CONFIG`` (a ``StubConfig``; defaults otherwise) and
+    ``STUB_HISTORY_LIMIT``; a test may ``configure()``/``reset()`` it further.
+    """
+    from tests.support import StubConfig, start_stub_process
+    from tests.support.stub_server import DEFAULT_HISTORY_LIMIT
+
+    config = getattr(request.module, "STUB_CONFIG", None) or StubConfig()
+    limit = getattr(request.module, "STUB_HISTORY_LIMIT", DEFAULT_HISTORY_LIMIT)
+    with start_stub_process(config, history_limit=limit) as stub:
+        yield stub

@@ -31,3 +31,27 @@ def test_require(
         return
     with pytest.raises(outcome, match="PostgreSQL 15"):
         require(present, "PostgreSQL 15")
+
+
+# The two tests below run in this order (file order): the first starts the session's Prefect
+# test server, the second checks that an unmarked test still cannot reach it.
+
+
+@pytest.mark.prefect
+def test_a_marked_test_gets_the_sessions_prefect_api(prefect_api: str) -> None:
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    assert PREFECT_API_URL.value() == prefect_api
+    assert httpx.get(f"{prefect_api}/health", timeout=30).status_code == 200
+
+
+def test_an_unmarked_test_has_no_prefect_api_and_no_ephemeral_server(
+    require: Require,
+) -> None:
+    from prefect.settings import get_current_settings
+
+    assert require.__globals__["_server"] is not None, "the Prefect test server did not start"
+    settings = get_current_settings()
+    assert settings.api.url is None
+    assert settings.server.ephemeral.enabled is False

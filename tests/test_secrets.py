@@ -25,6 +25,8 @@ from prefect.logging.configuration import ensure_logging_setup
 from eightflow import Context, Step, StepResult, Workflow, WorkflowDefinition
 from eightflow.observe.report import run_report, trace_rows
 
+pytestmark = pytest.mark.prefect
+
 # Prefect configures logging when ``prefect.main`` is first imported: non-incrementally
 # (replacing the root handlers, caplog's included) the first time, and resetting logger
 # levels after that. Both happen here, at import, so the levels caplog sets in the test and

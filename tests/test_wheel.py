@@ -85,6 +85,7 @@ def test_the_wheel_claims_no_generic_top_level_names_and_ships_the_prompts(wheel
     assert {"summarization.v1.md", "workflow_planning.v1.md"} <= shipped
 
 
+@pytest.mark.prefect
 def test_the_cli_runs_from_an_empty_folder(installed: Path, tmp_path: Path) -> None:
     from prefect.settings import PREFECT_API_URL
 

@@ -34,6 +34,7 @@ class Slow(Workflow):
         return StepResult(echo=f"{context.text.upper()} ({context.tag})")
 
 
+@pytest.mark.prefect
 async def test_one_instance_run_twice_at_once_gives_two_independent_results() -> None:
     workflow = Slow(tag="shared")
     first, second = await asyncio.gather(

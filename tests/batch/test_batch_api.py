@@ -20,6 +20,8 @@ from tests.support.corpus import write_corpus
 from tests.support.operator_env import operator_env
 from tests.support.stub_server import http_json
 
+pytestmark = pytest.mark.prefect
+
 MODEL = "openai/gpt-4o-mini"
 CONTENT_COLUMNS = [
     "id", "status", "error", "summary", "topics", "sentiment_label", "sentiment_score",

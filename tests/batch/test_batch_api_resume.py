@@ -16,17 +16,16 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support import StubProcess
 from tests.support.corpus import write_corpus
 from tests.support.stub_server import http_json
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.prefect]
 
 N_DOCS = 4
 CALLS_PER_DOC = 4
@@ -37,9 +36,9 @@ CONTENT_COLUMNS = [
 
 
 @pytest.fixture
-def stub() -> Iterator[StubProcess]:
-    with start_stub_process(StubConfig()) as server:
-        yield server
+def stub(stub_process: StubProcess) -> StubProcess:
+    """The module's stub server process (tests/conftest.py ``stub_process``)."""
+    return stub_process
 
 
 def batch_control(stub: StubProcess, path: str, body: Any = None) -> dict[str, Any]:

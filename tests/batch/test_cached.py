@@ -113,6 +113,7 @@ async def test_a_ledger_that_cannot_be_opened_is_counted() -> None:
     assert unrecorded == 1 and "unable to open" in (error or "")
 
 
+@pytest.mark.prefect
 async def test_a_rerun_whose_ledger_fails_keeps_its_rows_and_says_so(
     home: Path, tmp_path: Path
 ) -> None:

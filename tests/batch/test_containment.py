@@ -16,6 +16,8 @@ from eightflow.pipeline.sinks import FinishedRun, LedgerSink
 from eightflow.registry import load_workflow
 from tests.support.corpus import write_corpus
 
+pytestmark = pytest.mark.prefect
+
 
 class ListSink:
     def __init__(self, fail_on: str) -> None:

@@ -15,16 +15,15 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support import StubConfig, StubProcess
 from tests.support.corpus import write_corpus
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.prefect]
 
 N_DOCS = 40
 CALLS_PER_DOC = 4
@@ -34,10 +33,13 @@ CONTENT_COLUMNS = [
 ]  # fmt: skip
 
 
+STUB_CONFIG = StubConfig(latency_ms=50)  # for stub_process
+
+
 @pytest.fixture
-def stub() -> Iterator[StubProcess]:
-    with start_stub_process(StubConfig(latency_ms=50)) as server:
-        yield server
+def stub(stub_process: StubProcess) -> StubProcess:
+    """The module's stub server process (tests/conftest.py ``stub_process``)."""
+    return stub_process
 
 
 def analyze(folder: Path, out: Path, home: Path, stub: StubProcess) -> subprocess.Popen[bytes]:

@@ -16,6 +16,8 @@ from eightflow_app.tasks.publishing import ResultsWriter
 
 from eightflow.batch import BatchSummary, DocumentOutcome
 
+pytestmark = pytest.mark.prefect
+
 PATTERN_KEY = "sk-" + "Zq7" * 13 + "X"  # sk- and 40 characters: caught by its shape
 ENV_KEY = "planted-Env-Value-4f9c2e7a1b"  # looks like nothing: caught only as an env value
 OUTPUTS = ("results.csv", "trace.jsonl", "report.md")

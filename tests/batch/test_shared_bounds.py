@@ -64,6 +64,7 @@ def _reserve_until_refused(cell: BudgetCell, counts: object, index: int) -> None
     counts[index] = taken  # type: ignore[index]
 
 
+@pytest.mark.e2e
 def test_shared_budget_holds_across_processes() -> None:
     """Four processes racing for 200 one-token reservations get exactly 200 between them."""
     ctx = multiprocessing.get_context("spawn")

@@ -9,27 +9,23 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
-from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support import StubConfig, StubProcess
 from tests.support.corpus import write_corpus
 from tests.support.operator_env import operator_env
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.prefect]
 
 MODEL = "openai/gpt-4o-mini"
 LEAVES = {"summarization", "topic_extraction", "sentiment", "entities", "compilation"}
 
 
-@pytest.fixture(scope="module")
-def stub_process() -> Iterator[StubProcess]:
-    with start_stub_process(StubConfig(), history_limit=1000) as stub:
-        yield stub
+STUB_HISTORY_LIMIT = 1000  # for the stub_process fixture
 
 
 async def run(

@@ -7,7 +7,6 @@ attempt must be in ``trace.jsonl`` and in the ledger, as many as the stub receiv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,18 +20,21 @@ from tests.chaos.helpers import (
     run_batch,
     traced_requests,
 )
-from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support import StubConfig, StubProcess
 from tests.support.corpus import write_corpus
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.prefect]
 
 KINDS = ["429", "429-retry-after", "500", "503", "timeout", "malformed", "reset", "schema"]
 
 
+STUB_CONFIG = StubConfig(timeout_hang_s=3, retry_after_s=0.5)  # for stub_process
+
+
 @pytest.fixture(scope="module")
-def stub() -> Iterator[StubProcess]:
-    with start_stub_process(StubConfig(timeout_hang_s=3, retry_after_s=0.5)) as server:
-        yield server
+def stub(stub_process: StubProcess) -> StubProcess:
+    """The module's stub server process (tests/conftest.py ``stub_process``)."""
+    return stub_process
 
 
 @pytest.fixture(autouse=True)

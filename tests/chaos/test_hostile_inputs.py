@@ -7,24 +7,26 @@ one-line reason); every good file beside them completes; all outputs are written
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.chaos.helpers import MODEL, read_rows, run_batch
 from tests.chaos.hostile_corpus import write_hostile_corpus
-from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support import StubConfig, StubProcess
 from tests.support.corpus import write_corpus
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.prefect]
 OUTPUTS = {"results.csv", "results.parquet", "trace.jsonl", "report.md"}
 
 
+STUB_CONFIG = StubConfig(latency_ms=20)  # for stub_process
+
+
 @pytest.fixture(scope="module")
-def stub() -> Iterator[StubProcess]:
-    with start_stub_process(StubConfig(latency_ms=20)) as server:
-        yield server
+def stub(stub_process: StubProcess) -> StubProcess:
+    """The module's stub server process (tests/conftest.py ``stub_process``)."""
+    return stub_process
 
 
 @pytest.fixture(autouse=True)

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from tests.chaos.helpers import CALLS_PER_DOC, MODEL, comparable
-from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support import StubProcess
 from tests.support.corpus import write_corpus
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900), pytest.mark.prefect]
 
 N_DOCS = 6
 KILLS = 5  # per crash point; four points
@@ -68,9 +68,9 @@ class Zygote:
 
 
 @pytest.fixture(scope="module")
-def stub() -> Iterator[StubProcess]:
-    with start_stub_process(StubConfig()) as server:
-        yield server
+def stub(stub_process: StubProcess) -> StubProcess:
+    """The module's stub server process (tests/conftest.py ``stub_process``)."""
+    return stub_process
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ def runner(home: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return CliRunner()
 
 
+@pytest.mark.prefect
 def test_run_json_is_json_alone(runner: CliRunner, home: Path) -> None:
     result = runner.invoke(app, ["run", "document_analysis", SAMPLE, "--json"])
     assert result.exit_code == 0, result.output
@@ -50,6 +51,7 @@ def test_run_json_is_json_alone(runner: CliRunner, home: Path) -> None:
     assert (home / "cache.sqlite").exists()
 
 
+@pytest.mark.prefect
 def test_second_run_is_served_from_the_cache(runner: CliRunner) -> None:
     first = runner.invoke(app, ["run", "document_analysis", SAMPLE, "--json"])
     second = runner.invoke(app, ["run", "document_analysis", SAMPLE, "--json"])
@@ -62,6 +64,7 @@ def test_second_run_is_served_from_the_cache(runner: CliRunner) -> None:
     assert json.loads(fresh.stdout)["model_calls"] == 4
 
 
+@pytest.mark.prefect
 def test_run_plain_output(runner: CliRunner) -> None:
     result = runner.invoke(app, ["run", "document_analysis", SAMPLE])
     assert result.exit_code == 0, result.output

@@ -176,6 +176,7 @@ def test_report_refuses_bad_options(runner: CliRunner, args: list[str]) -> None:
     assert result.exit_code == 2
 
 
+@pytest.mark.prefect
 def test_report_publish_creates_artifacts(
     runner: CliRunner, ledger_runs: None, tmp_path: Path
 ) -> None:

@@ -14,6 +14,8 @@ from eightflow_app.tasks.loading import load_document
 
 from eightflow import WorkflowResult
 
+pytestmark = pytest.mark.prefect
+
 REPO = Path(__file__).resolve().parents[2]
 LEAVES = ["summarization", "topic_extraction", "sentiment", "entities", "compilation"]
 TRACE_COLUMNS = [

@@ -24,6 +24,8 @@ from eightflow import (
 )
 from tests.support.fake_model import FakeModel
 
+pytestmark = pytest.mark.prefect
+
 FAST_RETRY = RetryPolicy.exponential(max_attempts=3, initial_delay=0.01, max_delay=0.02)
 
 

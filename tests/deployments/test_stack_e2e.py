@@ -26,6 +26,7 @@ import pytest
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, log_in
 from tests.support.ports import free_port
+from tests.support.postgres import postgres_for_test
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
@@ -60,8 +61,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterato
     from eightflow_app.deployments.postgres import drop_database, ensure_postgres
 
     # One database per session: two e2e runs on one machine must not drop each other's.
-    name = f"eightflow_e2e_{os.getpid()}"
-    database = ensure_postgres(database=name, fresh=True)
+    database_name = f"eightflow_e2e_{os.getpid()}"
     home = tmp_path_factory.mktemp("stack-home")
     port = free_port()
     prefect_home = tmp_path_factory.mktemp("stack-prefect-home")
@@ -81,36 +81,34 @@ def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterato
     )
     for variable in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT", "EIGHTFLOW_ALLOWED_MODELS"):
         env.pop(variable, None)
-    up = eightflow(
-        "stack",
-        "up",
-        "--port",
-        str(port),
-        "--workers",
-        str(WORKERS),
-        "--postgres",
-        database,
-        env=env,
-        timeout=600,
-    )
-    assert up.returncode == 0, up.stdout + up.stderr
-    try:
-        auth = (home / "prefect-auth").read_text().strip()
-        yield {
-            "auth": auth,
-            "port": port,
-            "url": f"http://127.0.0.1:{port}",
-            "env": env,
-            "api": f"http://127.0.0.1:{port}/api",
-            "home": home,
-            "database": name,
-        }
-    finally:
-        down = eightflow("stack", "down", env=env, timeout=120)
-        drop_database(name)
-        assert down.returncode == 0, down.stdout + down.stderr
-        with socket.socket() as sock:
-            assert sock.connect_ex(("127.0.0.1", port)) != 0, "server port still listening"
+    # Whatever this starts it stops: the stack, the database, and PostgreSQL itself unless
+    # the cluster was already running before the test.
+    with postgres_for_test():
+        database = ensure_postgres(database=database_name, fresh=True)
+        try:
+            up = eightflow(
+                "stack", "up", "--port", str(port), "--workers", str(WORKERS),
+                "--postgres", database, env=env, timeout=600,
+            )  # fmt: skip
+            try:
+                assert up.returncode == 0, up.stdout + up.stderr
+                auth = (home / "prefect-auth").read_text().strip()
+                yield {
+                    "auth": auth,
+                    "port": port,
+                    "url": f"http://127.0.0.1:{port}",
+                    "env": env,
+                    "api": f"http://127.0.0.1:{port}/api",
+                    "home": home,
+                    "database": database_name,
+                }
+            finally:
+                down = eightflow("stack", "down", env=env, timeout=120)
+            assert down.returncode == 0, down.stdout + down.stderr
+            with socket.socket() as sock:
+                assert sock.connect_ex(("127.0.0.1", port)) != 0, "server port still listening"
+        finally:
+            drop_database(database_name)
 
 
 def headers(stack: dict[str, Any]) -> dict[str, str]:

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -20,9 +19,11 @@ from uuid import UUID
 import pytest
 from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
-from tests.support import StubConfig, StubProcess, start_stub_process
+from tests.support import StubConfig, StubProcess
 from tests.support.corpus import write_corpus
 from tests.support.operator_env import operator_env
+
+pytestmark = pytest.mark.prefect
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "documents"
@@ -91,12 +92,6 @@ def write_zip_bomb(path: Path, mib: int) -> None:
         with zf.open("word/document.xml", "w", force_zip64=True) as member:
             for _ in range(mib):
                 member.write(chunk)
-
-
-@pytest.fixture(scope="module")
-def stub_process() -> Iterator[StubProcess]:
-    with start_stub_process(StubConfig()) as stub:
-        yield stub
 
 
 @pytest.fixture
@@ -449,7 +444,11 @@ def robust_workflow(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 async def test_faults_are_retried_until_every_document_completes(
-    home: Path, tmp_path: Path, robust_workflow: str, monkeypatch: pytest.MonkeyPatch
+    home: Path,
+    tmp_path: Path,
+    robust_workflow: str,
+    stub_process: StubProcess,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import litellm
 
@@ -466,11 +465,13 @@ async def test_faults_are_retried_until_every_document_completes(
     n = 20
     write_corpus(tmp_path / "docs", n)
     out = tmp_path / "out"
-    with start_stub_process(config) as stub:
-        state, brief = await run_batch(
-            tmp_path / "docs", out, workflow=robust_workflow, model=MODEL, api_base=stub.api_base
-        )
-        stats = stub.stats()
+    stub = stub_process  # the module's stub process, set to this test's faults
+    stub.configure(**config.model_dump())
+    stub.reset()
+    state, brief = await run_batch(
+        tmp_path / "docs", out, workflow=robust_workflow, model=MODEL, api_base=stub.api_base
+    )
+    stats = stub.stats()
 
     assert state.is_completed(), state.message
     assert (brief["completed"], brief["failed"]) == (n, 0)

@@ -9,6 +9,8 @@ from typing import Any
 import eightflow_app.flows.batch_sharded as sharded
 import pytest
 
+pytestmark = pytest.mark.prefect
+
 
 async def test_a_sharded_run_never_merges_an_earlier_runs_shards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

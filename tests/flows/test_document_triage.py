@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from typer.testing import CliRunner
 
 from eightflow.cli.main import app
 from eightflow.planning.dynamic import Plan, PlanError, PlannedStep
-from eightflow.store.ledger import default_ledger
+from eightflow.store.ledger import Ledger, default_ledger
+
+pytestmark = pytest.mark.prefect
 
 REPO = Path(__file__).resolve().parents[2]
 TRIAGE = REPO / "examples" / "triage"
@@ -73,11 +76,27 @@ async def run(name: str) -> Any:
     return await DocumentTriageWorkflow().execute(**inputs)
 
 
+@dataclass(frozen=True)
+class Triaged:
+    results: dict[str, Any]  # example name -> its WorkflowResult
+    ledger: Ledger  # where those runs were recorded
+
+
+@pytest.fixture(scope="module")
+async def triaged(tmp_path_factory: pytest.TempPathFactory) -> Triaged:
+    """Each example run once for the module, in its own EIGHTFLOW_HOME: the tests only read
+    the results (a fresh run per test repeated the same deterministic run up to four times)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EIGHTFLOW_HOME", str(tmp_path_factory.mktemp("triage-home")))
+        results = {name: await run(name) for name in sorted(PLANS)}
+        return Triaged(results, default_ledger())
+
+
 @pytest.mark.parametrize("name", sorted(PLANS))
-async def test_each_example_gets_its_plan_and_the_trace_keeps_every_round(
-    home: Path, name: str
+def test_each_example_gets_its_plan_and_the_trace_keeps_every_round(
+    triaged: Triaged, name: str
 ) -> None:
-    result = await run(name)
+    result = triaged.results[name]
     assert result.status == "completed", result.error
     planning = result.planning or []
     # Round 1 plans by the rules; round 2 finds nothing left and says done.
@@ -100,7 +119,7 @@ async def test_each_example_gets_its_plan_and_the_trace_keeps_every_round(
     assert not ({*STEP_OUTPUTS.values()} - produced) & set(result.outputs)
     assert result.outputs["profile"]["kind"] == KINDS[name]
     # The ledger holds the same rounds.
-    rows = default_ledger().query(
+    rows = triaged.ledger.query(
         "SELECT round, prompt, accepted, done, rationale FROM planning WHERE run_id = ? "
         "ORDER BY round",
         (result.run_id,),
@@ -114,17 +133,17 @@ async def test_each_example_gets_its_plan_and_the_trace_keeps_every_round(
     assert result.cost_usd == 0.0
 
 
-async def test_plans_differ_by_kind_of_document(home: Path) -> None:
+def test_plans_differ_by_kind_of_document(triaged: Triaged) -> None:
     plans = {}
     for name in sorted(PLANS):
-        result = await run(name)
+        result = triaged.results[name]
         plans[name] = tuple((result.planning or [])[0]["accepted"])
     assert plans == {name: tuple(plan) for name, plan in PLANS.items()}
     assert len(set(plans.values())) == 7  # the French and the German memo share theirs
 
 
-async def test_meeting_notes_give_action_items_with_owners_and_dates(home: Path) -> None:
-    out = (await run(MEETING)).outputs
+def test_meeting_notes_give_action_items_with_owners_and_dates(triaged: Triaged) -> None:
+    out = triaged.results[MEETING].outputs
     items = [(a.owner, a.due) for a in out["action_items"]]
     assert items == [
         ("Tomás", "Thursday"),
@@ -137,8 +156,8 @@ async def test_meeting_notes_give_action_items_with_owners_and_dates(home: Path)
     assert out["summary"] and out["key_points"]
 
 
-async def test_faq_gives_its_question_answer_pairs(home: Path) -> None:
-    out = (await run(FAQ)).outputs
+def test_faq_gives_its_question_answer_pairs(triaged: Triaged) -> None:
+    out = triaged.results[FAQ].outputs
     pairs = out["faq"]
     assert len(pairs) == 6
     assert pairs[0].question == "Who can join the club?"
@@ -146,18 +165,18 @@ async def test_faq_gives_its_question_answer_pairs(home: Path) -> None:
     assert all(p.question.endswith("?") and p.answer for p in pairs)
 
 
-async def test_licence_is_classified_and_deep_analysis_skipped(home: Path) -> None:
-    result = await run(LICENCE)
+def test_licence_is_classified_and_deep_analysis_skipped(triaged: Triaged) -> None:
+    result = triaged.results[LICENCE]
     legal = result.outputs["legal"]
     assert legal.kind == "licence" and legal.skip_deep_analysis and legal.confidence > 0.5
     assert "summary" not in result.outputs
 
 
 @pytest.mark.parametrize(("name", "code"), [(FRENCH, "fr"), (GERMAN, "de")])
-async def test_other_languages_are_flagged_and_not_analysed(
-    home: Path, name: str, code: str
+def test_other_languages_are_flagged_and_not_analysed(
+    triaged: Triaged, name: str, code: str
 ) -> None:
-    result = await run(name)
+    result = triaged.results[name]
     language = result.outputs["language"]
     assert (language.code, language.english) == (code, False)
     assert language.confidence >= 0.5
@@ -165,8 +184,8 @@ async def test_other_languages_are_flagged_and_not_analysed(
     assert result.model_calls == 2  # the two planning rounds, nothing else
 
 
-async def test_tables_come_out_with_their_columns(home: Path) -> None:
-    data = (await run(CSV_DATA)).outputs["tables"]
+def test_tables_come_out_with_their_columns(triaged: Triaged) -> None:
+    data = triaged.results[CSV_DATA].outputs["tables"]
     assert len(data) == 1
     assert data[0].columns == ["station", "date", "temperature_c", "rainfall_mm", "wind_kmh"]
     assert len(data[0].rows) == 12 and data[0].rows[0] == [
@@ -176,14 +195,14 @@ async def test_tables_come_out_with_their_columns(home: Path) -> None:
         "2.1",
         "18",
     ]
-    html = (await run(HTML)).outputs
+    html = triaged.results[HTML].outputs
     assert [t.columns for t in html["tables"]] == [["Route", "Departs", "Arrives", "Days"]]
     assert html["tables"][0].rows[2] == ["Merrow to Skerry", "10:00", "11:05", "Mon, Wed, Fri"]
     assert html["summary"]
 
 
-async def test_long_report_is_summarized_section_by_section(home: Path) -> None:
-    result = await run(LONG)
+def test_long_report_is_summarized_section_by_section(triaged: Triaged) -> None:
+    result = triaged.results[LONG]
     step = result.step("summarize_chunks")
     chunking = step.notes["chunking"]
     assert chunking["strategy"] == "map-reduce" and chunking["chunks"] >= 3
@@ -212,12 +231,11 @@ def test_result_row_is_flat() -> None:
     assert all(isinstance(v, str | int | bool) for v in row.values())
 
 
-async def test_result_rows_per_kind(home: Path) -> None:
+def test_result_rows_per_kind(triaged: Triaged) -> None:
     wf = DocumentTriageWorkflow()
     rows = {}
     for name in (MEETING, FAQ, LICENCE, FRENCH, CSV_DATA):
-        inputs = DocumentTriageWorkflow.inputs_from_path(str(TRIAGE / name))
-        rows[name] = wf.result_row(await wf.execute(**inputs))
+        rows[name] = wf.result_row(triaged.results[name])
     assert rows[MEETING]["steps_run"] == "extract_actions; summarize"
     assert "Merge the export-service fix (Tomás, due Thursday)" in rows[MEETING]["action_items"]
     assert rows[FAQ]["faq_pairs"] == 6 and rows[FAQ]["kind"] == "faq"

@@ -53,6 +53,7 @@ async def test_budget_exceeded_inside_the_call_is_never_made_retryable(
         assert info.value.limit == "max_cost_usd"  # type: ignore[attr-defined]
 
 
+@pytest.mark.prefect
 async def test_budget_exceeded_in_a_provider_stops_the_run_without_retry() -> None:
     calls: list[str] = []
 
@@ -80,6 +81,7 @@ async def test_budget_exceeded_in_a_provider_stops_the_run_without_retry() -> No
     assert result.step("ask").error_type == "BudgetExceeded"
 
 
+@pytest.mark.e2e
 def test_importing_the_gateway_sets_no_litellm_globals() -> None:
     names = ("drop_params", "suppress_debug_info", "custom_provider_map")
     code = (

@@ -181,6 +181,7 @@ def _expected_cost(n_calls: int) -> float:
 
 
 @pytest.mark.parametrize("calls", [1, 2])
+@pytest.mark.prefect
 async def test_cost_and_tokens_over_http(stub: StubServer, openai_key: str, calls: int) -> None:
     class Flow(Ask):
         pass
@@ -215,6 +216,7 @@ async def test_cost_and_tokens_over_http(stub: StubServer, openai_key: str, call
     assert "authorization" not in sent["headers"]
 
 
+@pytest.mark.prefect
 async def test_server_error_is_retried_by_the_step_not_the_sdk(stub: StubServer) -> None:
     stub.configure(status_script=[500, 200])
 
@@ -232,6 +234,7 @@ async def test_server_error_is_retried_by_the_step_not_the_sdk(stub: StubServer)
     assert step.cost_usd == pytest.approx(_expected_cost(1))
 
 
+@pytest.mark.prefect
 async def test_rate_limit_becomes_a_temporary_error_on_the_call(stub: StubServer) -> None:
     stub.configure(status_script=[429])
     result = await Ask(text="x", api_base=stub.api_base).execute(raise_on_failure=False)
@@ -245,6 +248,7 @@ async def test_rate_limit_becomes_a_temporary_error_on_the_call(stub: StubServer
     assert result.error_type == "ModelTemporaryError"
 
 
+@pytest.mark.prefect
 async def test_unpriced_model_records_none_not_zero() -> None:
     from tests.support.fake_model import FakeModel
 
@@ -264,6 +268,7 @@ async def test_unpriced_model_records_none_not_zero() -> None:
     assert result.to_dict()["cost_usd"] is None
 
 
+@pytest.mark.prefect
 async def test_one_unpriced_call_makes_the_run_unpriced(fake_model: Any) -> None:
     from tests.support.fake_model import FakeModel
 
@@ -293,6 +298,7 @@ async def test_one_unpriced_call_makes_the_run_unpriced(fake_model: Any) -> None
     assert result.cost_usd is None
 
 
+@pytest.mark.prefect
 async def test_embedded_model_is_free_but_counts_tokens() -> None:
     class Flow(Ask):
         model_name = "local/embedded"
@@ -327,6 +333,7 @@ def test_resolve_model_order(scope: str, expected: str | None) -> None:
     assert chosen == (expected or prompt.model or EMBEDDED_MODEL)
 
 
+@pytest.mark.prefect
 async def test_generate_renders_a_whole_context(fake_model: Any) -> None:
     """The seed's ``model.generate(prompt, context)``: the prompt's variables come from it."""
 

@@ -13,6 +13,8 @@ import pytest
 from eightflow import Context, RetryPolicy, Step, StepResult, Workflow, WorkflowDefinition
 from eightflow.gateway.reask import validation_feedback
 
+pytestmark = pytest.mark.prefect
+
 VALID = {"label": "positive", "score": 0.8}
 
 

@@ -48,6 +48,7 @@ class Broken(Echo):
         raise ZeroDivisionError("nope")
 
 
+@pytest.mark.prefect
 async def test_observe_workflow_returns_the_result_and_counts_a_success() -> None:
     monitor = WorkflowMonitor()
     result = await monitor.observe_workflow(Echo(document="hi"))
@@ -64,12 +65,14 @@ async def test_observe_workflow_returns_the_result_and_counts_a_success() -> Non
     assert trace.duration_ms is not None and trace.duration_ms >= 0 and trace.error is None
 
 
+@pytest.mark.prefect
 async def test_observe_workflow_passes_inputs() -> None:
     monitor = WorkflowMonitor()
     result = await monitor.observe_workflow(Echo(), document="given at observe")
     assert result.outputs["loud"] == "GIVEN AT OBSERVE"
 
 
+@pytest.mark.prefect
 async def test_observe_workflow_reraises_and_records_the_failure() -> None:
     monitor = WorkflowMonitor()
     with pytest.raises(WorkflowFailed) as info:
@@ -90,6 +93,7 @@ async def test_observe_workflow_reraises_and_records_the_failure() -> None:
     assert trace.result is info.value.result
 
 
+@pytest.mark.prefect
 async def test_monitor_accumulates_over_runs() -> None:
     monitor = WorkflowMonitor()
     await monitor.observe_workflow(Echo(document="a"))
@@ -102,6 +106,7 @@ async def test_monitor_accumulates_over_runs() -> None:
     assert len(monitor.tracer.traces) == 3
 
 
+@pytest.mark.prefect
 async def test_tracer_sinks_receive_finished_traces() -> None:
     seen: list[Trace] = []
     monitor = WorkflowMonitor(tracer=WorkflowTracer(sinks=[seen.append]))
@@ -242,6 +247,7 @@ def test_capture_step_with_a_context_sanitizes_it(monkeypatch: pytest.MonkeyPatc
     assert isinstance(trace["timestamp"], datetime)
 
 
+@pytest.mark.prefect
 async def test_capture_step_on_a_real_run() -> None:
     result = await Echo(document="hello").execute()
     tracer = WorkflowTracer()
@@ -253,6 +259,7 @@ async def test_capture_step_on_a_real_run() -> None:
         assert t["tokens_used"] == 0 and "hello" in t["input"]
 
 
+@pytest.mark.prefect
 async def test_collector_reports_across_runs_from_the_ledger(home: Path) -> None:
     from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 

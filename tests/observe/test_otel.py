@@ -34,6 +34,7 @@ def test_enabled_only_when_configured(
     assert enabled() is expected
 
 
+@pytest.mark.prefect
 async def test_step_spans_carry_gen_ai_attributes(home: Path) -> None:
     result = await DocumentAnalysisWorkflow(document=TEXT).execute()
     exporter = InMemorySpanExporter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
@@ -18,6 +19,8 @@ from eightflow import (
 )
 from eightflow.observe.targets import BREACH_EVENT, check_targets
 from eightflow.store.ledger import default_ledger
+
+pytestmark = pytest.mark.prefect
 
 
 class Slow(Workflow):

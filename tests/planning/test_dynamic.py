@@ -10,6 +10,8 @@ from eightflow import Context, StepResult
 from eightflow.planning.dynamic import DynamicWorkflow, StepType
 from tests.support.fake_model import FakeModel
 
+pytestmark = pytest.mark.prefect
+
 
 class Toy(DynamicWorkflow):
     name = "toy_dynamic"

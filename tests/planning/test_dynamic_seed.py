@@ -22,6 +22,8 @@ from eightflow.planning.dynamic import Plan
 from eightflow.store.ledger import default_ledger
 from tests.support.fake_model import FakeModel
 
+pytestmark = pytest.mark.prefect
+
 TRIAGE = Path(__file__).resolve().parents[2] / "examples" / "triage"
 
 

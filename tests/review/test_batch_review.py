@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from eightflow.cli.main import app
 from eightflow.store.ledger import default_ledger
 
+pytestmark = pytest.mark.prefect
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "documents"
 DOCS = ["grant-award-notice.txt", "kestrel-remote-work-faq.md", "riverbend-board-minutes.md"]
 FLAGGED = "kestrel-remote-work-faq.md"  # the only one below 0.6 (checked below)

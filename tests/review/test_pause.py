@@ -22,6 +22,8 @@ from eightflow.registry import load_workflow
 from eightflow.review.decide import decide
 from eightflow.store.ledger import default_ledger
 
+pytestmark = pytest.mark.prefect
+
 FLAGGED = Path(__file__).resolve().parents[2] / "examples/documents/kestrel-remote-work-faq.md"
 
 

@@ -101,6 +101,7 @@ def test_a_run_form_picks_models_from_the_operators_list(model: str, listener: L
         document_analysis.validate_parameters({"path": str(SAMPLE), "model": model})
 
 
+@pytest.mark.prefect
 async def test_a_submitted_run_pointing_at_the_listener_is_refused(listener: Listener) -> None:
     """The run as the API would start it: refused, and the listener hears nothing."""
     state = await document_analysis(path=str(SAMPLE), model="openai/gpt-4o-mini", return_state=True)
@@ -117,6 +118,7 @@ class Ask(Workflow):
         return StepResult(answer=await self.model.generate("sentiment", "a calm day"))
 
 
+@pytest.mark.prefect
 async def test_a_stored_key_goes_only_to_the_configured_base(
     listener: Listener, monkeypatch: pytest.MonkeyPatch
 ) -> None:

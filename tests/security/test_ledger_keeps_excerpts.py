@@ -21,6 +21,8 @@ from eightflow.store.ledger import default_ledger
 from eightflow.store.recorded_inputs import EXCERPT_CHARS, answer_excerpt
 from eightflow.store.retention import prune_ledger
 
+pytestmark = pytest.mark.prefect
+
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "the-tail-of-the-document-that-must-not-be-stored"
 

@@ -27,6 +27,7 @@ def test_other_cells_are_unchanged(value: object) -> None:
     assert csv_cell(value) == value
 
 
+@pytest.mark.prefect
 async def test_results_csv_is_escaped_and_parquet_raw(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()

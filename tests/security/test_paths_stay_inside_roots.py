@@ -41,6 +41,7 @@ def test_a_run_form_path_outside_the_roots_is_refused(world: dict[str, Path]) ->
         document_analysis.validate_parameters({"path": str(world["outside"] / "private.txt")})
 
 
+@pytest.mark.prefect
 async def test_the_refusal_names_the_root_in_the_flow_runs_state(world: dict[str, Path]) -> None:
     state = await document_analysis(path=str(world["outside"] / "private.txt"), return_state=True)
     assert state.is_failed()
@@ -48,6 +49,7 @@ async def test_the_refusal_names_the_root_in_the_flow_runs_state(world: dict[str
     assert "EIGHTFLOW_DATA_ROOTS" in (state.message or "")
 
 
+@pytest.mark.prefect
 async def test_a_batch_does_not_follow_a_link_out_of_its_folder(world: dict[str, Path]) -> None:
     out = world["out_root"] / "run"
     params = BatchParams(folder=str(world["data"]), out=str(out), concurrency=2)

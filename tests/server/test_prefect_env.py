@@ -36,6 +36,7 @@ def test_without_a_server_or_auto_start_it_falls_back_to_ephemeral_without_telem
     assert "PREFECT_API_URL" not in os.environ
 
 
+@pytest.mark.prefect
 def test_an_api_in_prefects_settings_counts_as_configured(fresh: None) -> None:
     from prefect.settings import get_current_settings
 

@@ -16,6 +16,8 @@ from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 from eightflow.runtime.records import StepRecord, TokenUsage, WorkflowResult
 from eightflow.store.ledger import MIGRATIONS, SCHEMA_VERSION, Ledger, default_ledger
 
+pytestmark = pytest.mark.prefect
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

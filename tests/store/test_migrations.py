@@ -82,6 +82,7 @@ def _try(db: sqlite3.Connection, migrations: list[tuple[str, ...]]) -> object:
         return exc
 
 
+@pytest.mark.e2e
 def test_eight_processes_open_one_fresh_home_at_once(tmp_path: Path) -> None:
     home = tmp_path / "fresh-home"
     env = {**os.environ, "EIGHTFLOW_HOME": str(home), "PYTHONPATH": str(ROOT)}

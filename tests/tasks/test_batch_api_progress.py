@@ -52,6 +52,7 @@ def test_report_lines_compare_with_online(batch_cost: float | None, expected: st
     assert expected in text and "retried online after failing in a batch: 2" in text
 
 
+@pytest.mark.prefect
 async def test_a_waiting_deployment_run_schedules_its_next_poll(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

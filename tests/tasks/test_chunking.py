@@ -95,14 +95,15 @@ def test_text_without_spaces_is_still_cut_to_the_limit(text: str) -> None:
     assert "".join("".join(chunks).split()) == "".join(text.split())
 
 
+@pytest.mark.prefect
 async def test_long_document_is_summarized_map_reduce() -> None:
-    """~60k tokens through the real workflow and the embedded model (8k window)."""
+    """~22k tokens (over twice the embedded model's 8k window) through the real workflow."""
     from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 
     from eightflow import Document
 
-    text = synthetic_document(7, paragraphs=700)
-    assert 55_000 < tiktoken_count(text) < 70_000
+    text = synthetic_document(7, paragraphs=250)
+    assert 18_000 < tiktoken_count(text) < 26_000
     result = await DocumentAnalysisWorkflow().execute(
         document=Document.from_text(text, id="long.txt")
     )
@@ -115,7 +116,7 @@ async def test_long_document_is_summarized_map_reduce() -> None:
     assert chunking["chunks"] > 1
     assert len(chunking["chunk_tokens"]) == chunking["chunks"]
     assert all(0 < n <= chunking["max_tokens"] for n in chunking["chunk_tokens"])
-    assert sum(chunking["chunk_tokens"]) >= 55_000
+    assert sum(chunking["chunk_tokens"]) >= 18_000
     # One call per chunk, then at least one to summarize the summaries.
     assert len(summarization.calls) >= chunking["chunks"] + 1
     for step in ("sentiment", "entities"):

@@ -196,6 +196,7 @@ async def _read_table(key: str, flow_run_id: UUID) -> list[dict[str, Any]]:
     return json.loads(data) if isinstance(data, str) else data
 
 
+@pytest.mark.prefect
 async def test_publish_batch_artifacts_splits_a_large_table() -> None:
     from prefect import flow
 
@@ -231,6 +232,7 @@ async def test_publish_batch_artifacts_outside_a_flow_does_nothing() -> None:
     assert await publish_batch_artifacts(summary, _big_table(3, 10)) == []
 
 
+@pytest.mark.prefect
 async def test_publish_batch_artifacts_with_no_rows_writes_an_empty_table() -> None:
     from prefect import flow
 
