@@ -8,12 +8,11 @@ Tiers: ``scripts/test`` runs every test not marked ``e2e`` (the fast tier);
 Chromium, wheel builds, kill -9 loops, the chaos suite).
 
 Prefect: a test that needs Prefect's API says so with ``@pytest.mark.prefect`` (on the test,
-its class, or a module's ``pytestmark``), or requests the ``prefect_api`` fixture. When the
-selected tests include one, one Prefect test server starts for the session, in the background
-(~20 s on 2 cores) while the modules that need no API run first. Every other test runs with
-no API and Prefect's ephemeral mode off: reaching the API fails at once with Prefect's
-"No Prefect API URL provided", and the failure report names the missing marker, instead of a
-temporary server starting behind the test's back.
+its class, or a module's ``pytestmark``), or requests the ``prefect_api`` fixture. The first
+such test starts one Prefect test server for the rest of the session (~20 s on 2 cores).
+Every other test runs with no API and Prefect's ephemeral mode off: reaching the API fails at
+once with Prefect's "No Prefect API URL provided", and the failure report names the missing
+marker, instead of a temporary server starting behind the test's back.
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 import pytest  # noqa: E402
 
 if TYPE_CHECKING:
-    from tests.support.prefect_api import PrefectTestServer
     from tests.support.process import StubProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +50,6 @@ NO_API_HINT = (
 )
 # Prefect's settings context from before the test server started: what unmarked tests get.
 _settings_without_api: list[Any] = []
-_server: PrefectTestServer | None = None
 
 
 def require_prerequisite(present: bool, why: str) -> None:
@@ -72,58 +69,35 @@ def require() -> Callable[[bool, str], None]:
     return require_prerequisite
 
 
-def _start_prefect_server() -> PrefectTestServer:
-    global _server
-    if _server is None:
-        import prefect.context
-
-        from tests.support.prefect_api import PrefectTestServer
-
-        _settings_without_api.append(prefect.context.get_settings_context())
-        _server = PrefectTestServer().start()
-    return _server
-
-
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[str]:
-    """One real Prefect API for the session (Prefect's test harness); yields its URL, which
-    child processes get as ``PREFECT_API_URL``. Request it, or mark the test
-    ``@pytest.mark.prefect``, which requests it first, before the test's other fixtures.
+    """One real Prefect API for the session (Prefect's test harness), started by the first
+    test that needs it; yields its URL, which child processes get as ``PREFECT_API_URL``.
+    Request it, or mark the test ``@pytest.mark.prefect``, which requests it first, before
+    the test's other fixtures.
+
+    It starts in the main thread on purpose: started in the background, a test that
+    monkeypatched ``socket`` meanwhile broke the harness's health check.
     """
     import prefect.context
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
 
-    harness = _start_prefect_server().settings()
-    context = prefect.context.SettingsContext(profile=harness.profile, settings=harness.settings)
-    with prefect.context._temporary_global_settings_context(context), context:
-        yield str(harness.settings.api.url)
+    _settings_without_api.append(prefect.context.get_settings_context())
+    try:
+        with prefect_test_harness(server_startup_timeout=120):
+            yield str(PREFECT_API_URL.value())
+    finally:
+        _settings_without_api.clear()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """``@pytest.mark.prefect`` requests ``prefect_api`` ahead of every other fixture, so a
-    module fixture of a marked test (a flow run shared by the module) finds the API up.
-    Modules without such tests run first, while the Prefect test server starts."""
+    module fixture of a marked test (a flow run shared by the module) finds the API up."""
     for item in items:
         names = getattr(item, "fixturenames", None)
         if names is not None and "prefect_api" not in names and item.get_closest_marker("prefect"):
             item.fixturenames = ["prefect_api", *names]  # type: ignore[attr-defined]
-    needs_api = {item.nodeid.split("::")[0] for item in items if _needs_api(item)}
-    items.sort(key=lambda item: item.nodeid.split("::")[0] in needs_api)  # stable
-
-
-def _needs_api(item: pytest.Item) -> bool:
-    return "prefect_api" in getattr(item, "fixturenames", ())
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    if session.config.option.collectonly:
-        return
-    if any(_needs_api(item) for item in session.items):
-        _start_prefect_server()  # in the background: see tests/support/prefect_api.py
-
-
-def pytest_sessionfinish() -> None:
-    if _server is not None:
-        _server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -51,7 +51,7 @@ def test_an_unmarked_test_has_no_prefect_api_and_no_ephemeral_server(
 ) -> None:
     from prefect.settings import get_current_settings
 
-    assert require.__globals__["_server"] is not None, "the Prefect test server did not start"
+    assert require.__globals__["_settings_without_api"], "the Prefect test server is not up"
     settings = get_current_settings()
     assert settings.api.url is None
     assert settings.server.ephemeral.enabled is False
