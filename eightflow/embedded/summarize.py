@@ -160,6 +160,10 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     }
 
 
+_SMILEY = re.compile(r"[:;]-?[()\]\[]")
+_ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*\s*$")
+
+
 def _weigh(
     rest: list[int], scores: list[float], names: set[int], sentences: list[str]
 ) -> list[float]:
@@ -190,7 +194,13 @@ def _fit(
         for i in ranked:
             if len(chosen) == want:
                 break
-            summary = prefix + " ".join(sentences[j] for j in sorted([*chosen, i]))
+            order = sorted([*chosen, i])
+            # a heading or a list line has no full stop: joined to what follows it, it
+            # reads as one sentence ("Thanks Karl Beldan Karl Berry") that the document
+            # never wrote, so only the last piece may lack a sentence's ending
+            if any(not _ENDS_SENTENCE.search(sentences[j]) for j in order[:-1]):
+                continue
+            summary = prefix + " ".join(sentences[j] for j in order)
             if len(summary) > MAX_SUMMARY_CHARS or not readable(i):
                 continue
             if joined_check and unreadable(summary):
@@ -232,7 +242,8 @@ def _is_sentence(text: str) -> bool:
     stripped = text.strip()
     if not stripped.rstrip("\"')]").endswith((".", "!", "?", ":", ";")):
         return False
-    if any(stripped.count(a) != stripped.count(b) for a, b in ("()", "[]")):
+    balanced = _SMILEY.sub(" ", stripped)  # ":-)" closes no bracket
+    if any(balanced.count(a) != balanced.count(b) for a, b in ("()", "[]")):
         return False
     tokens = stripped.split()
     if len(tokens) < 2 or stripped.isupper():
