@@ -207,4 +207,9 @@ async def _run_batch(params: BatchParams) -> Any:
         )
     if not brief["success"]:
         return Failed(message="; ".join(brief["reasons"]), data=brief)
+    if summary.needs_review:  # never a bare "success" while documents wait for people
+        from prefect.states import Completed
+
+        message = f"{brief['headline']}: see `eightflow review list`"
+        return Completed(message=message, data=brief)
     return brief

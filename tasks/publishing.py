@@ -160,13 +160,19 @@ def write_tables(table: ResultsTable, out_dir: Path) -> None:
 def batch_report(summary: BatchSummary) -> str:
     """Counts by status, cost by step and model, p50/p95 durations, top errors."""
     brief = summary.brief()
+    waiting = len(summary.needs_review)
     lines = [
-        f"# {summary.workflow} batch: {'success' if brief['success'] else 'not a success'}",
+        f"# {summary.workflow} batch: {brief['headline']}",
         "",
         f"- documents: {summary.total} (completed {summary.completed}, "
         f"failed {summary.failed}, "
-        + (f"needs review {len(summary.needs_review)}, " if summary.needs_review else "")
-        + f"unprocessed {len(summary.unprocessed)}; served from cache {summary.cache_hits})",
+        + (f"{waiting} awaiting review, " if waiting else "")
+        + f"unprocessed {len(summary.unprocessed)}; served from cache {summary.cache_hits})"
+        + (
+            f"; {len(summary.ungrounded)} ungrounded (answers not found in the document)"
+            if summary.ungrounded
+            else ""
+        ),
         f"- model calls: {summary.model_calls}; "
         f"tokens {summary.tokens_in} in / {summary.tokens_out} out",
         f"- cost: {fmt_cost(brief['cost_usd'])}; wall time {summary.duration_s:.1f} s",

@@ -38,6 +38,7 @@ RESULT_TYPES: dict[str, str] = {
     "sentiment_label": "string",
     "sentiment_score": "double",
     "entities": "string",
+    "grounded": "bool",  # answers found in the document; empty when nothing was checkable
     "tokens_in": "int64",
     "tokens_out": "int64",
     "cost_usd": "double",
