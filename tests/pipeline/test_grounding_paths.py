@@ -19,10 +19,14 @@ import pytest
 from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 from eightflow_app.flows.document_triage import DocumentTriageWorkflow
 from eightflow_app.tasks.loading import load_document
+from rich.console import Console
 
 from eightflow import ReviewRule, WorkflowDefinition
 from eightflow.batch import BatchOptions, BatchRunner
+from eightflow.cli.render import print_result
 from eightflow.embedded.engine import EmbeddedModel
+from eightflow.observe.report import run_report
+from eightflow.observe.tracer import WorkflowTracer
 from eightflow.providers import ProviderRequest
 from eightflow.store.ledger import default_ledger
 from tests.support.fake_model import FakeModel
@@ -69,8 +73,16 @@ class ReviewedTriage(DocumentTriageWorkflow):
 
 async def single_run(tmp_path: Path) -> list[str]:
     inputs = ReviewedAnalysis.inputs_from_path(str(DOCUMENT))
-    result = await ReviewedAnalysis(model=MODEL).execute(raise_on_failure=False, **inputs)
+    workflow = ReviewedAnalysis(model=MODEL)
+    result = await workflow.execute(raise_on_failure=False, **inputs)
     assert result.grounded is False
+    # the trace artifact's rows, the report artifact and the CLI say why
+    trace = {row["step"]: row["grounding"] for row in WorkflowTracer.rows(result)}
+    assert trace["summarization"].startswith("ungrounded: ") and trace["compilation"] is None
+    assert "**Ungrounded:**" in run_report(workflow.definition, result)
+    console = Console(record=True, width=200)
+    print_result(result, console)
+    assert "summarization: ungrounded: " in console.export_text()
     return [result.run_id]
 
 
