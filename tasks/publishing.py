@@ -289,41 +289,72 @@ async def publish_batch_artifacts(
     Prefect Cloud rejects request bodies over 5 MiB; a 10,000-row table easily is. Returns
     the keys written.
     """
-    from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+    from eightflow_app.tasks.results_artifact import compact_rows
+    from prefect.artifacts import acreate_markdown_artifact
     from prefect.context import FlowRunContext
 
     if FlowRunContext.get() is None:
         return []
     records = [dict(row) for row in rows.rows] if rows is not None else []
-    parts: list[list[dict[str, Any]]] = [[]]
-    size = 0
     for record in records:
         for column in ("summary", "error"):
             if isinstance(record.get(column), str):
                 record[column] = record[column][:300]
+    # The full rows first (sent together: the server stores one while the next is on its
+    # way), then the compact table and the summary, which link to them.
+    full = await asyncio.gather(
+        *(
+            _table(f"{key_prefix}-results-full", index, part, "all columns")
+            for index, part in enumerate(_parts(records, max_bytes), start=1)
+        )
+    )
+    link = _artifact_link(full[0][1])
+    where = f"[full table]({link})" if link else f"the full table: artifact `{full[0][0]}`"
+    compact = compact_rows(rows.columns if rows is not None else [], records)
+    summary_key = f"{key_prefix}-summary"
+    summary_md = acreate_markdown_artifact(
+        key=summary_key,
+        markdown=batch_report(summary) + f"\nAll columns: {where}; also in results.parquet.\n",
+        description="batch summary",
+    )
+    tables = [
+        _table(f"{key_prefix}-results", index, part, f"one line per document; {where}")
+        for index, part in enumerate(_parts(compact, max_bytes), start=1)
+    ]
+    written = await asyncio.gather(summary_md, *tables)
+    return [summary_key, *(key for key, _ in written[1:]), *(key for key, _ in full)]
+
+
+def _parts(records: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, Any]]]:
+    """Records in parts of at most ``max_bytes`` of JSON (Prefect Cloud caps a request)."""
+    parts: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for record in records:
         encoded = len(json.dumps(record))
         if parts[-1] and size + encoded > max_bytes:
             parts.append([])
             size = 0
         parts[-1].append(record)
         size += encoded
-    # Sent together: the server stores one while the next is on its way.
-    summary_key = f"{key_prefix}-summary"
-    summary_md = acreate_markdown_artifact(
-        key=summary_key, markdown=batch_report(summary), description="batch summary"
+    return parts
+
+
+async def _table(key: str, index: int, part: list[dict[str, Any]], what: str) -> tuple[str, Any]:
+    from prefect.artifacts import acreate_table_artifact
+
+    key = key if index == 1 else f"{key}-{index}"
+    artifact_id = await acreate_table_artifact(
+        key=key, table=part, description=f"results, part {index}: {what}"
     )
-    tables = [
-        _table(acreate_table_artifact, key_prefix, index, part)
-        for index, part in enumerate(parts, start=1)
-    ]
-    written = await asyncio.gather(summary_md, *tables)
-    return [summary_key, *written[1:]]
+    return key, artifact_id
 
 
-async def _table(create: Any, prefix: str, index: int, part: list[dict[str, Any]]) -> str:
-    key = f"{prefix}-results" if index == 1 else f"{prefix}-results-{index}"
-    await create(key=key, table=part, description=f"results, part {index}")
-    return key
+def _artifact_link(artifact_id: Any) -> str | None:
+    """The artifact's page in the UI the CLI links to (v2), when a UI URL is known."""
+    from prefect.settings import get_current_settings
+
+    ui = get_current_settings().ui_url
+    return f"{str(ui).rstrip('/')}/v2/artifacts/artifact/{artifact_id}" if ui else None
 
 
 def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:

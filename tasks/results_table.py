@@ -44,6 +44,7 @@ RESULT_TYPES: dict[str, str] = {
     "cost_usd": "double",
     "duration_ms": "double",
     "attempts": "int64",
+    "retries": "int64",  # attempts beyond each step's first, over the document's steps
     "cache_hit": "bool",
 }
 RESULT_COLUMNS = list(RESULT_TYPES)

@@ -130,6 +130,7 @@ class DocumentOutcome(BaseModel):
             "cost_usd": self.cost_usd,
             "duration_ms": round(self.duration_ms, 1),
             "attempts": self.attempts,
+            "retries": sum(max(step.attempts - 1, 0) for step in self.steps),
             "cache_hit": self.cache_hit,
         }
         return {**head, **self.row, **tail}

@@ -32,7 +32,7 @@ MiB = 1 << 20
 RESULT_COLUMNS = [
     "id", "status", "error", "summary", "topics", "sentiment_label", "sentiment_score",
     "entities", "grounded", "tokens_in", "tokens_out", "cost_usd", "duration_ms", "attempts",
-    "cache_hit",
+    "retries", "cache_hit",
 ]  # fmt: skip
 CONTENT_COLUMNS = [  # what a run computes; duration, cost and cache_hit vary between runs
     "id", "status", "error", "summary", "topics", "sentiment_label", "sentiment_score",
