@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -75,10 +76,17 @@ class GroundingDocument:
     """The document, prepared once for many lookups (every step of a run checks it)."""
 
     def __init__(self, text: str) -> None:
+        self.text = text
         self.normalized = normalize(text)
-        self.words = frozenset(self.normalized.split())
-        self.stems = frozenset(_stem(w) for w in self.words)
-        self.figures = frozenset(_figure_forms(text))
+
+    # Built on first use: an answer without keyphrases or figures never pays for them.
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        return frozenset(_stem(w) for w in set(self.normalized.split()))
+
+    @cached_property
+    def figures(self) -> frozenset[str]:
+        return frozenset(_figure_forms(self.text))
 
     def quotes(self, phrase: str) -> bool:
         needle = normalize(phrase)
