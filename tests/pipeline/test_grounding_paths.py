@@ -23,6 +23,7 @@ from rich.console import Console
 
 from eightflow import ReviewRule, WorkflowDefinition
 from eightflow.batch import BatchOptions, BatchRunner
+from eightflow.cli.progress import print_batch
 from eightflow.cli.render import print_result
 from eightflow.embedded.engine import EmbeddedModel
 from eightflow.observe.report import run_report
@@ -181,6 +182,9 @@ async def test_with_review_off_the_row_is_marked_and_counted(
     summary = rows.summary  # type: ignore[attr-defined]
     assert summary.ungrounded == [row.id] and summary.brief()["ungrounded"] == 1
     assert "1 ungrounded" in batch_report(summary)
+    console = Console(record=True, width=200)
+    print_batch({**summary.brief(), "out": str(tmp_path)}, console)
+    assert "completed 1, ungrounded 1," in console.export_text()
     summarization = next(s for s in row.steps if s.name == "summarization")
     assert "Globex" in " ".join(summarization.notes["grounding"]["reasons"])
     assert not default_ledger().query("SELECT * FROM reviews")
