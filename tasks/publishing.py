@@ -289,7 +289,12 @@ async def publish_batch_artifacts(
     Prefect Cloud rejects request bodies over 5 MiB; a 10,000-row table easily is. Returns
     the keys written.
     """
-    from eightflow_app.tasks.results_artifact import compact_rows
+    from eightflow_app.tasks.results_artifact import (
+        artifact_link,
+        compact_rows,
+        json_parts,
+        publish_table,
+    )
     from prefect.artifacts import acreate_markdown_artifact
     from prefect.context import FlowRunContext
 
@@ -304,11 +309,11 @@ async def publish_batch_artifacts(
     # way), then the compact table and the summary, which link to them.
     full = await asyncio.gather(
         *(
-            _table(f"{key_prefix}-results-full", index, part, "all columns")
-            for index, part in enumerate(_parts(records, max_bytes), start=1)
+            publish_table(f"{key_prefix}-results-full", index, part, "all columns")
+            for index, part in enumerate(json_parts(records, max_bytes), start=1)
         )
     )
-    link = _artifact_link(full[0][1])
+    link = artifact_link(full[0][1])
     where = f"[full table]({link})" if link else f"the full table: artifact `{full[0][0]}`"
     compact = compact_rows(rows.columns if rows is not None else [], records)
     summary_key = f"{key_prefix}-summary"
@@ -318,43 +323,11 @@ async def publish_batch_artifacts(
         description="batch summary",
     )
     tables = [
-        _table(f"{key_prefix}-results", index, part, f"one line per document; {where}")
-        for index, part in enumerate(_parts(compact, max_bytes), start=1)
+        publish_table(f"{key_prefix}-results", index, part, f"one line per document; {where}")
+        for index, part in enumerate(json_parts(compact, max_bytes), start=1)
     ]
     written = await asyncio.gather(summary_md, *tables)
     return [summary_key, *(key for key, _ in written[1:]), *(key for key, _ in full)]
-
-
-def _parts(records: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, Any]]]:
-    """Records in parts of at most ``max_bytes`` of JSON (Prefect Cloud caps a request)."""
-    parts: list[list[dict[str, Any]]] = [[]]
-    size = 0
-    for record in records:
-        encoded = len(json.dumps(record))
-        if parts[-1] and size + encoded > max_bytes:
-            parts.append([])
-            size = 0
-        parts[-1].append(record)
-        size += encoded
-    return parts
-
-
-async def _table(key: str, index: int, part: list[dict[str, Any]], what: str) -> tuple[str, Any]:
-    from prefect.artifacts import acreate_table_artifact
-
-    key = key if index == 1 else f"{key}-{index}"
-    artifact_id = await acreate_table_artifact(
-        key=key, table=part, description=f"results, part {index}: {what}"
-    )
-    return key, artifact_id
-
-
-def _artifact_link(artifact_id: Any) -> str | None:
-    """The artifact's page in the UI the CLI links to (v2), when a UI URL is known."""
-    from prefect.settings import get_current_settings
-
-    ui = get_current_settings().ui_url
-    return f"{str(ui).rstrip('/')}/v2/artifacts/artifact/{artifact_id}" if ui else None
 
 
 def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ table artifact the compact one links to. The compact table has, per document:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from eightflow.observe.report import fmt_cost
@@ -80,3 +81,38 @@ def compact_rows(columns: list[str], rows: list[dict[str, Any]]) -> list[dict[st
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def json_parts(records: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, Any]]]:
+    """Records in parts of at most ``max_bytes`` of JSON (Prefect Cloud caps a request)."""
+    parts: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for record in records:
+        encoded = len(json.dumps(record))
+        if parts[-1] and size + encoded > max_bytes:
+            parts.append([])
+            size = 0
+        parts[-1].append(record)
+        size += encoded
+    return parts
+
+
+async def publish_table(
+    key: str, index: int, part: list[dict[str, Any]], what: str
+) -> tuple[str, Any]:
+    """A table artifact under ``key`` (``key-N`` for part N): its key and its id."""
+    from prefect.artifacts import acreate_table_artifact
+
+    key = key if index == 1 else f"{key}-{index}"
+    artifact_id = await acreate_table_artifact(
+        key=key, table=part, description=f"results, part {index}: {what}"
+    )
+    return key, artifact_id
+
+
+def artifact_link(artifact_id: Any) -> str | None:
+    """The artifact's page in the UI the CLI links to (v2), when a UI URL is known."""
+    from prefect.settings import get_current_settings
+
+    ui = get_current_settings().ui_url
+    return f"{str(ui).rstrip('/')}/v2/artifacts/artifact/{artifact_id}" if ui else None
