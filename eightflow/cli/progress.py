@@ -40,9 +40,10 @@ class BatchProgress:
 
     def update(self, summary: Any, outcome: Any) -> None:
         spend = fmt_cost(None if summary.unpriced else summary.cost_usd)
+        waiting = f"awaiting review {len(summary.needs_review)}  " if summary.needs_review else ""
         detail = (
-            f"ok {summary.completed}  failed {summary.failed}  cached {summary.cache_hits}  "
-            f"spend {spend}"
+            f"ok {summary.completed}  {waiting}failed {summary.failed}  "
+            f"cached {summary.cache_hits}  spend {spend}"
         )
         self.progress.update(
             self.task_id, completed=summary.total, total=summary.expected, detail=detail
