@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from eightflow_app.tasks.batch_log import BatchLog, batch_logger
 from eightflow_app.tasks.loading import iter_document_paths
 from eightflow_app.tasks.loading.sandbox import sandboxed_load_document
 from eightflow_app.tasks.out_lock import OutDirLock
@@ -64,13 +65,15 @@ async def _run_batch(params: BatchParams) -> Any:
     # Waiting for another batch's lock on the folder must not block this event loop.
     writer = ResultsWriter(out, lock=await asyncio.to_thread(OutDirLock(out).acquire))
     progress = await ProgressArtifact.create(expected)
+    log = BatchLog(batch_logger(), expected)  # start, every 10%, end: to the UI at INFO
+    log.start(params.workflow, str(root), str(out))
     runner = _runner_class(params.mode)(
         workflow,
         params.batch_options(),
         paths(),
         root,
         loader=sandboxed_load_document,  # by reference: worker processes import it
-        sinks=[writer, progress],
+        sinks=[writer, progress, log],
     )
     runner.summary.expected = expected
     if params.mode == "batch-api":
@@ -101,4 +104,9 @@ async def _run_batch(params: BatchParams) -> Any:
         )
     if not brief["success"]:
         return Failed(message="; ".join(brief["reasons"]), data=brief)
+    if summary.needs_review:  # never a bare "success" while documents wait for people
+        from prefect.states import Completed
+
+        message = f"{brief['headline']}: see `eightflow review list`"
+        return Completed(message=message, data=brief)
     return brief

@@ -161,6 +161,9 @@ class DocumentAnalysisWorkflow(Workflow):
                 "sentiment_score": value.get("score"),
                 "sentiment_confidence": value.get("confidence"),
             }
+        if output == "entities" and isinstance(value, dict):  # an ungrounded answer, decided
+            found = value.get("entities") or []
+            return {"entities": "; ".join(f"{e.get('text')} ({e.get('type')})" for e in found)}
         return super().review_columns(output, value)
 
 

@@ -189,13 +189,19 @@ def write_tables(table: ResultsTable, out_dir: Path, dir_fd: int | None = None) 
 def batch_report(summary: BatchSummary) -> str:
     """Counts by status, cost by step and model, p50/p95 durations, top errors."""
     brief = summary.brief()
+    waiting = len(summary.needs_review)
     lines = [
-        f"# {summary.workflow} batch: {'success' if brief['success'] else 'not a success'}",
+        f"# {summary.workflow} batch: {brief['headline']}",
         "",
         f"- documents: {summary.total} (completed {summary.completed}, "
         f"failed {summary.failed}, "
-        + (f"needs review {len(summary.needs_review)}, " if summary.needs_review else "")
-        + f"unprocessed {len(summary.unprocessed)}; served from cache {summary.cache_hits})",
+        + (f"{waiting} awaiting review, " if waiting else "")
+        + f"unprocessed {len(summary.unprocessed)}; served from cache {summary.cache_hits})"
+        + (
+            f"; {len(summary.ungrounded)} ungrounded (answers not found in the document)"
+            if summary.ungrounded
+            else ""
+        ),
         f"- model calls: {summary.model_calls}; "
         f"tokens {summary.tokens_in} in / {summary.tokens_out} out",
         f"- cost: {fmt_cost(brief['cost_usd'])}; wall time {summary.duration_s:.1f} s",
@@ -312,41 +318,45 @@ async def publish_batch_artifacts(
     Prefect Cloud rejects request bodies over 5 MiB; a 10,000-row table easily is. Returns
     the keys written.
     """
-    from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+    from eightflow_app.tasks.results_artifact import (
+        artifact_link,
+        compact_rows,
+        json_parts,
+        publish_table,
+    )
+    from prefect.artifacts import acreate_markdown_artifact
     from prefect.context import FlowRunContext
 
     if FlowRunContext.get() is None:
         return []
     records = [dict(row) for row in rows.rows] if rows is not None else []
-    parts: list[list[dict[str, Any]]] = [[]]
-    size = 0
     for record in records:
         for column in ("summary", "error"):
             if isinstance(record.get(column), str):
                 record[column] = record[column][:300]
-        encoded = len(json.dumps(record))
-        if parts[-1] and size + encoded > max_bytes:
-            parts.append([])
-            size = 0
-        parts[-1].append(record)
-        size += encoded
-    # Sent together: the server stores one while the next is on its way.
+    # The full rows first (sent together: the server stores one while the next is on its
+    # way), then the compact table and the summary, which link to them.
+    full = await asyncio.gather(
+        *(
+            publish_table(f"{key_prefix}-results-full", index, part, "all columns")
+            for index, part in enumerate(json_parts(records, max_bytes), start=1)
+        )
+    )
+    link = artifact_link(full[0][1])
+    where = f"[full table]({link})" if link else f"the full table: artifact `{full[0][0]}`"
+    compact = compact_rows(rows.columns if rows is not None else [], records)
     summary_key = f"{key_prefix}-summary"
     summary_md = acreate_markdown_artifact(
-        key=summary_key, markdown=batch_report(summary), description="batch summary"
+        key=summary_key,
+        markdown=batch_report(summary) + f"\nAll columns: {where}; also in results.parquet.\n",
+        description="batch summary",
     )
     tables = [
-        _table(acreate_table_artifact, key_prefix, index, part)
-        for index, part in enumerate(parts, start=1)
+        publish_table(f"{key_prefix}-results", index, part, f"one line per document; {where}")
+        for index, part in enumerate(json_parts(compact, max_bytes), start=1)
     ]
     written = await asyncio.gather(summary_md, *tables)
-    return [summary_key, *(str(key) for key in written[1:])]
-
-
-async def _table(create: Any, prefix: str, index: int, part: list[dict[str, Any]]) -> str:
-    key = f"{prefix}-results" if index == 1 else f"{prefix}-results-{index}"
-    await create(key=key, table=part, description=f"results, part {index}")
-    return key
+    return [summary_key, *(key for key, _ in written[1:]), *(key for key, _ in full)]
 
 
 def merge_shards(shard_dirs: list[Path], out: Path) -> dict[str, Any]:

@@ -39,11 +39,13 @@ RESULT_TYPES: dict[str, str] = {
     "sentiment_label": "string",
     "sentiment_score": "double",
     "entities": "string",
+    "grounded": "bool",  # answers found in the document; empty when nothing was checkable
     "tokens_in": "int64",
     "tokens_out": "int64",
     "cost_usd": "double",
     "duration_ms": "double",
     "attempts": "int64",
+    "retries": "int64",  # attempts beyond each step's first, over the document's steps
     "cache_hit": "bool",
 }
 RESULT_COLUMNS = list(RESULT_TYPES)

@@ -55,12 +55,10 @@ async def test_one_instance_run_twice_at_once_gives_two_independent_results() ->
     ],
     ids=["document_analysis", "document_triage"],
 )
-def test_compiled_flow_names_cannot_collide_with_the_deployable_flows(
+def test_one_workflow_has_one_flow_name_in_cli_runs_and_deployments(
     compiled: Workflow, deployable: object
 ) -> None:
-    name = compiled.as_flow().name
-    assert name == f"workflow:{compiled.definition.name}"
-    assert name != deployable.name  # type: ignore[attr-defined]
+    assert compiled.as_flow().name == deployable.name  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("retry", [True, False])

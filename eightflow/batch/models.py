@@ -126,6 +126,10 @@ class DocumentOutcome(BaseModel):
     transient: bool = Field(default=False, description="Failed only for transient reasons.")
     final_pass: bool = Field(default=False, description="Went through the final pass.")
     faults_outlasted: int = Field(default=0, description="Failed attempts before it completed.")
+    grounded: bool | None = Field(
+        default=None,
+        description="The model's answers are found in the document; None: nothing checkable.",
+    )
 
     def results_row(self) -> dict[str, Any]:
         """A row of results.csv: fixed columns first, then the workflow's own columns."""
@@ -135,11 +139,13 @@ class DocumentOutcome(BaseModel):
             "error": self.error,
         }
         tail = {
+            "grounded": self.grounded,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "cost_usd": self.cost_usd,
             "duration_ms": round(self.duration_ms, 1),
             "attempts": self.attempts,
+            "retries": sum(max(step.attempts - 1, 0) for step in self.steps),
             "cache_hit": self.cache_hit,
         }
         return {**head, **self.row, **tail}
@@ -168,6 +174,7 @@ class BatchSummary(BaseModel):
     rejected: list[str] = Field(default_factory=list)
     review_notes: dict[str, tuple[str, str]] = Field(default_factory=dict)  # id, reason
     unprocessed: list[str] = Field(default_factory=list)
+    ungrounded: list[str] = Field(default_factory=list)  # answers not found in the document
     cache_hits: int = 0
     model_calls: int = 0
     tokens_in: int = 0
@@ -214,6 +221,8 @@ class BatchSummary(BaseModel):
             self.input_failures += int(outcome.input_error)
             self.budget_exceeded += int(outcome.status == "budget_exceeded")
             self.errors[f"{outcome.error_type}: {(outcome.error or '')[:120]}"] += 1
+        if outcome.grounded is False:
+            self.ungrounded.append(outcome.id)
         self.cache_hits += int(outcome.cache_hit)
         self.faults_outlasted += outcome.faults_outlasted
         self.final_pass_documents += int(outcome.final_pass)
@@ -279,6 +288,8 @@ class BatchSummary(BaseModel):
             "needs_review": len(self.needs_review),
             "needs_review_ids": list(self.needs_review),
             "rejected": len(self.rejected),
+            "ungrounded": len(self.ungrounded),
+            "ungrounded_ids": list(self.ungrounded),
             "unprocessed": len(self.unprocessed),
             "unprocessed_ids": list(self.unprocessed),
             "cache_hits": self.cache_hits,
@@ -300,4 +311,13 @@ class BatchSummary(BaseModel):
             **({"batch_api": self.batch_api} if self.batch_api is not None else {}),
             "success": not self.criteria(),
             "reasons": self.criteria(),
+            "headline": self.headline(),
         }
+
+    def headline(self) -> str:
+        """How the batch ended, in words: never "success" while documents wait for people."""
+        if self.criteria():
+            return "not a success"
+        if self.needs_review:
+            return f"{len(self.needs_review)} awaiting review"
+        return "success"

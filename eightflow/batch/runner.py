@@ -377,6 +377,7 @@ class BatchRunner:
             task_run_id=next((s.task_run_id for s in result.steps if s.task_run_id), None),
             transient=status == "failed" and is_transient(finished.fatal),
             faults_outlasted=failed_attempts_of(result.steps) if status == "completed" else 0,
+            grounded=result.grounded,
             **meta,
         )
 

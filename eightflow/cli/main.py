@@ -152,7 +152,8 @@ def analyze_command(
 
     from eightflow.cli.console import connect
 
-    # One INFO line per document would drown the progress bar; the UI has them all.
+    # An INFO line per task run would drown the progress bar; the batch's own lines
+    # (start, every 10%, end) still reach the UI at INFO (tasks/batch_log.py).
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     connection = connect()
     (err if as_json else out).print(f"[dim]{connection.message}[/dim]")

@@ -40,9 +40,10 @@ class BatchProgress:
 
     def update(self, summary: Any, outcome: Any) -> None:
         spend = fmt_cost(None if summary.unpriced else summary.cost_usd)
+        waiting = f"awaiting review {len(summary.needs_review)}  " if summary.needs_review else ""
         detail = (
-            f"ok {summary.completed}  failed {summary.failed}  cached {summary.cache_hits}  "
-            f"spend {spend}"
+            f"ok {summary.completed}  {waiting}failed {summary.failed}  "
+            f"cached {summary.cache_hits}  spend {spend}"
         )
         self.progress.update(
             self.task_id, completed=summary.total, total=summary.expected, detail=detail
@@ -51,13 +52,18 @@ class BatchProgress:
 
 def print_batch(brief: dict[str, Any], console: Console) -> None:
     ok = brief["success"]
-    colour = "green" if ok else "red"
+    waiting = brief.get("needs_review") or 0
+    colour = "red" if not ok else "yellow" if waiting else "green"
+    headline = brief.get("headline") or ("success" if ok else "not a success")
     console.print(
         f"[bold]{console_text(brief['workflow'])}[/bold] over {brief['total']} documents: "
-        f"[{colour}]{'success' if ok else 'not a success'}[/{colour}]"
+        f"[{colour}]{headline}[/{colour}]"
     )
     console.print(
-        f"completed {brief['completed']}, failed {brief['failed']}, unprocessed "
+        f"completed {brief['completed']}, "
+        + (f"awaiting review {waiting}, " if waiting else "")
+        + (f"ungrounded {brief['ungrounded']}, " if brief.get("ungrounded") else "")
+        + f"failed {brief['failed']}, unprocessed "
         f"{brief['unprocessed']}, from cache {brief['cache_hits']}; {brief['model_calls']} model "
         f"calls, {brief['tokens_in']}/{brief['tokens_out']} tokens, {fmt_cost(brief['cost_usd'])}, "
         f"{brief['duration_s']:.1f} s"

@@ -22,6 +22,13 @@ def print_result(result: WorkflowResult, console: Console) -> None:
     )
     if result.error:
         console.print(f"[red]{console_text(sanitize(result.error))}[/red]")
+    for step in result.steps:
+        note = step.notes.get("grounding") or {}
+        if note.get("grounded") is False:
+            why = "; ".join(note.get("reasons") or [])
+            console.print(
+                f"[yellow]{console_text(step.name)}: ungrounded: {console_text(why)}[/yellow]"
+            )
     for key, value in data["outputs"].items():
         if key in _SKIP:
             continue

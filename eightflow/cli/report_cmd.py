@@ -87,6 +87,7 @@ def _summary_row(wf: dict[str, Any]) -> list[str]:
         _usd(wf["cost_per_successful_document_usd"]),
         _pct(wf["cache_hit_rate"]),
         f"{wf['tokens_in']}/{wf['tokens_out']}",
+        _pct(wf.get("grounded_rate")),
     ]
 
 
@@ -100,6 +101,7 @@ SUMMARY_HEAD = [
     "cost/successful document",
     "cache hits",
     "tokens in/out",
+    "grounded",
 ]
 STEP_HEAD = [
     "step",
@@ -113,7 +115,7 @@ STEP_HEAD = [
     "failures",
 ]
 GROUP_HEAD = ["unit", "runs", "steps", "success", "p50 ms", "p95 ms", "p99 ms", "cost"]
-GROUP_HEAD += ["calls", "cache hits"]
+GROUP_HEAD += ["calls", "cache hits", "grounded"]
 
 
 def _step_row(step: dict[str, Any]) -> list[str]:
@@ -143,6 +145,7 @@ def _group_row(group: dict[str, Any]) -> list[str]:
         _usd(group["cost_usd"]),
         str(group["calls"]),
         _pct(group["cache_hit_rate"]),
+        _pct(group.get("grounded_rate")),
     ]
 
 

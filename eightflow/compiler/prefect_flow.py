@@ -235,10 +235,10 @@ def _failure_of(state: State[Any]) -> WorkflowError:
 
 
 def compiled_flow_name(workflow: str) -> str:
-    """The Prefect flow name of a compiled workflow: ``workflow:document_analysis``.
+    """The Prefect flow name of a compiled workflow: ``document-analysis``.
 
-    The prefix keeps it apart from the deployable ``@flow``s in ``flows/`` (named like
-    ``document-analysis``), which take other parameters: one Prefect flow name must not
-    stand for two parameter shapes.
+    The name of the workflow's deployable ``@flow`` in ``flows/`` (underscores as
+    dashes): a CLI run and a deployment's run of one workflow are runs of one flow in the
+    UI. (A flow name holds no parameter schema: each deployment keeps its own.)
     """
-    return f"workflow:{workflow}"
+    return workflow.replace("_", "-")

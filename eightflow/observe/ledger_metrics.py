@@ -91,6 +91,13 @@ def _hit_rate(calls: list[dict[str, Any]]) -> float | None:
     return sum(bool(c["cache_hit"]) for c in calls) / len(calls) if calls else None
 
 
+def grounded_rate(steps: Iterable[dict[str, Any]]) -> float | None:
+    """Checked model answers found in their document, over checked answers (steps whose
+    trace notes hold a grounding check; see :mod:`eightflow.review.grounding_rule`)."""
+    checked = [int(s["grounded"]) for s in steps if s.get("grounded") is not None]
+    return sum(checked) / len(checked) if checked else None
+
+
 def _tokens(rows: Iterable[dict[str, Any]], column: str) -> int:
     return sum(int(r[column] or 0) for r in rows)
 
@@ -192,6 +199,9 @@ def _groups(
                     "tokens_out": _tokens(members, "tokens_out"),
                     "calls": len(member_calls),
                     "cache_hit_rate": _hit_rate(member_calls),
+                    "grounded_rate": grounded_rate(
+                        s for r in members for s in steps_of[r["run_id"]]
+                    ),
                 }
             )
         return groups
@@ -220,6 +230,7 @@ def _groups(
                 "tokens_out": _tokens(members, "tokens_out"),
                 "calls": len(calls_by_key[key]),
                 "cache_hit_rate": _hit_rate(calls_by_key[key]),
+                "grounded_rate": grounded_rate(members),
             }
         )
     return groups
@@ -249,6 +260,7 @@ def _workflow_report(
         "cost_per_document_usd": _ratio(document_cost, len(documents)),
         "cost_per_successful_document_usd": _ratio(document_cost, successful_documents),
         "cache_hit_rate": _hit_rate(calls),
+        "grounded_rate": grounded_rate(steps),
         "tokens_in": _tokens(runs, "tokens_in"),
         "tokens_out": _tokens(runs, "tokens_out"),
         "steps": _step_rows(steps),
@@ -273,6 +285,7 @@ def ledger_report(
         {"workflows": [{"name", "runs", "documents", "success_rate", "failure_reasons",
                         "cost_usd", "cost_per_run_usd", "cost_per_document_usd",
                         "cost_per_successful_document_usd", "cache_hit_rate",
+                        "grounded_rate",
                         "tokens_in", "tokens_out", "steps": [...], "groups": [...]}],
          "since": "<iso cutoff>" | None}
     """
@@ -287,7 +300,8 @@ def ledger_report(
         ledger,
         "steps",
         "t.run_id, t.name, t.status, t.duration_ms, t.model, t.prompt, t.tokens_in, "
-        "t.tokens_out, t.cost_usd, r.workflow",
+        "t.tokens_out, t.cost_usd, r.workflow, "
+        "json_extract(t.notes, '$.grounding.grounded') AS grounded",
         workflow,
         run_ids,
     )

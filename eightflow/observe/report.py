@@ -167,6 +167,10 @@ def run_report(definition: WorkflowDefinition, result: WorkflowResult) -> str:
         lines += ["", f"**Error** ({result.error_type}): {error}"]
     if result.failed_criteria:
         lines += ["", "**Failed criteria:** " + ", ".join(map(md_cell, result.failed_criteria))]
+    if result.grounded is False:
+        why = [r for s in result.steps for r in (s.notes.get("grounding") or {}).get("reasons", [])]
+        text = md_text(sanitize_text("; ".join(why), limit=600))
+        lines += ["", f"**Ungrounded:** answers not found in the document: {text}"]
     if result.target_breaches:
         lines += ["", "**Performance targets breached** (event `eightflow.target.breached`):"]
         lines += [

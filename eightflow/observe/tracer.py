@@ -56,6 +56,7 @@ class WorkflowTracer:
             row["prompt_hash"] = record.prompt_hash
             row["input"] = sanitize_text(record.input or "", limit=300)
             row["error"] = sanitize_text(row["error"] or "", limit=300) or None
+            row["grounding"] = _grounding(record.notes.get("grounding"))
             rows.append(row)
         return rows
 
@@ -102,3 +103,12 @@ class WorkflowTracer:
         for sink in self.sinks:
             sink(trace)
         return trace
+
+
+def _grounding(note: dict[str, Any] | None) -> str | None:
+    """A step's grounding check in a cell: "grounded", "ungrounded: why", or None."""
+    if not note:
+        return None
+    if note.get("grounded"):
+        return "grounded"
+    return sanitize_text("ungrounded: " + "; ".join(note.get("reasons") or []), limit=300)

@@ -4,8 +4,10 @@ Every run goes through :class:`RunPipeline`: a single run (``Workflow.execute``,
 deployment's flow run), each document of a batch, a planner-driven run and a replay. The
 workflow's driver runs the steps (a static graph, or a planner's rounds); the outcome
 becomes a ``WorkflowResult``; the definition's review rules are applied (a single run
-pauses for a person; a batch document is marked ``needs_review`` and the batch goes on);
-then every sink of :func:`eightflow.pipeline.sinks.default_sinks` takes the run.
+pauses for a person; a batch document is marked ``needs_review`` and the batch goes on),
+and every model answer is checked against the run's document (grounding: deterministic, no
+model call; an ungrounded answer asks for a person when review is on); then every sink
+of :func:`eightflow.pipeline.sinks.default_sinks` takes the run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from eightflow.pipeline.sinks import (
     SinkFailed,
     TargetSink,
     default_sinks,
+)
+from eightflow.review.grounding_rule import (
+    INLINE_CHARS,
+    RunGrounding,
+    document_text,
+    ground_run,
+    grounding_requests,
 )
 from eightflow.runtime.records import WorkflowResult
 from eightflow.runtime.run_state import RunState
@@ -96,16 +105,19 @@ class RunPipeline:
         return finished
 
     async def review(self, finished: FinishedRun) -> None:
-        """Apply the review rules of the steps that ran."""
+        """Check the answers against the document; apply the review rules of the steps
+        that ran, and ask about ungrounded answers when review is on."""
         definition, result = finished.definition, finished.result
+        found = await self.ground(finished)
         if not any(rule.enabled for rule in definition.review):
-            return
+            return  # an ungrounded run stays marked (result.grounded) for its row and trace
+        asked = grounding_requests(definition, result, found) if found else []
         if self.batch is None:
             from eightflow.review.flow import review_single_run
 
             result.ui_url = result.ui_url or flow_run_url(result.flow_run_id)
             finished.result = await review_single_run(
-                definition, result, document_id=finished.run.document_id
+                definition, result, document_id=finished.run.document_id, extra=asked
             )
             return
         if not result.ok:
@@ -120,10 +132,21 @@ class RunPipeline:
                 document_id=finished.run.document_id,
                 batch_id=batch.batch_id,
                 out_dir=batch.out_dir,
+                extra=[request for _, request in asked],
             )
         )
         if finished.review is not None:  # the rest of the batch goes on whatever it says
             result.status = finished.review.status
+
+    @staticmethod
+    async def ground(finished: FinishedRun) -> RunGrounding | None:
+        """Grounding of a completed run that has a document; None otherwise."""
+        text = document_text(finished.inputs)
+        if text is None or not finished.result.ok:
+            return None
+        if len(text) <= INLINE_CHARS:
+            return ground_run(finished.result, text)
+        return await asyncio.to_thread(ground_run, finished.result, text)
 
     async def close(self) -> None:
         """End the session: the sinks that act once (a batch's target checks) act now."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -29,14 +30,16 @@ def defer_reviews(
     document_id: str | None,
     batch_id: str | None,
     out_dir: str | None,
+    extra: Sequence[ReviewRequest] = (),
 ) -> BatchReview | None:
     """Store a pending review per rule that fires; None when no rule fires.
 
     Re-running a document keeps what people already said: an output a person decided on
     before (same document, rule, workflow version and proposed output) takes that decision
     again instead of asking twice, and a review still pending is reused, not duplicated.
+    ``extra``: requests made outside the definition's rules (an ungrounded answer).
     """
-    requests = review_requests(definition, result)
+    requests = [*review_requests(definition, result), *extra]
     if not requests:
         return None
     earlier = _earlier(document_id)

@@ -15,6 +15,7 @@ pending review row in the ledger that ``eightflow review decide`` settles later.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -80,14 +81,19 @@ async def review_single_run(
     *,
     document_id: str | None = None,
     poll_interval: int | None = None,
+    extra: Sequence[tuple[ReviewRule, ReviewRequest]] = (),
 ) -> WorkflowResult:
-    """Ask for every review this run needs, pausing the flow run for each answer."""
-    requests = review_requests(definition, result)
-    for request in requests:
+    """Ask for every review this run needs, pausing the flow run for each answer.
+
+    ``extra``: reviews asked outside the definition's rules (an ungrounded answer), each
+    with the rule it is decided under.
+    """
+    rules = {r.name: r for r in definition.review}
+    asked = [(rules[r.rule], r) for r in review_requests(definition, result)] + list(extra)
+    for _, request in asked:
         request.document_id = document_id
         save_pending(request)
-    for request in requests:
-        rule = next(r for r in definition.review if r.name == request.rule)
+    for rule, request in asked:
         decision, edits, note, reviewer, via = await _ask(rule, request, poll_interval)
         if decision == "fail":
             result.status, result.error_type = "failed", "ReviewTimeout"

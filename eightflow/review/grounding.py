@@ -26,11 +26,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Grounding", "check_answer", "normalize"]
+__all__ = ["Grounding", "GroundingDocument", "check_answer", "normalize"]
 
 REDACTED = "[REDACTED]"
 QUOTED_FIELDS = frozenset({"text", "owner", "due"})
@@ -41,7 +42,8 @@ MAX_REASONS = 5
 _PUNCTUATION = re.compile(r"[^\w\s]|_", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
-_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+# A word starts at a word boundary: the "EX" of a postcode's "1EX" is not a name.
+_WORD = re.compile(r"(?<!\w)[^\W\d_][\w'’-]*", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?:;]\s+|\n")
 _ENDINGS = ("ies", "es", "s", "ing", "ed")
 # Capitalised words that are not names: sentence openers a paraphrase may use mid-sentence
@@ -70,14 +72,21 @@ def normalize(text: str) -> str:
     return " " + _SPACES.sub(" ", _PUNCTUATION.sub(" ", folded)).strip() + " "
 
 
-class _Document:
-    """The document, prepared once for many lookups."""
+class GroundingDocument:
+    """The document, prepared once for many lookups (every step of a run checks it)."""
 
     def __init__(self, text: str) -> None:
+        self.text = text
         self.normalized = normalize(text)
-        self.words = frozenset(self.normalized.split())
-        self.stems = frozenset(_stem(w) for w in self.words)
-        self.figures = frozenset(_figure_forms(text))
+
+    # Built on first use: an answer without keyphrases or figures never pays for them.
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        return frozenset(_stem(w) for w in set(self.normalized.split()))
+
+    @cached_property
+    def figures(self) -> frozenset[str]:
+        return frozenset(_figure_forms(self.text))
 
     def quotes(self, phrase: str) -> bool:
         needle = normalize(phrase)
@@ -155,9 +164,13 @@ def _fields(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
         yield key, value
 
 
-def check_answer(answer: Any, document_text: str) -> Grounding:
+def check_answer(answer: Any, document_text: str | GroundingDocument) -> Grounding:
     """Check one step's answer (a pydantic model, a dict or text) against its document."""
-    document = _Document(document_text)
+    document = (
+        document_text
+        if isinstance(document_text, GroundingDocument)
+        else GroundingDocument(document_text)
+    )
     reasons: list[str] = []
     checked = 0
     for field, text in _fields(answer, "summary" if isinstance(answer, str) else ""):

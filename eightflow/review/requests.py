@@ -58,11 +58,11 @@ def review_requests(definition: WorkflowDefinition, result: WorkflowResult) -> l
     for rule in definition.review:
         reasons = rule.reasons(result.outputs)
         if reasons:
-            requests.append(_request(rule, result, reasons))
+            requests.append(request_for(rule, result, reasons))
     return requests
 
 
-def _request(rule: ReviewRule, result: WorkflowResult, reasons: list[str]) -> ReviewRequest:
+def request_for(rule: ReviewRule, result: WorkflowResult, reasons: list[str]) -> ReviewRequest:
     record = next((s for s in result.steps if s.name == rule.step), None)
     return ReviewRequest(
         run_id=result.run_id,

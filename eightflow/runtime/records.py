@@ -142,6 +142,9 @@ class WorkflowResult(BaseModel):
     error: str | None = None
     error_type: str | None = None
     failed_criteria: list[str] = Field(default_factory=list)
+    # Whether the model's answers are grounded in the document (eightflow.review.grounding):
+    # None when the run had no document or nothing checkable.
+    grounded: bool | None = None
     target_breaches: list[dict[str, Any]] = Field(default_factory=list)
     planning: list[dict[str, Any]] | None = None  # dynamic workflows: one entry per round
     flow_run_id: str | None = None

@@ -1,4 +1,4 @@
-"""The batch summary printed at the end of ``eightflow analyze``."""
+"""What ``eightflow analyze`` prints: the progress bar and the batch summary."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from eightflow.batch import BatchSummary
-from eightflow.cli.progress import print_batch
+from eightflow.batch.models import BatchSummary, DocumentOutcome
+from eightflow.cli.progress import BatchProgress, print_batch
 
 
 def _printed(brief: dict[str, object]) -> str:
@@ -28,3 +28,14 @@ def test_a_batch_that_could_not_be_polled_is_a_line_of_the_summary() -> None:
         "batch batch_9[red] could not be polled (earlier batch unavailable: X): its 3 lines "
         "were sent online, at the online price"
     ) in said
+
+
+def test_the_progress_bar_counts_documents_awaiting_review() -> None:
+    summary = BatchSummary(workflow="w", version="v", expected=2)
+    progress = BatchProgress(Console(record=True), enabled=False, expected=2)
+    for status in ("needs_review", "completed"):
+        outcome = DocumentOutcome(id=status, path=status, status=status)  # type: ignore[arg-type]
+        summary.add(outcome)
+        progress.update(summary, outcome)
+    detail = progress.progress.tasks[0].fields["detail"]
+    assert detail.startswith("ok 1  awaiting review 1  failed 0")

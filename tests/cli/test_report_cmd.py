@@ -29,6 +29,7 @@ REPORT_KEYS = {
     "cost_per_document_usd",
     "cost_per_successful_document_usd",
     "cache_hit_rate",
+    "grounded_rate",
     "tokens_in",
     "tokens_out",
     "steps",
@@ -36,7 +37,13 @@ REPORT_KEYS = {
 }
 
 
-def _record(run_id: str, status: str, hours_ago: float, durations: tuple[float, float]) -> None:
+def _record(
+    run_id: str,
+    status: str,
+    hours_ago: float,
+    durations: tuple[float, float],
+    grounded: bool | None = None,
+) -> None:
     started = datetime.now(UTC) - timedelta(hours=hours_ago)
     steps = []
     for name, duration in zip(("summarize", "classify"), durations, strict=True):
@@ -56,6 +63,8 @@ def _record(run_id: str, status: str, hours_ago: float, durations: tuple[float, 
             )
         )
         steps.append(step)
+    if grounded is not None:  # as the pipeline's grounding check notes the step
+        steps[0].notes["grounding"] = {"grounded": grounded, "checked": 3, "reasons": []}
     if status != "completed":
         steps[-1].status = "failed"
         steps[-1].error_type = "ModelTemporaryError"
@@ -90,8 +99,8 @@ def runner(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRu
 
 @pytest.fixture
 def ledger_runs(home: Path) -> None:
-    _record("r1", "completed", 1, (100.0, 200.0))
-    _record("r2", "completed", 2, (300.0, 400.0))
+    _record("r1", "completed", 1, (100.0, 200.0), grounded=True)
+    _record("r2", "completed", 2, (300.0, 400.0), grounded=False)
     _record("cached", "completed", 3, (10.0, 20.0))
     _record("r4", "failed", 30, (500.0, 50.0))
 
@@ -128,6 +137,26 @@ def test_report_since_and_by(runner: CliRunner, ledger_runs: None) -> None:
     assert wf["runs"] == 3  # the failed run is 30 hours old
     assert {g["key"] for g in wf["groups"]} == {"summarize@v1", "classify@v1"}
     assert Path("eightflow-report/step_latency.png").exists()  # the default --out
+
+
+@pytest.mark.parametrize(
+    ("by", "rates"),
+    [
+        ("prompt", {"summarize@v1": 0.5, "classify@v1": None}),
+        ("model", {"openai/gpt-4o-mini": 0.5}),
+    ],
+)
+def test_report_shows_the_grounded_rate(
+    runner: CliRunner, ledger_runs: None, by: str, rates: dict[str, float | None]
+) -> None:
+    result = runner.invoke(app, ["report", "-f", "json", "--by", by])
+    assert result.exit_code == 0, result.output
+    (wf,) = json.loads(result.stdout)["workflows"]
+    assert {g["key"]: g["grounded_rate"] for g in wf["groups"]} == rates
+    assert wf["grounded_rate"] == 0.5
+    table = runner.invoke(app, ["report", "--by", by])
+    assert table.exit_code == 0, table.output
+    assert "grounded" in table.stdout and "50.0%" in table.stdout
 
 
 def test_report_markdown(runner: CliRunner, ledger_runs: None, tmp_path: Path) -> None:

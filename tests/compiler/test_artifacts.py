@@ -72,7 +72,7 @@ async def seed_run() -> tuple[DocumentAnalysisWorkflow, WorkflowResult, dict[str
 
 def test_flow_run_name_and_version(seed_run: Any) -> None:
     workflow, result, prefect = seed_run
-    assert prefect["flow"].name == "workflow:document_analysis"
+    assert prefect["flow"].name == "document-analysis"
     assert prefect["flow_run"].flow_version == workflow.version == result.version
     assert prefect["flow_run"].state.is_completed()
     assert result.ui_url and result.ui_url.endswith(f"/runs/flow-run/{result.flow_run_id}")

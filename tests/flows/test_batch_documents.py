@@ -32,11 +32,12 @@ MiB = 1 << 20
 
 RESULT_COLUMNS = [
     "id", "status", "error", "summary", "topics", "sentiment_label", "sentiment_score",
-    "entities", "tokens_in", "tokens_out", "cost_usd", "duration_ms", "attempts", "cache_hit",
+    "entities", "grounded", "tokens_in", "tokens_out", "cost_usd", "duration_ms", "attempts",
+    "retries", "cache_hit",
 ]  # fmt: skip
 CONTENT_COLUMNS = [  # what a run computes; duration, cost and cache_hit vary between runs
     "id", "status", "error", "summary", "topics", "sentiment_label", "sentiment_score",
-    "entities", "tokens_in", "tokens_out", "attempts",
+    "entities", "grounded", "tokens_in", "tokens_out", "attempts",
 ]  # fmt: skip
 TRACE_FIELDS = [
     "document", "step", "status", "attempts", "start", "duration_ms", "model", "prompt",
@@ -218,6 +219,7 @@ def test_results_csv_schema(mixed: dict[str, Any]) -> None:
         assert int(row["tokens_in"]) > 0 and int(row["tokens_out"]) > 0
         assert float(row["cost_usd"]) == 0.0  # the embedded model is free, not unpriced
         assert float(row["duration_ms"]) > 0 and row["cache_hit"] == "False"
+        assert row["grounded"] == "True"  # the embedded model's answers are extractive
         assert -1.0 <= float(row["sentiment_score"]) <= 1.0
 
 

@@ -190,6 +190,7 @@ def test_report_has_exactly_the_documented_keys(ledger: Ledger) -> None:
         "cost_per_document_usd",
         "cost_per_successful_document_usd",
         "cache_hit_rate",
+        "grounded_rate",
         "tokens_in",
         "tokens_out",
         "steps",

@@ -109,7 +109,7 @@ async def test_the_seed_sample_runs_as_written_on_the_embedded_planner(home: Any
         run_filter = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
         tasks = await client.read_task_runs(flow_run_filter=run_filter)
         artifacts = await client.read_artifacts(flow_run_filter=run_filter)
-    assert flow.name == "workflow:seed_dynamic"
+    assert flow.name == "seed-dynamic"
     assert flow_run.state is not None and flow_run.state.is_completed()
     assert {"plan-1", "summarize"} <= {t.name for t in tasks}
     keys = {a.key for a in artifacts}

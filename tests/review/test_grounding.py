@@ -64,6 +64,12 @@ def test_plain_text_answers_are_read_as_prose() -> None:
     assert not check_answer("Maria Okafor reopened the Leeds plant.", DOCUMENT).grounded
 
 
+def test_a_word_inside_a_token_is_not_a_name() -> None:
+    document = "Our office is at 3 Trafford Wharf Road, Manchester M17 1EX."
+    assert check_answer({"summary": "The office is in Manchester M17 1EX."}, document).grounded
+    assert not check_answer({"summary": "The office is in Leeds M17 1EX."}, document).grounded
+
+
 def test_normalize_folds_case_unicode_and_punctuation() -> None:
     assert normalize("Ａcme,  Inc.") == " acme inc "
 

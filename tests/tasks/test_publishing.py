@@ -210,12 +210,15 @@ async def test_publish_batch_artifacts_splits_a_large_table() -> None:
 
     state = await publish(return_state=True)
     keys, run_id = await state.result(), state.state_details.flow_run_id
-    assert keys[0] == "batch-documents-summary"
-    parts = keys[1:]
+    assert keys[:2] == ["batch-documents-summary", "batch-documents-results"]  # compact
+    parts = keys[2:]
     assert len(parts) == 4
-    assert parts == ["batch-documents-results"] + [
-        f"batch-documents-results-{i}" for i in range(2, len(parts) + 1)
+    assert parts == ["batch-documents-results-full"] + [
+        f"batch-documents-results-full-{i}" for i in range(2, len(parts) + 1)
     ]
+    compact = await _read_table("batch-documents-results", run_id)
+    assert [r["id"] for r in compact] == [row["id"] for row in table.rows]
+    assert all(len(r["entities"]) <= 40 for r in compact)  # the summary column is "s" * 1000
 
     read: list[dict[str, Any]] = []
     for key in parts:
@@ -243,7 +246,8 @@ async def test_publish_batch_artifacts_with_no_rows_writes_an_empty_table() -> N
         )
 
     state = await publish(return_state=True)
-    assert await state.result() == ["empty-batch-summary", "empty-batch-results"]
+    keys = ["empty-batch-summary", "empty-batch-results", "empty-batch-results-full"]
+    assert await state.result() == keys
     assert await _read_table("empty-batch-results", state.state_details.flow_run_id) == []
 
 

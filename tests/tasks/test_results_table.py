@@ -190,3 +190,17 @@ def test_a_row_longer_than_a_read_block_is_written(tmp_path: Path) -> None:
     table = ResultsTable([_row("a", summary="x" * (3 << 20)), _row("b")])
     back = ResultsTable.read(_parquet(table, tmp_path))
     assert len(back.rows[0]["summary"]) == 3 << 20 and back.rows[1]["summary"] == "Summary of b."
+
+
+def test_grounded_is_a_boolean_column_empty_when_nothing_was_checked(tmp_path: Path) -> None:
+    rows = [_row("a", grounded=True), _row("b", grounded=False), _row("c", grounded=None)]
+    table = ResultsTable(rows)
+    import csv
+
+    cells = list(csv.DictReader(io.StringIO(_csv(table))))
+    assert [c["grounded"] for c in cells] == ["True", "False", ""]
+    import pyarrow.parquet as pq
+
+    parquet = pq.read_table(_parquet(table, tmp_path))
+    assert str(parquet.schema.field("grounded").type) == "bool"
+    assert parquet.column("grounded").to_pylist() == [True, False, None]
