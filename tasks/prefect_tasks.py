@@ -4,8 +4,8 @@ The shipped workflows compile their steps into tasks themselves; these are the s
 for someone who would rather write a plain Prefect flow. Each is an ordinary ``@task``
 with a name, a ``task_run_name`` template, and retries where a retry can help:
 
-- :func:`load` reads one document through the loader (data roots, size and format limits)
-  and never retries: a bad file stays bad.
+- :func:`load` reads one document through the loader's one door (data roots, size and
+  format limits, the loader sandbox) and never retries: a bad file stays bad.
 - :func:`summarize`, :func:`topics`, :func:`sentiment` and :func:`entities` call a model
   through eightflow's gateway (litellm; the embedded model when no key is set), so every
   call has its tokens, cost and prompt version. They retry twice, and only on a temporary
@@ -28,7 +28,7 @@ from typing import Any
 
 from eightflow_app.tasks.analysis import steps
 from eightflow_app.tasks.analysis.schemas import Entities, Sentiment, Summary, Topics
-from eightflow_app.tasks.loading import load_document
+from eightflow_app.tasks.loading.sandbox import sandboxed_load_document
 from eightflow_app.tasks.publishing import write_tables
 from eightflow_app.tasks.results_table import ResultsTable
 from prefect import task
@@ -96,8 +96,9 @@ def _gateway(model: str | None) -> Any:
 
 @task(name="load", task_run_name="load {path}", cache_policy=NONE, persist_result=False)
 def load(path: str | Path, root: str | Path | None = None) -> Document:
-    """One document, read and normalized; ``DocumentError`` names what is wrong with it."""
-    return load_document(path, root)
+    """One document, read and normalized through the one loader door (PDF, DOCX, HTML and
+    CSV parsed in the loader sandbox); ``DocumentError`` names what is wrong with it."""
+    return sandboxed_load_document(path, root)
 
 
 @task(name="summarize", task_run_name="summarize {document.id}", **_MODEL_TASK)

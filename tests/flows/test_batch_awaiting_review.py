@@ -13,6 +13,8 @@ from rich.console import Console
 
 from eightflow.cli.progress import print_batch
 
+pytestmark = pytest.mark.prefect  # runs flows against the session's Prefect API
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "documents"
 DOCS = ["grant-award-notice.txt", "harbour-lane-q3-results.txt", "supplier-complaint-letter.txt"]
 

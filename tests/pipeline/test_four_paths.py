@@ -29,6 +29,8 @@ from eightflow.observe.targets import BREACH_EVENT
 from eightflow.store.ledger import default_ledger
 from tests.support.outcome_rows import Rows
 
+pytestmark = pytest.mark.prefect  # runs flows against the session's Prefect API
+
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENTS = [
     REPO / "examples/documents" / n

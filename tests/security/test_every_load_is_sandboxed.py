@@ -23,6 +23,8 @@ from typer.testing import CliRunner
 
 from eightflow.cli.main import app
 
+pytestmark = pytest.mark.prefect  # runs flows against the session's Prefect API
+
 LIMIT = "ran past its 1 s limit"
 CALL = re.compile(r"\bload_document\s*\(|import [^\n]*\bload_document\b")
 

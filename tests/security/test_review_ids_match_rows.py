@@ -22,6 +22,8 @@ from eightflow.review.store import get_review, save_pending
 from eightflow.safety.inert import csv_cell, csv_value
 from eightflow.store.ledger import Ledger
 
+pytestmark = pytest.mark.prefect  # runs flows against the session's Prefect API
+
 HOSTILE_IDS = [
     "-draft.txt",
     "=1+1.txt",

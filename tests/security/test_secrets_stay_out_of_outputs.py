@@ -19,6 +19,8 @@ from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
 from eightflow.settings import get_settings
 
+pytestmark = pytest.mark.prefect  # runs flows against the session's Prefect API
+
 ZW = "\u200b"
 SPLIT_KEY = "ghp_" + "Zk4Wq9Lm2Xv7" * 3  # written with a zero-width space in its middle
 ENV_VALUE = "planted-Env-Value-7c3e9a1f"
