@@ -28,6 +28,9 @@ from eightflow.safety.inert import csv_cell, csv_value, md_cell
 from eightflow.safety.sanitize import sanitize_text
 from eightflow.store.ledger import Ledger
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
 DECIDED_STATUS = {
     "approve": "completed",
     "edit": "completed",
@@ -144,10 +147,15 @@ def check_results_row(row: dict[str, Any]) -> None:
     the ledger, the tables and the artifact never disagree."""
     if not row.get("out_dir") or not row.get("document_id"):
         return
-    out = Path(row["out_dir"])
-    for path, ids in ((out / "results.csv", _csv_ids), (out / "results.parquet", _parquet_ids)):
-        if path.is_file() and row["document_id"] not in ids(path):
-            raise WorkflowError(_no_row(row, path))
+    with _ResultsFolder(row["out_dir"]) as folder:
+        _check_rows(row, folder)
+
+
+def _check_rows(row: dict[str, Any], folder: _ResultsFolder) -> None:
+    for name, ids in (("results.csv", _csv_ids), ("results.parquet", _parquet_ids)):
+        data = folder.read(name)
+        if data is not None and row["document_id"] not in ids(data):
+            raise WorkflowError(_no_row(row, folder.path / name))
 
 
 def _no_row(row: dict[str, Any], path: Path) -> str:
@@ -157,15 +165,54 @@ def _no_row(row: dict[str, Any], path: Path) -> str:
     )
 
 
-def _csv_ids(path: Path) -> set[str]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return {csv_value(record.get("id")) for record in csv.DictReader(fh)}
+def _csv_ids(data: bytes) -> set[str]:
+    text = io.StringIO(data.decode("utf-8"), newline="")
+    return {csv_value(record.get("id")) for record in csv.DictReader(text)}
 
 
-def _parquet_ids(path: Path) -> set[str]:
+def _parquet_ids(data: bytes) -> set[str]:
     import pyarrow.parquet as pq
 
-    return {str(v) for v in pq.ParquetFile(path).read(columns=["id"]).column("id").to_pylist()}
+    table = pq.ParquetFile(io.BytesIO(data)).read(columns=["id"])
+    return {str(v) for v in table.column("id").to_pylist()}
+
+
+class _ResultsFolder:
+    """The review's results folder, opened and checked once (``open_output_dir``): every
+    read and rewrite below goes through its descriptor, never a link planted at a name."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.path = Path(out_dir)
+        self.fd = -1
+
+    def __enter__(self) -> _ResultsFolder:
+        from eightflow.safety.path_roots import open_output_dir
+
+        self.fd = open_output_dir(self.path)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        os.close(self.fd)
+
+    def read(self, name: str) -> bytes | None:
+        """The file's bytes, None if it is not there; a link at its name is refused."""
+        try:
+            fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=self.fd)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise WorkflowError(f"{self.path / name}: not a plain file ({exc.strerror})") from None
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read()
+
+    def replace(self, name: str, data: bytes) -> None:
+        """Write ``name`` whole or not at all, beneath the checked folder."""
+        from eightflow.safety.path_roots import open_new_file
+
+        tmp = f".{name}.review.tmp"
+        with open_new_file(tmp, "wb", dir_fd=self.fd) as fh:
+            fh.write(data)
+        os.replace(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
 
 
 def apply_to_results(row: dict[str, Any], workflow: Any = None) -> list[Path]:
@@ -173,33 +220,32 @@ def apply_to_results(row: dict[str, Any], workflow: Any = None) -> list[Path]:
     a table without the row is an error naming the id."""
     if not row.get("out_dir") or not row.get("document_id"):
         return []
-    out = Path(row["out_dir"])
     columns = _columns(row, workflow)
     status = DECIDED_STATUS[row["decision"]]
     updates = {**columns, "status": status, "review_status": row["status"]}
     written = []
-    csv_path = out / "results.csv"
-    parquet_path = out / "results.parquet"
-    check_results_row(row)
-    if csv_path.is_file():
-        _update_csv(csv_path, row["document_id"], updates)
-        written.append(csv_path)
-    if parquet_path.is_file():
-        _update_parquet(parquet_path, row["document_id"], updates)
-        written.append(parquet_path)
-    report = out / "report.md"
-    if report.is_file():
-        marker = f"`{row['review_id']}`"
-        lines = report.read_text(encoding="utf-8").splitlines()
-        decided = f"| {row['status']} by {_plain(row['reviewer'])} |"
-        lines = [
-            line.rsplit("| pending |", 1)[0] + decided
-            if marker in line and line.endswith("| pending |")
-            else line
-            for line in lines
-        ]
-        _atomic_text(report, "\n".join(lines) + "\n")
-        written.append(report)
+    with _ResultsFolder(row["out_dir"]) as folder:
+        _check_rows(row, folder)
+        csv_data = folder.read("results.csv")
+        if csv_data is not None:
+            folder.replace("results.csv", _update_csv(csv_data, row["document_id"], updates))
+            written.append(folder.path / "results.csv")
+        parquet = folder.read("results.parquet")
+        if parquet is not None:
+            folder.replace("results.parquet", _update_parquet(parquet, row["document_id"], updates))
+            written.append(folder.path / "results.parquet")
+        report = folder.read("report.md")
+        if report is not None:
+            marker = f"`{row['review_id']}`"
+            decided = f"| {row['status']} by {_plain(row['reviewer'])} |"
+            lines = [
+                line.rsplit("| pending |", 1)[0] + decided
+                if marker in line and line.endswith("| pending |")
+                else line
+                for line in report.decode("utf-8").splitlines()
+            ]
+            folder.replace("report.md", ("\n".join(lines) + "\n").encode("utf-8"))
+            written.append(folder.path / "report.md")
     return written
 
 
@@ -242,11 +288,10 @@ def _columns(row: dict[str, Any], workflow: Any) -> dict[str, Any]:
     return {row["output"]: value if isinstance(value, str | int | float) else json.dumps(value)}
 
 
-def _update_csv(path: Path, document_id: str, updates: dict[str, Any]) -> None:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        fields = list(reader.fieldnames or [])
-        rows = list(reader)
+def _update_csv(data: bytes, document_id: str, updates: dict[str, Any]) -> bytes:
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+    fields = list(reader.fieldnames or [])
+    rows = list(reader)
     fields += [k for k in updates if k not in fields]
     for record in rows:
         if csv_value(record.get("id")) == document_id:
@@ -257,13 +302,13 @@ def _update_csv(path: Path, document_id: str, updates: dict[str, Any]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _atomic_text(path, buffer.getvalue())
+    return buffer.getvalue().encode("utf-8")
 
 
-def _update_parquet(path: Path, document_id: str, updates: dict[str, Any]) -> None:
+def _update_parquet(data: bytes, document_id: str, updates: dict[str, Any]) -> bytes:
     import pandas as pd
 
-    frame = pd.read_parquet(path)
+    frame = pd.read_parquet(io.BytesIO(data))
     mask = frame["id"] == document_id
     for key, value in updates.items():
         if key not in frame.columns:
@@ -271,20 +316,14 @@ def _update_parquet(path: Path, document_id: str, updates: dict[str, Any]) -> No
         if frame[key].dtype != object and not isinstance(value, int | float):
             frame[key] = frame[key].astype(object)
         frame.loc[mask, key] = value
-    tmp = path.with_name(f".{path.name}.review.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    out = io.BytesIO()
+    frame.to_parquet(out, index=False)
+    return out.getvalue()
 
 
 def _plain(text: str) -> str:
     """A reviewer's name in report.md's table: sanitized, inert, one cell."""
     return md_cell(sanitize_text(text, limit=100))
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.review.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _paused(flow_run_id: str) -> bool:
