@@ -185,8 +185,9 @@ def main() -> int:
         batch_artifacts = artifact_ids(batch_run)
         print("artifacts:", sorted(single_artifacts), sorted(batch_artifacts))
         report = single_artifacts["document-analysis-report"]
-        results = next(i for k, i in batch_artifacts.items() if "results" in k)
-        summary = next(i for k, i in batch_artifacts.items() if "summary" in k)
+        # the compact table people read first (its "-full" twin holds every column)
+        results = next(i for k, i in batch_artifacts.items() if k.endswith("-results"))
+        summary = next(i for k, i in batch_artifacts.items() if k.endswith("-summary"))
         browser = Browser(chromium, status["url"], auth_string(create=False, home=home) or "")
         try:
             # The v1 run page draws the task graph with each task's name.
