@@ -22,6 +22,7 @@ name).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,6 @@ def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
 
 def _answer_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     """What decides a model task's answer: document (or text) hash, model, prompt."""
-    import hashlib
-
     name = context.task.name
     prompt = PromptRegistry().get(PROMPT_OF[name])
     subject = parameters.get("document") or parameters.get("summary")
