@@ -47,6 +47,7 @@ def entity_confidence(entity_type: str, count: int = 1) -> float:
 def with_confidence(task: str, answer: dict[str, Any]) -> dict[str, Any]:
     """The engine's answer to ``task`` with its confidence added (other tasks unchanged)."""
     if task == "sentiment" and "score" in answer:
+        answer = {k: v for k, v in answer.items() if k != "basis"}
         return {**answer, "confidence": sentiment_confidence(float(answer["score"]))}
     if task == "entities":
         entities = [
