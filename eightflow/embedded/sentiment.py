@@ -118,7 +118,8 @@ def analyze_sentiment(text: str) -> dict[str, Any]:
 def _decide(text: str, score: float, count: int, opinions: dict[str, int]) -> tuple[str, str]:
     """The label and the rule that chose it (see the module doc for the order)."""
     genre = genre_of(text)
-    if genre == "negative" and score < GENRE_VETO or genre == "positive" and score > -GENRE_VETO:
+    against = -score if genre == "positive" else score
+    if genre is not None and against < GENRE_VETO:
         return genre, "genre"
     if count >= ABSTAIN_MIN_SENTENCES and not any(opinions.values()):
         return "neutral", "abstain"
