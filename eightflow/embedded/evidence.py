@@ -3,7 +3,9 @@
 Real documents name people in set forms: ``Name <email>`` (mail headers, changelog
 signatures, maintainer lists, ``**Name** <<email>>`` in Markdown), credit lines ("Written
 by X and Y", "thanks to X", cue phrases in ``data/person_cues.txt``), a Debian changelog's
-``[ Name ]`` attribution lines, and copyright holders ("Copyright (C) 1988 Larry Wall").
+``[ Name ]`` attribution lines, copyright holders ("Copyright (C) 1988 Larry Wall"), and
+names right before a verb of their own work (``data/person_verbs.txt``: "Jane Doe
+discovered").
 The name itself is two to four capitalized words, with lowercase particles ("du") and
 initials allowed inside; it is rejected when any word is one that no person's name holds
 (``data/not_person_words.txt``: "License", "Manual", "Debian") or that makes an
@@ -41,9 +43,12 @@ _WRAPPED_GAP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # a hard-wrapped line may split a n
 
 @cache
 def _person(gap: str) -> str:
-    """A name of two to four capitalized words (particles and initials inside)."""
+    """A name of two to four capitalized words (particles and initials inside, and an
+    initial before: "H. Peter Anvin", "Nelson H. F. Beebe")."""
     particles = alternation(data_words("name_particles.txt"))
-    return rf"{NAME}(?:{gap}(?:(?:{particles}){gap})?(?:[{UPPER}]\.?{gap})?{NAME}){{1,3}}"
+    initials = rf"(?:[{UPPER}]\.?{gap}){{0,2}}"
+    lead = rf"(?:[{UPPER}]\.{gap})?"
+    return rf"{lead}{NAME}(?:{gap}(?:(?:{particles}){gap})?{initials}{NAME}){{1,3}}"
 
 
 @cache
@@ -57,6 +62,7 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
     line = _person(r"[ \t]+")
     one = _one()
     cues = alternation(c.lower() for c in data_lines("person_cues.txt"))
+    verbs = alternation(data_lines("person_verbs.txt"))
     mask = re.escape(MASK)
     names = rf"{one}(?:[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+|&[ \t]+){one}){{0,5}}"
     bracketed = rf"{NAME}(?:[ \t]+(?:{NAME}|[{UPPER}]\.?(?!\w))){{1,2}}"
@@ -79,6 +85,9 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
             rf"(?:\d{{4}}(?:[ \t]*[-–][ \t]*\d{{2,4}})?[ \t]*,?[ \t]*)*(?:by[ \t]+)?"
             rf"(?P<name>{line})(?=[ \t]*(?:[,.:<]|$))"
         ),
+        # Name [, Name] [and Name] <verb of their own work> ("Jane Doe discovered",
+        # data/person_verbs.txt; checked words)
+        re.compile(rf"(?<![\w.])(?P<agents>{names})[ \t]+(?:{verbs})\b"),
         # credit brackets in running text: "[Jane Doe]", "(John Smith)" (checked words)
         # (not a markdown link's text: "[Issue Tracker](url)", "[Working Groups][]")
         re.compile(rf"[\[(][ \t]*(?P<checked>{bracketed})[ \t]*(?:\)|\](?![\[(:]))"),
@@ -139,6 +148,12 @@ def evidence_persons(ex: Extraction) -> None:
 def _names_in(match: re.Match[str]) -> list[tuple[int, int, bool]]:
     """``(start, end, checked)`` of each name a match holds."""
     groups = match.re.groupindex
+    if "agents" in groups:
+        offset = match.start("agents")
+        return [
+            (offset + m.start(), offset + m.end(), True)
+            for m in _one_name().finditer(match["agents"])
+        ]
     if "list" in groups or "by" in groups:
         group = "list" if "list" in groups else "by"
         offset = match.start(group)
