@@ -7,7 +7,9 @@ entity's type), a step function from the raw score to the share of such answers 
 right on the dev split of ``examples/eval/real``. It is fit by ``scripts/calibrate_embedded.py``
 (dev only; the test split is never read) with :func:`fit_steps`: isotonic regression (pool
 adjacent violators) over the raw score, each step's accuracy shrunk towards one half by
-:data:`PRIOR_WEIGHT` pseudo-answers, so a kind seen on five documents cannot claim 1.0.
+:data:`PRIOR_WEIGHT` pseudo-answers, so a kind seen on five documents cannot claim 1.0. A
+kind seen fewer than :data:`MIN_ANSWERS` times is left out: one answer says nothing of how
+the raw score ranks the next, so such answers keep their raw score.
 
 File format, one step per line: ``role group upper accuracy count`` (a step covers raw
 scores up to ``upper``; the last step of a group covers everything above).
@@ -22,6 +24,7 @@ from eightflow.embedded.resources import data_lines
 
 __all__ = [
     "CALIBRATION",
+    "MIN_ANSWERS",
     "PRIOR",
     "PRIOR_WEIGHT",
     "Step",
@@ -34,6 +37,8 @@ CALIBRATION = "confidence_calibration.txt"
 #: Each step's accuracy is (right + PRIOR * PRIOR_WEIGHT) / (count + PRIOR_WEIGHT).
 PRIOR = 0.5
 PRIOR_WEIGHT = 2.0
+#: Fewer dev answers of a kind than this: no steps (the kind keeps its raw score).
+MIN_ANSWERS = 5
 
 #: ``(upper raw score, calibrated accuracy, answers seen)``
 Step = tuple[float, float, int]
@@ -41,7 +46,10 @@ Step = tuple[float, float, int]
 
 def fit_steps(pairs: list[tuple[float, bool]]) -> list[Step]:
     """Isotonic steps over ``(raw score, right)`` pairs: accuracy never falls as the raw
-    score rises; each step's accuracy is shrunk towards :data:`PRIOR`."""
+    score rises; each step's accuracy is shrunk towards :data:`PRIOR`; none for fewer than
+    :data:`MIN_ANSWERS` pairs."""
+    if len(pairs) < MIN_ANSWERS:
+        return []
     blocks: list[list[float]] = []  # [upper, right, count]
     for raw, right in sorted(pairs):
         if blocks and blocks[-1][0] == raw:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from eightflow.embedded.calibration import PRIOR, PRIOR_WEIGHT, fit_steps, format_steps
+from eightflow.embedded.calibration import (
+    MIN_ANSWERS,
+    PRIOR,
+    PRIOR_WEIGHT,
+    fit_steps,
+    format_steps,
+)
 
 
 def _shrunk(right: int, count: int) -> float:
@@ -16,13 +22,18 @@ def _shrunk(right: int, count: int) -> float:
     [
         # rising accuracy: one step per raw score
         (
-            [(0.5, False), (0.5, False), (0.9, True), (0.9, True)],
-            [(0.5, _shrunk(0, 2), 2), (0.9, _shrunk(2, 2), 2)],
+            [(0.5, False), (0.5, False), (0.5, False), (0.9, True), (0.9, True)],
+            [(0.5, _shrunk(0, 3), 3), (0.9, _shrunk(2, 2), 2)],
         ),
         # a violation (more right at the lower score) is pooled into one step
-        ([(0.5, True), (0.5, True), (0.9, False)], [(0.9, _shrunk(2, 3), 3)]),
+        (
+            [(0.5, True), (0.5, True), (0.5, True), (0.9, False), (0.9, False)],
+            [(0.9, _shrunk(3, 5), 5)],
+        ),
         # all right, few answers: shrunk below 1.0
-        ([(1.0, True)] * 3, [(1.0, _shrunk(3, 3), 3)]),
+        ([(1.0, True)] * 5, [(1.0, _shrunk(5, 5), 5)]),
+        # too few to say anything: no steps, the raw score stands
+        ([(1.0, True)] * (MIN_ANSWERS - 1), []),
         ([], []),
     ],
 )
