@@ -22,10 +22,12 @@ import re
 from typing import NamedTuple
 
 from eightflow.embedded.resources import data_words
-from eightflow.embedded.text import STOPWORDS
+from eightflow.embedded.text import STOPWORDS, clip
 
-__all__ = ["Credits", "name_of_line", "split_credits"]
+__all__ = ["Credits", "credit_line", "name_of_line", "split_credits"]
 
+#: A credit list with no prose of its own is summarized by the first few names it thanks.
+CREDITED_NAMES = 5
 #: A credit list has at least this many name lines.
 MIN_NAMES = 3
 #: A name has this many words (initials and particles included).
@@ -99,6 +101,19 @@ def name_of_line(line: str) -> str | None:
             return None
         capitalised += 1
     return body if capitalised >= 1 and tokens[-1] not in particles else None
+
+
+def credit_line(title: str | None, names: list[str], limit: int) -> str:
+    """Whom a credit list thanks, in its own words: "Thanks to: A, B and C" (the title,
+    else "Credits"), at most ``limit`` characters; ``""`` with no names."""
+    if not names:
+        return ""
+    shown = names[:CREDITED_NAMES]
+    rest = len(names) - len(shown)
+    listed = ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1]
+    if rest:
+        listed = ", ".join(shown) + f" and {rest} more"
+    return clip(f"{title or 'Credits'}: {listed}.", limit)
 
 
 def _indent(line: str) -> int:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
-from eightflow.embedded.credits import name_of_line, split_credits
+from eightflow.embedded.credits import credit_line, name_of_line, split_credits
 from eightflow.embedded.prose import find_title, prose_sentences
 from eightflow.embedded.readable import (
     MAX_SUMMARY_CHARS,
@@ -85,8 +85,6 @@ MIN_TITLE_WORDS = 2
 LIST_OPENER_WORDS = 6
 #: A summary of fewer words takes one more sentence, when the document has one.
 MIN_SUMMARY_WORDS = 12
-#: A credit list with no prose of its own is summarized by the first few names it thanks.
-CREDITED_NAMES = 5
 
 
 def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
@@ -107,7 +105,7 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     text, credited = split_credits(text or "")
     every = split_sentences(text)
     if not every:
-        return {"summary": _credit_line(None, credited), "key_points": []}
+        return {"summary": credit_line(None, credited, MAX_SUMMARY_CHARS), "key_points": []}
     prose = prose_sentences(text)
     raw = prose or every
     limit = max(1, int(max_sentences))
@@ -175,7 +173,9 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     if chosen:
         summary = prefix + " ".join(sentences[i] for i in sorted(chosen))
     elif credited:
-        summary = _credit_line(title or _readable_title(found, min_words=1), credited)
+        summary = credit_line(
+            title or _readable_title(found, min_words=1), credited, MAX_SUMMARY_CHARS
+        )
     else:  # nothing whole fits: the title, else the best sentence cut short, else a heading
         best = next((i for i in ranked if readable(i)), None)
         chosen = [] if best is None else [best]
@@ -196,19 +196,6 @@ _TRAILING_SMILEY = re.compile(r"\s+[:;]-?[()\]\[]\s*$")
 def _list_opener(sentence: str, tokens: list[str]) -> bool:
     """A short line ending in a colon, which opens a list or a command."""
     return len(tokens) < LIST_OPENER_WORDS and sentence.rstrip().endswith(":")
-
-
-def _credit_line(title: str | None, names: list[str]) -> str:
-    """Whom a credit list thanks, in its own words: "Thanks to: A, B and C" (the title,
-    else "Credits"); ``""`` with no names."""
-    if not names:
-        return ""
-    shown = names[:CREDITED_NAMES]
-    rest = len(names) - len(shown)
-    listed = ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1]
-    if rest:
-        listed = ", ".join(shown) + f" and {rest} more"
-    return clip(f"{title or 'Credits'}: {listed}.", MAX_SUMMARY_CHARS)
 
 
 _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*\s*$")

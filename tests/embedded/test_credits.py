@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eightflow.embedded.credits import name_of_line, split_credits
+from eightflow.embedded.credits import credit_line, name_of_line, split_credits
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,26 @@ def test_split_credits_drops_names_and_their_work(
 )
 def test_text_without_a_credit_list_is_unchanged(text: str) -> None:
     assert split_credits(text) == (text, [])
+
+
+@pytest.mark.parametrize(
+    ("title", "names", "line"),
+    [
+        (
+            "Thanks to",
+            ["Ada Lovelace", "Ben Franklin"],
+            "Thanks to: Ada Lovelace and Ben Franklin.",
+        ),
+        (None, ["Ada Lovelace"], "Credits: Ada Lovelace."),
+        ("Thanks", [f"Person Number{i}" for i in range(7)], None),
+        ("Thanks", [], ""),
+    ],
+)
+def test_credit_line(title: str | None, names: list[str], line: str | None) -> None:
+    got = credit_line(title, names, 400)
+    if line is None:  # more than five: the first five and a count
+        assert got.startswith("Thanks: Person Number0, Person Number1")
+        assert got.endswith("Person Number4 and 2 more.")
+    else:
+        assert got == line
+    assert len(credit_line(title, names, 20)) <= 20
