@@ -47,8 +47,11 @@ _NO_NUMBER_AFTER = r"(?![.,]?\d|\s?%)"
 DATE_PATTERNS: tuple[re.Pattern[str], ...] = (
     # 2024-03-01 (optionally with a time after it, which is left out)
     re.compile(r"\b(?:1[5-9]|2[01])\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b"),
-    # Friday, 1 March 2024 / 1st of March, 2024 / 1 March
-    re.compile(rf"\b{_WEEKDAY}{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?{_NO_NUMBER_AFTER}"),
+    # Friday, 1 March 2024 / 1st of March, 2024 / 1 March (not the "1" of "coreutils 9.1
+    # September 2022": a version number's last part is no day)
+    re.compile(
+        rf"(?<!\d[.,])\b{_WEEKDAY}{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?{_NO_NUMBER_AFTER}"
+    ),
     # Friday, March 1, 2024 / March 1st 2024 / March 1
     re.compile(rf"\b{_WEEKDAY}{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?{_NO_NUMBER_AFTER}"),
     # March 2024 / mid-March 2024

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
+from eightflow.embedded.credits import credit_line, name_of_line, split_credits
 from eightflow.embedded.prose import find_title, prose_sentences
 from eightflow.embedded.readable import (
     MAX_SUMMARY_CHARS,
@@ -80,6 +81,10 @@ MIN_WORDS = 4
 _COLUMNS = re.compile(r"\S(?:[ ]{3,}|\t)\S")
 #: A one-word heading ("Report", "jq") says too little to open a summary with.
 MIN_TITLE_WORDS = 2
+#: A line of fewer words ending in a colon opens a list ("Some features include:").
+LIST_OPENER_WORDS = 6
+#: A summary of fewer words takes one more sentence, when the document has one.
+MIN_SUMMARY_WORDS = 12
 
 
 def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
@@ -96,12 +101,15 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     summary keeps whole sentences within :data:`MAX_SUMMARY_SENTENCES` sentences and
     :data:`MAX_SUMMARY_CHARS` characters; ``key_points`` may list more when asked.
     """
-    every = split_sentences(text or "")
+    # a credit list's name and contribution lines are never quoted (see .credits)
+    text, credited = split_credits(text or "")
+    every = split_sentences(text)
     if not every:
-        return {"summary": "", "key_points": []}
+        return {"summary": credit_line(None, credited, MAX_SUMMARY_CHARS), "key_points": []}
     prose = prose_sentences(text)
     raw = prose or every
     limit = max(1, int(max_sentences))
+    cap = min(limit, MAX_SUMMARY_SENTENCES)
     want = min(limit, max(1, math.ceil(len(raw) / 4)))
     found = find_title(text, prose)
     subject = _subject_words(found)
@@ -116,7 +124,12 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     # port John Smith   tested it"): quoting it would credit one person's work to another
     def readable(i: int) -> bool:
         if i not in verdicts:
-            verdicts[i] = not _COLUMNS.search(raw[i]) and not unreadable(sentences[i])
+            verdicts[i] = (
+                not _COLUMNS.search(raw[i])
+                and not unreadable(sentences[i])
+                and name_of_line(sentences[i]) is None  # a bare name is no summary
+                and not (credited and len(tokens[i]) < MIN_WORDS)  # nor a credit heading
+            )
         return verdicts[i]
 
     bags = {i: _content_words(tokens[i]) for i in unique}
@@ -144,9 +157,25 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
     scores = _weigh(rest, textrank([bags[i] for i in rest]), names, sentences)
     ranked = lead + [rest[k] for k in sorted(range(len(rest)), key=lambda k: (-scores[k], k))]
     prefix = f"{title}: " if title is not None else ""
-    chosen = _fit(ranked, sentences, prefix, min(want, MAX_SUMMARY_SENTENCES), readable)
+    # a few words ending in a colon ("In alphabetical order:") only introduce what the
+    # summary leaves out: taken when nothing else fits; a summary of a few words says too
+    # little: it takes one more sentence
+    plain = [i for i in ranked if not _list_opener(sentences[i], tokens[i])]
+    # (up to half the document's sentences, within the caller's limit)
+    size = min(want, MAX_SUMMARY_SENTENCES)
+    while True:
+        chosen = _fit(plain, sentences, prefix, size, readable)
+        chosen = chosen or _fit(ranked, sentences, prefix, size, readable)
+        short = sum(len(tokens[i]) for i in chosen) < MIN_SUMMARY_WORDS
+        if not short or len(chosen) < size or (size + 1) * 2 > len(indices) or size >= cap:
+            break
+        size += 1
     if chosen:
         summary = prefix + " ".join(sentences[i] for i in sorted(chosen))
+    elif credited:
+        summary = credit_line(
+            title or _readable_title(found, min_words=1), credited, MAX_SUMMARY_CHARS
+        )
     else:  # nothing whole fits: the title, else the best sentence cut short, else a heading
         best = next((i for i in ranked if readable(i)), None)
         chosen = [] if best is None else [best]
@@ -161,6 +190,14 @@ def summarize(text: str, max_sentences: int = 3) -> dict[str, Any]:
 
 
 _SMILEY = re.compile(r"[:;]-?[()\]\[]")
+_TRAILING_SMILEY = re.compile(r"\s+[:;]-?[()\]\[]\s*$")
+
+
+def _list_opener(sentence: str, tokens: list[str]) -> bool:
+    """A short line ending in a colon, which opens a list or a command."""
+    return len(tokens) < LIST_OPENER_WORDS and sentence.rstrip().endswith(":")
+
+
 _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*\s*$")
 
 
@@ -239,7 +276,7 @@ def _is_sentence(text: str) -> bool:
     than one path ("/usr/lib/python3.*/EXTERNALLY-MANAGED."), it is not shouted (an
     all-capitals notice), and it does not open mid-clause with a function word or an
     abbreviation ("so that further changes are still saved.", "e.g. instead of")."""
-    stripped = text.strip()
+    stripped = _TRAILING_SMILEY.sub("", text.strip())  # "... important. :-)"
     if not stripped.rstrip("\"')]").endswith((".", "!", "?", ":", ";")):
         return False
     balanced = _SMILEY.sub(" ", stripped)  # ":-)" closes no bracket

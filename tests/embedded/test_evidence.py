@@ -110,3 +110,23 @@ def test_plausible_names(name: str, plausible: bool) -> None:
 )
 def test_persons_in_prose_brackets_and_credit_lists(text: str, persons: set[str]) -> None:
     assert _persons(text) == persons
+
+
+@pytest.mark.parametrize(
+    ("text", "persons"),
+    [
+        # initials before and inside a listed name
+        (
+            "Helpers:\n  - H. Peter Anvin\n  - Nelson H. F. Beebe\n  - Ada Lovelace\n",
+            {"H. Peter Anvin", "Nelson H. F. Beebe", "Ada Lovelace"},
+        ),
+        # a name right before a verb of its own work
+        ("Evgeny Vereshchagin discovered a crash.", {"Evgeny Vereshchagin"}),
+        ("Sven Neumann and Dunja Lalic ported the tests.", {"Sven Neumann", "Dunja Lalic"}),
+        # products take other verbs, and a checked name's word is no lowercase word
+        ("Visual Studio Code provides a terminal.", set()),
+        ("Quick Start tested the patch. A quick fix.", set()),
+    ],
+)
+def test_initials_and_verbs_of_work(text: str, persons: set[str]) -> None:
+    assert _persons(text) == persons

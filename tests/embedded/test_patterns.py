@@ -57,6 +57,9 @@ def test_email_extraction_skips_units_extensions_and_git_addresses(
         ("It was popular in the 1980s and in 1989.", ["1989"]),
         ("It was rewritten in mid-1988.", ["mid-1988"]),
         ("The release came in 2023.", ["2023"]),
+        # a version number's last part is no day
+        ("GNU coreutils 9.1               September 2022", ["September 2022"]),
+        ("It shipped on 1 September 2022.", ["1 September 2022"]),
     ],
 )
 def test_decades_are_not_dates(text: str, dates: list[str]) -> None:

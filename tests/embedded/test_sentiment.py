@@ -54,7 +54,7 @@ def test_neutral_factual_text(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["", "   ", "...", "12345", None])
 def test_empty_is_neutral(text: str) -> None:
-    assert analyze_sentiment(text) == {"label": "neutral", "score": 0.0}
+    assert analyze_sentiment(text) == {"label": "neutral", "score": 0.0, "basis": "lexicon"}
 
 
 def test_long_documents_are_not_saturated() -> None:
@@ -193,3 +193,70 @@ def test_domain_terms_are_evaluative_only() -> None:
     valences = domain_valences()
     assert valences["crashes"] < 0 < valences["seamless"]
     assert not {"bug", "bugs", "breaks", "security", "secure"} & set(valences)
+
+
+@pytest.mark.parametrize(
+    ("title", "genre"),
+    [
+        ("BUGS", "negative"),
+        ("Known bugs:", "negative"),
+        ("## Known issues and workarounds", "negative"),
+        ("List of known bugs and limitations:", "negative"),
+        ("Security advisory", "negative"),
+        ("Deprecation notice", "negative"),
+        ("Thanks to:", "positive"),
+        ("# Special thanks", "positive"),
+        ("Acknowledgements", "positive"),
+        ("Reporting Bugs in the Compiler Collection", None),
+        ("Frequently asked questions about bugs and the tracker in this project", None),
+        ("Installation", None),
+    ],
+)
+def test_genre_of_a_title_line(title: str, genre: str | None) -> None:
+    assert sentiment.genre_of(f"\n{title}\n=====\nThe body follows here.\n") == genre
+
+
+FLAT_BUG_LIST = (
+    "BUGS\nThe parser reads the whole file into memory. Options given twice are merged "
+    "silently. The output order is not stable across runs. Long lines are cut at 4096 bytes."
+)
+FLAT_THANKS = (
+    "Thanks to:\n\nAda Example <ada@example.org>\n  * Wrote the first parser.\n\n"
+    "Ben Sample <ben@example.org>\n  * Ported the build to a new system.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "basis"),
+    [
+        (FLAT_BUG_LIST, "negative", "genre"),
+        (FLAT_THANKS, "positive", "genre"),
+        # a genre title does not outvote text that clearly says the opposite
+        (
+            "Known issues\nNone! Everything works wonderfully, and users love it. "
+            "What a great, delightful, excellent release.",
+            "positive",
+            "one-sided",
+        ),
+        # several sentences, none opinionated: neutral however the average drifts
+        (
+            "The tool copies files. It keeps their modes. Redistribution is permitted "
+            "under the conditions below. A copy of the notice must be kept.",
+            "neutral",
+            "abstain",
+        ),
+        # a short description whose opinions all lean one way, diluted by a long fact
+        (
+            "Widget is a simple, elegant and beautiful library. It makes charts easy and fun. "
+            "It reads data from files, databases, sockets, spreadsheets and message queues "
+            "and writes images in the formats the platform supports, one file per chart. "
+            "Version 2 needs Python 3.9.",
+            "positive",
+            "one-sided",
+        ),
+    ],
+)
+def test_document_rules(text: str, label: str, basis: str) -> None:
+    result = analyze_sentiment(text)
+    assert (result["label"], result["basis"]) == (label, basis)
+    assert result["basis"] in sentiment.BASES

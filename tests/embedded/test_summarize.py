@@ -90,7 +90,9 @@ def test_ties_are_broken_by_position() -> None:
         "Alpha bravo charlie delta. Echo foxtrot golf hotel. "
         "India juliet kilo lima. Mike november oscar papa."
     )
-    assert summarize(text)["key_points"] == ["Alpha bravo charlie delta."]
+    # a four-word sentence is too short a summary alone: the next tie joins it
+    expected = ["Alpha bravo charlie delta.", "Echo foxtrot golf hotel."]
+    assert summarize(text)["key_points"] == expected
 
 
 def test_textrank_scores_a_distribution_and_favours_the_hub() -> None:
@@ -175,3 +177,44 @@ def test_navigation_and_code_are_never_key_points() -> None:
     points = summarize(page)["key_points"]
     assert points and points[0].startswith("An example of a web server")
     assert not any("createServer" in p or "Skip to content" in p for p in points)
+
+
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [
+        # contribution lines have no subject: quoting them would credit one person's work
+        # to another, so the summary says whom the file thanks
+        (
+            "Thanks to:\n\nJane Doe <jane@example.org>\n\t* Wrote the parser.\n\n"
+            "John Smith <john@example.org>\n\t* Ported the build to the new system.\n\n"
+            "Ada Example <ada@example.org>\n\t* Provided the test suite and its fixtures.\n",
+            "Thanks to: Jane Doe, John Smith and Ada Example.",
+        ),
+        # a name list with prose of its own: the prose, never a lone name
+        (
+            "Thanks\n======\n\nSome people helped more, some less, but everyone's help "
+            "mattered. :-)\n  - Ada Example\n  - Ben Sample\n  - Cy Person\n  - Dee Name\n",
+            "Some people helped more, some less, but everyone's help mattered. :-)",
+        ),
+    ],
+)
+def test_credit_lists_are_summarized_without_misattribution(text: str, summary: str) -> None:
+    assert summarize(text)["summary"] == summary
+
+
+def test_more_than_five_credited_names_are_counted_not_listed() -> None:
+    names = ["Ada Lovelace", "Ben Franklin", "Cy Twombly", "Dee Snider", "Eva Perón", "Fay Weldon"]
+    text = "Credits:\n" + "".join(f"{n} <{n.split()[0].lower()}@example.org>\n" for n in names)
+    summary = summarize(text)["summary"]
+    expected = "Credits: Ada Lovelace, Ben Franklin, Cy Twombly, Dee Snider, Eva Perón and 1 more."
+    assert summary == expected
+
+
+def test_a_short_summary_takes_one_more_sentence() -> None:
+    text = (
+        "Widget is a library. It draws charts from tables of numbers in a few lines of code. "
+        "Widget needs Python 3.9. Install it with pip from the package index today."
+    )
+    points = summarize(text)["key_points"]
+    assert len(points) == 2
+    assert points[0] == "Widget is a library."
