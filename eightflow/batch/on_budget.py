@@ -1,0 +1,420 @@
+"""Budgets that degrade: what a batch does as its spend nears its cap (``on_budget``).
+
+When the batch's spend reaches ``budget_switch_at`` (a share, default 0.8) of
+``max_cost_usd``, the documents not yet started take another *lane* (model and mode):
+
+- ``stop``: none; the batch carries on to the cap and stops there (the old behaviour).
+- ``cheaper``: the first model of ``EIGHTFLOW_CHEAPER_MODELS`` (else the workflow's
+  fallback models) whose known price is lower than the current model's. None cheaper:
+  said so, and the batch carries on to the cap as with ``stop``.
+- ``batch-api``: the provider's Batch API at its price (a :class:`WaveRouter` serves the
+  remaining documents; documents already in flight finish online). A provider without
+  one: said so, and as ``stop``.
+- ``ask``: the documents in flight finish, then the flow run waits for a typed form
+  (spend so far, projected total): stop, raise the cap by an amount, cheaper or batch-api.
+  A run of a deployment is *suspended* (no process is held); on resume Prefect runs the
+  flow again from the start: the documents finished before are served from the outcome
+  cache, the spend before the question is carried over (it is written into the pause key)
+  and the decisions are applied again before any document starts. A flow run without a
+  deployment pauses in place; with no flow run at all (offline CLI) the batch stops and
+  says why.
+
+Every switch is a line of ``BatchSummary.budget_switches`` (the report's "Budget" section)
+and a Prefect event ``eightflow.batch.budget-switch``. The spend accounting is read only
+through :func:`spent_usd`, :func:`share_of_cap`, :func:`raise_cap` and :func:`carry_spend`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from eightflow.runtime.budget import Budget
+
+if TYPE_CHECKING:
+    from eightflow.batch.runner import BatchRunner
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["direct", "batch-api"]
+Choice = Literal["stop", "raise-cap", "cheaper", "batch-api"]
+SWITCH_EVENT = "eightflow.batch.budget-switch"
+ASK_KEY = "on-budget-ask"  # pause keys: on-budget-ask-<n>-<spent usd at the question>
+
+
+# -- the spend accounting, read through these only ------------------------------------------
+
+
+def spent_usd(budget: Budget) -> float:
+    """What the batch has spent so far, in USD."""
+    return budget.spent_usd
+
+
+def share_of_cap(budget: Budget) -> float | None:
+    """Spent so far as a share of the USD cap; None without a cap."""
+    cap = budget.max_cost_usd
+    if cap is None:
+        return None
+    return spent_usd(budget) / cap if cap > 0 else 1.0
+
+
+def raise_cap(budget: Budget, amount_usd: float) -> float:
+    """Raise the USD cap by ``amount_usd``; a cap crossed before is open again if the new
+    one is above the spend. Returns the new cap."""
+    with budget._lock:
+        budget.max_cost_usd = (budget.max_cost_usd or 0.0) + amount_usd
+        if budget.exhausted == "max_cost_usd" and budget.spent_usd < budget.max_cost_usd:
+            budget.exhausted = None
+            budget.in_flight_at_crossing = None
+        return budget.max_cost_usd
+
+
+def carry_spend(budget: Budget, amount_usd: float) -> None:
+    """Count spend of an earlier process of the same flow run (a suspended run resumed)."""
+    with budget._lock:
+        budget.spent_usd += amount_usd
+
+
+# -- the form a person answers ---------------------------------------------------------------
+
+
+@functools.cache
+def decision_form() -> Any:
+    """The ``RunInput`` form of ``ask`` (built on first use: Prefect is imported then)."""
+    from prefect.input import RunInput
+
+    class BudgetDecision(RunInput):
+        """What the batch does now that its spend nears the cap."""
+
+        choice: Choice = Field(
+            default="stop",
+            description="stop: the remaining documents stay unprocessed; raise-cap: go on "
+            "with the cap raised by raise_cap_by_usd; cheaper: a cheaper model; batch-api: "
+            "the provider's Batch API.",
+        )
+        raise_cap_by_usd: float = Field(
+            default=0.0, ge=0, description="With raise-cap: USD added to the cap."
+        )
+
+    return BudgetDecision
+
+
+@dataclass(frozen=True)
+class Lane:
+    """How a document runs: its model, and direct calls or the provider's Batch API."""
+
+    model: str
+    mode: Mode
+    router: Any = None  # the WaveRouter of batch-api documents
+
+
+class BudgetSwitch:
+    """One batch's ``on_budget`` policy: hands each document its lane, switches once due."""
+
+    def __init__(self, runner: BatchRunner) -> None:
+        options = runner.options
+        self.runner = runner
+        self.policy = options.on_budget
+        self.switch_at = options.budget_switch_at
+        self.budget = runner.budget
+        self.lane = Lane(runner.model, "batch-api" if options.mode == "batch-api" else "direct")
+        self.models = [runner.model]  # every model a lane had: cached outcomes of each count
+        self.switches = runner.summary.budget_switches
+        self.stopped: str | None = None
+        self.asked = 0
+        self.armed = self.policy != "stop" and self.budget.max_cost_usd is not None
+        self._lock = asyncio.Lock()
+        self._in_flight = 0
+        self._drained = asyncio.Event()
+        self._router: Any = None
+        self._serving: asyncio.Task[None] | None = None
+
+    # -- what the runner calls ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Before any document: the router of a batch-api run, and decisions taken before
+        a suspended run was resumed."""
+        router = getattr(self.runner, "router", None)
+        if router is not None:
+            self.lane = Lane(self.lane.model, "batch-api", router)
+        if self.armed and self.policy == "ask":
+            await self._replay_answers()
+
+    async def close(self) -> None:
+        """After the last document: the Batch API router this switch started, if any."""
+        if self._router is not None:
+            self._router.close()
+            if self._serving is not None:
+                await self._serving
+            self.runner.summary.batch_api = _router_summary(self._router)
+
+    async def next_lane(self) -> Lane | None:
+        """The lane of the next document; None: stop (it stays unprocessed)."""
+        if self.armed and self._due():
+            async with self._lock:
+                if self.armed and self._due():
+                    await self._switch()
+        return None if self.stopped else self.lane
+
+    @contextlib.asynccontextmanager
+    async def entered(self, lane: Lane) -> AsyncIterator[None]:
+        """A document running in ``lane`` (counted, so ``ask`` can wait for it to end)."""
+        from eightflow.gateway.batches import active_router
+
+        self._in_flight += 1
+        token = active_router.set(lane.router) if lane.router is not None else None
+        if lane.router is not None:
+            lane.router.enter_document()
+        try:
+            yield
+        finally:
+            if lane.router is not None:
+                lane.router.leave_document()
+            if token is not None:
+                active_router.reset(token)
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._drained.set()
+
+    # -- switching ---------------------------------------------------------------------------
+
+    def _due(self) -> bool:
+        share = share_of_cap(self.budget)
+        return share is not None and share >= self.switch_at
+
+    async def _switch(self) -> None:
+        cap = self.budget.max_cost_usd
+        why = (
+            f"spend ${spent_usd(self.budget):.6f} reached {share_of_cap(self.budget):.0%} "
+            f"of the ${cap:g} cap (switch at {self.switch_at:.0%})"
+        )
+        if self.policy != "ask":
+            self.armed = False
+            self._degrade(self.policy, why)
+            return
+        while self._in_flight:  # the question waits for the documents already running
+            self._drained.clear()
+            await self._drained.wait()
+        self.asked += 1
+        choice, amount, via = await self._ask(why)
+        self._apply(choice, amount, f"{why}; {via}")
+
+    def _apply(self, choice: str, amount: float, why: str, replayed: bool = False) -> None:
+        if choice == "raise-cap" and amount > 0:
+            before = self.budget.max_cost_usd
+            cap = raise_cap(self.budget, amount)
+            reason = f"{why}: cap raised by ${amount:g} from ${before:g} to ${cap:g}"
+            self._record(self.lane.model, self.lane.mode, reason, replayed)
+            return  # still armed: asked again at the switch point of the new cap
+        self.armed = False
+        if choice in ("cheaper", "batch-api"):
+            self._degrade(choice, why, replayed)
+        else:
+            self.stopped = why + (": stop" if choice == "stop" else f": {choice} without amount")
+            self._record(self.lane.model, "stopped", self.stopped, replayed)
+
+    def _degrade(self, to: str, why: str, replayed: bool = False) -> None:
+        model = self.lane.model
+        if to == "cheaper":
+            cheaper, tried = self._cheaper_model(model)
+            if cheaper is None:
+                listed = ", ".join(tried) or "none configured (EIGHTFLOW_CHEAPER_MODELS)"
+                reason = f"{why}; no model cheaper than {model} among: {listed}"
+                self._record(model, "until-cap", reason + "; on to the cap, then stop", replayed)
+                return
+            self._record(cheaper, self.lane.mode, f"{why}; cheaper model", replayed)
+            self.lane = Lane(cheaper, self.lane.mode, self.lane.router)
+            self.models.append(cheaper)
+            return
+        if self.lane.mode == "batch-api":
+            self._record(model, "until-cap", f"{why}; already on the Batch API", replayed)
+            return
+        from eightflow.batch.batch_api import refusal
+
+        refused = refusal(model)
+        if refused is not None:
+            self._record(model, "until-cap", f"{why}; {refused}; on to the cap", replayed)
+            return
+        self._record(model, "batch-api", f"{why}; provider Batch API", replayed)
+        self.lane = Lane(model, "batch-api", self._start_router(model))
+
+    def _cheaper_model(self, model: str) -> tuple[str | None, list[str]]:
+        from eightflow.gateway.pricing import unit_price
+        from eightflow.settings import get_settings
+
+        listed = get_settings().cheaper_models or list(self.runner.workflow.fallback_models)
+        current = unit_price(model)
+        tried = [m for m in listed if m != model]
+        if current is None:
+            return None, tried
+        for candidate in tried:
+            price = unit_price(candidate)
+            if price is not None and price < current:
+                return candidate, tried
+        return None, tried
+
+    def _start_router(self, model: str) -> Any:
+        from eightflow.batch.waves import WaveRouter
+
+        runner = self.runner
+        self._router = WaveRouter(
+            self.budget,
+            workflow=runner.summary.workflow,
+            run_key=runner.batch_id,
+            poll_s=0.02 if model.startswith("local/") else None,
+            max_wait_s=runner.options.batch_max_wait_s,
+            refresh=runner.options.refresh,
+        )
+        self._serving = asyncio.create_task(self._router.serve())
+        return self._router
+
+    def _record(self, to_model: str, to_mode: str, reason: str, replayed: bool) -> None:
+        summary = self.runner.summary
+        entry = {
+            "policy": self.policy,
+            "from_model": self.lane.model,
+            "from_mode": self.lane.mode,
+            "to_model": to_model,
+            "to_mode": to_mode,  # direct | batch-api | stopped | until-cap
+            "spent_usd": round(spent_usd(self.budget), 9),
+            "cap_usd": self.budget.max_cost_usd,
+            "documents_done": summary.total,
+            "reason": reason,
+            "replayed": replayed,  # decided before a suspended run was resumed
+        }
+        self.switches.append(entry)
+        log.warning("on_budget %s: %s", self.policy, reason)
+        if not replayed:
+            emit_switch_event(entry, self.runner.batch_id, summary.workflow)
+
+    # -- asking a person ---------------------------------------------------------------------
+
+    def projected_usd(self) -> float:
+        """Total spend if the remaining documents cost what the finished ones did."""
+        summary = self.runner.summary
+        spent = spent_usd(self.budget)
+        paid = summary.total - summary.cache_hits - len(summary.unprocessed)
+        remaining = max((summary.expected or summary.total) - summary.total, 0)
+        return spent + (spent / paid * remaining if paid else 0.0)
+
+    def form_text(self, why: str) -> str:
+        from eightflow.safety.inert import md_cell, md_code
+
+        summary, cap = self.runner.summary, self.budget.max_cost_usd or 0.0
+        return "\n".join(
+            [
+                f"## Batch {md_code(summary.workflow)}: its spend nears the cap",
+                "",
+                f"- spent so far: **${spent_usd(self.budget):.6f}** of the ${cap:g} cap",
+                f"- projected total at this rate: **${self.projected_usd():.6f}**",
+                f"- documents done: {summary.total} of {summary.expected or '?'}",
+                f"- model: {md_code(self.lane.model)} ({self.lane.mode})",
+                f"- why now: {md_cell(why)}",
+                "",
+                "Choose stop, raise-cap (with an amount), cheaper or batch-api.",
+            ]
+        )
+
+    async def _ask(self, why: str) -> tuple[str, float, str]:
+        ctx = _flow_run_context()
+        if ctx is None:
+            return "stop", 0.0, "no Prefect flow run to ask in (offline): stopped"
+        form = decision_form().with_initial_data(description=self.form_text(why))
+        key = f"{ASK_KEY}-{self.asked}-{spent_usd(self.budget):.9f}"
+        log.warning("on_budget ask: %s; answer the form of flow run %s", why, ctx.flow_run.id)
+        try:
+            if ctx.flow_run.deployment_id is not None:  # suspended: no process held
+                from prefect.flow_runs import suspend_flow_run
+
+                answer = await suspend_flow_run(wait_for_input=form, key=key)
+            else:
+                from prefect.flow_runs import pause_flow_run
+
+                answer = await pause_flow_run(
+                    wait_for_input=form, key=key, timeout=24 * 3600, poll_interval=2
+                )
+        except Exception as exc:  # a timeout or a refused pause: stop, and say why
+            return "stop", 0.0, f"no answer ({type(exc).__name__}: {exc}): stopped"
+        return answer.choice, float(answer.raise_cap_by_usd), f"a person chose {answer.choice}"
+
+    async def _replay_answers(self) -> None:
+        """A resumed run: carry the spend before the last question, apply each answer."""
+        ctx = _flow_run_context()
+        if ctx is None or ctx.flow_run.deployment_id is None:
+            return
+        keys = sorted(
+            (int(parts[0]), float(parts[1]), key)
+            for key in ctx.flow_run.empirical_policy.pause_keys or ()
+            if key.startswith(ASK_KEY + "-")
+            and len(parts := key[len(ASK_KEY) + 1 :].split("-", 1)) == 2
+        )
+        if not keys:
+            return
+        from prefect.flow_runs import suspend_flow_run
+
+        carry_spend(self.budget, keys[-1][1])
+        for number, spent, key in keys:
+            answer = await suspend_flow_run(wait_for_input=decision_form(), key=key)
+            self.asked = number
+            why = f"answered before the resume (spend then ${spent:.6f})"
+            self._apply(answer.choice, float(answer.raise_cap_by_usd), why, replayed=True)
+            if not self.armed:
+                break
+
+
+def _flow_run_context() -> Any:
+    try:
+        from prefect.context import FlowRunContext
+    except Exception:  # pragma: no cover - Prefect is a dependency
+        return None
+    ctx = FlowRunContext.get()
+    return ctx if ctx is not None and ctx.flow_run is not None else None
+
+
+def emit_switch_event(entry: dict[str, Any], batch_id: str | None, workflow: str) -> Any:
+    """The switch as a Prefect event (related to the flow run); none outside a flow run."""
+    if _flow_run_context() is None:
+        return None
+    try:
+        from prefect.events import emit_event
+
+        return emit_event(
+            event=SWITCH_EVENT,
+            resource={
+                "prefect.resource.id": f"eightflow.batch.{batch_id or 'local'}",
+                "prefect.resource.name": workflow,
+            },
+            payload=entry,
+        )
+    except Exception as exc:  # an unreachable API must not end the batch
+        log.warning("could not emit %s: %s", SWITCH_EVENT, exc)
+        return None
+
+
+def _router_summary(router: Any) -> dict[str, Any]:
+    from eightflow.batch.batch_api import cost_comparison
+
+    return {**cost_comparison(router), "switched_by": "on_budget"}
+
+
+def report_lines(summary: Any) -> list[str]:
+    """The report's "Budget" section: one line per switch."""
+    if not summary.budget_switches:
+        return []
+    from eightflow.safety.inert import md_cell, md_code
+
+    lines = ["", "## Budget", ""]
+    for s in summary.budget_switches:
+        lines.append(
+            f"- on_budget {s['policy']}, after {s['documents_done']} documents, "
+            f"${s['spent_usd']:.6f} spent: {md_code(s['from_model'])} ({s['from_mode']}) -> "
+            f"{md_code(s['to_model'])} ({s['to_mode']}): {md_cell(s['reason'])}"
+        )
+    return lines
