@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 Mode = Literal["direct", "batch-api"]
 Choice = Literal["stop", "raise-cap", "cheaper", "batch-api"]
 SWITCH_EVENT = "eightflow.batch.budget-switch"
-ASK_KEY = "on-budget-ask"  # pause keys: on-budget-ask-<n>-<spent usd at the question>
+# Pause keys: on-budget-ask-<n>-<spend at the question, in nano-USD> (Prefect allows
+# lowercase letters, digits and dashes only).
+ASK_KEY = "on-budget-ask"
 
 
 # -- the spend accounting, read through these only ------------------------------------------
@@ -327,7 +329,7 @@ class BudgetSwitch:
         if ctx is None:
             return "stop", 0.0, "no Prefect flow run to ask in (offline): stopped"
         form = decision_form().with_initial_data(description=self.form_text(why))
-        key = f"{ASK_KEY}-{self.asked}-{spent_usd(self.budget):.9f}"
+        key = f"{ASK_KEY}-{self.asked}-{round(spent_usd(self.budget) * 1e9)}"
         log.warning("on_budget ask: %s; answer the form of flow run %s", why, ctx.flow_run.id)
         try:
             if ctx.flow_run.deployment_id is not None:  # suspended: no process held
@@ -350,10 +352,11 @@ class BudgetSwitch:
         if ctx is None or ctx.flow_run.deployment_id is None:
             return
         keys = sorted(
-            (int(parts[0]), float(parts[1]), key)
+            (int(parts[0]), int(parts[1]) / 1e9, key)
             for key in ctx.flow_run.empirical_policy.pause_keys or ()
             if key.startswith(ASK_KEY + "-")
-            and len(parts := key[len(ASK_KEY) + 1 :].split("-", 1)) == 2
+            and len(parts := key[len(ASK_KEY) + 1 :].split("-")) == 2
+            and all(part.isdigit() for part in parts)
         )
         if not keys:
             return
