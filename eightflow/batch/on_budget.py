@@ -32,14 +32,11 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from eightflow.runtime.budget import Budget
-
-if TYPE_CHECKING:
-    from eightflow.batch.runner import BatchRunner
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +117,9 @@ class Lane:
 class BudgetSwitch:
     """One batch's ``on_budget`` policy: hands each document its lane, switches once due."""
 
-    def __init__(self, runner: BatchRunner) -> None:
+    def __init__(self, runner: Any) -> None:
+        """``runner``: the :class:`eightflow.batch.runner.BatchRunner` (not imported: it
+        imports this module)."""
         options = runner.options
         self.runner = runner
         self.policy = options.on_budget
@@ -238,9 +237,13 @@ class BudgetSwitch:
         if self.lane.mode == "batch-api":
             self._record(model, "until-cap", f"{why}; already on the Batch API", replayed)
             return
-        from eightflow.batch.batch_api import refusal
+        from eightflow.gateway.batches import BatchNotSupported, check_batch_support
 
-        refused = refusal(model)
+        try:
+            check_batch_support(model)
+            refused = None
+        except BatchNotSupported as exc:
+            refused = str(exc)
         if refused is not None:
             self._record(model, "until-cap", f"{why}; {refused}; on to the cap", replayed)
             return
@@ -402,7 +405,7 @@ def emit_switch_event(entry: dict[str, Any], batch_id: str | None, workflow: str
 
 
 def _router_summary(router: Any) -> dict[str, Any]:
-    from eightflow.batch.batch_api import cost_comparison
+    from eightflow.batch.waves import cost_comparison
 
     return {**cost_comparison(router), "switched_by": "on_budget"}
 

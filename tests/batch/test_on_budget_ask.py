@@ -101,7 +101,7 @@ async def test_ask_pauses_with_the_spend_and_goes_on_as_answered(
     )  # fmt: skip
     with operator_env(None, PRICEY):
         running = asyncio.create_task(
-            batch_documents(**params.flow_parameters(), return_state=True)  # type: ignore[arg-type]
+            batch_documents(**params.flow_parameters(), return_state=True)
         )
         run = await paused_run(out)
         schema, description = await form_of(run)

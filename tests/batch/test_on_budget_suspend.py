@@ -82,7 +82,7 @@ async def test_a_suspended_batch_resumes_in_a_new_process_with_the_answer(
     with StubServer(StubConfig()) as stub:
         one = BatchParams(folder=str(tmp_path / "one"), out=str(tmp_path / "o1"), model=PRICEY)
         with operator_env(stub.api_base, PRICEY):  # what one document costs on PRICEY
-            state = await batch_documents(**one.flow_parameters(), return_state=True)  # type: ignore[arg-type]
+            state = await batch_documents(**one.flow_parameters(), return_state=True)
         doc_cost = float((await state.result())["cost_usd"])
         before = calls_by_model(stub)
         env = {
