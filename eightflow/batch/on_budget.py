@@ -331,6 +331,14 @@ class BudgetSwitch:
         ctx = _flow_run_context()
         if ctx is None:
             return "stop", 0.0, "no Prefect flow run to ask in (offline): stopped"
+        from prefect.settings import get_current_settings
+
+        if not get_current_settings().api.url:  # a temporary in-process server: nobody sees it
+            return (
+                "stop",
+                0.0,
+                "no Prefect API a person could answer on (temporary server): stopped",
+            )
         form = decision_form().with_initial_data(description=self.form_text(why))
         key = f"{ASK_KEY}-{self.asked}-{round(spent_usd(self.budget) * 1e9)}"
         log.warning("on_budget ask: %s; answer the form of flow run %s", why, ctx.flow_run.id)

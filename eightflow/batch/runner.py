@@ -186,7 +186,7 @@ class BatchRunner:
         self.workers = max(1, min(requested, self.options.concurrency))
         name = self.summary.workflow
         # A budget that switches lanes (or asks) decides in one process, for every document.
-        if self.workers == 1 or name not in workflow_names() or self.on_budget.armed:
+        if self.workers == 1 or name not in workflow_names() or self.options.on_budget != "stop":
             self.workers = 1
             return None
         return WorkerPool(self, self.workers, name)
