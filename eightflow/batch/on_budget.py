@@ -295,7 +295,7 @@ class BudgetSwitch:
             "replayed": replayed,  # decided before a suspended run was resumed
         }
         self.switches.append(entry)
-        log.warning("on_budget %s: %s", self.policy, reason)
+        _logger().warning("on_budget %s: %s", self.policy, reason)
         if not replayed:
             emit_switch_event(entry, self.runner.batch_id, summary.workflow)
 
@@ -341,7 +341,12 @@ class BudgetSwitch:
             )
         form = decision_form().with_initial_data(description=self.form_text(why))
         key = f"{ASK_KEY}-{self.asked}-{round(spent_usd(self.budget) * 1e9)}"
-        log.warning("on_budget ask: %s; answer the form of flow run %s", why, ctx.flow_run.id)
+        _logger().warning(
+            "on_budget ask: %s; answer the form of flow run %s (Prefect UI, or "
+            "prefect.flow_runs.resume_flow_run with run_input)",
+            why,
+            ctx.flow_run.id,
+        )
         try:
             if ctx.flow_run.deployment_id is not None:  # suspended: no process held
                 from prefect.flow_runs import suspend_flow_run
@@ -381,6 +386,15 @@ class BudgetSwitch:
             self._apply(answer.choice, float(answer.raise_cap_by_usd), why, replayed=True)
             if not self.armed:
                 break
+
+
+def _logger() -> Any:
+    """The flow run's logger (its lines reach the UI) inside a flow run; else this module's."""
+    if _flow_run_context() is not None:
+        from prefect.logging import get_run_logger
+
+        return get_run_logger()
+    return log
 
 
 def _flow_run_context() -> Any:
