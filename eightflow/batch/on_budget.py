@@ -99,7 +99,10 @@ def decision_form() -> Any:
             "the provider's Batch API.",
         )
         raise_cap_by_usd: float = Field(
-            default=0.0, ge=0, description="With raise-cap: USD added to the cap."
+            default=0.0,
+            ge=0,
+            allow_inf_nan=False,
+            description="With raise-cap: USD added to the cap.",
         )
 
     return BudgetDecision
