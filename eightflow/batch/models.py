@@ -44,9 +44,10 @@ class BatchOptions(BaseModel):
     on_budget: Literal["stop", "cheaper", "batch-api", "ask"] = Field(
         default="stop",
         description="What the batch does when its spend reaches budget_switch_at of "
-        "max_cost_usd: 'stop' carries on to the cap, then stops; 'cheaper' sends the "
-        "remaining documents to the first cheaper fallback model; 'batch-api' sends them "
-        "through the provider's Batch API; 'ask' suspends the run for a person to choose.",
+        "max_cost_usd (no cap: nothing): 'stop' carries on to the cap, then stops; "
+        "'cheaper' sends the remaining documents to the first cheaper fallback model; "
+        "'batch-api' sends them through the provider's Batch API; 'ask' suspends the run "
+        "for a person to choose.",
     )
     budget_switch_at: float = Field(
         default=0.8,

@@ -264,9 +264,21 @@ class BudgetSwitch:
             return None, tried
         for candidate in tried:
             price = unit_price(candidate)
-            if price is not None and price < current:
+            if price is not None and price < current and self._fits_lane(candidate):
                 return candidate, tried
         return None, tried
+
+    def _fits_lane(self, model: str) -> bool:
+        """A batch-api lane takes only a model whose provider has a Batch API."""
+        if self.lane.mode != "batch-api":
+            return True
+        from eightflow.gateway.batches import BatchNotSupported, check_batch_support
+
+        try:
+            check_batch_support(model)
+        except BatchNotSupported:
+            return False
+        return True
 
     def _start_router(self, model: str) -> Any:
         from eightflow.batch.waves import WaveRouter

@@ -164,6 +164,33 @@ async def test_batch_api_sends_the_remaining_documents_through_the_batch_api(
     assert all(r.cost_usd is not None and r.cost_usd < 0.75 * per_doc for r in batch_rows)
 
 
+@pytest.mark.parametrize(
+    ("mode", "chosen"),
+    [
+        pytest.param("direct", CHEAP, id="direct: the first cheaper model"),
+        pytest.param("batch-api", "openai/gpt-4o-mini", id="batch-api: one with a Batch API"),
+    ],
+)
+def test_cheaper_keeps_the_lane_s_mode(
+    monkeypatch: pytest.MonkeyPatch, mode: str, chosen: str
+) -> None:
+    from types import SimpleNamespace
+
+    from eightflow.batch.on_budget import BudgetSwitch, Lane
+
+    monkeypatch.setenv("EIGHTFLOW_CHEAPER_MODELS", f"{CHEAP},openai/gpt-4o-mini")
+    runner = SimpleNamespace(
+        options=BatchOptions(max_cost_usd=1.0, on_budget="cheaper"),
+        budget=Budget(max_cost_usd=1.0),
+        model="openai/gpt-4o",
+        summary=BatchSummary(workflow="w", version="v"),
+        workflow=SimpleNamespace(fallback_models=()),
+    )
+    switch = BudgetSwitch(runner)
+    switch.lane = Lane("openai/gpt-4o", mode)  # type: ignore[arg-type]
+    assert switch._cheaper_model("openai/gpt-4o")[0] == chosen
+
+
 async def test_ask_without_a_flow_run_stops_and_says_why(corpus: Path, doc_cost: float) -> None:
     summary, rows, _ = await run_batch(
         corpus, PRICEY, max_cost_usd=4 * doc_cost, on_budget="ask", budget_switch_at=0.5
