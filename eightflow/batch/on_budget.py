@@ -11,13 +11,11 @@ When the batch's spend reaches ``budget_switch_at`` (a share, default 0.8) of
   remaining documents; documents already in flight finish online). A provider without
   one: said so, and as ``stop``.
 - ``ask``: the documents in flight finish, then the flow run waits for a typed form
-  (spend so far, projected total): stop, raise the cap by an amount, cheaper or batch-api.
-  A run of a deployment is *suspended* (no process is held); on resume Prefect runs the
-  flow again from the start: the documents finished before are served from the outcome
-  cache, the spend before the question is carried over (it is written into the pause key)
-  and the decisions are applied again before any document starts. A flow run without a
-  deployment pauses in place; with no flow run at all (offline CLI) the batch stops and
-  says why.
+  (spend so far, projected total): stop, raise the cap by an amount, cheaper or batch-api
+  (:mod:`eightflow.batch.budget_ask`: suspended in a deployment, paused in place without
+  one, stopped with no API to answer on). A suspended run resumes from the start: the
+  documents finished before come from the outcome cache, the spend before the question is
+  carried over and the answers are applied before any document starts.
 
 Every switch is a line of ``BatchSummary.budget_switches`` (the report's "Budget" section)
 and a Prefect event ``eightflow.batch.budget-switch``. The spend accounting is read only
@@ -28,24 +26,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field
-
+from eightflow.batch.budget_ask import (
+    answers_before_resume,
+    ask_person,
+    emit_switch_event,
+    form_text,
+    run_logger,
+)
 from eightflow.runtime.budget import Budget
 
-log = logging.getLogger(__name__)
-
 Mode = Literal["direct", "batch-api"]
-Choice = Literal["stop", "raise-cap", "cheaper", "batch-api"]
-SWITCH_EVENT = "eightflow.batch.budget-switch"
-# Pause keys: on-budget-ask-<n>-<spend at the question, in nano-USD> (Prefect allows
-# lowercase letters, digits and dashes only).
-ASK_KEY = "on-budget-ask"
 
 
 # -- the spend accounting, read through these only ------------------------------------------
@@ -82,30 +76,6 @@ def carry_spend(budget: Budget, amount_usd: float) -> None:
 
 
 # -- the form a person answers ---------------------------------------------------------------
-
-
-@functools.cache
-def decision_form() -> Any:
-    """The ``RunInput`` form of ``ask`` (built on first use: Prefect is imported then)."""
-    from prefect.input import RunInput
-
-    class BudgetDecision(RunInput):
-        """What the batch does now that its spend nears the cap."""
-
-        choice: Choice = Field(
-            default="stop",
-            description="stop: the remaining documents stay unprocessed; raise-cap: go on "
-            "with the cap raised by raise_cap_by_usd; cheaper: a cheaper model; batch-api: "
-            "the provider's Batch API.",
-        )
-        raise_cap_by_usd: float = Field(
-            default=0.0,
-            ge=0,
-            allow_inf_nan=False,
-            description="With raise-cap: USD added to the cap.",
-        )
-
-    return BudgetDecision
 
 
 @dataclass(frozen=True)
@@ -310,7 +280,7 @@ class BudgetSwitch:
             "replayed": replayed,  # decided before a suspended run was resumed
         }
         self.switches.append(entry)
-        _logger().warning("on_budget %s: %s", self.policy, reason)
+        run_logger().warning("on_budget %s: %s", self.policy, reason)
         if not replayed:
             emit_switch_event(entry, self.runner.batch_id, summary.workflow)
 
@@ -324,121 +294,26 @@ class BudgetSwitch:
         remaining = max((summary.expected or summary.total) - summary.total, 0)
         return spent + (spent / paid * remaining if paid else 0.0)
 
-    def form_text(self, why: str) -> str:
-        from eightflow.safety.inert import md_cell, md_code
-
-        summary, cap = self.runner.summary, self.budget.max_cost_usd or 0.0
-        return "\n".join(
-            [
-                f"## Batch {md_code(summary.workflow)}: its spend nears the cap",
-                "",
-                f"- spent so far: **${spent_usd(self.budget):.6f}** of the ${cap:g} cap",
-                f"- projected total at this rate: **${self.projected_usd():.6f}**",
-                f"- documents done: {summary.total} of {summary.expected or '?'}",
-                f"- model: {md_code(self.lane.model)} ({self.lane.mode})",
-                f"- why now: {md_cell(why)}",
-                "",
-                "Choose stop, raise-cap (with an amount), cheaper or batch-api.",
-            ]
-        )
-
     async def _ask(self, why: str) -> tuple[str, float, str]:
-        ctx = _flow_run_context()
-        if ctx is None:
-            return "stop", 0.0, "no Prefect flow run to ask in (offline): stopped"
-        from prefect.settings import get_current_settings
-
-        if not get_current_settings().api.url:  # a temporary in-process server: nobody sees it
-            return (
-                "stop",
-                0.0,
-                "no Prefect API a person could answer on (temporary server): stopped",
-            )
-        form = decision_form().with_initial_data(description=self.form_text(why))
-        key = f"{ASK_KEY}-{self.asked}-{round(spent_usd(self.budget) * 1e9)}"
-        _logger().warning(
-            "on_budget ask: %s; answer the form of flow run %s (Prefect UI, or "
-            "prefect.flow_runs.resume_flow_run with run_input)",
-            why,
-            ctx.flow_run.id,
-        )
-        try:
-            if ctx.flow_run.deployment_id is not None:  # suspended: no process held
-                from prefect.flow_runs import suspend_flow_run
-
-                answer = await suspend_flow_run(wait_for_input=form, key=key)
-            else:
-                from prefect.flow_runs import pause_flow_run
-
-                answer = await pause_flow_run(
-                    wait_for_input=form, key=key, timeout=24 * 3600, poll_interval=2
-                )
-        except Exception as exc:  # a timeout or a refused pause: stop, and say why
-            return "stop", 0.0, f"no answer ({type(exc).__name__}: {exc}): stopped"
-        return answer.choice, float(answer.raise_cap_by_usd), f"a person chose {answer.choice}"
+        summary, cap = self.runner.summary, self.budget.max_cost_usd or 0.0
+        description = form_text(
+            summary.workflow, spent_usd(self.budget), cap, self.projected_usd(),
+            f"{summary.total} of {summary.expected or '?'}",
+            f"{self.lane.model} ({self.lane.mode})", why,
+        )  # fmt: skip
+        return await ask_person(description, self.asked, spent_usd(self.budget))
 
     async def _replay_answers(self) -> None:
         """A resumed run: carry the spend before the last question, apply each answer."""
-        ctx = _flow_run_context()
-        if ctx is None or ctx.flow_run.deployment_id is None:
-            return
-        keys = sorted(
-            (int(parts[0]), int(parts[1]) / 1e9, key)
-            for key in ctx.flow_run.empirical_policy.pause_keys or ()
-            if key.startswith(ASK_KEY + "-")
-            and len(parts := key[len(ASK_KEY) + 1 :].split("-")) == 2
-            and all(part.isdigit() for part in parts)
-        )
-        if not keys:
-            return
-        from prefect.flow_runs import suspend_flow_run
-
-        carry_spend(self.budget, keys[-1][1])
-        for number, spent, key in keys:
-            answer = await suspend_flow_run(wait_for_input=decision_form(), key=key)
+        answers = await answers_before_resume()
+        if answers:
+            carry_spend(self.budget, answers[-1][1])
+        for number, spent, answer in answers:
             self.asked = number
             why = f"answered before the resume (spend then ${spent:.6f})"
             self._apply(answer.choice, float(answer.raise_cap_by_usd), why, replayed=True)
             if not self.armed:
                 break
-
-
-def _logger() -> Any:
-    """The flow run's logger (its lines reach the UI) inside a flow run; else this module's."""
-    if _flow_run_context() is not None:
-        from prefect.logging import get_run_logger
-
-        return get_run_logger()
-    return log
-
-
-def _flow_run_context() -> Any:
-    try:
-        from prefect.context import FlowRunContext
-    except Exception:  # pragma: no cover - Prefect is a dependency
-        return None
-    ctx = FlowRunContext.get()
-    return ctx if ctx is not None and ctx.flow_run is not None else None
-
-
-def emit_switch_event(entry: dict[str, Any], batch_id: str | None, workflow: str) -> Any:
-    """The switch as a Prefect event (related to the flow run); none outside a flow run."""
-    if _flow_run_context() is None:
-        return None
-    try:
-        from prefect.events import emit_event
-
-        return emit_event(
-            event=SWITCH_EVENT,
-            resource={
-                "prefect.resource.id": f"eightflow.batch.{batch_id or 'local'}",
-                "prefect.resource.name": workflow,
-            },
-            payload=entry,
-        )
-    except Exception as exc:  # an unreachable API must not end the batch
-        log.warning("could not emit %s: %s", SWITCH_EVENT, exc)
-        return None
 
 
 def _router_summary(router: Any) -> dict[str, Any]:

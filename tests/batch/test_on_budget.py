@@ -219,33 +219,3 @@ def test_raising_the_cap_reopens_a_crossed_budget(
     assert bool(budget.exhausted) == (spent >= cap + raise_by)
     if not budget.exhausted:
         budget.reserve(0, 0.1)  # a call may start again
-
-
-@pytest.mark.parametrize(
-    ("context", "api_url", "said"),
-    [
-        pytest.param(None, "http://127.0.0.1:4200/api", "offline", id="no flow run"),
-        pytest.param("run", None, "temporary server", id="temporary in-process server"),
-    ],
-)
-async def test_ask_stops_where_nobody_could_answer(
-    monkeypatch: pytest.MonkeyPatch, context: str | None, api_url: str | None, said: str
-) -> None:
-    from types import SimpleNamespace
-
-    import prefect.settings
-
-    import eightflow.batch.on_budget as on_budget
-
-    run = SimpleNamespace(flow_run=SimpleNamespace(id="r", deployment_id=None))
-    monkeypatch.setattr(on_budget, "_flow_run_context", lambda: run if context else None)
-    settings = SimpleNamespace(api=SimpleNamespace(url=api_url))
-    monkeypatch.setattr(prefect.settings, "get_current_settings", lambda: settings)
-    runner = SimpleNamespace(
-        options=BatchOptions(max_cost_usd=1.0, on_budget="ask"),
-        budget=Budget(max_cost_usd=1.0),
-        model=PRICEY,
-        summary=BatchSummary(workflow="w", version="v"),
-    )
-    choice, _, why = await on_budget.BudgetSwitch(runner)._ask("at 80%")
-    assert choice == "stop" and said in why

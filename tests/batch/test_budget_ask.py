@@ -4,7 +4,8 @@ chosen. Every switch is a Prefect event, a line of report.md and of the brief, a
 of results.csv names the model and mode that made it.
 
 A flow run without a deployment pauses in place (here); a deployment's run is suspended and
-resumed in a new process (``test_on_budget_suspend.py``).
+resumed in a new process (``test_budget_ask_suspend.py``); with nobody to answer, the batch
+stops and says why.
 """
 
 from __future__ import annotations
@@ -125,3 +126,27 @@ async def test_ask_pauses_with_the_spend_and_goes_on_as_answered(
         assert brief["unprocessed"] and switch["to_mode"] == "stopped"
     else:
         assert state.is_completed() and brief["completed"] == DOCS
+
+
+@pytest.mark.parametrize(
+    ("context", "api_url", "said"),
+    [
+        pytest.param(None, "http://127.0.0.1:4200/api", "offline", id="no flow run"),
+        pytest.param("run", None, "temporary server", id="temporary in-process server"),
+    ],
+)
+async def test_ask_stops_where_nobody_could_answer(
+    monkeypatch: pytest.MonkeyPatch, context: str | None, api_url: str | None, said: str
+) -> None:
+    from types import SimpleNamespace
+
+    import prefect.settings
+
+    from eightflow.batch import budget_ask
+
+    run = SimpleNamespace(flow_run=SimpleNamespace(id="r", deployment_id=None))
+    monkeypatch.setattr(budget_ask, "flow_run_context", lambda: run if context else None)
+    settings = SimpleNamespace(api=SimpleNamespace(url=api_url))
+    monkeypatch.setattr(prefect.settings, "get_current_settings", lambda: settings)
+    choice, _, why = await budget_ask.ask_person("spend nears the cap", 1, 0.5)
+    assert choice == "stop" and said in why
