@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="EIGHTFLOW_FALLBACK_MODELS: comma-separated models to fall back to.",
     )
+    cheaper_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="EIGHTFLOW_CHEAPER_MODELS: comma-separated models that on_budget=cheaper "
+        "may switch a batch to (first cheaper one wins); unset: the fallback models.",
+    )
     api_base: str | None = Field(
         default=None, description="EIGHTFLOW_API_BASE: an OpenAI-compatible server for calls."
     )
@@ -129,7 +134,7 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("fallback_models", mode="before")
+    @field_validator("fallback_models", "cheaper_models", mode="before")
     @classmethod
     def _split_models(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -25,6 +25,7 @@ from eightflow_app.tasks.out_lock import OutDirLock
 from eightflow_app.tasks.results_table import ResultsTable
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
+from eightflow.batch.on_budget import report_lines as budget_report_lines
 from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
 from eightflow.runtime.failpoints import failpoint
 from eightflow.safety.inert import md_cell
@@ -227,6 +228,7 @@ def batch_report(summary: BatchSummary) -> str:
     models = [[model, fmt_cost(cost)] for model, cost in sorted(summary.cost_by_model.items())]
     lines += ["", "## Cost by model", "", *markdown_table(["model", "cost"], models)]
     lines += batch_api_report_lines(summary)
+    lines += budget_report_lines(summary)
     if summary.errors:
         errors = [
             [count, sanitize_text(error, limit=200)]

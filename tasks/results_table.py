@@ -47,6 +47,8 @@ RESULT_TYPES: dict[str, str] = {
     "attempts": "int64",
     "retries": "int64",  # attempts beyond each step's first, over the document's steps
     "cache_hit": "bool",
+    "model": "string",  # the model that produced the row (on_budget may switch it)
+    "mode": "string",  # direct | batch-api
 }
 RESULT_COLUMNS = list(RESULT_TYPES)
 

@@ -54,6 +54,7 @@ def test_defaults(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ("EIGHTFLOW_MODEL", "openai/gpt-4o-mini", "model", "openai/gpt-4o-mini"),
         ("EIGHTFLOW_MODEL", "", "model", EMBEDDED_MODEL),  # empty means unset
         ("EIGHTFLOW_FALLBACK_MODELS", " a/x, ,b/y ", "fallback_models", ["a/x", "b/y"]),
+        ("EIGHTFLOW_CHEAPER_MODELS", "a/x,b/y", "cheaper_models", ["a/x", "b/y"]),
         ("EIGHTFLOW_API_BASE", "http://127.0.0.1:8000/v1", "api_base", "http://127.0.0.1:8000/v1"),
         ("EIGHTFLOW_REQUEST_TIMEOUT_S", "2.5", "request_timeout_s", 2.5),
         ("EIGHTFLOW_SERVER_HOST", "0.0.0.0", "server_host", "0.0.0.0"),

@@ -23,12 +23,11 @@ first wave and topic extraction the second; local steps (compilation) run in bet
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
 from eightflow.batch.runner import BatchRunner
-from eightflow.batch.waves import BatchStillRunning, ProgressHook, WaveRouter
+from eightflow.batch.waves import BatchStillRunning, ProgressHook, WaveRouter, cost_comparison
 
 __all__ = ["BatchApiRunner", "BatchStillRunning", "WaveRouter", "refusal"]
 
@@ -84,40 +83,9 @@ class BatchApiRunner(BatchRunner):
             await serving
             active_router.reset(token)
 
-    async def process(self, path: Path) -> DocumentOutcome:
-        self.router.enter_document()
-        try:
-            return await super().process(path)
-        finally:
-            self.router.leave_document()
-
     def cost_comparison(self) -> dict[str, Any]:
         """This run's batch lines: cost at the batch rate and what online would have cost."""
-        batch_cost = online_cost = 0.0
-        priced = True
-        for wave in self.router.waves:
-            for batch_id in wave["batches"]:
-                rows = self.router.ledger.query(
-                    "SELECT cost_usd, online_cost_usd FROM provider_batches WHERE batch_id = ?",
-                    (batch_id,),
-                )
-                for row in rows:
-                    if row["cost_usd"] is None or row["online_cost_usd"] is None:
-                        priced = priced and row["cost_usd"] is not None
-                        continue
-                    batch_cost += row["cost_usd"]
-                    online_cost += row["online_cost_usd"]
-        return {
-            "waves": [dict(w) for w in self.router.waves],
-            "batches": len(self.router.batches),
-            "cost_usd": batch_cost if priced else None,
-            "online_cost_usd": online_cost,
-            "online_retries": self.router.online_retries,
-            "waiting_batches": list(self.router.waiting),
-            # Earlier batches that could not be polled: their lines were sent online, at the
-            # online price (each listed with how many lines and why).
-            "lost_batches": [dict(lost) for lost in self.router.lost],
-        }
+        return cost_comparison(self.router)
 
 
 class _CostComparisonSink:

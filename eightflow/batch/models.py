@@ -41,6 +41,20 @@ class BatchOptions(BaseModel):
         ge=0,
         description="Stop starting model calls past this spend in USD; empty: no cap.",
     )
+    on_budget: Literal["stop", "cheaper", "batch-api", "ask"] = Field(
+        default="stop",
+        description="What the batch does when its spend reaches budget_switch_at of "
+        "max_cost_usd (no cap: nothing): 'stop' carries on to the cap, then stops; "
+        "'cheaper' sends the remaining documents to the first cheaper fallback model; "
+        "'batch-api' sends them through the provider's Batch API; 'ask' suspends the run "
+        "for a person to choose.",
+    )
+    budget_switch_at: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="The share of max_cost_usd (0 to 1) at which on_budget switches.",
+    )
     refresh: bool = Field(default=False, description="Ignore cached results and answers.")
     review_below: float | None = Field(
         default=None,
@@ -130,6 +144,10 @@ class DocumentOutcome(BaseModel):
         default=None,
         description="The model's answers are found in the document; None: nothing checkable.",
     )
+    model: str | None = Field(default=None, description="The batch model that produced it.")
+    mode: Literal["direct", "batch-api"] | None = Field(
+        default=None, description="'direct' (one request per call) or 'batch-api'."
+    )
 
     def results_row(self) -> dict[str, Any]:
         """A row of results.csv: fixed columns first, then the workflow's own columns."""
@@ -147,6 +165,8 @@ class DocumentOutcome(BaseModel):
             "attempts": self.attempts,
             "retries": sum(max(step.attempts - 1, 0) for step in self.steps),
             "cache_hit": self.cache_hit,
+            "model": self.model,
+            "mode": self.mode,
         }
         return {**head, **self.row, **tail}
 
@@ -196,6 +216,8 @@ class BatchSummary(BaseModel):
     final_pass_recovered: int = 0
     concurrency_changes: list[dict[str, Any]] = Field(default_factory=list)
     charged_failed_calls: int = 0
+    # on_budget switches, in order: when, from what to what, why (eightflow.batch.on_budget)
+    budget_switches: list[dict[str, Any]] = Field(default_factory=list)
     batch_api: dict[str, Any] | None = None  # waves, batches, cost vs online (batch-api mode)
     workers: int = 1  # processes that ran documents
     documents_per_worker: list[int] = Field(default_factory=list)
@@ -262,6 +284,12 @@ class BatchSummary(BaseModel):
                 f"only {self.completed} of {self.total - len(self.unprocessed)} documents "
                 f"succeeded ({self.success_rate:.0%} < {min_success_rate:.0%})"
             )
+        stops = [s for s in self.budget_switches if s.get("to_mode") == "stopped"]
+        if stops and self.unprocessed and not self.budget_exhausted:
+            reasons.append(
+                f"stopped at the budget's switch point ({stops[-1].get('reason')}): "
+                f"{len(self.unprocessed)} documents left unprocessed"
+            )
         other = self.failed - self.input_failures
         if other:
             reasons.append(f"{other} documents failed for reasons other than their own input")
@@ -308,6 +336,7 @@ class BatchSummary(BaseModel):
             "final_pass_documents": self.final_pass_documents,
             "final_pass_recovered": self.final_pass_recovered,
             "concurrency_changes": len(self.concurrency_changes),
+            "budget_switches": [dict(s) for s in self.budget_switches],
             **({"batch_api": self.batch_api} if self.batch_api is not None else {}),
             "success": not self.criteria(),
             "reasons": self.criteria(),

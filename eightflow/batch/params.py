@@ -97,6 +97,8 @@ FORM_ORDER = (
     "include",
     "exclude",
     "max_cost_usd",
+    "on_budget",
+    "budget_switch_at",
     "concurrency",
     "workflow",
     "model",

@@ -35,6 +35,7 @@ from eightflow.batch.cached import (
 )
 from eightflow.batch.final_pass import final_pass
 from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
+from eightflow.batch.on_budget import BudgetSwitch, Lane
 from eightflow.batch.recovery import contained, is_transient, one_line
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
@@ -108,6 +109,7 @@ class BatchRunner:
         self._pipeline: RunPipeline | None = None
         #: The workflow's target breaches, judged once when the batch has run.
         self.target_breaches: list[dict[str, Any]] = []
+        self.on_budget = BudgetSwitch(self)  # the lane (model, mode) of each document
 
     @property
     def pipeline(self) -> RunPipeline:
@@ -120,11 +122,12 @@ class BatchRunner:
             )
         return self._pipeline
 
-    def outcome_key(self, sha256: str) -> str:
+    def outcome_key(self, sha256: str, model: str | None = None) -> str:
         # The base URL is part of the key: an outcome computed against one endpoint is
         # never served to a run against another.
         base = self.options.api_base or self.workflow.api_base or get_settings().api_base
-        return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{self.model}:{base or ''}"
+        model = model or self.model
+        return f"{sha256}:{self.summary.workflow}:{self.summary.version}:{model}:{base or ''}"
 
     def check_prices(self) -> None:
         """Refuse a USD cap on an unpriced model before any document starts."""
@@ -141,6 +144,7 @@ class BatchRunner:
     async def _run(self) -> BatchSummary:
         self.check_prices()
         started = time.perf_counter()
+        await self.on_budget.start()
         pool = self._worker_pool()
         if pool is not None:
             try:
@@ -153,6 +157,7 @@ class BatchRunner:
             await self.finish_store()
         else:
             await self._run_here()
+        await self.on_budget.close()
         await self.pipeline.close()  # the batch's target checks: once, every document in
         self.target_breaches = self.pipeline.target_breaches
         self.summary.concurrency_changes = list(self.limiter.changes)
@@ -180,7 +185,8 @@ class BatchRunner:
                 requested = 1  # a re-run served from cache: nothing for a second core
         self.workers = max(1, min(requested, self.options.concurrency))
         name = self.summary.workflow
-        if self.workers == 1 or name not in workflow_names():
+        # A budget that switches lanes (or asks) decides in one process, for every document.
+        if self.workers == 1 or name not in workflow_names() or self.options.on_budget != "stop":
             self.workers = 1
             return None
         return WorkerPool(self, self.workers, name)
@@ -232,8 +238,17 @@ class BatchRunner:
                 else:
                     self._emit(outcome)
 
+        tasks = [
+            asyncio.ensure_future(c) for c in (produce(), *(consume() for _ in range(workers)))
+        ]
         try:
-            await asyncio.gather(produce(), *(consume() for _ in range(workers)))
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:  # e.g. on_budget=ask suspending the flow run: no orphans
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
             await self._final_pass(deferred)
         finally:  # the rows already written have their ledger runs, whatever ended the loop
             await self.close_cached_runs()
@@ -290,19 +305,29 @@ class BatchRunner:
 
     async def process(self, path: Path) -> DocumentOutcome:
         doc_id = self._doc_id(path)
-        if self.budget.exhausted:
+        lane = await self.on_budget.next_lane()  # None: on_budget stopped the batch
+        if self.budget.exhausted or lane is None:
+            why = "budget exhausted" if lane else f"on_budget stopped ({self.on_budget.stopped})"
             return DocumentOutcome(
                 id=doc_id,
                 path=str(path),
                 status="unprocessed",
-                error="budget exhausted before this document started",
+                error=f"{why} before this document started",
             )
+        async with self.on_budget.entered(lane):
+            return await self._process(path, doc_id, lane)
+
+    async def _process(self, path: Path, doc_id: str, lane: Lane) -> DocumentOutcome:
         sha = await document_sha256(path)
         if sha and not self.options.refresh:
-            try:
-                cached = self.cache.get_outcome_json(self.outcome_key(sha))
-            except Exception:
-                cached = None  # an unreadable cache costs a recomputation, not the document
+            cached = None
+            for model in self.on_budget.models:  # a model of an earlier lane counts too
+                try:
+                    cached = self.cache.get_outcome_json(self.outcome_key(sha, model))
+                except Exception:
+                    cached = None  # an unreadable cache costs a recomputation
+                if cached is not None:
+                    break
             if cached is not None:
                 outcome = outcome_from_cache(cached, doc_id, path)
                 await self._record_cached(outcome)
@@ -325,22 +350,23 @@ class BatchRunner:
             outcome = contained(doc_id, path, exc, "loading", input_error=True)
             outcome.sha256 = sha
             return outcome
-        outcome = await self._run_document(document, t0)
+        outcome = await self._run_document(document, t0, lane)
         if outcome.status == "completed" and document.sha256:
             try:
                 await self.cache.aput_outcome(
-                    self.outcome_key(document.sha256), outcome.model_dump(mode="json")
+                    self.outcome_key(document.sha256, lane.model), outcome.model_dump(mode="json")
                 )
             except Exception as exc:
                 # Not stored means not resumable: say so rather than pretend it is done.
                 return contained(document.id, path, exc, "storing the outcome in the cache")
         return outcome
 
-    async def _run_document(self, document: Document, t0: float) -> DocumentOutcome:
+    async def _run_document(self, document: Document, t0: float, lane: Lane) -> DocumentOutcome:
         """One document through the run pipeline; its outcome is the results row."""
         wf = self.workflow
         values, label = normalise_inputs({**wf.inputs, "document": document})
-        run = wf.new_run(self.options.model, label, budget=self.budget, limiter=self.limiter)
+        model = lane.model if lane.model != self.model else self.options.model
+        run = wf.new_run(model, label, budget=self.budget, limiter=self.limiter)
         run.api_base = self.options.api_base or wf.api_base
         run.cache = wf.cache
         try:
@@ -378,6 +404,8 @@ class BatchRunner:
             transient=status == "failed" and is_transient(finished.fatal),
             faults_outlasted=failed_attempts_of(result.steps) if status == "completed" else 0,
             grounded=result.grounded,
+            model=lane.model,
+            mode=lane.mode,
             **meta,
         )
 

@@ -391,6 +391,35 @@ class WaveRouter:
             await self.progress(list(self.batches.values()))
 
 
+def cost_comparison(router: WaveRouter) -> dict[str, Any]:
+    """A router's batch lines: cost at the batch rate and what online would have cost."""
+    batch_cost = online_cost = 0.0
+    priced = True
+    for wave in router.waves:
+        for batch_id in wave["batches"]:
+            rows = router.ledger.query(
+                "SELECT cost_usd, online_cost_usd FROM provider_batches WHERE batch_id = ?",
+                (batch_id,),
+            )
+            for row in rows:
+                if row["cost_usd"] is None or row["online_cost_usd"] is None:
+                    priced = priced and row["cost_usd"] is not None
+                    continue
+                batch_cost += row["cost_usd"]
+                online_cost += row["online_cost_usd"]
+    return {
+        "waves": [dict(w) for w in router.waves],
+        "batches": len(router.batches),
+        "cost_usd": batch_cost if priced else None,
+        "online_cost_usd": online_cost,
+        "online_retries": router.online_retries,
+        "waiting_batches": list(router.waiting),
+        # Earlier batches that could not be polled: their lines were sent online, at the
+        # online price (each listed with how many lines and why).
+        "lost_batches": [dict(lost) for lost in router.lost],
+    }
+
+
 def _split(lines: list[_Line]) -> list[list[_Line]]:
     """Files within the provider's limits on lines and bytes."""
     import json

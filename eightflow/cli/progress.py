@@ -84,6 +84,12 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
                 f"({console_text(lost['why'])}): its {lost['lines']} lines were sent online, "
                 "at the online price[/yellow]"
             )
+    for switch in brief.get("budget_switches") or []:  # on_budget (eightflow.batch.on_budget)
+        console.print(
+            f"[yellow]on_budget {switch['policy']}: {console_text(switch['from_model'])} "
+            f"({switch['from_mode']}) -> {console_text(switch['to_model'])} "
+            f"({switch['to_mode']}): {console_text(switch['reason'])}[/yellow]"
+        )
     for reason in brief["reasons"]:
         console.print(f"[red]- {console_text(reason)}[/red]")
     review = brief.get("needs_review_ids") or []

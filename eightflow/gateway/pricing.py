@@ -100,3 +100,19 @@ def require_price(model: str, *, allow_unpriced: bool = False) -> None:
         f"litellm.register_model(...), or pass --allow-unpriced to run without a USD cap",
         model=model,
     )
+
+
+def unit_price(model: str) -> float | None:
+    """What ``model`` costs for 1,000 prompt and 1,000 completion tokens, in USD; None when
+    its price is unknown. Used to compare models (``on_budget=cheaper``), not to bill."""
+    if provider_of(model) in _FREE_PROVIDERS:
+        return 0.0
+    if not is_priced(model):
+        return None
+    try:
+        cost_in, cost_out = litellm.cost_per_token(
+            model=model, prompt_tokens=1000, completion_tokens=1000
+        )
+    except Exception:
+        return None
+    return float(cost_in) + float(cost_out)
