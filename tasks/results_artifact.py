@@ -111,8 +111,7 @@ async def publish_table(
 
 
 def artifact_link(artifact_id: Any) -> str | None:
-    """The artifact's page in the UI the CLI links to (v2), when a UI URL is known."""
-    from prefect.settings import get_current_settings
+    """The artifact's page in the UI (see :mod:`eightflow.server.ui_links`)."""
+    from eightflow.server.ui_links import artifact_url
 
-    ui = get_current_settings().ui_url
-    return f"{str(ui).rstrip('/')}/v2/artifacts/artifact/{artifact_id}" if ui else None
+    return artifact_url(artifact_id)

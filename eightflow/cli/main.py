@@ -192,7 +192,7 @@ def analyze_command(
         return
     out_dir = Path(options["out"]).resolve()
     brief = {**summary.brief(), "out": str(out_dir), "flow_state": state.name}
-    from eightflow.server.prefect_env import flow_run_url
+    from eightflow.server.ui_links import flow_run_url
 
     brief["ui_url"] = flow_run_url(summary.flow_run_id)
     if as_json:
@@ -287,10 +287,12 @@ def server_start(
         _fail(str(exc))
         return
     from eightflow.server.auth import AUTH_FILE, configure_profile
+    from eightflow.server.ui_links import ui_base_url
 
     profile = configure_profile(status["api_url"])
     out.print(
-        f"Prefect server running at {status['url']} (pid {status['pid']}); UI: {status['url']}"
+        f"Prefect server running at {status['url']} (pid {status['pid']}); "
+        f"UI: {ui_base_url(status['url'])}"
     )
     home = server.home
     out.print(

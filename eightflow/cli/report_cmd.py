@@ -295,7 +295,7 @@ def report_command(
     """Success, failures, cost, cache use and step latency across the ledger's runs."""
     from eightflow.cli.console import err, fail, out
     from eightflow.observe.ledger_metrics import cost_per_day, ledger_report, parse_duration
-    from eightflow.server.prefect_env import flow_run_url
+    from eightflow.server.ui_links import flow_run_url
     from eightflow.store.ledger import default_ledger
 
     try:
