@@ -164,7 +164,10 @@ def analyze_command(
     # The local user is the operator: their --model and --api-base are allowed for this
     # process, as EIGHTFLOW_ALLOWED_MODELS / EIGHTFLOW_API_BASE would be on a worker.
     allow_operator_choices(model, api_base)
-    parameters = {name: value for name, value in options.items() if name not in FLOW_EXCLUDES}
+    from eightflow.safety.form_types import to_form
+
+    chosen = {name: value for name, value in options.items() if name not in FLOW_EXCLUDES}
+    parameters = to_form(BatchParams, chosen)  # the flow's form types: no None, empty values
     from prefect.exceptions import ParameterTypeError
 
     try:
