@@ -1,5 +1,6 @@
 """``eightflow review list`` and ``eightflow review decide``: people in the loop.
 
+``export`` writes a batch's decided reviews as a labelled CSV for ``eightflow eval``.
 ``list`` shows pending reviews (id, workflow, document, step, reason, link to the UI).
 ``decide`` records a decision exactly as the UI form does: the ledger, the document's row
 in the results files and a ``review-decisions`` artifact are updated, and a paused single
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -108,6 +110,29 @@ def decide_command(
                 + (f"; results updated in {decided['out_dir']}" if decided.get("out_dir") else "")
             )
         )
+
+
+@review_app.command("export")
+def export_command(
+    results_dir: Annotated[Path, typer.Argument(help="A batch's results folder (its --out).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The labelled CSV to write.")],
+    kind: Annotated[
+        str, typer.Option(help="Which decisions: sentiment (text,label) or entities.")
+    ] = "sentiment",
+) -> None:
+    """Write a batch's decided reviews as a labelled CSV that `eightflow eval` scores."""
+    from eightflow.cli.console import fail, out
+    from eightflow.errors import WorkflowError
+    from eightflow.review.export import export_labelled
+    from eightflow.safety.inert import console_text
+
+    try:
+        summary = export_labelled(results_dir, output, kind)
+    except (WorkflowError, OSError) as exc:
+        fail(str(exc))
+        return
+    out.print(console_text(summary.line()))
+    out.print(console_text(f"score a prompt on it: eightflow eval WORKFLOW {output}"))
 
 
 REVIEW_HEAD = ["workflow", "step", "prompt", "step runs", "reviews", "pending"]
