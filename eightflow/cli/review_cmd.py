@@ -123,11 +123,12 @@ def export_command(
     """Write a batch's decided reviews as a labelled CSV that `eightflow eval` scores."""
     from eightflow.cli.console import fail, out
     from eightflow.errors import WorkflowError
+    from eightflow.registry import load_workflow
     from eightflow.review.export import export_labelled
     from eightflow.safety.inert import console_text
 
     try:
-        summary = export_labelled(results_dir, output, kind)
+        summary = export_labelled(results_dir, output, kind, loader=load_workflow)
     except (WorkflowError, OSError) as exc:
         fail(str(exc))
         return

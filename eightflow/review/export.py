@@ -20,6 +20,7 @@ import csv
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,14 @@ def export_labelled(
     out: Path | str,
     kind: str = "sentiment",
     ledger: Ledger | None = None,
+    loader: Callable[[str], Any] | None = None,
 ) -> ExportSummary:
-    """Write ``results_dir``'s decided reviews of ``kind`` as a labelled CSV at ``out``."""
+    """Write ``results_dir``'s decided reviews of ``kind`` as a labelled CSV at ``out``.
+
+    ``loader`` gives a workflow class by name (the CLI passes the registry's: the review
+    package does not import it)."""
+    if loader is None:
+        raise WorkflowError("export_labelled needs a workflow loader (eightflow.registry)")
     if kind not in KIND_COLUMNS:
         raise WorkflowError(f"unknown kind '{kind}'; one of: {', '.join(KIND_COLUMNS)}")
     folder = Path(os.path.realpath(Path(results_dir).expanduser()))
@@ -97,7 +104,7 @@ def export_labelled(
             summary.skipped[_why_not(row)] += 1
             continue
         expected = expected_cell(kind, row.get("final"))
-        text = _document_text(row, ledger) if expected is not None else None
+        text = _document_text(row, ledger, loader) if expected is not None else None
         if expected is None or text is None:
             summary.skipped["without a readable document or label"] += 1
             continue
@@ -122,15 +129,16 @@ def _why_not(row: dict[str, Any]) -> str:
     return "rejected" if row.get("decision") == "reject" else "pending"
 
 
-def _document_text(review: dict[str, Any], ledger: Ledger) -> str | None:
+def _document_text(
+    review: dict[str, Any], ledger: Ledger, loader: Callable[[str], Any]
+) -> str | None:
     """The reviewed document's text, re-read as replay does (the sha256 must match)."""
-    from eightflow.registry import load_workflow
     from eightflow.store.recorded_inputs import restore_inputs
 
     run = ledger.run(review["run_id"])
     if run is None or not run.get("inputs"):
         return None
-    cls = load_workflow(review["workflow"])
+    cls = loader(review["workflow"])
 
     def read_text(path: str) -> str:
         document = cls.inputs_from_path(path)["document"]

@@ -63,10 +63,10 @@ def review_form(rule: ReviewRule, request: ReviewRequest) -> Any:
         annotation, empty = form_type(info.annotation)
         fields[name] = (annotation, Field(default=empty, description=info.description))
     required = ["decision", *rule.editable]
-    base = type(
+    base: type[RunInput] = type(
         "ReviewForm", (RunInput,), {"model_config": {"json_schema_extra": _requiring(required)}}
     )
-    form = create_model(f"Review_{rule.name}", __base__=base, **fields)
+    form: Any = create_model(f"Review_{rule.name}", __base__=base, **fields)
     defaults = {name: proposed.get(name) for name in rule.editable if name in proposed}
     return form.with_initial_data(description=request_markdown(_row(request)), **defaults)
 

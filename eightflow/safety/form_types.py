@@ -136,7 +136,7 @@ def form_type(annotation: Any) -> tuple[Any, Any]:
 def _admitting(bound: Any, empty: Any) -> Any:
     """A lower bound that lets the empty value through (``gt=0`` -> ``ge=0`` for 0)."""
     if isinstance(bound, annotated_types.Gt) and bound.gt == empty:
-        return annotated_types.Ge(bound.gt)
+        return annotated_types.Ge(bound.gt)  # type: ignore[arg-type]
     return bound
 
 

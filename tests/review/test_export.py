@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from eightflow.cli.main import app
 from eightflow.errors import WorkflowError
 from eightflow.evaluation.csv_kinds import load_dataset
+from eightflow.registry import load_workflow
 from eightflow.review.export import expected_cell, export_labelled
 
 pytestmark = pytest.mark.prefect  # the batch runs against the session's Prefect API
@@ -69,7 +70,7 @@ def decided(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
 def test_export_writes_the_approved_and_edited_labels(decided: dict[str, Any]) -> None:
     target = decided["root"] / "labelled.csv"
-    summary = export_labelled(decided["out"], target)
+    summary = export_labelled(decided["out"], target, loader=load_workflow)
     assert (summary.written, dict(summary.skipped)) == (2, {"rejected": 1})
     task, rows = load_dataset(target)  # what `eightflow eval` reads
     assert task == "sentiment"
@@ -101,12 +102,14 @@ def test_a_folder_that_is_not_a_batchs_results_is_refused_by_name(
     decided: dict[str, Any], where: str, problem: str
 ) -> None:
     with pytest.raises(WorkflowError, match=problem):
-        export_labelled(decided["root"] / where, decided["root"] / "x.csv")
+        export_labelled(decided["root"] / where, decided["root"] / "x.csv", loader=load_workflow)
 
 
 def test_entities_without_decisions_say_so(decided: dict[str, Any]) -> None:
     with pytest.raises(WorkflowError, match="no decided entities reviews"):
-        export_labelled(decided["out"], decided["root"] / "e.csv", kind="entities")
+        export_labelled(
+            decided["out"], decided["root"] / "e.csv", kind="entities", loader=load_workflow
+        )
 
 
 @pytest.mark.parametrize(
@@ -130,6 +133,6 @@ def test_the_expected_cell_of_a_decided_output(kind: str, final: Any, expected: 
 
 def test_the_written_csv_has_the_kinds_header(decided: dict[str, Any]) -> None:
     target = decided["root"] / "header.csv"
-    export_labelled(decided["out"], target)
+    export_labelled(decided["out"], target, loader=load_workflow)
     with target.open(encoding="utf-8") as handle:
         assert next(csv.reader(handle)) == ["text", "label"]
