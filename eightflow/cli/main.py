@@ -93,15 +93,26 @@ def run_command(
     cache = None if refresh else ResponseCache.default()
     wf = cls(model=model, cache=cache, review_below=review_below)
     result = asyncio.run(wf.execute(raise_on_failure=False, **inputs))
+    from eightflow.review.people import decisions_of_run
+
+    decisions = decisions_of_run(result.run_id)  # who decided what, if people were asked
+    wall_s = (_utc_now() - result.started).total_seconds() if decisions else None
     if as_json:
-        sys.stdout.write(result.to_json() + "\n")
+        data = result.to_dict() | {"decisions": decisions, "wall_s": wall_s}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     else:
         from eightflow.cli.render import print_result
 
-        print_result(result, out)
+        print_result(result, out, decisions=decisions, wall_s=wall_s)
         if result.ui_url:
             out.print(f"\nPrefect UI: {result.ui_url}")
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _utc_now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
 
 
 def _load_while_importing(cls: Any, path: Path) -> dict[str, Any]:

@@ -182,6 +182,11 @@ def report_markdown(report: dict[str, Any], images: dict[str, str], by: str | No
 
         lines += ["## Reviews", ""]
         lines += [*markdown_table(REVIEW_HEAD, review_rate_rows(report["reviews"])), ""]
+    if report.get("decisions"):
+        from eightflow.cli.review_cmd import DECISION_HEAD, decision_rows
+
+        lines += ["## Decided by people", ""]
+        lines += [*markdown_table(DECISION_HEAD, decision_rows(report["decisions"])), ""]
     if report.get("evals") and by in ("prompt", "model"):
         from eightflow.cli.review_cmd import EVAL_HEAD, eval_score_rows
 
@@ -310,11 +315,13 @@ def report_command(
 
     from eightflow.cli.batches_cmd import add_batch_api, batch_api_lines
     from eightflow.observe.review_metrics import eval_scores, review_rates
+    from eightflow.review.people import recent_decisions
 
     add_batch_api(report, ledger, window)
     cutoff = _dt.fromisoformat(report["since"]) if report["since"] else None
     report["reviews"] = review_rates(ledger, workflow, cutoff)
     report["evals"] = eval_scores(ledger, workflow)
+    report["decisions"] = recent_decisions(ledger, workflow, cutoff)
     notes = err if fmt is ReportFormat.json else out
     if workflow and not report["workflows"]:
         err.print(
@@ -345,6 +352,10 @@ def report_command(
         from eightflow.cli.review_cmd import print_review_rates
 
         print_review_rates(report["reviews"], out)
+    if report["decisions"] and fmt is ReportFormat.table:
+        from eightflow.cli.review_cmd import print_decisions
+
+        print_decisions(report["decisions"], out)
     if report["evals"] and split in ("prompt", "model") and fmt is ReportFormat.table:
         from eightflow.cli.review_cmd import print_eval_scores
 

@@ -217,3 +217,37 @@ def print_eval_scores(scores: list[dict[str, Any]], console: Any) -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(review_app, name="review")
+
+
+DECISION_HEAD = ["decided", "workflow", "document", "step", "decision", "by", "note"]
+
+
+def decision_rows(decisions: list[dict[str, Any]]) -> list[list[str]]:
+    """People's latest decisions, one row each (``eightflow report``)."""
+    from eightflow.review.people import who
+
+    return [
+        [
+            str(d.get("decided") or "")[:19].replace("T", " "),
+            str(d.get("workflow") or ""),
+            str(d.get("document_id") or ""),
+            str(d.get("step") or ""),
+            str(d.get("status") or d.get("decision") or ""),
+            who(d),
+            str(d.get("note") or ""),
+        ]
+        for d in decisions
+    ]
+
+
+def print_decisions(decisions: list[dict[str, Any]], console: Any) -> None:
+    from rich.table import Table
+
+    from eightflow.safety.inert import console_text
+
+    table = Table(title="Decided by people (latest first)", title_justify="left")
+    for head in DECISION_HEAD:
+        table.add_column(head)
+    for row in decision_rows(decisions):
+        table.add_row(*(console_text(c) for c in row))
+    console.print(table)
