@@ -187,6 +187,12 @@ def report_markdown(report: dict[str, Any], images: dict[str, str], by: str | No
 
         lines += ["## Decided by people", ""]
         lines += [*markdown_table(DECISION_HEAD, decision_rows(report["decisions"])), ""]
+    if report.get("grounding_failures"):
+        from eightflow.cli.review_cmd import GROUNDING_HEAD, grounding_rows
+
+        lines += ["## Grounding failures", ""]
+        failures = grounding_rows(report["grounding_failures"])
+        lines += [*markdown_table(GROUNDING_HEAD, failures), ""]
     if report.get("evals") and by in ("prompt", "model"):
         from eightflow.cli.review_cmd import EVAL_HEAD, eval_score_rows
 
@@ -314,7 +320,7 @@ def report_command(
     from datetime import datetime as _dt
 
     from eightflow.cli.batches_cmd import add_batch_api, batch_api_lines
-    from eightflow.observe.review_metrics import eval_scores, review_rates
+    from eightflow.observe.review_metrics import eval_scores, grounding_failures, review_rates
     from eightflow.review.people import recent_decisions
 
     add_batch_api(report, ledger, window)
@@ -322,6 +328,7 @@ def report_command(
     report["reviews"] = review_rates(ledger, workflow, cutoff)
     report["evals"] = eval_scores(ledger, workflow)
     report["decisions"] = recent_decisions(ledger, workflow, cutoff)
+    report["grounding_failures"] = grounding_failures(ledger, workflow, cutoff)
     notes = err if fmt is ReportFormat.json else out
     if workflow and not report["workflows"]:
         err.print(
@@ -356,6 +363,10 @@ def report_command(
         from eightflow.cli.review_cmd import print_decisions
 
         print_decisions(report["decisions"], out)
+    if report["grounding_failures"] and fmt is ReportFormat.table:
+        from eightflow.cli.review_cmd import print_grounding_failures
+
+        print_grounding_failures(report["grounding_failures"], out)
     if report["evals"] and split in ("prompt", "model") and fmt is ReportFormat.table:
         from eightflow.cli.review_cmd import print_eval_scores
 

@@ -251,3 +251,25 @@ def print_decisions(decisions: list[dict[str, Any]], console: Any) -> None:
     for row in decision_rows(decisions):
         table.add_row(*(console_text(c) for c in row))
     console.print(table)
+
+
+GROUNDING_HEAD = ["workflow", "step", "model", "prompt", "not grounded because", "times"]
+
+
+def grounding_rows(failures: list[dict[str, Any]]) -> list[list[str]]:
+    """Grounding failures by kind of reason (``eightflow report``)."""
+    keys = ("workflow", "step", "model", "prompt", "reason", "count")
+    return [[str(f.get(k) or "") for k in keys] for f in failures]
+
+
+def print_grounding_failures(failures: list[dict[str, Any]], console: Any) -> None:
+    from rich.table import Table
+
+    from eightflow.safety.inert import console_text
+
+    table = Table(title="Grounding failures", title_justify="left")
+    for head in GROUNDING_HEAD:
+        table.add_column(head, justify="right" if head == "times" else "left")
+    for row in grounding_rows(failures):
+        table.add_row(*(console_text(c) for c in row))
+    console.print(table)
