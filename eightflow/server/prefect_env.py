@@ -83,6 +83,8 @@ def _connect(auto_start: bool | None) -> Connection:
     configured = os.environ.get("PREFECT_API_URL")
     if configured:
         ui = ui_base_url(os.environ.get("PREFECT_UI_URL") or configured.removesuffix("/api"))
+        if ui and not os.environ.get("PREFECT_UI_URL"):
+            os.environ["PREFECT_UI_URL"] = ui  # Prefect's "View at" lines open the same UI
         return Connection("configured", configured, ui, f"Using the Prefect API at {configured}.")
     server = LocalServer()
     settings = get_settings()

@@ -125,3 +125,28 @@ def test_no_module_but_the_helper_reads_prefects_ui_url() -> None:
         and "get_current_settings" in path.read_text(encoding="utf-8")
     ]
     assert readers == []
+
+
+@pytest.mark.parametrize(
+    ("preset", "expected"),
+    [
+        (None, "http://127.0.0.1:4555/v2"),  # derived from the API URL, on v2
+        ("https://ui.example/v2", "https://ui.example/v2"),  # the user's own is kept
+    ],
+)
+def test_a_configured_api_gets_the_same_ui_version_for_prefects_lines(
+    preset: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from eightflow.server import prefect_env
+
+    environ = {k: v for k, v in os.environ.items() if k != "PREFECT_UI_URL"}
+    environ["PREFECT_API_URL"] = "http://127.0.0.1:4555/api"
+    if preset:
+        environ["PREFECT_UI_URL"] = preset
+    monkeypatch.setattr(os, "environ", environ)
+    monkeypatch.setattr(prefect_env, "_connection", None)
+    connection = prefect_env.connect()
+    assert (connection.mode, connection.ui_url) == ("configured", expected)
+    assert environ["PREFECT_UI_URL"] == expected
