@@ -7,8 +7,8 @@ its own keys and files. So the form offers choices, not free text where it matte
   written when the deployment's parameter schema is built, i.e. at deploy time, from the
   operator's settings). ``EIGHTFLOW_ALLOWED_MODELS`` (comma-separated; ``prefect.yaml``
   passes it to workers); unset, it is ``EIGHTFLOW_MODEL``, ``EIGHTFLOW_FALLBACK_MODELS``
-  and the embedded model. The form preselects the operator's default model; an empty
-  value (``--param model=``) means that default too.
+  and the embedded model. The form preselects the operator's default model; code that
+  calls the flow may pass an empty value for that default.
 - ``ReadablePath``: a file or folder inside ``EIGHTFLOW_DATA_ROOTS`` (after links).
 - ``OutputFolder``: a folder inside ``EIGHTFLOW_OUT_ROOT``, never in prompts/ or the home.
 
