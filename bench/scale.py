@@ -77,8 +77,11 @@ def run_sharded_here(api: str, params: dict[str, Any]) -> dict[str, Any]:
     os.environ["PREFECT_API_URL"] = api
     from eightflow_app.flows.batch_sharded import ShardedParams, batch_sharded
 
+    from eightflow.safety.form_types import to_form
+
+    form = to_form(ShardedParams, ShardedParams(**params).model_dump())  # no None: form types
     t0 = time.monotonic()
-    state = asyncio.run(batch_sharded(**ShardedParams(**params).model_dump(), return_state=True))
+    state = asyncio.run(batch_sharded(**form, return_state=True))
     return {"state": state.type.value, "wall_s": time.monotonic() - t0, "load": os.getloadavg()[0]}
 
 

@@ -41,6 +41,7 @@ from eightflow.server.auth import (
 from eightflow.server.credentials import RUNNER_FILE, runner_auth
 from eightflow.server.launcher import healthy, start_front_door, stop_front_door
 from eightflow.server.local import LocalServer, _alive, prefect_executable
+from eightflow.server.ui_links import ui_base_url
 from eightflow.settings import get_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -72,10 +73,14 @@ def env_default(name: str, value: str) -> str:
     return os.environ.get(name) or value
 
 
-def stack_env(api_url: str, started_in: Path | None = None) -> dict[str, str]:
+def stack_env(
+    api_url: str, started_in: Path | None = None, public_url: str | None = None
+) -> dict[str, str]:
     """Environment for deploy and workers: our API and its auth string, the project dir,
     offline litellm, and the operator's limits (roots default to where the stack started;
-    models to the operator's list)."""
+    models to the operator's list). ``PREFECT_UI_URL`` is the UI people open (the front
+    door's ``public_url``) on the version every eightflow link opens, so Prefect's own
+    "View at" lines in the workers' runs point there too."""
     from eightflow.server.auth import client_env
     from eightflow.settings import allowed_models
 
@@ -89,6 +94,7 @@ def stack_env(api_url: str, started_in: Path | None = None) -> dict[str, str]:
             "EIGHTFLOW_ALLOWED_MODELS": ",".join(allowed_models()),
             "EIGHTFLOW_API_BASE": env_default("EIGHTFLOW_API_BASE", ""),
             "PREFECT_API_URL": api_url,
+            "PREFECT_UI_URL": ui_base_url(public_url or api_url.removesuffix("/api")) or "",
             "EIGHTFLOW_PROJECT_DIR": str(PROJECT_DIR),
             "EIGHTFLOW_HOME": str(get_settings().home),
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -201,7 +207,7 @@ def up(
             stop_front_door(int(door_pid))  # alive but not answering
         log(f"starting the front door on {public_url}")
         door_pid = start_front_door(host, public_port, server.url, server.home)
-    env = stack_env(server.api_url)
+    env = stack_env(server.api_url, public_url=public_url)
     use_server(server.api_url, public_url)
     for name in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT"):
         log(f"{name}={env[name]}")
@@ -260,8 +266,8 @@ def up(
     _save_state(state)
     profile = configure_profile(state["api_url"])
     log(
-        f"started {workers} worker(s); UI: {public_url} (operator's password: the auth "
-        f"string in {server.home / AUTH_FILE}; for the people who use the UI: "
+        f"started {workers} worker(s); UI: {ui_base_url(public_url)} (operator's password: "
+        f"the auth string in {server.home / AUTH_FILE}; for the people who use the UI: "
         f"{server.home / RUNNER_FILE})"
         + (f"; Prefect profile '{profile}' points at it" if profile else "")
     )

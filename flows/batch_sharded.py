@@ -19,7 +19,7 @@ from prefect.states import Failed
 from pydantic import AfterValidator, BaseModel, Field
 
 from eightflow.batch.params import FORM_CHECKS, BatchParams, shared_field
-from eightflow.safety.form_types import flat_parameters
+from eightflow.safety.form_types import flat_parameters, to_form
 from eightflow.safety.path_roots import check_output_dir, check_readable
 
 
@@ -73,7 +73,7 @@ async def batch_sharded(**options: Any) -> Any:
         shard = {
             "folder": str(check_readable(folder)),
             "out": str(shard_dirs[index]),
-            **params.model_dump(include=set(SHARED) - {"folder"}),
+            **to_form(BatchParams, params.model_dump(include=set(SHARED) - {"folder"})),
             "shard_index": index,
             "shard_count": shards,
         }

@@ -32,7 +32,7 @@ from eightflow import (
     WorkflowError,
     WorkflowResult,
 )
-from eightflow.safety.form_types import AllowedModel, ReadablePath
+from eightflow.safety.form_types import AllowedModel, ReadablePath, default_model_choice
 from eightflow.safety.sanitize import sanitize_text
 
 #: The shipped review rule: a person checks a sentiment the model is unsure of. Off by
@@ -179,20 +179,20 @@ ADHOC_TIMEOUT_S = 1800
 )
 async def document_analysis(
     path: ReadablePath,
-    model: AllowedModel = None,
-    review_below: Annotated[float | None, Field(ge=0, le=1)] = None,
+    model: AllowedModel = default_model_choice(),
+    review_below: Annotated[float, Field(ge=0, le=1)] = 0,
 ) -> dict[str, Any]:
     """Analyse one document; the run's report and trace are published as artifacts.
 
     Args:
         path: A .txt, .md, .html, .pdf or .docx file to analyse, inside the data roots
             (EIGHTFLOW_DATA_ROOTS).
-        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS); empty uses
+        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS); preselected:
             EIGHTFLOW_MODEL or the embedded offline model.
-        review_below: With a value (0 to 1), a sentiment whose confidence is below it pauses
-            the run for a person's decision (a form in the UI, or `eightflow review decide`).
+        review_below: A sentiment whose confidence is below this (0 to 1) pauses the run for
+            a person's decision (a form in the UI, or `eightflow review decide`); 0: no review.
     """
-    workflow = DocumentAnalysisWorkflow(model=model, review_below=review_below)
+    workflow = DocumentAnalysisWorkflow(model=model or None, review_below=review_below or None)
     inputs = await asyncio.to_thread(DocumentAnalysisWorkflow.inputs_from_path, path)
     result = await workflow.execute(raise_on_failure=True, **inputs)
     return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}

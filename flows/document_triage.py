@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from eightflow import Context, RetryPolicy, ReviewRule, StepResult, WorkflowResult
 from eightflow.embedded.planner import use_planning_rules
 from eightflow.planning.dynamic import DynamicWorkflow, StepType
-from eightflow.safety.form_types import AllowedModel, ReadablePath
+from eightflow.safety.form_types import AllowedModel, ReadablePath, default_model_choice
 from eightflow.safety.sanitize import sanitize_text
 
 # Offline, the embedded model plans this workflow by its own rules.
@@ -231,16 +231,18 @@ ADHOC_TIMEOUT_S = 1800
 
 
 @flow(name="document-triage", log_prints=True, timeout_seconds=ADHOC_TIMEOUT_S)
-async def document_triage_flow(path: ReadablePath, model: AllowedModel = None) -> dict[str, Any]:
+async def document_triage_flow(
+    path: ReadablePath, model: AllowedModel = default_model_choice()
+) -> dict[str, Any]:
     """Triage one document: plan, run the planned steps, publish the planning trace.
 
     Args:
         path: A .txt, .md, .html, .csv, .tsv, .pdf or .docx file to triage, inside the data
             roots (EIGHTFLOW_DATA_ROOTS).
-        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS); empty uses
+        model: A model from the operator's list (EIGHTFLOW_ALLOWED_MODELS); preselected:
             EIGHTFLOW_MODEL or the embedded offline model (which plans by rules).
     """
-    workflow = DocumentTriageWorkflow(model=model)
+    workflow = DocumentTriageWorkflow(model=model or None)
     inputs = await asyncio.to_thread(DocumentTriageWorkflow.inputs_from_path, path)
     result = await workflow.execute(raise_on_failure=True, **inputs)
     steps_run = [a for r in result.planning or [] for a in r.get("accepted", [])]

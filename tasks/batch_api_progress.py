@@ -18,7 +18,7 @@ PROGRESS_KEY = "batch-api-progress"
 
 def progress_markdown(batches: list[dict[str, Any]]) -> str:
     """One row per provider batch; a resumed batch links to the flow run that submitted it."""
-    from eightflow.server.prefect_env import flow_run_url
+    from eightflow.server.ui_links import flow_run_url
 
     head = ["wave", "batch", "model", "state", "completed", "failed", "total", "submitted by"]
     rows = []

@@ -324,6 +324,7 @@ async def publish_batch_artifacts(
         artifact_link,
         compact_rows,
         json_parts,
+        publish_compact,
         publish_table,
     )
     from prefect.artifacts import acreate_markdown_artifact
@@ -353,8 +354,8 @@ async def publish_batch_artifacts(
         markdown=batch_report(summary) + f"\nAll columns: {where}; also in results.parquet.\n",
         description="batch summary",
     )
-    tables = [
-        publish_table(f"{key_prefix}-results", index, part, f"one line per document; {where}")
+    tables = [  # markdown: its cells wrap in the UI's pane (a table artifact's scroll)
+        publish_compact(f"{key_prefix}-results", index, part, f"one line per document; {where}")
         for index, part in enumerate(json_parts(compact, max_bytes), start=1)
     ]
     written = await asyncio.gather(summary_md, *tables)

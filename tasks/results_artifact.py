@@ -1,7 +1,13 @@
 """The batch results artifact a person reads: a compact table that fits a 1,440 px screen.
 
+It is a markdown artifact: measured in Chromium on Prefect's v2 UI at a 1,440 px window
+(``tests/server/test_ui_links_e2e.py``), a *table* artifact's cells never wrap, so its
+compact rows still ran 1,428 px wide in the 742 px artifact pane and scrolled 686 px
+sideways; the same rows as a markdown table wrap inside the pane (690 px, no scrolling),
+with id, confidence and cost side by side.
+
 The full rows (every column, every token count) stay in ``results.parquet`` and in a second
-table artifact the compact one links to. The compact table has, per document:
+(table) artifact the compact one links to. The compact table has, per document:
 
 - ``id``, ``status``;
 - the workflow's main outputs: its first :data:`MAIN_OUTPUTS` text columns (for document
@@ -97,6 +103,31 @@ def json_parts(records: list[dict[str, Any]], max_bytes: int) -> list[list[dict[
     return parts
 
 
+def compact_markdown(records: list[dict[str, Any]], what: str) -> str:
+    """Compact rows as a markdown table (every cell escaped), under a one-line caption."""
+    from eightflow.observe.report import markdown_table
+
+    if not records:
+        return f"{what}\n\nNo documents.\n"
+    head = list(records[0])
+    rows = [[record.get(column) for column in head] for record in records]
+    return "\n".join([what, "", *markdown_table(head, rows), ""])
+
+
+async def publish_compact(
+    key: str, index: int, part: list[dict[str, Any]], what: str
+) -> tuple[str, Any]:
+    """The compact rows as a markdown artifact under ``key`` (``key-N`` for part N)."""
+    from prefect.artifacts import acreate_markdown_artifact
+
+    key = key if index == 1 else f"{key}-{index}"
+    caption = f"Results, part {index}: {what}"
+    artifact_id = await acreate_markdown_artifact(
+        key=key, markdown=compact_markdown(part, caption), description=caption
+    )
+    return key, artifact_id
+
+
 async def publish_table(
     key: str, index: int, part: list[dict[str, Any]], what: str
 ) -> tuple[str, Any]:
@@ -111,8 +142,7 @@ async def publish_table(
 
 
 def artifact_link(artifact_id: Any) -> str | None:
-    """The artifact's page in the UI the CLI links to (v2), when a UI URL is known."""
-    from prefect.settings import get_current_settings
+    """The artifact's page in the UI (see :mod:`eightflow.server.ui_links`)."""
+    from eightflow.server.ui_links import artifact_url
 
-    ui = get_current_settings().ui_url
-    return f"{str(ui).rstrip('/')}/v2/artifacts/artifact/{artifact_id}" if ui else None
+    return artifact_url(artifact_id)

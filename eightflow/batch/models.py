@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from eightflow.observe.stats import percentile
 from eightflow.runtime.records import StepRecord
+from eightflow.safety.form_types import none_if_empty
 
 DocumentStatus = Literal[
     "completed", "failed", "budget_exceeded", "unprocessed", "needs_review", "rejected"
@@ -26,20 +27,22 @@ class BatchOptions(BaseModel):
 
     model: str | None = Field(
         default=None,
-        description="litellm model string (e.g. openai/gpt-4o-mini); in a Run form, one of "
-        "the operator's list (EIGHTFLOW_ALLOWED_MODELS). Empty: EIGHTFLOW_MODEL or the "
+        description="litellm model string (e.g. openai/gpt-4o-mini); in a Run form, a choice "
+        "of the operator's list (EIGHTFLOW_ALLOWED_MODELS). Empty: EIGHTFLOW_MODEL or the "
         "embedded offline model.",
     )
     concurrency: int = Field(
         default=8, ge=1, le=256, description="Model calls in flight across the batch (1 to 256)."
     )
     rpm: float | None = Field(
-        default=None, gt=0, description="Requests per minute cap across the batch; empty: none."
+        default=None,
+        gt=0,
+        description="Requests per minute cap across the batch; 0 or empty: none.",
     )
     max_cost_usd: float | None = Field(
         default=None,
         ge=0,
-        description="Stop starting model calls past this spend in USD; empty: no cap.",
+        description="Stop starting model calls past this spend in USD; 0 or empty: no cap.",
     )
     on_budget: Literal["stop", "cheaper", "batch-api", "ask"] = Field(
         default="stop",
@@ -61,7 +64,7 @@ class BatchOptions(BaseModel):
         ge=0,
         le=1,
         description="Send outputs whose confidence is below this (0 to 1) to a person: the "
-        "document ends needs_review (see `eightflow review list`). Empty: no review.",
+        "document ends needs_review (see `eightflow review list`). 0 or empty: no review.",
     )
     granularity: Literal["document", "step"] = Field(
         default="document",
@@ -110,6 +113,12 @@ class BatchOptions(BaseModel):
         description="Run with a cost cap even when the model's price is unknown "
         "(the cap then cannot hold).",
     )
+
+    @field_validator("model", "rpm", "max_cost_usd", "review_below", "workers", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        """A form's empty value ("" or 0) means none: no cap, no review, the default model."""
+        return none_if_empty(value)
 
 
 class DocumentOutcome(BaseModel):

@@ -18,11 +18,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, GetJsonSchemaHandler, field_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import CoreSchema
 
 from eightflow.batch.models import BatchOptions
-from eightflow.safety.form_types import AllowedModel, OutputFolder, ReadablePath
+from eightflow.safety.form_types import (
+    AllowedModel,
+    OutputFolder,
+    ReadablePath,
+    none_if_empty,
+    to_form,
+)
 
 
 def registered_workflow(value: str) -> str:
@@ -41,7 +48,20 @@ def shared_field(model: type[Any], name: str, **overrides: Any) -> Any:
     return FieldInfo.merge_field_infos(model.model_fields[name], **overrides)
 
 
-RegisteredWorkflow = Annotated[str, AfterValidator(registered_workflow)]
+class WorkflowChoices:
+    """JSON schema of a workflow field: a choice of the registered workflows."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        from eightflow.registry import workflow_names
+
+        schema = dict(handler(core_schema))
+        schema["enum"] = list(workflow_names())
+        return schema
+
+
+RegisteredWorkflow = Annotated[str, AfterValidator(registered_workflow), WorkflowChoices()]
 
 
 class BatchParams(BatchOptions):
@@ -69,10 +89,16 @@ class BatchParams(BatchOptions):
     )
     recursive: bool = Field(default=True, description="Descend into sub-folders.")
 
+    @field_validator("include", "exclude", mode="before")
+    @classmethod
+    def _no_patterns(cls, value: Any) -> Any:
+        """A form's empty list means no patterns."""
+        return none_if_empty(value)
+
     def flow_parameters(self) -> dict[str, Any]:
         """The flat parameters of the ``batch-documents`` flow (no base URL: that is the
-        operator's EIGHTFLOW_API_BASE)."""
-        return self.model_dump(exclude=set(FLOW_EXCLUDES))
+        operator's EIGHTFLOW_API_BASE), as a Run form sends them (no ``None``: empty values)."""
+        return to_form(type(self), self.model_dump(exclude=set(FLOW_EXCLUDES)))
 
     def batch_options(self) -> BatchOptions:
         """The engine's part of these options."""

@@ -93,15 +93,26 @@ def run_command(
     cache = None if refresh else ResponseCache.default()
     wf = cls(model=model, cache=cache, review_below=review_below)
     result = asyncio.run(wf.execute(raise_on_failure=False, **inputs))
+    from eightflow.review.people import decisions_of_run
+
+    decisions = decisions_of_run(result.run_id)  # who decided what, if people were asked
+    wall_s = (_utc_now() - result.started).total_seconds() if decisions else None
     if as_json:
-        sys.stdout.write(result.to_json() + "\n")
+        data = result.to_dict() | {"decisions": decisions, "wall_s": wall_s}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     else:
         from eightflow.cli.render import print_result
 
-        print_result(result, out)
+        print_result(result, out, decisions=decisions, wall_s=wall_s)
         if result.ui_url:
             out.print(f"\nPrefect UI: {result.ui_url}")
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _utc_now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
 
 
 def _load_while_importing(cls: Any, path: Path) -> dict[str, Any]:
@@ -164,7 +175,10 @@ def analyze_command(
     # The local user is the operator: their --model and --api-base are allowed for this
     # process, as EIGHTFLOW_ALLOWED_MODELS / EIGHTFLOW_API_BASE would be on a worker.
     allow_operator_choices(model, api_base)
-    parameters = {name: value for name, value in options.items() if name not in FLOW_EXCLUDES}
+    from eightflow.safety.form_types import to_form
+
+    chosen = {name: value for name, value in options.items() if name not in FLOW_EXCLUDES}
+    parameters = to_form(BatchParams, chosen)  # the flow's form types: no None, empty values
     from prefect.exceptions import ParameterTypeError
 
     try:
@@ -192,7 +206,7 @@ def analyze_command(
         return
     out_dir = Path(options["out"]).resolve()
     brief = {**summary.brief(), "out": str(out_dir), "flow_state": state.name}
-    from eightflow.server.prefect_env import flow_run_url
+    from eightflow.server.ui_links import flow_run_url
 
     brief["ui_url"] = flow_run_url(summary.flow_run_id)
     if as_json:
@@ -287,10 +301,12 @@ def server_start(
         _fail(str(exc))
         return
     from eightflow.server.auth import AUTH_FILE, configure_profile
+    from eightflow.server.ui_links import ui_base_url
 
     profile = configure_profile(status["api_url"])
     out.print(
-        f"Prefect server running at {status['url']} (pid {status['pid']}); UI: {status['url']}"
+        f"Prefect server running at {status['url']} (pid {status['pid']}); "
+        f"UI: {ui_base_url(status['url'])}"
     )
     home = server.home
     out.print(

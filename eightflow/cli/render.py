@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -13,7 +15,16 @@ from eightflow.safety.sanitize import sanitize
 _SKIP = {"report", "key_points", "keyphrases"}
 
 
-def print_result(result: WorkflowResult, console: Console) -> None:
+def print_result(
+    result: WorkflowResult,
+    console: Console,
+    decisions: list[dict[str, Any]] | None = None,
+    wall_s: float | None = None,
+) -> None:
+    """The run's outputs and steps; ``decisions``: people's (the total then counts the
+    wall time, ``wall_s``, with the wait for them)."""
+    from eightflow.review.people import decision_line, total_line, waited_seconds
+
     data = result.to_dict()
     colour = "green" if result.ok else "red"
     console.print(
@@ -51,7 +62,12 @@ def print_result(result: WorkflowResult, console: Console) -> None:
             fmt_cost(step.cost_usd),
         )
     console.print(table)
+    if decisions:
+        console.print("\n[bold]Decided by people[/bold]")
+        for row in decisions:
+            console.print(console_text(decision_line(row)))
+    spent = total_line(result.duration_ms / 1000, wall_s, waited_seconds(decisions or []))
     console.print(
-        f"total: {result.duration_ms / 1000:.2f} s, {result.model_calls} model calls, "
+        f"total: {spent}, {result.model_calls} model calls, "
         f"{result.tokens.input}/{result.tokens.output} tokens, {fmt_cost(result.cost_usd)}"
     )

@@ -182,6 +182,17 @@ def report_markdown(report: dict[str, Any], images: dict[str, str], by: str | No
 
         lines += ["## Reviews", ""]
         lines += [*markdown_table(REVIEW_HEAD, review_rate_rows(report["reviews"])), ""]
+    if report.get("decisions"):
+        from eightflow.cli.review_cmd import DECISION_HEAD, decision_rows
+
+        lines += ["## Decided by people", ""]
+        lines += [*markdown_table(DECISION_HEAD, decision_rows(report["decisions"])), ""]
+    if report.get("grounding_failures"):
+        from eightflow.cli.review_cmd import GROUNDING_HEAD, grounding_rows
+
+        lines += ["## Grounding failures", ""]
+        failures = grounding_rows(report["grounding_failures"])
+        lines += [*markdown_table(GROUNDING_HEAD, failures), ""]
     if report.get("evals") and by in ("prompt", "model"):
         from eightflow.cli.review_cmd import EVAL_HEAD, eval_score_rows
 
@@ -295,7 +306,7 @@ def report_command(
     """Success, failures, cost, cache use and step latency across the ledger's runs."""
     from eightflow.cli.console import err, fail, out
     from eightflow.observe.ledger_metrics import cost_per_day, ledger_report, parse_duration
-    from eightflow.server.prefect_env import flow_run_url
+    from eightflow.server.ui_links import flow_run_url
     from eightflow.store.ledger import default_ledger
 
     try:
@@ -309,12 +320,15 @@ def report_command(
     from datetime import datetime as _dt
 
     from eightflow.cli.batches_cmd import add_batch_api, batch_api_lines
-    from eightflow.observe.review_metrics import eval_scores, review_rates
+    from eightflow.observe.review_metrics import eval_scores, grounding_failures, review_rates
+    from eightflow.review.people import recent_decisions
 
     add_batch_api(report, ledger, window)
     cutoff = _dt.fromisoformat(report["since"]) if report["since"] else None
     report["reviews"] = review_rates(ledger, workflow, cutoff)
     report["evals"] = eval_scores(ledger, workflow)
+    report["decisions"] = recent_decisions(ledger, workflow, cutoff)
+    report["grounding_failures"] = grounding_failures(ledger, workflow, cutoff)
     notes = err if fmt is ReportFormat.json else out
     if workflow and not report["workflows"]:
         err.print(
@@ -345,6 +359,14 @@ def report_command(
         from eightflow.cli.review_cmd import print_review_rates
 
         print_review_rates(report["reviews"], out)
+    if report["decisions"] and fmt is ReportFormat.table:
+        from eightflow.cli.review_cmd import print_decisions
+
+        print_decisions(report["decisions"], out)
+    if report["grounding_failures"] and fmt is ReportFormat.table:
+        from eightflow.cli.review_cmd import print_grounding_failures
+
+        print_grounding_failures(report["grounding_failures"], out)
     if report["evals"] and split in ("prompt", "model") and fmt is ReportFormat.table:
         from eightflow.cli.review_cmd import print_eval_scores
 

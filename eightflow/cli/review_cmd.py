@@ -1,5 +1,6 @@
 """``eightflow review list`` and ``eightflow review decide``: people in the loop.
 
+``export`` writes a batch's decided reviews as a labelled CSV for ``eightflow eval``.
 ``list`` shows pending reviews (id, workflow, document, step, reason, link to the UI).
 ``decide`` records a decision exactly as the UI form does: the ledger, the document's row
 in the results files and a ``review-decisions`` artifact are updated, and a paused single
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -110,6 +112,30 @@ def decide_command(
         )
 
 
+@review_app.command("export")
+def export_command(
+    results_dir: Annotated[Path, typer.Argument(help="A batch's results folder (its --out).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The labelled CSV to write.")],
+    kind: Annotated[
+        str, typer.Option(help="Which decisions: sentiment (text,label) or entities.")
+    ] = "sentiment",
+) -> None:
+    """Write a batch's decided reviews as a labelled CSV that `eightflow eval` scores."""
+    from eightflow.cli.console import fail, out
+    from eightflow.errors import WorkflowError
+    from eightflow.registry import load_workflow
+    from eightflow.review.export import export_labelled
+    from eightflow.safety.inert import console_text
+
+    try:
+        summary = export_labelled(results_dir, output, kind, loader=load_workflow)
+    except (WorkflowError, OSError) as exc:
+        fail(str(exc))
+        return
+    out.print(console_text(summary.line()))
+    out.print(console_text(f"score a prompt on it: eightflow eval WORKFLOW {output}"))
+
+
 REVIEW_HEAD = ["workflow", "step", "prompt", "step runs", "reviews", "pending"]
 REVIEW_HEAD += ["review rate", "approval rate", "edit rate", "rejection rate", "median s"]
 
@@ -191,3 +217,59 @@ def print_eval_scores(scores: list[dict[str, Any]], console: Any) -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(review_app, name="review")
+
+
+DECISION_HEAD = ["decided", "workflow", "document", "step", "decision", "by", "note"]
+
+
+def decision_rows(decisions: list[dict[str, Any]]) -> list[list[str]]:
+    """People's latest decisions, one row each (``eightflow report``)."""
+    from eightflow.review.people import who
+
+    return [
+        [
+            str(d.get("decided") or "")[:19].replace("T", " "),
+            str(d.get("workflow") or ""),
+            str(d.get("document_id") or ""),
+            str(d.get("step") or ""),
+            str(d.get("status") or d.get("decision") or ""),
+            who(d),
+            str(d.get("note") or ""),
+        ]
+        for d in decisions
+    ]
+
+
+def print_decisions(decisions: list[dict[str, Any]], console: Any) -> None:
+    from rich.table import Table
+
+    from eightflow.safety.inert import console_text
+
+    table = Table(title="Decided by people (latest first)", title_justify="left")
+    for head in DECISION_HEAD:
+        table.add_column(head)
+    for row in decision_rows(decisions):
+        table.add_row(*(console_text(c) for c in row))
+    console.print(table)
+
+
+GROUNDING_HEAD = ["workflow", "step", "model", "prompt", "not grounded because", "times"]
+
+
+def grounding_rows(failures: list[dict[str, Any]]) -> list[list[str]]:
+    """Grounding failures by kind of reason (``eightflow report``)."""
+    keys = ("workflow", "step", "model", "prompt", "reason", "count")
+    return [[str(f.get(k) or "") for k in keys] for f in failures]
+
+
+def print_grounding_failures(failures: list[dict[str, Any]], console: Any) -> None:
+    from rich.table import Table
+
+    from eightflow.safety.inert import console_text
+
+    table = Table(title="Grounding failures", title_justify="left")
+    for head in GROUNDING_HEAD:
+        table.add_column(head, justify="right" if head == "times" else "left")
+    for row in grounding_rows(failures):
+        table.add_row(*(console_text(c) for c in row))
+    console.print(table)

@@ -45,7 +45,7 @@ async def publish_run(
             )
         await acreate_markdown_artifact(
             key=artifact_key(name, "report"),
-            markdown=run_report(definition, result),
+            markdown=run_report(definition, result) + _people(result.run_id),
             description=f"{name} run {result.run_id}: {result.status}",
         )
         await acreate_table_artifact(
@@ -55,3 +55,14 @@ async def publish_run(
         )
     except Exception as exc:  # observation must not break the run it observes
         log.warning("could not publish artifacts for run %s: %s", result.run_id, exc)
+
+
+def _people(run_id: str) -> str:
+    """The report's "Decided by people" section (empty when nobody was asked)."""
+    from eightflow.review.people import decisions_of_run, people_markdown
+
+    try:
+        return people_markdown(decisions_of_run(run_id))
+    except Exception as exc:  # the ledger unreadable: the report goes out without it
+        log.warning("could not read the decisions of run %s: %s", run_id, exc)
+        return ""

@@ -15,6 +15,9 @@ whose model can be trusted in production.
 
 from __future__ import annotations
 
+import json
+import re
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -116,4 +119,37 @@ def eval_scores(ledger: Ledger, workflow: str | None = None) -> list[dict[str, A
             latest.values(),
             key=lambda r: (str(r["workflow"]), r["dataset"], r["prompt"], r["model"]),
         )
+    ]
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def grounding_failures(
+    ledger: Ledger, workflow: str | None = None, cutoff: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Why answers were not grounded in their documents, per workflow, step, model and
+    prompt: each kind of reason (its quoted text left out) with a count and one example."""
+    sql = (
+        "SELECT r.workflow, t.name AS step, t.model, t.prompt, "
+        "json_extract(t.notes, '$.grounding.reasons') AS reasons FROM steps t "
+        "JOIN runs r ON r.run_id = t.run_id "
+        "WHERE json_extract(t.notes, '$.grounding.grounded') = 0 AND r.started >= ?"
+    )
+    params: list[Any] = [cutoff.isoformat() if cutoff is not None else ""]
+    if workflow is not None:
+        sql += " AND r.workflow = ?"
+        params.append(workflow)
+    counts: Counter[tuple[str, ...]] = Counter()
+    examples: dict[tuple[str, ...], str] = {}
+    for row in ledger.query(sql, tuple(params)):
+        for reason in json.loads(row["reasons"] or "[]"):
+            kind = _QUOTED.sub("…", str(reason))
+            key = (row["workflow"], row["step"], row["model"] or "", row["prompt"] or "", kind)
+            counts[key] += 1
+            examples.setdefault(key, str(reason))
+    return [
+        dict(zip(("workflow", "step", "model", "prompt", "reason"), key, strict=True))
+        | {"count": n, "example": examples[key]}
+        for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ]

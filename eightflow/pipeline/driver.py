@@ -18,7 +18,7 @@ from eightflow.errors import BudgetExceeded, StepTimeout, WorkflowError
 from eightflow.runtime.records import RunStatus, StepRecord, TokenUsage, WorkflowResult, total_cost
 from eightflow.runtime.run_state import RunState
 from eightflow.safety.sanitize import sanitize_text
-from eightflow.server.prefect_env import flow_run_url
+from eightflow.server.ui_links import flow_run_url
 
 if TYPE_CHECKING:
     from eightflow.compiler.prefect_flow import CompiledWorkflow

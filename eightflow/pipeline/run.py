@@ -37,7 +37,7 @@ from eightflow.review.grounding_rule import (
 )
 from eightflow.runtime.records import WorkflowResult
 from eightflow.runtime.run_state import RunState
-from eightflow.server.prefect_env import flow_run_url
+from eightflow.server.ui_links import flow_run_url
 
 
 class PipelineWorkflow(Protocol):

@@ -91,16 +91,13 @@ def _key(value: Any) -> str:
 
 
 def _link(request: ReviewRequest) -> str | None:
-    if not request.task_run_id:
-        return None
-    from prefect.settings import get_current_settings
+    from eightflow.server.ui_links import task_run_url
 
-    ui = get_current_settings().ui_url
-    return f"{str(ui).rstrip('/')}/v2/runs/task-run/{request.task_run_id}" if ui else None
+    return task_run_url(request.task_run_id)
 
 
 def _flow_link(flow_run_id: str | None) -> str | None:
-    from eightflow.server.prefect_env import flow_run_url
+    from eightflow.server.ui_links import flow_run_url
 
     return flow_run_url(flow_run_id)
 

@@ -15,7 +15,7 @@ pending review row in the ledger that ``eightflow review decide`` settles later.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -32,8 +32,16 @@ from eightflow.settings import get_settings
 
 
 def review_form(rule: ReviewRule, request: ReviewRequest) -> Any:
-    """The RunInput form for one review, pre-filled with the model's output."""
+    """The RunInput form for one review, pre-filled with the model's output.
+
+    Choices are choices (the decision, and a field typed by a ``Literal`` such as a
+    sentiment label); no field is ``X | None`` (Prefect's UI would show a ``str``/``None``
+    toggle); the decision and the editable fields are required (filled in with what the
+    model produced), so only the note and the reviewer's name say "(Optional)".
+    """
     from prefect.input import RunInput
+
+    from eightflow.safety.form_types import form_type
 
     decision_type: Any = Literal[tuple(rule.actions)]
     fields: dict[str, Any] = {
@@ -41,32 +49,55 @@ def review_form(rule: ReviewRule, request: ReviewRequest) -> Any:
             decision_type,
             Field(default="approve", description="approve, edit (change fields) or reject"),
         ),
-        "note": (str, Field(default="", description="Why (required in spirit for a reject).")),
-        "reviewer": (str, Field(default="", description="Your name.")),
+        "note": (str, Field(default="", description="Why you decided so; say why you reject.")),
+        "reviewer": (
+            str,
+            Field(default="", description="Your name: the report and the CLI show who decided."),
+        ),
     }
     schema = rule.output_schema
     proposed = request.proposed if isinstance(request.proposed, dict) else {}
     for name in rule.editable:
         assert schema is not None  # the rule's validator guarantees it
         info = schema.model_fields[name]
-        annotation: Any = info.annotation
-        fields[name] = (annotation | None, Field(default=None, description=info.description))
-    form = create_model(f"Review_{rule.name}", __base__=RunInput, **fields)
-    defaults = {name: proposed.get(name) for name in rule.editable}
+        annotation, empty = form_type(info.annotation)
+        fields[name] = (annotation, Field(default=empty, description=info.description))
+    required = ["decision", *rule.editable]
+    base: type[RunInput] = type(
+        "ReviewForm", (RunInput,), {"model_config": {"json_schema_extra": _requiring(required)}}
+    )
+    form: Any = create_model(f"Review_{rule.name}", __base__=base, **fields)
+    defaults = {name: proposed.get(name) for name in rule.editable if name in proposed}
     return form.with_initial_data(description=request_markdown(_row(request)), **defaults)
+
+
+def _requiring(names: list[str]) -> Callable[[dict[str, Any]], None]:
+    """Mark ``names`` required in a form's JSON schema (their defaults stay: what the model
+    produced is filled in)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["required"] = [n for n in names if n in schema.get("properties", {})]
+
+    return extra
 
 
 def decision_from_form(
     answer: BaseModel, rule: ReviewRule, request: ReviewRequest
 ) -> tuple[str, dict[str, Any]]:
     """(decision, edits) from a submitted form: changed fields make it an edit."""
+    from eightflow.safety.form_types import form_type
+
     data = answer.model_dump()
     proposed = request.proposed if isinstance(request.proposed, dict) else {}
-    edits = {
-        name: data[name]
-        for name in rule.editable
-        if data.get(name) is not None and data[name] != proposed.get(name)
-    }
+    schema = rule.output_schema
+    edits = {}
+    for name in rule.editable:
+        value, before = data.get(name), proposed.get(name)
+        if schema is not None and before is None:  # the form shows "none" as an empty value
+            empty = form_type(schema.model_fields[name].annotation)[1]
+            value = None if value == empty and empty is not None else value
+        if value is not None and value != before:
+            edits[name] = value
     decision = str(data.get("decision") or "approve")
     if decision == "reject":
         return decision, {}

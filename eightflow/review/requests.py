@@ -86,16 +86,11 @@ def request_for(rule: ReviewRule, result: WorkflowResult, reasons: list[str]) ->
 
 
 def run_page(flow_run_id: str | None) -> str | None:
-    """The flow run's page in the UI whose *Resume* button opens the review form.
+    """The flow run's page in the UI, whose *Resume* (in the page's menu) opens the
+    review form (see :mod:`eightflow.server.ui_links` for the UI version)."""
+    from eightflow.server.ui_links import flow_run_url
 
-    Prefect 3.9's v2 UI shows no Resume button on a paused run; the v1 page does.
-    """
-    if not flow_run_id:
-        return None
-    from prefect.settings import get_current_settings
-
-    ui = get_current_settings().ui_url
-    return f"{str(ui).rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
+    return flow_run_url(flow_run_id)
 
 
 def jsonable(value: Any) -> Any:

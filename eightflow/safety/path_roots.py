@@ -6,6 +6,11 @@
   they are set.
 - Every check is on the real path, after following links: a link inside an allowed
   folder that leads out of it is refused.
+- A relative path is read from the working directory when that lands inside the roots,
+  else from the roots themselves (the first data root holding it; the output root). A
+  worker runs in the project's folder while ``eightflow stack up`` sets the roots to
+  where it was started (a copy of the project, say): a Run form's default
+  ``examples/sample.md`` means the one under the root, wherever the stack was started.
 - Whatever the roots, an output folder is never inside a prompts folder or
   ``EIGHTFLOW_HOME`` (a ``report.md`` there would break every later run, or overwrite the
   ledger).
@@ -50,10 +55,28 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def _anchored(path: Path | str, roots: list[Path] | None, exists: bool) -> Path | str:
+    """A relative ``path`` read against the roots when the working directory puts it
+    outside them (``exists``: only a root that holds it, else the first root)."""
+    given = Path(path).expanduser()
+    if given.is_absolute() or not roots:
+        return path
+    here = Path(os.path.realpath(given))
+    if any(_inside(here, root) for root in roots):
+        return path
+    for root in roots:
+        candidate = root / given
+        if not exists or candidate.exists():
+            return candidate
+    return roots[0] / given
+
+
 def check_readable(path: Path | str) -> Path:
-    """The real path of ``path`` if it lies inside a data root; else ``PathRootError``."""
-    real = Path(os.path.realpath(path))
+    """The real path of ``path`` if it lies inside a data root; else ``PathRootError``
+    (a relative path: see :func:`_anchored`)."""
     roots = data_roots()
+    path = _anchored(path, roots, exists=True)
+    real = Path(os.path.realpath(path))
     if roots is not None and not any(_inside(real, root) for root in roots):
         names = ", ".join(str(r) for r in roots)
         shown = f"{path} (really {real})" if str(real) != os.path.abspath(path) else str(path)
@@ -81,6 +104,8 @@ def forbidden_output_dirs() -> list[Path]:
 
 def check_output_dir(path: Path | str) -> Path:
     """The real path of an output folder, if allowed; else ``PathRootError``."""
+    root = out_root()
+    path = _anchored(path, [root] if root else None, exists=False)
     real = Path(os.path.realpath(Path(path).expanduser()))
     for forbidden in forbidden_output_dirs():
         if _inside(real, forbidden):
@@ -89,7 +114,6 @@ def check_output_dir(path: Path | str) -> Path:
                 "prompts folder or EIGHTFLOW_HOME",
                 path=str(path),
             )
-    root = out_root()
     if root is not None and not _inside(real, root):
         raise PathRootError(
             f"output folder {path} (really {real}) is outside the output root {root}; "

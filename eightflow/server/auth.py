@@ -128,18 +128,23 @@ def auth_headers(home: Path | None = None) -> dict[str, str]:
 
 
 def use_server(api_url: str, ui_url: str | None = None) -> None:
-    """Point this process at our server, with its auth string."""
+    """Point this process at our server, with its auth string; ``ui_url`` (the server's
+    root) becomes the UI version every link opens, Prefect's "View at" lines included."""
+    from eightflow.server.ui_links import ui_base_url
+
     os.environ["PREFECT_API_URL"] = api_url
     if ui_url:
-        os.environ["PREFECT_UI_URL"] = ui_url
+        os.environ["PREFECT_UI_URL"] = ui_base_url(ui_url) or ui_url
     os.environ.update(client_env())
 
 
 def configure_profile(api_url: str) -> str | None:
     """Put the API URL and auth string into the active Prefect profile; returns its name.
 
-    So that ``prefect deployment run ...`` in the same environment needs no extra step.
-    ``EIGHTFLOW_CONFIGURE_PROFILE=0`` leaves the profile alone.
+    So that ``prefect deployment run ...`` in the same environment needs no extra step,
+    and its "View at" links open the same UI version as eightflow's
+    (:mod:`eightflow.server.ui_links`). ``EIGHTFLOW_CONFIGURE_PROFILE=0`` leaves the profile
+    alone.
     """
     if not get_settings().configure_profile:
         return None
@@ -147,10 +152,16 @@ def configure_profile(api_url: str) -> str | None:
         PREFECT_API_AUTH_STRING,
         PREFECT_API_URL,
         PREFECT_PROFILES_PATH,
+        PREFECT_UI_URL,
         update_current_profile,
     )
 
-    values: dict[Any, Any] = {PREFECT_API_URL: api_url}
+    from eightflow.server.ui_links import ui_base_url
+
+    values: dict[Any, Any] = {
+        PREFECT_API_URL: api_url,
+        PREFECT_UI_URL: ui_base_url(api_url.removesuffix("/api")),
+    }
     auth = auth_string(create=False)
     if auth:
         values[PREFECT_API_AUTH_STRING] = auth
@@ -180,7 +191,8 @@ def unconfigure_profile(api_url: str) -> None:
     keep = {
         k: v
         for k, v in profile.settings.items()
-        if getattr(k, "name", str(k)) not in {"PREFECT_API_URL", "PREFECT_API_AUTH_STRING"}
+        if getattr(k, "name", str(k))
+        not in {"PREFECT_API_URL", "PREFECT_API_AUTH_STRING", "PREFECT_UI_URL"}
     }
     profiles.add_profile(type(profile)(name=current.name, settings=keep, source=profile.source))
     save_profiles(profiles)

@@ -48,6 +48,7 @@ from eightflow.server.owner import (
     process_alive,
     record_owner,
 )
+from eightflow.server.ui_links import ui_base_url
 from eightflow.settings import get_settings
 
 
@@ -126,6 +127,8 @@ class LocalServer:
                 "PREFECT_SERVER_API_PORT": str(self.port),
                 # The UI must call this port, not the default 4200.
                 "PREFECT_UI_API_URL": self.api_url,
+                # Links the server writes open the UI version eightflow links to.
+                "PREFECT_UI_URL": ui_base_url(self.url) or self.url,
                 # No telemetry heartbeat from the servers eightflow starts.
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                 "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",

@@ -21,7 +21,11 @@ from dataclasses import dataclass
 
 from eightflow.server.auth import use_server
 from eightflow.server.local import LocalServer
+from eightflow.server.ui_links import flow_run_url, ui_base_url
 from eightflow.settings import get_settings
+
+# flow_run_url: kept importable from here; built in eightflow.server.ui_links.
+__all__ = ["Connection", "connect", "ensure_connected", "flow_run_url"]
 
 
 @dataclass
@@ -78,7 +82,9 @@ def connect(auto_start: bool | None = None) -> Connection:
 def _connect(auto_start: bool | None) -> Connection:
     configured = os.environ.get("PREFECT_API_URL")
     if configured:
-        ui = os.environ.get("PREFECT_UI_URL") or configured.removesuffix("/api")
+        ui = ui_base_url(os.environ.get("PREFECT_UI_URL") or configured.removesuffix("/api"))
+        if ui and not os.environ.get("PREFECT_UI_URL"):
+            os.environ["PREFECT_UI_URL"] = ui  # Prefect's "View at" lines open the same UI
         return Connection("configured", configured, ui, f"Using the Prefect API at {configured}.")
     server = LocalServer()
     settings = get_settings()
@@ -120,13 +126,3 @@ def _ephemeral(reason: str) -> Connection:
         f"{reason} Running on a temporary in-process Prefect server instead: slower to start "
         "and its runs are not kept. Start a persistent one with `eightflow server start`.",
     )
-
-
-def flow_run_url(flow_run_id: str | None) -> str | None:
-    """The v2 UI page of a flow run (the server's default UI), when a UI URL is known."""
-    if not flow_run_id:
-        return None
-    from prefect.settings import get_current_settings
-
-    ui = get_current_settings().ui_url
-    return f"{str(ui).rstrip('/')}/v2/runs/flow-run/{flow_run_id}" if ui else None

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from eightflow.batch.params import CLI_EXCLUDES, FLOW_EXCLUDES, BatchParams
 from eightflow.cli.main import app
 from eightflow.cli.options import cli_options, option_name
-from eightflow.safety.form_types import flat_parameters
+from eightflow.safety.form_types import default_model_choice, flat_parameters, form_type
 
 CLI_ONLY = {"as_json"}  # --json: how the command prints, not a batch option
 
@@ -28,6 +28,15 @@ def _text(value: str | None) -> str:
 
 def _field_default(model: Any, name: str) -> Any:
     return model.model_fields[name].get_default(call_default_factory=True)
+
+
+def _form_default(model: Any, name: str) -> Any:
+    """The default a Run form shows: the field's, or for an optional field its empty value
+    (the preselected model for ``model``)."""
+    default = _field_default(model, name)
+    if default is None:
+        default = form_type(model.model_fields[name].annotation)[1]
+    return default_model_choice() if name == "model" else default
 
 
 def _flow_properties(fn: Any) -> dict[str, dict[str, Any]]:
@@ -53,7 +62,7 @@ def test_a_flow_parameter_is_its_field(name: str) -> None:
     field = BatchParams.model_fields[name]
     schema = _flow_properties(batch_documents.fn)[name]
     assert field.description and schema["description"] == _text(field.description)
-    assert schema.get("default") == _field_default(BatchParams, name)
+    assert schema.get("default") == _form_default(BatchParams, name)
     assert batch_documents.parameters.properties[name]["description"] == schema["description"]
 
 
@@ -77,7 +86,7 @@ def test_the_help_shows_every_option_and_its_description() -> None:
 def test_the_sharded_flow_shares_the_batch_fields(name: str) -> None:
     schema = _flow_properties(batch_sharded.fn)[name]
     assert schema["description"] == _text(BatchParams.model_fields[name].description)
-    assert schema.get("default") == _field_default(BatchParams, name)
+    assert schema.get("default") == _form_default(BatchParams, name)
     assert set(_flow_properties(batch_sharded.fn)) == set(ShardedParams.model_fields)
 
 

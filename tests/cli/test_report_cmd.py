@@ -111,7 +111,14 @@ def test_report_json_is_the_dict_alone(
     result = runner.invoke(app, ["report", "--format", "json", "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"workflows", "since", "reviews", "evals"}
+    assert set(data) == {
+        "workflows",
+        "since",
+        "reviews",
+        "evals",
+        "decisions",
+        "grounding_failures",
+    }
     (wf,) = data["workflows"]
     assert set(wf) == REPORT_KEYS
     assert (wf["name"], wf["runs"], wf["documents"]) == ("notes", 4, 4)
@@ -192,7 +199,9 @@ def test_report_table(runner: CliRunner, ledger_runs: None) -> None:
 def test_report_on_an_empty_ledger(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", "-f", "json", "--out", str(tmp_path / "e")])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"workflows": [], "since": None, "reviews": [], "evals": []}
+    empty = {"workflows": [], "since": None, "reviews": [], "evals": [], "decisions": []}
+    empty["grounding_failures"] = []
+    assert json.loads(result.stdout) == empty
     assert not (tmp_path / "e").exists()  # no rows, no plots
 
 

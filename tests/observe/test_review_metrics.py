@@ -95,3 +95,53 @@ def test_report_shows_review_rates(home: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "Reviews" in table.stdout and "approval" in table.stdout and "100.0%" in table.stdout
     markdown = runner.invoke(app, ["report", "--format", "markdown", "--out", str(home / "r")])
     assert "## Reviews" in markdown.stdout and "| sentiment@v2 |" in markdown.stdout
+
+
+# (run, model, prompt of the entities step, the grounding note's reasons; None: grounded)
+UNGROUNDED = [
+    ("g1", "openai/gpt-4o-mini", "entities@v1", ["entity 'Atlantis' is not in the document"]),
+    ("g2", "openai/gpt-4o-mini", "entities@v1", ["entity 'El Dorado' is not in the document"]),
+    (
+        "g3",
+        "openai/gpt-4o-mini",
+        "entities@v2",
+        ["summary cites '42%', which the document does not"],
+    ),
+    ("g4", "local/embedded", "entities@v1", None),
+]
+
+
+def seed_grounding(ledger: Ledger) -> None:
+    for run_id, model, prompt, reasons in UNGROUNDED:
+        ledger.write(
+            "INSERT INTO runs (run_id, workflow, version, status, started) VALUES (?,?,?,?,?)",
+            (run_id, "document_analysis", "v", "completed", NOW),
+        )
+        note = {"grounding": {"grounded": reasons is None, "reasons": reasons or []}}
+        ledger.write(
+            "INSERT INTO steps (run_id, name, status, model, prompt, notes) VALUES (?,?,?,?,?,?)",
+            (run_id, "entities", "completed", model, prompt, json.dumps(note)),
+        )
+
+
+def test_grounding_failures_are_counted_by_kind_of_reason(home: Path) -> None:
+    from eightflow.observe.review_metrics import grounding_failures
+
+    ledger = default_ledger()
+    seed_grounding(ledger)
+    found = grounding_failures(ledger)
+    assert [(f["prompt"], f["reason"], f["count"]) for f in found] == [
+        ("entities@v1", "entity … is not in the document", 2),
+        ("entities@v2", "summary cites …, which the document does not", 1),
+    ]
+    assert found[0]["example"] == "entity 'Atlantis' is not in the document"
+    assert grounding_failures(ledger, workflow="other") == []
+
+
+def test_eightflow_report_lists_grounding_failures(home: Path) -> None:
+    seed_grounding(default_ledger())
+    shown = CliRunner().invoke(app, ["report"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    assert (
+        "Grounding failures" in shown.output and "entity … is not in the document" in shown.output
+    )

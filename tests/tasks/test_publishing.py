@@ -193,7 +193,24 @@ async def _read_table(key: str, flow_run_id: UUID) -> list[dict[str, Any]]:
         found = await client.read_artifacts(artifact_filter=only)
     assert len(found) == 1, f"{len(found)} artifacts {key} in flow run {flow_run_id}"
     data = found[0].data
+    if found[0].type == "markdown":  # the compact results: a markdown table
+        return _markdown_rows(str(data))
     return json.loads(data) if isinstance(data, str) else data
+
+
+def _markdown_rows(markdown: str) -> list[dict[str, Any]]:
+    """The rows of the one markdown table in ``markdown`` (cells split on unescaped pipes)."""
+    import re
+
+    lines = [line for line in markdown.splitlines() if line.startswith("|")]
+    if not lines:
+        return []
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+
+    head = cells(lines[0])
+    return [dict(zip(head, cells(line), strict=True)) for line in lines[2:]]
 
 
 @pytest.mark.prefect

@@ -62,3 +62,26 @@ def test_compact_rows_hold_what_a_person_reads() -> None:
     assert (first["confidence"], first["cost"], first["retries"]) == ("0.81", "$0.000123", 1)
     assert (second["cost"], len(second["error"]) <= 50) == ("unpriced", True)
     assert sum(len(str(v)) for v in first.values()) <= 220
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [("plain words", "plain words"), ("a | b", "a \\| b"), ("[x](http://e)", "[x\\](http://e)")],
+)
+def test_the_compact_markdown_is_one_escaped_table_of_the_compact_columns(
+    cell: str, shown: str
+) -> None:
+    from eightflow_app.tasks.results_artifact import compact_markdown
+
+    rows = compact_rows(ResultsTable([_row("a.txt")]).columns, ResultsTable([_row("a.txt")]).rows)
+    rows[0]["error"] = cell
+    lines = compact_markdown(rows, "Results, part 1").splitlines()
+    assert lines[0] == "Results, part 1"
+    assert lines[2] == "| id | status | summary | topics | confidence | cost | retries | error |"
+    assert lines[4].startswith("| a.txt | completed |") and lines[4].endswith(f"| {shown} |")
+
+
+def test_no_rows_say_so() -> None:
+    from eightflow_app.tasks.results_artifact import compact_markdown
+
+    assert "No documents." in compact_markdown([], "Results, part 1")
