@@ -152,8 +152,16 @@ async def watch_shards(
 ) -> ShardWatch:
     """Poll until every shard is final or the deadline passes; returns ``watch``."""
     ids = [shard.flow_run_id for shard in watch.shards]
+    unreachable = False
     while True:
-        views = await read(ids)
+        try:
+            views = await read(ids)
+            unreachable = False
+        except Exception as exc:  # the API down for a moment: the deadline still holds
+            views = {}
+            if not unreachable:
+                watch._say(watch.warn, f"cannot read the shards' states ({exc!r}); retrying")
+            unreachable = True
         now = clock()
         for shard in watch.shards:
             view = views.get(shard.flow_run_id)
@@ -202,13 +210,13 @@ async def read_shard_views(ids: list[str]) -> dict[str, ShardView]:
         if artifact.flow_run_id is not None and isinstance(artifact.data, int | float):
             run = str(artifact.flow_run_id)
             progress[run] = max(progress.get(run, 0.0), float(artifact.data))
-    views = {}
-    for run in runs:
-        state = run.state
-        views[str(run.id)] = ShardView(
+    views: dict[str, ShardView] = {}
+    for flow_run in runs:
+        state = flow_run.state
+        views[str(flow_run.id)] = ShardView(
             state_type=state.type.value if state else "SCHEDULED",
             state_name=(state.name if state else None) or "Scheduled",
-            progress=progress.get(str(run.id)),
+            progress=progress.get(str(flow_run.id)),
         )
     return views
 
@@ -218,6 +226,7 @@ async def cancel_shards(shards: list[Shard]) -> list[str]:
     a shard not yet running is Cancelled; a running one is set Cancelling (its worker, if
     alive, stops its process). Returns what could not be done, for the log."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import State
     from prefect.states import Cancelled, Cancelling
 
     problems: list[str] = []
@@ -227,11 +236,13 @@ async def cancel_shards(shards: list[Shard]) -> list[str]:
     async with get_client() as client:
         for shard in running:
             message = "the batch-sharded coordinator stopped waiting for it"
-            state = Cancelling(message=message) if shard.state_type == "RUNNING" else None
+            state: State[Any] = (
+                Cancelling(message=message)
+                if shard.state_type == "RUNNING"
+                else Cancelled(message=message)
+            )
             try:
-                await client.set_flow_run_state(
-                    shard.flow_run_id, state or Cancelled(message=message), force=True
-                )
+                await client.set_flow_run_state(shard.flow_run_id, state, force=True)
             except Exception as exc:  # the report matters more than the cancel
                 problems.append(f"{shard.name}: could not cancel ({type(exc).__name__}: {exc})")
     return problems

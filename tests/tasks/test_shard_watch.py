@@ -172,3 +172,17 @@ def test_the_rerun_command_runs_the_shard_alone_from_the_cache() -> None:
     assert words[words.index("--flow-run-name") + 1] == "shard-2-of-2-again"
     sent = json.loads(words[words.index("--params") + 1])
     assert sent == {**parameters, "refresh": False}  # what it had finished comes from the cache
+
+
+async def test_an_unreachable_api_is_said_once_and_the_deadline_still_holds() -> None:
+    def script(poll: int) -> dict[str, ShardView]:
+        if 2 <= poll <= 5:
+            raise ConnectionError("server restarting")
+        return {"run-0": DONE, "run-1": running(50)}
+
+    server = FakeServer(script, step=5)
+    watch = make_watch(stall=60, deadline=100)
+    await watch_shards(watch, server.read, 5, server.clock, server.sleep)
+    assert server.now == 100
+    assert sum("cannot read the shards' states" in e for e in watch.events) == 1
+    assert [s.name for s in watch.unfinished()] == ["shard-2-of-2"]
