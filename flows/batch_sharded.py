@@ -84,7 +84,8 @@ class ShardedParams(BaseModel):
 @flow(name="batch-sharded", log_prints=True)
 @flat_parameters(ShardedParams, checks=FORM_CHECKS)
 async def batch_sharded(**options: Any) -> Any:
-    """Run every shard as its own flow run, wait for all, merge their outputs."""
+    """Run every shard as its own flow run, watch them (late ones named, up to the
+    deadline), merge the outputs of those that ran to their end."""
     params = ShardedParams(**options)
     folder, out, shards = params.folder, params.out, params.shards
     out_dir = check_output_dir(out)
