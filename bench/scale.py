@@ -12,8 +12,9 @@ here (root + PostgreSQL 15), SQLite otherwise, and a stub model in its own proce
 
 Both use ``refresh`` so neither is served from cache. Wall times are from the server's run
 records (creation to end). The last line printed is JSON with docs, wall_one_worker_s,
-wall_two_workers_s, throughput_ratio, cpu_bound (load seen during the runs), and the
-database used.
+wall_two_workers_s, throughput_ratio, cpu_bound (load seen during the runs), the
+database used, and late_shards / unfinished_shards: the shards the coordinator named late
+and those still unfinished at its deadline (``--shard-deadline-s``; it never waits for ever).
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def wait_run(
 
 def run_sharded_here(api: str, params: dict[str, Any]) -> dict[str, Any]:
     """The coordinator runs in this process, so both workers are free for the shards (a
-    coordinator deployed to the same pool would hold one of the two worker slots)."""
+    coordinator deployed to the same pool would hold one of the two worker slots). It ends
+    by its shard deadline at the latest, with the shards that were late or unfinished."""
     import asyncio
 
     os.environ["PREFECT_API_URL"] = api
@@ -80,9 +82,22 @@ def run_sharded_here(api: str, params: dict[str, Any]) -> dict[str, Any]:
     from eightflow.safety.form_types import to_form
 
     form = to_form(ShardedParams, ShardedParams(**params).model_dump())  # no None: form types
+
+    async def run() -> tuple[Any, Any]:
+        state = await batch_sharded(**form, return_state=True)
+        return state, await state.aresult(raise_on_failure=False)
+
     t0 = time.monotonic()
-    state = asyncio.run(batch_sharded(**form, return_state=True))
-    return {"state": state.type.value, "wall_s": time.monotonic() - t0, "load": os.getloadavg()[0]}
+    state, brief = asyncio.run(run())
+    brief = brief if isinstance(brief, dict) else {}
+    return {
+        "state": state.type.value,
+        "wall_s": time.monotonic() - t0,
+        "load": os.getloadavg()[0],
+        "late_shards": brief.get("late_shards", []),
+        "unfinished_shards": brief.get("failed_shards", []),
+        "message": state.message,
+    }
 
 
 def main() -> None:
@@ -94,6 +109,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--sqlite", action="store_true", help="Do not try PostgreSQL.")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--shard-stall-s", type=float, default=120.0, help="Name a shard late after this."
+    )
+    parser.add_argument(
+        "--shard-deadline-s",
+        type=float,
+        default=1200.0,
+        help="The two-shard phase ends by then, with the unfinished shards listed.",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="eightflow-scale-"))
@@ -143,7 +167,18 @@ def main() -> None:
             calls_one = stub.stats()["calls"]
             stub.reset()
             say(f"    {one['wall_s']:.1f} s; (b) two shards on two workers")
-            two = run_sharded_here(api, {**common, "out": str(work / "two"), "shards": 2})
+            two = run_sharded_here(
+                api,
+                {
+                    **common,
+                    "out": str(work / "two"),
+                    "shards": 2,
+                    "shard_stall_after_s": args.shard_stall_s,
+                    "shard_deadline_s": args.shard_deadline_s,
+                },
+            )
+            if two["unfinished_shards"]:
+                say(f"    {two['message']}")
             calls_two = stub.stats()["calls"]
             shards = httpx.post(
                 f"{api}/flow_runs/filter",
@@ -170,6 +205,9 @@ def main() -> None:
         "calls_one": calls_one,
         "calls_two": calls_two,
         "states": [one["state"], two["state"]],
+        # Shards named late by the coordinator, and those it gave up on at its deadline.
+        "late_shards": two["late_shards"],
+        "unfinished_shards": two["unfinished_shards"],
         "shards": timeline,
         "peak_load_one": round(one["load"], 2),
         "peak_load_two": round(two["load"], 2),

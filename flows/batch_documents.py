@@ -22,6 +22,7 @@ from prefect.states import Failed
 
 from eightflow.batch import BatchRunner
 from eightflow.batch.params import FLOW_EXCLUDES, FORM_CHECKS, FORM_ORDER, BatchParams
+from eightflow.batch.runner import in_shard
 from eightflow.registry import load_workflow
 from eightflow.safety.form_types import flat_parameters
 from eightflow.safety.path_roots import check_output_dir, check_readable
@@ -60,7 +61,8 @@ async def _run_batch(params: BatchParams) -> Any:
             root, params.include or None, params.exclude or None, params.recursive
         )
 
-    expected = sum(1 for _ in paths())
+    # This flow run's documents: a shard's progress and log count its own share only.
+    expected = sum(1 for _ in in_shard(paths(), root, params.shard_index, params.shard_count))
     out = check_output_dir(params.out)
     # Waiting for another batch's lock on the folder must not block this event loop.
     writer = ResultsWriter(out, lock=await asyncio.to_thread(OutDirLock(out).acquire))

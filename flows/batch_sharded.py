@@ -1,18 +1,32 @@
 """``batch-sharded``: split a large folder into shards that run on any worker, then merge.
 
 Each shard is a flow run of the ``batch-documents`` deployment with ``shard_index`` /
-``shard_count`` set, so the work pool spreads them over its workers; the merged results
-table and report are written once all shards are done.
+``shard_count`` set, so the work pool spreads them over its workers. The coordinator never
+waits blind (``eightflow_app.tasks.shard_watch``): it names a shard that makes no progress
+for ``shard_stall_after_s`` with its state, and at ``shard_deadline_s`` it stops waiting,
+merges the shards that finished, cancels the others and lists the command that re-runs
+each of them alone. It ends Completed only when every shard completed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Annotated, Any
 
 from eightflow_app.tasks.publishing import merge_shards
-from prefect import flow
+from eightflow_app.tasks.shard_watch import (
+    Shard,
+    ShardWatch,
+    cancel_shards,
+    poll_interval,
+    read_shard_views,
+    rerun_command,
+    shard_run_name,
+    watch_shards,
+)
+from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
 from prefect.deployments.flow_runs import arun_deployment
 from prefect.states import Failed
@@ -52,12 +66,26 @@ class ShardedParams(BaseModel):
     concurrency: int = shared_field(BatchParams, "concurrency")
     max_cost_usd: float | None = shared_field(BatchParams, "max_cost_usd")
     refresh: bool = shared_field(BatchParams, "refresh")
+    shard_stall_after_s: float = Field(
+        default=300.0,
+        ge=1,
+        description="A shard whose state and documents done have not changed for this many "
+        "seconds is named as late in the coordinator's log, with its state.",
+    )
+    shard_deadline_s: float | None = Field(
+        default=14400.0,
+        ge=1,
+        description="Seconds the coordinator waits for its shards; then it merges those that "
+        "finished, cancels the others and lists the command that re-runs each alone. "
+        "Empty: no limit.",
+    )
 
 
 @flow(name="batch-sharded", log_prints=True)
 @flat_parameters(ShardedParams, checks=FORM_CHECKS)
 async def batch_sharded(**options: Any) -> Any:
-    """Run every shard as its own flow run, wait for all, merge their outputs."""
+    """Run every shard as its own flow run, watch them (late ones named, up to the
+    deadline), merge the outputs of those that ran to their end."""
     params = ShardedParams(**options)
     folder, out, shards = params.folder, params.out, params.shards
     out_dir = check_output_dir(out)
@@ -69,27 +97,73 @@ async def batch_sharded(**options: Any) -> Any:
         out_dir / "shards" / run_tag / f"shard-{i + 1}-of-{shards}" for i in range(shards)
     ]
 
-    async def one(index: int) -> Any:
-        shard = {
+    def shard_parameters(index: int) -> dict[str, Any]:
+        return {
             "folder": str(check_readable(folder)),
             "out": str(shard_dirs[index]),
             **to_form(BatchParams, params.model_dump(include=set(SHARED) - {"folder"})),
             "shard_index": index,
             "shard_count": shards,
         }
-        return await arun_deployment(
+
+    async def start(index: int) -> Shard:
+        parameters = shard_parameters(index)
+        run = await arun_deployment(
             params.deployment,
-            parameters=shard,
-            timeout=None,
-            flow_run_name=f"shard-{index + 1}-of-{shards}",
+            parameters=parameters,
+            timeout=0,  # created, not awaited: the watch below follows every shard
+            flow_run_name=shard_run_name(index, shards),
             as_subflow=True,
         )
+        return Shard(index, shards, str(run.id), parameters)
 
-    runs = await asyncio.gather(*(one(i) for i in range(shards)))
-    merged = merge_shards(shard_dirs, out_dir)
-    failed = [r.name for r in runs if r.state is None or not r.state.is_completed()]
-    brief = {**merged, "shards": [str(r.id) for r in runs], "failed_shards": failed}
-    print(f"merged {merged['documents']} documents from {shards} shards into {out_dir}")
-    if failed:
-        return Failed(message=f"shards not completed: {', '.join(failed)}", data=brief)
-    return brief
+    logger = get_run_logger()
+    watch = ShardWatch(
+        shards=list(await asyncio.gather(*(start(i) for i in range(shards)))),
+        stall_after_s=params.shard_stall_after_s,
+        deadline_s=params.shard_deadline_s,
+        started=time.monotonic(),
+        log=logger.info,
+        warn=logger.warning,
+    )
+    await watch_shards(watch, read_shard_views, poll_interval(params.shard_stall_after_s))
+    return await _conclude(watch, params, shard_dirs, out_dir)
+
+
+async def _conclude(
+    watch: ShardWatch, params: ShardedParams, shard_dirs: list[Any], out_dir: Any
+) -> Any:
+    """Merge the shards that ran to their end; cancel and list the others."""
+    logger = get_run_logger()
+    ended = [s for s in watch.shards if s.state_type in ("COMPLETED", "FAILED")]
+    merged = merge_shards([shard_dirs[s.index] for s in ended], out_dir)
+    unfinished = watch.unfinished()
+    for problem in await cancel_shards(unfinished):
+        logger.warning(problem)
+    now = time.monotonic()
+    rerun = {s.name: rerun_command(params.deployment, s) for s in unfinished}
+    brief = {
+        **merged,
+        "shards": [s.flow_run_id for s in watch.shards],
+        "merged_shards": [s.name for s in ended],
+        "failed_shards": [s.name for s in unfinished],
+        "late_shards": [s.name for s in watch.shards if s.late and not s.final],
+        "shard_states": {s.name: s.state_name for s in watch.shards},
+        "rerun": rerun,
+    }
+    logger.info(
+        f"merged {merged['documents']} documents from {len(ended)} of {len(watch.shards)} "
+        f"shards into {out_dir}"
+    )
+    if not unfinished:
+        return brief
+    for name, command in rerun.items():
+        logger.warning(f"re-run {name} alone: {command}")
+    names = "; ".join(s.describe(now) for s in unfinished)
+    commands = " ; ".join(rerun.values())
+    message = (
+        f"{len(unfinished)} of {len(watch.shards)} shards not completed: {names}. "
+        f"Merged {merged['documents']} documents from {len(ended)} shard(s). "
+        f"Re-run each alone: {commands}"
+    )
+    return Failed(message=message, data=brief)

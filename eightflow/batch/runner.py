@@ -22,7 +22,7 @@ import asyncio
 import hashlib
 import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -273,16 +273,10 @@ class BatchRunner:
         return self.options.concurrency * 2
 
     def _shard(self, paths: Iterable[Path]) -> Iterable[Path]:
-        count, index = self.options.shard_count, self.options.shard_index
-        for path in paths:
-            if count == 1 or _shard_of(self._doc_id(path), count) == index:
-                yield path
+        return in_shard(paths, self.root, self.options.shard_index, self.options.shard_count)
 
     def _doc_id(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return path.name
+        return document_id(path, self.root)
 
     def _emit(self, outcome: DocumentOutcome) -> None:
         for sink in self.sinks:
@@ -431,6 +425,21 @@ def _default_ledger() -> Any:
 
 def failed_attempts_of(steps: Any) -> int:
     return sum(max(step.attempts - 1, 0) for step in steps)
+
+
+def document_id(path: Path, root: Path) -> str:
+    """A document's id: its path under the batch's folder (its name when outside it)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def in_shard(paths: Iterable[Path], root: Path, index: int, count: int) -> Iterator[Path]:
+    """The paths that belong to shard ``index`` of ``count`` (all of them when ``count`` is 1)."""
+    for path in paths:
+        if count == 1 or _shard_of(document_id(path, root), count) == index:
+            yield path
 
 
 def _shard_of(doc_id: str, count: int) -> int:

@@ -5,10 +5,9 @@ every process, its first start timed out against the 20 s default, and it kept o
 200 task runs once the process exited. A server started once and reused is faster from the
 second run on and keeps every run for the UI.
 
-The server is Prefect's own background server: ``prefect server start --background`` starts
-it, ``prefect server stop`` stops it and ``prefect server status`` reports on it, with
-``PREFECT_HOME`` set per server (Prefect keeps its pid file there). Three things are ours,
-each for a measured reason:
+The server is Prefect's own: ``prefect server start`` runs it, ``prefect server stop`` stops
+it and ``prefect server status`` reports on it, with ``PREFECT_HOME`` set per server (Prefect
+keeps its pid file there). Four things are ours, each for a measured reason:
 
 - the health probe before every run is one HTTP GET: ``prefect server status`` took
   1.1-1.9 s per call here;
@@ -18,8 +17,12 @@ each for a measured reason:
 - after ``prefect server stop`` (a SIGTERM, returning at once) we wait until the port is
   closed, so "stopped" means nothing listens any more.
 
-``--background`` pipes the server's own output to the start command, which exits, so the
-server keeps no log; ``logs/<name>.log`` holds what the start command printed.
+- the server runs in the foreground of its own process (we write Prefect's pid file), its
+  output appended to ``logs/<name>.log``. Not ``--background``: that pipes the server's
+  stdout and stderr to the start command, which exits at once, so the server's first line
+  of output met a pipe with no reader (SIGPIPE, EPIPE) and the server exited with status 1
+  in the middle of a batch, its flow runs left Running for ever (seen with strace during
+  ``bench/scale.py``'s two-shard phase: issue 23).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -172,21 +176,8 @@ class LocalServer:
         pid_file = self.prefect_home / "server.pid"
         if self.recorded_pid() is None:
             pid_file.unlink(missing_ok=True)  # left by a server that died: not running
-        started = self._prefect(
-            "server",
-            "start",
-            "--background",
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            nice=get_settings().server_nice,
-        )
-        self._log("start", started)
-        if started.returncode != 0:
-            raise RuntimeError(
-                f"`prefect server start` failed ({_last_line(started)}); see {self.log_file}"
-            )
+        process = self._spawn_server(nice=get_settings().server_nice)
+        pid_file.write_text(str(process.pid))  # what `prefect server stop` reads
         make_home_private(self.home)  # the log too
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -194,11 +185,37 @@ class LocalServer:
                 make_home_private(self.home)  # and the database the server created
                 record_owner(self.host, self.port, self.home, self.recorded_pid())
                 return self.describe()
-            if self.recorded_pid() is None:
-                raise RuntimeError(f"the Prefect server exited while starting; see {self.log_file}")
+            if process.poll() is not None or self.recorded_pid() is None:
+                pid_file.unlink(missing_ok=True)
+                raise RuntimeError(
+                    f"`prefect server start` failed ({_last_log_line(self.log_file)}); "
+                    f"see {self.log_file}"
+                )
             time.sleep(0.5)
         self.stop()
         raise RuntimeError(f"Prefect server not healthy after {timeout:.0f} s; see {self.log_file}")
+
+    def _spawn_server(self, nice: int = 0) -> subprocess.Popen[bytes]:
+        """``prefect server start`` in a session of its own, its output appended to the log
+        (see the module's notes: never a pipe that nobody reads)."""
+        env = {**self.server_env(), "PREFECT_API_URL": self.api_url, **client_env(self.home)}
+        niced = ["nice", "-n", str(nice)] if nice > 0 and shutil.which("nice") else []
+        command = ["server", "start", "--host", self.host, "--port", str(self.port)]
+        with self.log_file.open("ab") as log:
+            log.write(f"--- prefect server start on port {self.port}\n".encode())
+            log.flush()
+            process = subprocess.Popen(
+                [*niced, *prefect_executable(), *command],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                umask=0o077,  # the server's database, pid file and logs are the owner's only
+            )
+        # Reaped when it ends, so a long-lived caller keeps no zombie.
+        threading.Thread(target=process.wait, name="eightflow-server-reaper", daemon=True).start()
+        return process
 
     def recorded_pid(self) -> int | None:
         """The pid in Prefect's pid file, when that process is alive."""
@@ -249,9 +266,13 @@ class LocalServer:
             log.write(done.stdout + done.stderr)
 
 
-def _last_line(done: subprocess.CompletedProcess[str]) -> str:
-    lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-    return lines[-1] if lines else f"exit {done.returncode}"
+def _last_log_line(log_file: Path) -> str:
+    try:
+        text = log_file.read_text(errors="replace")[-4000:]
+    except OSError:
+        return "no log"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
 
 
 _alive = process_alive  # deployments/stack.py imports it by this name

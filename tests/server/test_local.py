@@ -2,7 +2,7 @@
 
 A script that only uses ``Workflow.execute()`` runs with no ``PREFECT_API_URL``, a fresh
 ``EIGHTFLOW_HOME`` and a free port: eightflow must start its persistent server there (by
-Prefect's ``prefect server start --background``), run on it, keep stderr free of
+Prefect's ``prefect server start``), run on it, keep stderr free of
 tracebacks (no telemetry heartbeat fighting over SQLite), and ``stop()`` must leave no port
 open.
 """

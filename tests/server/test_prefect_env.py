@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,31 +80,40 @@ def test_servers_eightflow_starts_batch_task_run_writes_unless_the_operator_says
 
 
 @pytest.mark.parametrize(("nice", "prefix"), [("0", []), ("10", ["nice", "-n", "10"])])
-def test_the_server_starts_at_the_operators_cpu_priority(
+def test_the_server_starts_at_the_operators_cpu_priority_with_its_output_in_its_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nice: str, prefix: list[str]
 ) -> None:
+    """Never ``--background``: it leaves the server's output piped to a command that exits,
+    and the server died at its first line of output (issue 23's hung two-shard batch)."""
     import subprocess
 
     import eightflow.server.local as local_server
 
-    seen: list[list[str]] = []
+    seen: list[tuple[list[str], dict[str, Any]]] = []
 
-    def fake_run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-        seen.append(cmd)
-        return subprocess.CompletedProcess(cmd, 1, "", "refused for the test")
+    class Exited:
+        pid = 2**22 + 1  # above pid_max: no such process
+
+        def __init__(self, cmd: list[str], **kwargs: Any) -> None:
+            seen.append((cmd, kwargs))
+            kwargs["stdout"].write(b"Port 4398 is already in use.\n")
+
+        def poll(self) -> int:
+            return 1
+
+        def wait(self) -> int:
+            return 1
 
     monkeypatch.setenv("EIGHTFLOW_SERVER_NICE", nice)
-    monkeypatch.setattr(local_server.subprocess, "run", fake_run)
+    monkeypatch.setattr(local_server.subprocess, "Popen", Exited)
     server = LocalServer(home=tmp_path, port=4398)
     monkeypatch.setattr(server, "is_healthy", lambda timeout=1.0: False)
-    with pytest.raises(RuntimeError, match="prefect server start"):
+    with pytest.raises(RuntimeError, match=r"prefect server start.*already in use"):
         server.start()
-    assert seen[0][: len(prefix)] == prefix
-    assert seen[0][len(prefix) :][-6:] == [
-        "start",
-        "--background",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "4398",
-    ]
+    cmd, kwargs = seen[0]
+    assert cmd[: len(prefix)] == prefix
+    assert cmd[len(prefix) :][-6:] == ["server", "start", "--host", "127.0.0.1", "--port", "4398"]
+    assert "--background" not in cmd
+    assert kwargs["stdout"].name == str(server.log_file)  # a file, never a pipe
+    assert kwargs["stderr"] == subprocess.STDOUT and kwargs["start_new_session"] is True
+    assert not (server.prefect_home / "server.pid").exists()  # no pid file left behind
