@@ -30,10 +30,10 @@ from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
 from prefect.deployments.flow_runs import arun_deployment
 from prefect.states import Failed
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from eightflow.batch.params import FORM_CHECKS, BatchParams, shared_field
-from eightflow.safety.form_types import flat_parameters, to_form
+from eightflow.safety.form_types import flat_parameters, none_if_empty, to_form
 from eightflow.safety.path_roots import check_output_dir, check_readable
 
 
@@ -74,11 +74,17 @@ class ShardedParams(BaseModel):
     )
     shard_deadline_s: float | None = Field(
         default=14400.0,
-        ge=1,
+        ge=0,
         description="Seconds the coordinator waits for its shards; then it merges those that "
         "finished, cancels the others and lists the command that re-runs each alone. "
-        "Empty: no limit.",
+        "0 or empty: no limit.",
     )
+
+    @field_validator("model", "max_cost_usd", "shard_deadline_s", mode="before")
+    @classmethod
+    def _form_empty_is_none(cls, value: Any) -> Any:
+        """The Run form sends 0 or "" for "none" (no optional form fields)."""
+        return none_if_empty(value)
 
 
 @flow(name="batch-sharded", log_prints=True)

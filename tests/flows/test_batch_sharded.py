@@ -101,3 +101,14 @@ async def test_at_the_deadline_it_merges_what_finished_and_names_the_rest(
     words = shlex.split(brief["rerun"]["shard-2-of-2"])
     sent = json.loads(words[words.index("--params") + 1])
     assert sent == {**fake.started["run-1"], "refresh": False}
+
+
+@pytest.mark.parametrize(
+    ("field", "empty"), [("shard_deadline_s", 0), ("max_cost_usd", 0), ("model", "")]
+)
+def test_a_forms_empty_value_means_none(tmp_path: Any, field: str, empty: Any) -> None:
+    """0 from the Run form is "no deadline", not a deadline of 0 s that ends at once."""
+    params = sharded.ShardedParams(
+        folder=str(tmp_path), out=str(tmp_path / "out"), **{field: empty}
+    )
+    assert getattr(params, field) is None
