@@ -2,7 +2,10 @@
 
 Each shard is a flow run of the ``batch-documents`` deployment with ``shard_index`` /
 ``shard_count`` set, so the work pool spreads them over its workers; the merged results
-table and report are written once all shards are done.
+table and report are written once all shards are done. ``concurrency`` and ``max_cost_usd``
+are the whole batch's: the shards share them through Prefect global concurrency limits
+named after this run (:class:`eightflow.batch.shared_bounds.BatchLimits`), created before
+the first shard starts and deleted when the batch ends.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from prefect.states import Failed
 from pydantic import AfterValidator, BaseModel, Field
 
 from eightflow.batch.params import FORM_CHECKS, BatchParams, shared_field
+from eightflow.batch.shared_bounds import BatchLimits
 from eightflow.safety.form_types import flat_parameters
 from eightflow.safety.path_roots import check_output_dir, check_readable
 
@@ -76,6 +80,7 @@ async def batch_sharded(**options: Any) -> Any:
             **params.model_dump(include=set(SHARED) - {"folder"}),
             "shard_index": index,
             "shard_count": shards,
+            "batch_key": limits.key,
         }
         return await arun_deployment(
             params.deployment,
@@ -85,7 +90,12 @@ async def batch_sharded(**options: Any) -> Any:
             as_subflow=True,
         )
 
-    runs = await asyncio.gather(*(one(i) for i in range(shards)))
+    limits = BatchLimits(run_tag, params.concurrency, params.max_cost_usd)
+    await limits.create()  # before any shard starts: the bounds are the whole batch's
+    try:
+        runs = await asyncio.gather(*(one(i) for i in range(shards)))
+    finally:
+        await limits.delete()
     merged = merge_shards(shard_dirs, out_dir)
     failed = [r.name for r in runs if r.state is None or not r.state.is_completed()]
     brief = {**merged, "shards": [str(r.id) for r in runs], "failed_shards": failed}
