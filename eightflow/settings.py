@@ -140,7 +140,7 @@ class Settings(BaseSettings):
         description="EIGHTFLOW_WORKFLOWS: extra workflows as name=module:Class,...",
     )
 
-    model_limits: dict[str, ModelLimits] = Field(
+    model_limits: Annotated[dict[str, ModelLimits], NoDecode] = Field(
         default_factory=dict,
         description="EIGHTFLOW_MODEL_LIMITS: per-model provider limits shared by every run "
         'through Prefect global concurrency limits, as JSON: {"openai/gpt-4o-mini": '
@@ -168,6 +168,20 @@ class Settings(BaseSettings):
     def _split_models(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [m.strip() for m in value.split(",") if m.strip()]
+        return value
+
+    @field_validator("model_limits", mode="before")
+    @classmethod
+    def _json_limits(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import json
+
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"not JSON ({exc.msg}); expected {{model: {{rpm, tpm, in_flight}}}}"
+                ) from None
         return value
 
     @field_validator("workflows", mode="before")

@@ -33,8 +33,10 @@ in-process bounds above are the whole story.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import math
+import time
 from multiprocessing.context import BaseContext
 from typing import Any
 
@@ -178,29 +180,76 @@ class BatchLimits:
 
 
 class BatchSlots:
-    """A gate of the call limiter: one leased slot of the batch's in-flight limit per call.
+    """A gate of the call limiter: a leased slot of the batch's in-flight limit per call.
 
-    One waiter per process polls the server at a time; the others queue behind it locally,
-    so a full batch costs the server a few polls a second per process, not one per call.
+    Slots are kept in this process between calls rather than leased per call: a call that
+    ends hands its slot to the next call here, and only a slot idle for ``IDLE_S``, or
+    held for ``HOLD_S`` (so other shards get their turn and no lease nears its expiry), goes
+    back to the server. Calls in flight never exceed the slots leased, so the bound holds;
+    the server sees a few round trips per slot every ``HOLD_S`` instead of two per call.
+    One waiter per process polls the server at a time.
     """
+
+    HOLD_S = 5.0
+    IDLE_S = 0.05
 
     def __init__(self, name: str, store: LimitStore) -> None:
         self.name = name
         self.store = store
-        self._turns: dict[int, asyncio.Lock] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._free: list[tuple[Any, float, float]] = []  # (lease, leased at, idle since)
+        self._turn = asyncio.Lock()
+        self._returned = asyncio.Event()
+        self.leases = 0  # round trips that leased a slot (for reports and tests)
+        self._sweeping: asyncio.Future[None] | None = None
 
-    def _turn(self) -> asyncio.Lock:
-        loop = id(asyncio.get_running_loop())
-        if loop not in self._turns:
-            self._turns = {loop: asyncio.Lock()}
-        return self._turns[loop]
+    def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (a new run): new primitives
+            self._loop, self._free = loop, []
+            self._turn, self._returned = asyncio.Lock(), asyncio.Event()
 
     async def enter(self, tokens: int) -> Any:
-        async with self._turn():
-            return await self.store.lease([self.name], 1, LEASE_S)
+        self._bind()
+        delay = 0.02
+        while True:
+            if self._free:
+                lease, leased_at, _ = self._free.pop()
+                return lease, leased_at
+            async with self._turn:
+                if self._free:
+                    continue
+                lease = await self.store.lease([self.name], 1, LEASE_S, wait=False)
+                if lease is not None:
+                    self.leases += 1
+                    return lease, time.monotonic()
+            self._returned.clear()  # the batch is full: a slot coming back here, or a poll
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._returned.wait(), delay)
+            delay = min(delay * 2, 0.25)
 
     async def exit(self, held: Any, used: int | None) -> None:
-        await self.store.release(held)
+        lease, leased_at = held
+        now = time.monotonic()
+        if now - leased_at > self.HOLD_S:
+            await self.store.release(lease)
+            return
+        self._free.append((lease, leased_at, now))
+        self._returned.set()
+        asyncio.get_running_loop().call_later(self.IDLE_S * 2, self._sweep_soon)
+
+    def _sweep_soon(self) -> None:
+        if self._free and (self._sweeping is None or self._sweeping.done()):
+            self._sweeping = asyncio.ensure_future(self.sweep(self.IDLE_S))
+
+    async def sweep(self, idle_s: float = 0.0) -> None:
+        """Give back the slots idle for ``idle_s`` (all of them with 0: the run's end)."""
+        now = time.monotonic()
+        idle = [slot for slot in self._free if now - slot[2] >= idle_s]
+        self._free = [slot for slot in self._free if slot not in idle]
+        for lease, _, _ in idle:
+            with contextlib.suppress(Exception):  # else its lease runs out by itself
+                await self.store.release(lease)
 
 
 def _micro(cost_usd: float | None) -> int:
@@ -210,22 +259,52 @@ def _micro(cost_usd: float | None) -> int:
 class BatchBudget:
     """A budget whose cap holds for the whole sharded batch (see the module's docstring).
 
+    This process draws spend from the batch's limit a share of the cap at a time
+    (``CHUNK_SHARE``, its *credit*) and reserves and settles calls against that credit
+    here, so most calls make no round trip; a call that does not fit draws again, first a
+    chunk, then exactly what it needs, and is refused when even that is not there. Credit
+    left over goes back when the run ends (:meth:`aclose`) or this process is refused.
+    Every micro-dollar spent or reserved anywhere was drawn from the limit first, so the
+    batch's spend passes the cap by at most what calls in flight settle above their
+    estimates, as in one process.
+
     This process's own :class:`Budget` (``local``) keeps its counters, its summary and its
     checks; every other attribute is the local one's.
     """
+
+    CHUNK_SHARE = 0.02
 
     def __init__(self, local: Budget, spend: str, store: LimitStore) -> None:
         self.local = local
         self.spend_limit = spend
         self.store = store
+        cap = local.max_cost_usd or 0.0
+        self.chunk = max(1, math.floor(cap * MICRO * self.CHUNK_SHARE))
+        self.credit = 0  # micro-dollars drawn from the batch and not yet reserved here
 
     def __getattr__(self, name: str) -> Any:
         if name == "local":  # not set yet (a copy being made): no recursion
             raise AttributeError(name)
         return getattr(self.local, name)
 
-    def _exhausted(self) -> BudgetExceeded:
+    async def _draw(self, micro: int) -> bool:
+        """Take ``micro`` out of this process's credit, drawing on the batch if needed."""
+        if micro <= 0:
+            return True
+        if self.credit < micro:
+            need = micro - self.credit
+            for ask in dict.fromkeys((max(need, self.chunk), need)):
+                if await self.store.take([self.spend_limit], ask, wait=False):
+                    self.credit += ask
+                    break
+        if self.credit >= micro:
+            self.credit -= micro
+            return True
+        return False
+
+    async def _exhausted(self) -> BudgetExceeded:
         self.local.exhausted = "max_cost_usd"
+        await self.aclose()  # what this process held goes back to the other shards
         cap = float(self.local.max_cost_usd or 0.0)
         return BudgetExceeded(
             f"batch budget exhausted: the shards' spend reached the ${cap} cap",
@@ -237,9 +316,9 @@ class BatchBudget:
     async def areserve(self, tokens: int, cost_usd: float | None) -> Reservation:
         reservation = self.local.reserve(tokens, cost_usd)
         micro = _micro(reservation.cost_usd)
-        if micro and not await self.store.take([self.spend_limit], micro, wait=False):
+        if not await self._draw(micro):
             self.local.release(reservation)
-            raise self._exhausted()
+            raise await self._exhausted()
         reservation.shared_micro_usd = micro
         return reservation
 
@@ -247,34 +326,41 @@ class BatchBudget:
         crossed = False
         delta = _micro(cost_usd) - reservation.shared_micro_usd
         if delta < 0:
-            await self.store.give([self.spend_limit], -delta)
-        elif delta > 0 and not await self.store.take([self.spend_limit], delta, wait=False):
+            self.credit -= delta
+        elif delta > 0 and not await self._draw(delta):
             crossed = True  # paid for, past the batch's cap: every shard stops
+            self.credit = 0  # spent, with the rest: nothing to give back
             await self.store.fill(self.spend_limit)
         self.local.settle(reservation, tokens, cost_usd)  # raises past this process's view
         if crossed:
-            raise self._exhausted()
+            raise await self._exhausted()
 
     async def acharge(self, reservation: Reservation) -> None:
-        self.local.charge(reservation)  # the estimate stays held on the batch's limit
+        self.local.charge(reservation)  # the estimate stays spent
 
     async def arelease(self, reservation: Reservation) -> None:
-        if reservation.shared_micro_usd:
-            await self.store.give([self.spend_limit], reservation.shared_micro_usd)
+        self.credit += reservation.shared_micro_usd
         self.local.release(reservation)
+
+    async def aclose(self) -> None:
+        """Give this process's unspent credit back to the batch (the run's end)."""
+        credit, self.credit = self.credit, 0
+        if credit > 0:
+            await self.store.give([self.spend_limit], credit)
 
     def fraction_used(self) -> float | None:
         return self.local.fraction_used()
 
     async def afraction_used(self) -> float | None:
-        """The whole batch's spend (settled and held) over its cap: one round trip."""
+        """The whole batch's spend over its cap: one round trip. It counts what calls in
+        flight hold and the credit shards have drawn but not used (a chunk each at most)."""
         state = await self.store.read(self.spend_limit)
         if state is None or not state.limit:
             return self.local.fraction_used()
         return state.active_slots / state.limit
 
     async def aspent_usd(self) -> float:
-        """The whole batch's spend in USD (settled and held): one round trip."""
+        """The whole batch's spend in USD, as :meth:`afraction_used` counts it."""
         state = await self.store.read(self.spend_limit)
         return state.active_slots / MICRO if state is not None else await self.local.aspent_usd()
 

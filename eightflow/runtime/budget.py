@@ -145,6 +145,9 @@ class Budget:
     async def arelease(self, reservation: Reservation) -> None:
         self.release(reservation)
 
+    async def aclose(self) -> None:
+        """The run is over: a batch-wide budget gives back what it drew and did not use."""
+
     # -- spend so far, for whoever decides to go on, degrade or stop -------------------
 
     def fraction_used(self) -> float | None:

@@ -59,7 +59,9 @@ class LimitStore(Protocol):
 
     async def give(self, names: list[str], slots: int) -> None: ...
 
-    async def lease(self, names: list[str], slots: int, seconds: float) -> Any: ...
+    async def lease(
+        self, names: list[str], slots: int, seconds: float, wait: bool = True
+    ) -> Any: ...
 
     async def release(self, lease: Any) -> None: ...
 
@@ -200,7 +202,7 @@ class PrefectLimits:
             lambda c: c.release_concurrency_slots(names=names, slots=slots, occupancy_seconds=1.0)
         )
 
-    async def lease(self, names: list[str], slots: int, seconds: float) -> Any:
+    async def lease(self, names: list[str], slots: int, seconds: float, wait: bool = True) -> Any:
         response = await self._increment(
             lambda c: c.increment_concurrency_slots_with_lease(
                 names=names,
@@ -208,7 +210,7 @@ class PrefectLimits:
                 mode="concurrency",
                 lease_duration=max(MIN_LEASE_S, seconds),
             ),
-            wait=True,
+            wait=wait,
         )
         return None if response is None else response.json()["lease_id"]
 
@@ -298,9 +300,9 @@ class LocalLimits:
             if counter is not None:
                 counter.active = max(0.0, counter.now_active() - slots)
 
-    async def lease(self, names: list[str], slots: int, seconds: float) -> Any:
+    async def lease(self, names: list[str], slots: int, seconds: float, wait: bool = True) -> Any:
         # One process: a dead holder takes its counters with it, so no expiry is needed.
-        return (tuple(names), slots) if await self.take(names, slots) else None
+        return (tuple(names), slots) if await self.take(names, slots, wait=wait) else None
 
     async def release(self, lease: Any) -> None:
         if lease is not None:

@@ -45,3 +45,38 @@ async def test_a_sharded_run_never_merges_an_earlier_runs_shards(
 class _Completed:
     def is_completed(self) -> bool:
         return True
+
+
+async def test_the_shards_share_limits_made_before_they_start_and_gone_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eightflow.batch.shared_bounds import BatchLimits
+    from eightflow.runtime.global_limits import PrefectLimits
+
+    store = PrefectLimits()
+    seen: list[tuple[str, int | None, int | None]] = []
+
+    async def fake_run_deployment(name: str, parameters: dict[str, Any], **_: Any) -> Any:
+        limits = BatchLimits(parameters["batch_key"], 0)
+        inflight, spend = await store.read(limits.inflight), await store.read(limits.spend)
+        seen.append(
+            (
+                parameters["batch_key"],
+                inflight.limit if inflight else None,
+                spend.limit if spend else None,
+            )
+        )
+        Path(parameters["out"]).mkdir(parents=True, exist_ok=True)
+        return SimpleNamespace(
+            id="r", name=f"shard-{parameters['shard_index']}", state=_Completed()
+        )
+
+    monkeypatch.setattr(sharded, "arun_deployment", fake_run_deployment)
+    await sharded.batch_sharded(
+        out=str(tmp_path / "out"), shards=2, concurrency=4, max_cost_usd=0.25
+    )
+    assert len(seen) == 2 and len({key for key, _, _ in seen}) == 1  # one key for the batch
+    key = seen[0][0]
+    assert seen == [(key, 4, 250_000)] * 2  # calls in flight, and the cap in micro-dollars
+    limits = BatchLimits(key, 0)
+    assert await store.read(limits.inflight) is None and await store.read(limits.spend) is None
