@@ -1,19 +1,22 @@
-"""What a global limit costs per model call: client wall time and the server's CPU.
+"""What the global limits cost per model call: client wall time and the server's CPU.
 
-    python bench/global_limits.py --calls 500 --concurrency 8 --json
+    python bench/global_limits.py --calls 400 --concurrency 8 --call-ms 100 --json
 
-Starts a Prefect server (Prefect's test harness, SQLite, in a subprocess) and drives the
-operations a model call makes when its bounds are shared through Prefect global
-concurrency limits (``eightflow.runtime.global_limits.PrefectLimits``):
+Starts a Prefect server (Prefect's test harness, SQLite, in a subprocess) and runs
+``--calls`` simulated model calls of ``--call-ms`` each, ``--concurrency`` at once, through
+eightflow's call limiter and budget, in phases:
 
-- ``inflight``: a leased slot on the batch's in-flight limit, released after the call
-  (2 round trips);
-- ``spend``: a reservation on the batch's spend limit and its settlement (2 round trips);
-- ``tokens``: a rate-limit take on a model's tokens-per-minute limit (1 round trip);
+- ``local``: no shared limit (a batch of its own) -- the baseline;
+- ``batch``: a shard of a sharded batch: the batch's in-flight slots
+  (:class:`~eightflow.batch.shared_bounds.BatchSlots`, handed between calls) and its spend
+  (:class:`~eightflow.batch.shared_bounds.BatchBudget`, drawn a chunk at a time);
+- ``per-call``: the naive way, for comparison: a leased slot per call, released after it,
+  and a reservation and settlement on the spend limit per call (4 round trips);
+- ``model``: a model's operator limits (rpm, tpm, in flight: 4 round trips per call).
 
-each ``--calls`` times, ``--concurrency`` at once, with no model call in between. Prints
-per-call client milliseconds (wall / calls x concurrency) and server CPU ms per call (the
-server process's user + system time during the phase / calls). The last line is JSON.
+Prints, per phase, the wall time, the extra milliseconds per call over ``local``, the
+server's CPU per call (its user + system time during the phase / calls) and the round
+trips. The last line is JSON.
 """
 
 from __future__ import annotations
@@ -54,53 +57,107 @@ def _server_cpu_s() -> float:
     return total
 
 
-async def _phase(name: str, calls: int, concurrency: int, one: Any) -> dict[str, Any]:
-    sem = asyncio.Semaphore(concurrency)
+async def _phase(
+    name: str, calls: int, concurrency: int, call_s: float, limiter: Any, budget: Any, store: Any
+) -> dict[str, Any]:
+    async def one(i: int) -> None:
+        async with limiter.slot("bench/model", 300):
+            held = await budget.areserve(100, 0.0001)
+            await asyncio.sleep(call_s)
+            await budget.asettle(held, 200, 0.00008)
 
-    async def run(i: int) -> None:
-        async with sem:
-            await one(i)
-
-    cpu0, t0 = _server_cpu_s(), time.perf_counter()
-    await asyncio.gather(*(run(i) for i in range(calls)))
+    trips0, cpu0, t0 = store.round_trips, _server_cpu_s(), time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(calls)))
+    await budget.aclose()
+    for gate in limiter.gates:
+        if hasattr(gate, "sweep"):
+            await gate.sweep()
     wall, cpu = time.perf_counter() - t0, _server_cpu_s() - cpu0
     return {
         "phase": name,
         "calls": calls,
         "wall_s": round(wall, 3),
-        "client_ms_per_call": round(wall / calls * concurrency * 1000, 2),
         "server_cpu_ms_per_call": round(cpu / calls * 1000, 2),
+        "round_trips_per_call": round((store.round_trips - trips0) / calls, 2),
     }
 
 
-async def measure(calls: int, concurrency: int) -> list[dict[str, Any]]:
-    from eightflow.runtime.global_limits import PrefectLimits
+class PerCallSlots:
+    """The naive gate: one leased slot per call (2 round trips)."""
 
-    limits = PrefectLimits()
-    await limits.ensure("bench-inflight", concurrency)
-    await limits.ensure("bench-spend", 10**9)
-    await limits.ensure("bench-tpm", 10**9, decay=10**7)
+    def __init__(self, name: str, store: Any) -> None:
+        self.name, self.store = name, store
 
-    async def inflight(_: int) -> None:
-        await limits.release(await limits.lease(["bench-inflight"], 1, 60))
+    async def enter(self, tokens: int) -> Any:
+        return await self.store.lease([self.name], 1, 300)
 
-    async def spend(_: int) -> None:
-        await limits.take(["bench-spend"], 120, wait=False)
-        await limits.give(["bench-spend"], 20)
+    async def exit(self, held: Any, used: int | None) -> None:
+        await self.store.release(held)
 
-    async def tokens(_: int) -> None:
-        await limits.take(["bench-tpm"], 500, mode="rate_limit")
 
+class PerCallBudget:
+    """The naive budget: a reservation and a settlement on the server per call."""
+
+    def __init__(self, name: str, store: Any) -> None:
+        self.name, self.store = name, store
+
+    async def areserve(self, tokens: int, cost: float) -> int:
+        await self.store.take([self.name], int(cost * 1e6), wait=False)
+        return int(cost * 1e6)
+
+    async def asettle(self, held: int, tokens: int, cost: float) -> None:
+        await self.store.give([self.name], max(1, held - int(cost * 1e6)))
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def measure(calls: int, concurrency: int, call_ms: float) -> list[dict[str, Any]]:
     from prefect.client.orchestration import get_client
 
+    from eightflow.batch.shared_bounds import BatchBudget, BatchLimits, batch_wide
+    from eightflow.runtime import model_limits
+    from eightflow.runtime.budget import Budget
+    from eightflow.runtime.global_limits import PrefectLimits, default_store
+    from eightflow.runtime.limiter import CallLimiter
+
+    store = default_store()
+    assert isinstance(store, PrefectLimits)
+    limits = BatchLimits("bench", concurrency, 1000.0)
+    call_s = call_ms / 1000
     results = []
     async with get_client():  # one client for the phases, as in a flow run
-        for name, one in (("inflight", inflight), ("spend", spend), ("tokens", tokens)):
-            await _phase(name, min(50, calls), concurrency, one)  # warm-up
-            results.append(await _phase(name, calls, concurrency, one))
+        await limits.create(store)
+
+        def batch() -> tuple[Any, Any]:
+            return batch_wide(Budget(max_cost_usd=1000.0), CallLimiter(concurrency), "bench", store)
+
+        def naive() -> tuple[Any, Any]:
+            slots = PerCallSlots(limits.inflight, store)
+            return PerCallBudget(limits.spend, store), CallLimiter(concurrency, gates=[slots])
+
+        def local() -> tuple[Any, Any]:
+            return Budget(max_cost_usd=1000.0), CallLimiter(concurrency)
+
+        phases = [("local", local), ("batch", batch), ("per-call", naive)]
+        for name, make in phases:
+            budget, limiter = make()
+            await _phase(name, min(40, calls), concurrency, call_s, limiter, budget, store)
+            budget, limiter = make()
+            results.append(await _phase(name, calls, concurrency, call_s, limiter, budget, store))
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    for name in ("bench-inflight", "bench-spend", "bench-tpm"):
-        await limits.delete(name)
+        os.environ["EIGHTFLOW_MODEL_LIMITS"] = json.dumps(
+            {"bench/model": {"rpm": 10**6, "tpm": 10**9, "in_flight": concurrency}}
+        )
+        model_limits.reset_model_gates()
+        budget, limiter = Budget(max_cost_usd=1000.0), CallLimiter(concurrency)
+        results.append(await _phase("model", calls, concurrency, call_s, limiter, budget, store))
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+        await limits.delete(store)
+        assert isinstance(batch()[0], BatchBudget)
+    base = results[0]["wall_s"]
+    for r in results:
+        r["extra_ms_per_call"] = round((r["wall_s"] - base) / calls * concurrency * 1000, 2)
     return results
 
 
@@ -108,8 +165,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--call-ms", type=float, default=100.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -117,19 +175,16 @@ def main() -> None:
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
-        results = asyncio.run(measure(args.calls, args.concurrency))
-    per_call = {
-        "client_ms": round(sum(r["client_ms_per_call"] for r in results), 2),
-        "server_cpu_ms": round(sum(r["server_cpu_ms_per_call"] for r in results), 2),
-    }
+        results = asyncio.run(measure(args.calls, args.concurrency, args.call_ms))
     if not args.json:
         for r in results:
             print(
-                f"{r['phase']:>9}: {r['client_ms_per_call']:6.2f} ms per call (client), "
-                f"{r['server_cpu_ms_per_call']:6.2f} ms server CPU per call",
+                f"{r['phase']:>9}: {r['wall_s']:7.2f} s, {r['extra_ms_per_call']:6.2f} ms more per "
+                f"call, {r['server_cpu_ms_per_call']:6.2f} ms server CPU per call, "
+                f"{r['round_trips_per_call']} round trips per call",
                 file=sys.stderr,
             )
-    print(json.dumps({"concurrency": args.concurrency, "phases": results, "all": per_call}))
+    print(json.dumps({"concurrency": args.concurrency, "call_ms": args.call_ms, "phases": results}))
 
 
 if __name__ == "__main__":

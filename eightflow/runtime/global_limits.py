@@ -320,8 +320,9 @@ def prefect_api_configured() -> bool:
 
 
 _local = LocalLimits()
+_prefect = PrefectLimits()
 
 
 def default_store() -> LimitStore:
     """The server's limits when there is a Prefect API; this process's otherwise."""
-    return PrefectLimits() if prefect_api_configured() else _local
+    return _prefect if prefect_api_configured() else _local
