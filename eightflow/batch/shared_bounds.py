@@ -198,6 +198,7 @@ class BatchSlots:
         self.store = store
         self._loop: asyncio.AbstractEventLoop | None = None
         self._free: list[tuple[Any, float, float]] = []  # (lease, leased at, idle since)
+        self._full = False  # the last lease was refused: poll one at a time
         self._turn = asyncio.Lock()
         self._returned = asyncio.Event()
         self.leases = 0  # round trips that leased a slot (for reports and tests)
@@ -206,7 +207,7 @@ class BatchSlots:
     def _bind(self) -> None:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (a new run): new primitives
-            self._loop, self._free = loop, []
+            self._loop, self._free, self._full = loop, [], False
             self._turn, self._returned = asyncio.Lock(), asyncio.Event()
 
     async def enter(self, tokens: int) -> Any:
@@ -216,17 +217,25 @@ class BatchSlots:
             if self._free:
                 lease, leased_at, _ = self._free.pop()
                 return lease, leased_at
-            async with self._turn:
-                if self._free:
-                    continue
-                lease = await self.store.lease([self.name], 1, LEASE_S, wait=False)
-                if lease is not None:
-                    self.leases += 1
-                    return lease, time.monotonic()
+            if not self._full:
+                lease = await self._lease()
+            else:  # the batch was full a moment ago: one poller at a time
+                async with self._turn:
+                    lease = None if self._free else await self._lease()
+            self._full = lease is None
+            if lease is not None:
+                return lease, time.monotonic()
+            if self._free:
+                continue
             self._returned.clear()  # the batch is full: a slot coming back here, or a poll
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._returned.wait(), delay)
             delay = min(delay * 2, 0.25)
+
+    async def _lease(self) -> Any:
+        lease = await self.store.lease([self.name], 1, LEASE_S, wait=False)
+        self.leases += lease is not None
+        return lease
 
     async def exit(self, held: Any, used: int | None) -> None:
         lease, leased_at = held
