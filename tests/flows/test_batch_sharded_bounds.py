@@ -96,6 +96,20 @@ def _limit_names(stack: dict[str, Any]) -> set[str]:
     return {row["name"] for row in rows}
 
 
+def _why(stack: dict[str, Any], run: dict[str, Any]) -> str:
+    """The run's and its shards' states, and their error logs: what a failure says."""
+    runs = api(stack, "POST", "/flow_runs/filter", json={"sort": "START_TIME_DESC", "limit": 3})
+    ids = [run["id"], *(r["id"] for r in runs)]
+    logs = api(
+        stack,
+        "POST",
+        "/logs/filter",
+        json={"logs": {"flow_run_id": {"any_": ids}, "level": {"ge_": 30}}, "limit": 30},
+    )
+    states = [f"{r['name']}: {r['state']['type']} {r['state'].get('message')}" for r in runs]
+    return "\n".join([str(run["state"].get("message")), *states, *(x["message"] for x in logs)])
+
+
 def _run(stack: dict[str, Any], name: str, **params: Any) -> dict[str, Any]:
     work = stack["work"]
     base = {"folder": str(work / "docs"), "out": str(work / name), "shards": 2}
@@ -114,7 +128,7 @@ def test_two_shards_on_three_workers_share_concurrency_and_the_cap(
 
     stub.reset()
     run = _run(sharded_stack, "bounded", concurrency=4)
-    assert run["state"]["type"] == "COMPLETED", run["state"]
+    assert run["state"]["type"] == "COMPLETED", _why(sharded_stack, run)
     stats = stub.stats()
     assert stats["by_outcome"]["ok"] == DOCUMENTS * CALLS_PER_DOCUMENT
     # Each shard alone would open 4: the batch's limit holds the two to 4 together.
