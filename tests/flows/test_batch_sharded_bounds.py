@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.deployments.test_stack_e2e import api, eightflow, run_deployment
+from tests.deployments.test_stack_e2e import eightflow, request
 from tests.support import StubConfig, start_stub_process
 from tests.support.corpus import write_corpus
 from tests.support.ports import free_port
@@ -91,16 +92,27 @@ def sharded_stack(
         assert down.returncode == 0, down.stdout + down.stderr
 
 
+def _api(stack: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
+    """``api``, asked again while a busy SQLite server answers 5xx."""
+    for _ in range(30):
+        answer = request(stack, method, path, **kw)
+        if answer.status_code < 500:
+            answer.raise_for_status()
+            return answer.json() if answer.content else None
+        time.sleep(2)
+    answer.raise_for_status()
+
+
 def _limit_names(stack: dict[str, Any]) -> set[str]:
-    rows = api(stack, "POST", "/v2/concurrency_limits/filter", json={"limit": 200})
+    rows = _api(stack, "POST", "/v2/concurrency_limits/filter", json={"limit": 200})
     return {row["name"] for row in rows}
 
 
 def _why(stack: dict[str, Any], run: dict[str, Any]) -> str:
     """The run's and its shards' states, and their error logs: what a failure says."""
-    runs = api(stack, "POST", "/flow_runs/filter", json={"sort": "START_TIME_DESC", "limit": 3})
+    runs = _api(stack, "POST", "/flow_runs/filter", json={"sort": "START_TIME_DESC", "limit": 3})
     ids = [run["id"], *(r["id"] for r in runs)]
-    logs = api(
+    logs = _api(
         stack,
         "POST",
         "/logs/filter",
@@ -111,11 +123,27 @@ def _why(stack: dict[str, Any], run: dict[str, Any]) -> str:
 
 
 def _run(stack: dict[str, Any], name: str, **params: Any) -> dict[str, Any]:
+    """What the UI's Run button does, then wait (a busy SQLite server may answer 5xx)."""
     work = stack["work"]
     base = {"folder": str(work / "docs"), "out": str(work / name), "shards": 2}
-    return run_deployment(
-        stack, "batch-sharded/sharded", {**base, "model": MODEL, "refresh": True, **params}
+    found = _api(stack, "GET", "/deployments/name/batch-sharded/sharded")
+    run = _api(
+        stack,
+        "POST",
+        f"/deployments/{found['id']}/create_flow_run",
+        json={"parameters": {**base, "model": MODEL, "refresh": True, **params}},
     )
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        answer = request(stack, "GET", f"/flow_runs/{run['id']}")
+        if answer.status_code >= 500:
+            continue
+        answer.raise_for_status()
+        current = answer.json()
+        if current["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return dict(current)
+    raise AssertionError(f"{name} did not finish in 600 s")
 
 
 @pytest.mark.timeout(1200)
