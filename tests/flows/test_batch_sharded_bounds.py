@@ -11,8 +11,10 @@ Marked e2e: it starts the stack (a Prefect server on SQLite, three workers) and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -78,18 +80,32 @@ def sharded_stack(
             "EIGHTFLOW_MODEL_LIMITS": json.dumps({MODEL: {"rpm": 100000, "in_flight": 64}}),
         }
     )
-    up = eightflow("stack", "up", "--port", str(port), "--workers", "3", env=env, timeout=600)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        yield {
-            "auth": (home / "prefect-auth").read_text().strip(),
-            "api": f"http://127.0.0.1:{port}/api",
-            "work": work,
-            "up": up.stdout,
-        }
-    finally:
-        down = eightflow("stack", "down", env=env, timeout=120)
-        assert down.returncode == 0, down.stdout + down.stderr
+    with contextlib.ExitStack() as cleanup:
+        database: list[str] = []
+        if os.geteuid() == 0 and shutil.which("pg_ctlcluster"):
+            # PostgreSQL, as the stack e2e: SQLite's server died under this load here.
+            from eightflow_app.deployments.postgres import drop_database, ensure_postgres
+
+            from tests.support.postgres import postgres_for_test
+
+            cleanup.enter_context(postgres_for_test())
+            name = f"eightflow_bounds_{os.getpid()}"
+            database = ["--postgres", ensure_postgres(database=name, fresh=True)]
+            cleanup.callback(drop_database, name)
+        up = eightflow(
+            "stack", "up", "--port", str(port), "--workers", "3", *database, env=env, timeout=600
+        )
+        try:
+            assert up.returncode == 0, up.stdout + up.stderr
+            yield {
+                "auth": (home / "prefect-auth").read_text().strip(),
+                "api": f"http://127.0.0.1:{port}/api",
+                "work": work,
+                "up": up.stdout,
+            }
+        finally:
+            down = eightflow("stack", "down", env=env, timeout=120)
+            assert down.returncode == 0, down.stdout + down.stderr
 
 
 def _api(stack: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
