@@ -37,7 +37,7 @@ from eightflow.batch.final_pass import final_pass
 from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
 from eightflow.batch.on_budget import BudgetSwitch, Lane
 from eightflow.batch.recovery import contained, is_transient, one_line
-from eightflow.batch.shared_bounds import batch_wide
+from eightflow.batch.shared_bounds import batch_wide, release_shared
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
 from eightflow.pipeline.run import RunPipeline, normalise_inputs
@@ -215,20 +215,11 @@ class BatchRunner:
             self.summary.ledger_unrecorded += unrecorded
             self.summary.ledger_error = self.summary.ledger_error or error
 
-    async def release_shared_bounds(self) -> None:
-        """Give back what this process holds of a sharded batch's limits (its unspent
-        credit, its idle in-flight slots); what cannot be given back runs out by itself."""
-        try:
-            await self.budget.aclose()
-            for gate in self.limiter.gates:
-                sweep = getattr(gate, "sweep", None)
-                if sweep is not None:
-                    await sweep()
-        except Exception as exc:
-            self.summary.errors[f"shared limits: {one_line(exc)}"] += 1
-
     async def finish_store(self) -> None:
-        await self.release_shared_bounds()
+        try:  # what this process holds of a sharded batch's limits goes back
+            await release_shared(self.budget, self.limiter)
+        except Exception as exc:  # else it runs out by itself
+            self.summary.errors[f"shared limits: {one_line(exc)}"] += 1
         await self.close_cached_runs()
         await asyncio.to_thread(self.cache.flush)
         if self._owns_cache:  # a long-lived worker must not keep a writer thread per run

@@ -291,10 +291,19 @@ class BatchBudget:
         self.chunk = max(1, math.floor(cap * MICRO * self.CHUNK_SHARE))
         self.credit = 0  # micro-dollars drawn from the batch and not yet reserved here
 
+    _OWN = frozenset({"local", "spend_limit", "store", "chunk", "credit"})
+
     def __getattr__(self, name: str) -> Any:
         if name == "local":  # not set yet (a copy being made): no recursion
             raise AttributeError(name)
         return getattr(self.local, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # on_budget raises the cap or marks it exhausted on the budget it holds: the local one
+        if name in self._OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.local, name, value)
 
     async def _draw(self, micro: int) -> bool:
         """Take ``micro`` out of this process's credit, drawing on the batch if needed."""
@@ -388,3 +397,12 @@ def batch_wide(
     if budget.max_cost_usd is not None and not isinstance(budget, BatchBudget):
         return BatchBudget(budget, limits.spend, store), limiter
     return budget, limiter
+
+
+async def release_shared(budget: Any, limiter: CallLimiter) -> None:
+    """Give back what this process holds of a sharded batch's limits: its unspent credit,
+    its idle in-flight slots (the run's end)."""
+    await budget.aclose()
+    for gate in limiter.gates:
+        if isinstance(gate, BatchSlots):
+            await gate.sweep()
