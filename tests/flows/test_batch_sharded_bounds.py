@@ -82,8 +82,9 @@ def sharded_stack(
     )
     with contextlib.ExitStack() as cleanup:
         database: list[str] = []
-        if os.geteuid() == 0 and shutil.which("pg_ctlcluster"):
-            # PostgreSQL, as the stack e2e: SQLite's server died under this load here.
+        if os.environ.get("EIGHTFLOW_E2E_POSTGRES") == "1" and shutil.which("pg_ctlcluster"):
+            # PostgreSQL on request (CI): the cluster is shared with other e2e tests, which
+            # stop it when they end, so SQLite is the default here.
             from eightflow_app.deployments.postgres import drop_database, ensure_postgres
 
             from tests.support.postgres import postgres_for_test
