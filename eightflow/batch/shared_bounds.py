@@ -185,12 +185,13 @@ class BatchSlots:
     Slots are kept in this process between calls rather than leased per call: a call that
     ends hands its slot to the next call here, and only a slot idle for ``IDLE_S``, or
     held for ``HOLD_S`` (so other shards get their turn and no lease nears its expiry), goes
-    back to the server. Calls in flight never exceed the slots leased, so the bound holds;
-    the server sees a few round trips per slot every ``HOLD_S`` instead of two per call.
+    back to the server (in the background). Calls in flight never exceed the slots leased,
+    so the bound holds; the server sees two round trips per slot every ``HOLD_S`` instead of
+    two per call.
     One waiter per process polls the server at a time.
     """
 
-    HOLD_S = 5.0
+    HOLD_S = 30.0
     IDLE_S = 0.05
 
     def __init__(self, name: str, store: LimitStore) -> None:
@@ -203,6 +204,7 @@ class BatchSlots:
         self._returned = asyncio.Event()
         self.leases = 0  # round trips that leased a slot (for reports and tests)
         self._sweeping: asyncio.Future[None] | None = None
+        self._releasing: set[asyncio.Future[None]] = set()
 
     def _bind(self) -> None:
         loop = asyncio.get_running_loop()
@@ -240,8 +242,10 @@ class BatchSlots:
     async def exit(self, held: Any, used: int | None) -> None:
         lease, leased_at = held
         now = time.monotonic()
-        if now - leased_at > self.HOLD_S:
-            await self.store.release(lease)
+        if now - leased_at > self.HOLD_S:  # its turn is over: back to the batch, off this call
+            task = asyncio.ensure_future(self._release(lease))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
             return
         self._free.append((lease, leased_at, now))
         self._returned.set()
@@ -256,9 +260,12 @@ class BatchSlots:
         now = time.monotonic()
         idle = [slot for slot in self._free if now - slot[2] >= idle_s]
         self._free = [slot for slot in self._free if slot not in idle]
-        for lease, _, _ in idle:
-            with contextlib.suppress(Exception):  # else its lease runs out by itself
-                await self.store.release(lease)
+        pending = [*self._releasing] if not idle_s else []
+        await asyncio.gather(*(self._release(lease) for lease, _, _ in idle), *pending)
+
+    async def _release(self, lease: Any) -> None:
+        with contextlib.suppress(Exception):  # else its lease runs out by itself
+            await self.store.release(lease)
 
 
 def _micro(cost_usd: float | None) -> int:
