@@ -90,10 +90,16 @@ class PrefectLimits:
     async def ensure(self, name: str, limit: int, decay: float = 0.0) -> None:
         """Create the limit, or set its size and decay if it exists (active slots kept)."""
         async with self._client() as client:
-            self.round_trips += 2
-            await client.upsert_global_concurrency_limit_by_name(
-                name, limit=max(0, int(limit)), slot_decay_per_second=float(decay)
-            )
+            for attempt in range(2):  # another process may create it between read and create
+                self.round_trips += 2
+                try:
+                    await client.upsert_global_concurrency_limit_by_name(
+                        name, limit=max(0, int(limit)), slot_decay_per_second=float(decay)
+                    )
+                    return
+                except Exception:
+                    if attempt:
+                        raise
 
     async def delete(self, name: str) -> None:
         from prefect.exceptions import ObjectNotFound

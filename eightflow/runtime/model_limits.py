@@ -17,6 +17,7 @@ goes back, or is taken on top. With no Prefect API the same limits hold inside t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -71,12 +72,20 @@ class ModelGate:
         self.store = store
         self.window_s = window_s
         self._ready = False
+        self._creating: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self.names = {kind: limit_name(model, kind) for kind in ("rpm", "tpm", "inflight")}
 
     async def _ensure(self) -> None:
-        if not self._ready:
-            await ensure_model_limits(self.store, {self.model: self.limits}, self.window_s)
-            self._ready = True
+        """Create the limits once per process (the first call; the others wait for it)."""
+        if self._ready:
+            return
+        loop = asyncio.get_running_loop()
+        if self._creating is None or self._creating[0] is not loop:
+            self._creating = (loop, asyncio.Lock())
+        async with self._creating[1]:
+            if not self._ready:
+                await ensure_model_limits(self.store, {self.model: self.limits}, self.window_s)
+                self._ready = True
 
     def _tokens(self, tokens: int) -> int:
         # A call larger than the whole window is let through once the window is empty.
