@@ -356,6 +356,9 @@ class BatchBudget:
             crossed = True  # paid for, past the batch's cap: every shard stops
             self.credit = 0  # spent, with the rest: nothing to give back
             await self.store.fill(self.spend_limit)
+        if not crossed and self.credit > 2 * self.chunk:  # a high estimate: give the rest back
+            spare, self.credit = self.credit - self.chunk, self.chunk
+            await self.store.give([self.spend_limit], spare)
         self.local.settle(reservation, tokens, cost_usd)  # raises past this process's view
         if crossed:
             raise await self._exhausted()
