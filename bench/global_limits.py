@@ -159,7 +159,8 @@ async def measure(
         )
         model_limits.reset_model_gates()
         budget, limiter = Budget(max_cost_usd=1000.0), CallLimiter(concurrency)
-        results.append(await _phase("model", calls, concurrency, call_s, limiter, budget, store))
+        n = calls // 4  # per call, like the naive phase: a quarter of the calls
+        results.append(await _phase("model", n, concurrency, call_s, limiter, budget, store))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
         await limits.delete(store)
         assert isinstance(batch()[0], BatchBudget)
