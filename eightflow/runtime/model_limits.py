@@ -7,7 +7,8 @@ same variable in ``prefect.yaml``'s ``job_variables.env`` reaches every worker. 
 a Prefect global concurrency limit (``eightflow-model-<model>-rpm`` / ``-tpm`` /
 ``-inflight``): ``eightflow stack up`` creates them, a run creates any that is missing, and
 the UI's Concurrency page shows them. ``rpm`` and ``tpm`` are rate limits (slots decay at
-limit / window), ``in_flight`` a concurrency limit held for the length of the call.
+limit / window), ``in_flight`` a concurrency limit held for the length of the call (see
+:class:`ModelGate` for how a process keeps round trips off most calls).
 
 Tokens are reserved from an estimate before the call (prompt characters / 4 plus the
 answer's ``max_tokens``) and settled with the provider's count after it: the difference
@@ -23,11 +24,15 @@ import math
 import re
 from typing import Any
 
-from eightflow.runtime.global_limits import LimitStore, default_store, prefect_api_configured
+from eightflow.runtime.global_limits import (
+    LimitStore,
+    PooledSlots,
+    default_store,
+    prefect_api_configured,
+)
 from eightflow.settings import ModelLimits, get_settings
 
 log = logging.getLogger(__name__)
-LEASE_S = 300.0  # an in-flight slot comes back by itself this long after its holder died
 
 
 def limit_name(model: str, kind: str) -> str:
@@ -62,7 +67,16 @@ async def ensure_model_limits(
 
 
 class ModelGate:
-    """One model's limits around each of its calls (a gate of the call limiter)."""
+    """One model's limits around each of its calls (a gate of the call limiter).
+
+    As for a sharded batch, a process keeps the round trips off most calls: it hands its
+    in-flight slots from call to call (:class:`PooledSlots`), and draws requests and tokens
+    from the rate limits ``CREDIT_SHARE`` of a limit at a time, spending them here. Drawn
+    and unused, they decay on the server like used ones: a process's leftover is at most a
+    share of a minute's budget, never more than the limit.
+    """
+
+    CREDIT_SHARE = 0.02
 
     def __init__(
         self, model: str, limits: ModelLimits, store: LimitStore, window_s: float = 60.0
@@ -74,6 +88,8 @@ class ModelGate:
         self._ready = False
         self._creating: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self.names = {kind: limit_name(model, kind) for kind in ("rpm", "tpm", "inflight")}
+        self.slots = PooledSlots(self.names["inflight"], store) if limits.in_flight else None
+        self._credit = {"rpm": 0, "tpm": 0}  # drawn from the rate limits, not yet used
 
     async def _ensure(self) -> None:
         """Create the limits once per process (the first call; the others wait for it)."""
@@ -91,36 +107,52 @@ class ModelGate:
         # A call larger than the whole window is let through once the window is empty.
         return max(1, min(tokens, self.limits.tpm or tokens))
 
+    async def _spend(self, kind: str, slots: int, wait: bool = True) -> bool:
+        """Take ``slots`` of a rate limit from this process's credit, drawing on the shared
+        limit (``CREDIT_SHARE`` of it at a time) when the credit is short."""
+        if self._credit[kind] < slots:
+            limit = self.limits.tpm if kind == "tpm" else math.ceil(self.limits.rpm or 1)
+            chunk = max(1, math.floor((limit or 1) * self.CREDIT_SHARE))
+            need = slots - self._credit[kind]
+            for ask in dict.fromkeys((min(max(need, chunk), limit or need), need)):
+                if await self.store.take([self.names[kind]], ask, "rate_limit", wait=wait):
+                    self._credit[kind] += ask
+                    break
+        if self._credit[kind] >= slots:
+            self._credit[kind] -= slots
+            return True
+        return False
+
     async def enter(self, tokens: int) -> dict[str, Any]:
-        """Wait for a slot on each limit; what :meth:`exit` gives back."""
+        """Wait for room on each limit; what :meth:`exit` settles."""
         await self._ensure()
         held: dict[str, Any] = {}
-        if self.limits.in_flight:
-            held["lease"] = await self.store.lease([self.names["inflight"]], 1, LEASE_S)
+        if self.slots is not None:
+            held["slot"] = await self.slots.enter(tokens)
         try:
             if self.limits.rpm:
-                await self.store.take([self.names["rpm"]], 1, mode="rate_limit")
+                await self._spend("rpm", 1)
             if self.limits.tpm:
                 held["tokens"] = self._tokens(tokens)
-                await self.store.take([self.names["tpm"]], held["tokens"], mode="rate_limit")
+                await self._spend("tpm", held["tokens"])
         except BaseException:
-            await self.store.release(held.get("lease"))
+            if "slot" in held and self.slots is not None:
+                await self.slots.exit(held["slot"], None)
             raise
         return held
 
     async def exit(self, held: dict[str, Any], used: int | None) -> None:
-        """Give the in-flight slot back; settle the token reservation with the real count."""
+        """Hand the in-flight slot on; settle the token reservation with the real count."""
         try:
-            await self.store.release(held.get("lease"))
+            if "slot" in held and self.slots is not None:
+                await self.slots.exit(held["slot"], used)
             reserved = held.get("tokens")
             if reserved is not None and used is not None:
                 actual = self._tokens(used) if used else 0
-                if actual < reserved:
-                    await self.store.give([self.names["tpm"]], reserved - actual)
+                if actual < reserved:  # kept as credit for the next call: no round trip
+                    self._credit["tpm"] += reserved - actual
                 elif actual > reserved:
-                    await self.store.take(
-                        [self.names["tpm"]], actual - reserved, mode="rate_limit", wait=False
-                    )
+                    await self._spend("tpm", actual - reserved, wait=False)
         except Exception as exc:  # a lease runs out by itself; the call's answer stands
             log.warning("could not settle the limits of %s: %s", self.model, exc)
 

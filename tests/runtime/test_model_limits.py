@@ -97,23 +97,42 @@ async def test_calls_in_flight_hold_across_limiters_of_one_process(
 
 
 @pytest.mark.parametrize(
-    ("reserved", "used", "active_after"),
+    ("reserved", "used", "active_after", "credit_after"),
     [
-        (300, 100, 100),  # the estimate was high: the difference goes back
-        (300, 300, 300),
-        (300, 450, 450),  # the answer was longer: the rest is taken on top
-        (300, None, 300),  # no answer counted (an error): the estimate stays
+        (300, 100, 300, 200),  # the estimate was high: the rest stays as this process's credit
+        (300, 300, 300, 0),
+        (300, 450, 500, 50),  # the answer was longer: 150 more, drawn as a chunk of 200
+        (300, None, 300, 0),  # no answer counted (an error): the estimate stays spent
     ],
 )
 async def test_tokens_are_reserved_then_settled(
-    reserved: int, used: int | None, active_after: int
+    reserved: int, used: int | None, active_after: int, credit_after: int
 ) -> None:
     store = LocalLimits()
-    gate = ModelGate("fake/tpm", ModelLimits(tpm=10_000), store, window_s=1e9)
+    gate = ModelGate("fake/tpm", ModelLimits(tpm=10_000), store, window_s=1e9)  # chunk: 200
     held = await gate.enter(reserved)
     assert (await store.read(gate.names["tpm"])).active_slots == reserved  # type: ignore[union-attr]
     await gate.exit(held, used)
     assert (await store.read(gate.names["tpm"])).active_slots == active_after  # type: ignore[union-attr]
+    assert gate._credit["tpm"] == credit_after
+
+
+async def test_most_calls_make_no_round_trip() -> None:
+    """Requests and tokens are drawn a share of the limit at a time, spent locally."""
+    store = LocalLimits()
+    gate = ModelGate("fake/many", ModelLimits(rpm=6000, tpm=1_000_000), store, window_s=1e9)
+    taken = 0
+    real_take = store.take
+
+    async def counting_take(*args: object, **kwargs: object) -> bool:
+        nonlocal taken
+        taken += 1
+        return await real_take(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.take = counting_take  # type: ignore[method-assign]
+    for _ in range(100):
+        await gate.exit(await gate.enter(100), 100)
+    assert taken <= 2 * (100 // 120 + 1) + 2  # rpm: 120 a chunk; tpm: 20,000 a chunk
 
 
 @pytest.mark.prefect
@@ -131,6 +150,8 @@ async def test_stack_up_creates_the_limits_on_the_server() -> None:
         held = await gate.enter(500)
         assert (await store.read(gate.names["inflight"])).active_slots == 1  # type: ignore[union-attr]
         await gate.exit(held, 200)
+        assert gate.slots is not None
+        await gate.slots.sweep()  # the slot is handed on, or given back when idle
         assert (await store.read(gate.names["inflight"])).active_slots == 0  # type: ignore[union-attr]
     finally:
         for name in names:
