@@ -167,10 +167,13 @@ def main() -> None:
             calls_one = stub.stats()["calls"]
             stub.reset()
             say(f"    {one['wall_s']:.1f} s; (b) two shards on two workers")
+            # A sharded batch's concurrency is the whole batch's (shared through Prefect):
+            # two workers at the same load per worker need twice the batch's concurrency.
             two = run_sharded_here(
                 api,
                 {
                     **common,
+                    "concurrency": args.concurrency * 2,
                     "out": str(work / "two"),
                     "shards": 2,
                     "shard_stall_after_s": args.shard_stall_s,

@@ -32,6 +32,8 @@ from typing import Any
 
 from eightflow_app.deployments.worker_env import PROVIDER_VARIABLE, worker_environment
 
+from eightflow.runtime.global_limits import PrefectLimits
+from eightflow.runtime.model_limits import ensure_model_limits
 from eightflow.server.auth import (
     AUTH_FILE,
     configure_profile,
@@ -128,7 +130,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-async def _prepare_pool(api_url: str) -> None:
+async def _prepare_pool(api_url: str) -> list[str]:
+    """The work pool, and the operator's model limits as global concurrency limits (the
+    UI's Concurrency page shows them); returns the limits' names."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectNotFound
@@ -152,6 +156,8 @@ async def _prepare_pool(api_url: str) -> None:
             except ObjectNotFound:
                 continue
             await client.delete_block_document(block.id)
+    settings = get_settings()
+    return await ensure_model_limits(PrefectLimits(), settings.model_limits, settings.rate_window_s)
 
 
 def locked_job_template(template: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +229,9 @@ def up(
     }
     _save_state(state)
     log(f"creating work pool '{POOL}'")
-    asyncio.run(_prepare_pool(server.api_url))
+    limits = asyncio.run(_prepare_pool(server.api_url))
+    if limits:
+        log(f"model limits shared by every run (UI: Concurrency): {', '.join(limits)}")
     if deploy:
         log("deploying prefect.yaml (prefect --no-prompt deploy --all)")
         done = subprocess.run(

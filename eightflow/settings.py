@@ -16,7 +16,7 @@ import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED_MODEL = "local/embedded"
@@ -25,6 +25,17 @@ PREFIX = "EIGHTFLOW_"
 
 class SettingsError(ValueError):
     """An ``EIGHTFLOW_*`` variable holds a value that cannot be used; names the variable."""
+
+
+class ModelLimits(BaseModel):
+    """One model's provider limits, shared by every run (eightflow.runtime.model_limits);
+    each empty means none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rpm: float | None = Field(default=None, gt=0, description="Requests per minute.")
+    tpm: int | None = Field(default=None, gt=0, description="Tokens (in + out) per minute.")
+    in_flight: int | None = Field(default=None, gt=0, description="Calls in flight at once.")
 
 
 class Settings(BaseSettings):
@@ -129,6 +140,24 @@ class Settings(BaseSettings):
         description="EIGHTFLOW_WORKFLOWS: extra workflows as name=module:Class,...",
     )
 
+    model_limits: Annotated[dict[str, ModelLimits], NoDecode] = Field(
+        default_factory=dict,
+        description="EIGHTFLOW_MODEL_LIMITS: per-model provider limits shared by every run "
+        'through Prefect global concurrency limits, as JSON: {"openai/gpt-4o-mini": '
+        '{"rpm": 500, "tpm": 200000, "in_flight": 16}}.',
+    )
+    rate_window_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="EIGHTFLOW_RATE_WINDOW_S: the window of rpm and tpm limits in seconds "
+        "(60: per minute; tests shorten it).",
+    )
+    header_pacing: bool = Field(
+        default=True,
+        description="EIGHTFLOW_HEADER_PACING: hold calls while the provider's "
+        "x-ratelimit-remaining-* headers say they would be refused.",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -139,6 +168,20 @@ class Settings(BaseSettings):
     def _split_models(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [m.strip() for m in value.split(",") if m.strip()]
+        return value
+
+    @field_validator("model_limits", mode="before")
+    @classmethod
+    def _json_limits(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import json
+
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"not JSON ({exc.msg}); expected {{model: {{rpm, tpm, in_flight}}}}"
+                ) from None
         return value
 
     @field_validator("workflows", mode="before")

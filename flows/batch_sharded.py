@@ -6,6 +6,10 @@ waits blind (``eightflow_app.tasks.shard_watch``): it names a shard that makes n
 for ``shard_stall_after_s`` with its state, and at ``shard_deadline_s`` it stops waiting,
 merges the shards that finished, cancels the others and lists the command that re-runs
 each of them alone. It ends Completed only when every shard completed.
+``concurrency`` and ``max_cost_usd`` are the whole batch's: the shards share them through
+Prefect global concurrency limits named after this run
+(:class:`eightflow.batch.shared_bounds.BatchLimits`), created before the first shard starts
+and deleted when the batch ends.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from prefect.states import Failed
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from eightflow.batch.params import FORM_CHECKS, BatchParams, shared_field
+from eightflow.batch.shared_bounds import BatchLimits
 from eightflow.safety.form_types import flat_parameters, none_if_empty, to_form
 from eightflow.safety.path_roots import check_output_dir, check_readable
 
@@ -110,6 +115,7 @@ async def batch_sharded(**options: Any) -> Any:
             **to_form(BatchParams, params.model_dump(include=set(SHARED) - {"folder"})),
             "shard_index": index,
             "shard_count": shards,
+            "batch_key": limits.key,
         }
 
     async def start(index: int) -> Shard:
@@ -124,16 +130,21 @@ async def batch_sharded(**options: Any) -> Any:
         return Shard(index, shards, str(run.id), parameters)
 
     logger = get_run_logger()
-    watch = ShardWatch(
-        shards=list(await asyncio.gather(*(start(i) for i in range(shards)))),
-        stall_after_s=params.shard_stall_after_s,
-        deadline_s=params.shard_deadline_s,
-        started=time.monotonic(),
-        log=logger.info,
-        warn=logger.warning,
-    )
-    await watch_shards(watch, read_shard_views, poll_interval(params.shard_stall_after_s))
-    return await _conclude(watch, params, shard_dirs, out_dir)
+    limits = BatchLimits(run_tag, params.concurrency, params.max_cost_usd)
+    await limits.create()  # before any shard starts: the bounds are the whole batch's
+    try:
+        watch = ShardWatch(
+            shards=list(await asyncio.gather(*(start(i) for i in range(shards)))),
+            stall_after_s=params.shard_stall_after_s,
+            deadline_s=params.shard_deadline_s,
+            started=time.monotonic(),
+            log=logger.info,
+            warn=logger.warning,
+        )
+        await watch_shards(watch, read_shard_views, poll_interval(params.shard_stall_after_s))
+        return await _conclude(watch, params, shard_dirs, out_dir)
+    finally:
+        await limits.delete()
 
 
 async def _conclude(

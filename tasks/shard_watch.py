@@ -253,8 +253,10 @@ def rerun_command(deployment: str, shard: Shard) -> str:
     """The command that runs ``shard`` again, alone, as a flow run of ``deployment``.
 
     ``refresh`` is off: documents the shard finished before it stopped are served from
-    the cache, not paid for again."""
-    parameters = {**shard.parameters, "refresh": False}
+    the cache, not paid for again. ``batch_key`` is left out: the batch's shared limits end
+    with the batch, so a shard run alone is bounded by its own concurrency and cap."""
+    parameters = {k: v for k, v in shard.parameters.items() if k != "batch_key"}
+    parameters["refresh"] = False
     return (
         f"prefect deployment run {shlex.quote(deployment)} "
         f"--flow-run-name {shard.name}-again "

@@ -32,7 +32,11 @@ class BatchOptions(BaseModel):
         "embedded offline model.",
     )
     concurrency: int = Field(
-        default=8, ge=1, le=256, description="Model calls in flight across the batch (1 to 256)."
+        default=8,
+        ge=1,
+        le=256,
+        description="Model calls in flight for the whole batch, across all its shards and "
+        "workers (1 to 256).",
     )
     rpm: float | None = Field(
         default=None,
@@ -42,7 +46,8 @@ class BatchOptions(BaseModel):
     max_cost_usd: float | None = Field(
         default=None,
         ge=0,
-        description="Stop starting model calls past this spend in USD; 0 or empty: no cap.",
+        description="Spend cap in USD for the whole batch, across all its shards and "
+        "workers: no model call starts past it; 0 or empty: no cap.",
     )
     on_budget: Literal["stop", "cheaper", "batch-api", "ask"] = Field(
         default="stop",
@@ -101,6 +106,12 @@ class BatchOptions(BaseModel):
     shard_count: int = Field(
         default=1, ge=1, description="How many shards the folder is split into."
     )
+    batch_key: str | None = Field(
+        default=None,
+        pattern=r"^([a-z0-9][a-z0-9-]{0,39})?$",  # "" from a form: none
+        description="batch-sharded sets it: the key of the limits the batch's shards share "
+        "(its calls in flight and spend); empty: a batch of its own.",
+    )
     final_pass_s: float = Field(
         default=600.0,
         ge=0,
@@ -114,7 +125,9 @@ class BatchOptions(BaseModel):
         "(the cap then cannot hold).",
     )
 
-    @field_validator("model", "rpm", "max_cost_usd", "review_below", "workers", mode="before")
+    @field_validator(
+        "model", "rpm", "max_cost_usd", "review_below", "workers", "batch_key", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         """A form's empty value ("" or 0) means none: no cap, no review, the default model."""

@@ -115,7 +115,7 @@ FORM_CHECKS: dict[str, Any] = {
 FLOW_EXCLUDES = ("api_base",)
 #: Fields of :class:`BatchParams` that ``eightflow analyze`` does not offer (sharding is the
 #: ``batch-sharded`` flow's business).
-CLI_EXCLUDES = ("shard_index", "shard_count")
+CLI_EXCLUDES = ("shard_index", "shard_count", "batch_key")
 #: The order the Run form shows first; the other fields follow in the model's order.
 FORM_ORDER = (
     "folder",

@@ -37,6 +37,7 @@ from eightflow.batch.final_pass import final_pass
 from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
 from eightflow.batch.on_budget import BudgetSwitch, Lane
 from eightflow.batch.recovery import contained, is_transient, one_line
+from eightflow.batch.shared_bounds import batch_wide, release_shared
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
 from eightflow.pipeline.run import RunPipeline, normalise_inputs
@@ -99,6 +100,8 @@ class BatchRunner:
             else definition.max_cost_usd,
         )
         self.limiter = CallLimiter(options.concurrency, options.rpm)
+        # A shard of a sharded batch: its calls in flight and spend are the batch's.
+        self.budget, self.limiter = batch_wide(self.budget, self.limiter, options.batch_key)
         self.model = options.model or workflow.run_model or get_settings().model
         self.summary = BatchSummary(workflow=definition.name, version=workflow.version)
         self.batch_id: str | None = None  # the batch flow run's id, for the ledger
@@ -213,6 +216,10 @@ class BatchRunner:
             self.summary.ledger_error = self.summary.ledger_error or error
 
     async def finish_store(self) -> None:
+        try:  # what this process holds of a sharded batch's limits goes back
+            await release_shared(self.budget, self.limiter)
+        except Exception as exc:  # else it runs out by itself
+            self.summary.errors[f"shared limits: {one_line(exc)}"] += 1
         await self.close_cached_runs()
         await asyncio.to_thread(self.cache.flush)
         if self._owns_cache:  # a long-lived worker must not keep a writer thread per run

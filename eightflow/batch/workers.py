@@ -38,7 +38,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eightflow.batch.models import BatchOptions, DocumentOutcome
-from eightflow.batch.shared_bounds import BudgetCell, SharedBudget, split, split_rpm
+from eightflow.batch.shared_bounds import (
+    BudgetCell,
+    SharedBudget,
+    batch_wide,
+    split,
+    split_rpm,
+)
 from eightflow.runtime.gc_batch import batch_gc
 from eightflow.runtime.limiter import CallLimiter
 from eightflow.runtime.worker_exit import run_worker_exit_hooks
@@ -221,6 +227,9 @@ def _worker_main(
             )
             runner = runner_cls(workflow, options, (), Path(spec.root), spec.loader)
             runner.budget = SharedBudget(cell, runner.budget.max_tokens, runner.budget.max_cost_usd)
+            runner.budget, runner.limiter = batch_wide(
+                runner.budget, runner.limiter, options.batch_key
+            )
             runner.batch_id = spec.batch_id
             runner.out_dir = spec.out_dir
             # Its rows go to the flow's process: each waits until its ledger run is in.
@@ -282,6 +291,7 @@ class WorkerPool:
         shares = split(options.concurrency, self.workers)
         rpms = split_rpm(options.rpm, len(shares))
         runner.limiter = CallLimiter(shares[0], rpms[0])
+        runner.budget, runner.limiter = batch_wide(runner.budget, runner.limiter, options.batch_key)
         paths, outcomes = ctx.Queue(), ctx.Queue()
         context = cloudpickle.dumps(serialize_context())
         processes = []

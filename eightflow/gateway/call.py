@@ -25,6 +25,7 @@ from eightflow.gateway.answers import clean_answer
 from eightflow.gateway.batches import active_router
 from eightflow.gateway.embedded import ensure_local_provider
 from eightflow.gateway.endpoints import key_allowed_for
+from eightflow.gateway.errors import headers_of as _headers_of
 from eightflow.gateway.errors import map_error, provider_of
 from eightflow.gateway.keys import provider_key
 from eightflow.gateway.reask import reask_messages, remember_invalid, validation_feedback
@@ -37,6 +38,7 @@ from eightflow.gateway.request import (
     _from_context,
     _response_format,
     _strip_fences,
+    _token_estimate,
 )
 from eightflow.prompts import Prompt, PromptRegistry
 from eightflow.runtime.budget import Budget, Reservation
@@ -141,23 +143,23 @@ class ModelGateway:
         except BaseException as exc:
             reservation = held[0]
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
-                budget.release(reservation)
+                await asyncio.shield(budget.arelease(reservation))
                 raise
             over_budget = _budget_cause(exc)
             if over_budget is not None:
                 # Fatal for the run, wherever it was raised (the reservation, or a provider
                 # litellm wrapped it for): never mapped to a retryable model error.
-                budget.release(reservation)
+                await budget.arelease(reservation)
                 if over_budget is exc:
                     raise
                 raise over_budget from None
             error = map_error(exc, chosen)
             charged = 0.0
             if isinstance(error, ModelTemporaryError) and error.billable and reservation.counted:
-                budget.charge(reservation)  # the provider may have billed it: keep the estimate
+                await budget.acharge(reservation)  # the provider may have billed it
                 charged = reservation.cost_usd
             else:
-                budget.release(reservation)  # refused up front (429, 4xx): not billed
+                await budget.arelease(reservation)  # refused up front (429, 4xx): not billed
             self._record(prompt, chosen, started, t0, cost=charged, error=error)
             raise error from None
         reservation = held[0]
@@ -195,7 +197,7 @@ class ModelGateway:
                     "cost_usd": cost,
                 },
             )
-        budget.settle(reservation, tokens_in + tokens_out, cost)  # raises past the cap
+        await budget.asettle(reservation, tokens_in + tokens_out, cost)  # raises past the cap
         if output_error is not None:
             raise output_error
         return Generation(
@@ -242,8 +244,8 @@ class ModelGateway:
                     run.model_calls += 1
                 held[0] = routed[1]
                 return routed[0], model
-        async with limiter.slot():
-            held[0] = budget.reserve(*estimate)
+        async with limiter.slot(model, _token_estimate(request)) as lease:
+            held[0] = await budget.areserve(*estimate)
             if run is not None:
                 run.model_calls += 1
             try:
@@ -251,8 +253,13 @@ class ModelGateway:
             except Exception as exc:
                 if getattr(exc, "status_code", None) == 429:
                     limiter.rate_limited()
+                    lease.refused(_headers_of(exc))
                 raise
             limiter.succeeded()
+            usage = getattr(response, "usage", None)
+            used = int(getattr(usage, "total_tokens", 0) or 0)
+            hidden = getattr(response, "_hidden_params", None) or {}
+            lease.answered(used, hidden.get("additional_headers"))
             return response, model
 
     def count_tokens(self, text: str, model: str | None = None) -> int:

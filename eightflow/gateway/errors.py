@@ -73,11 +73,17 @@ def map_error(exc: BaseException, model: str) -> ModelError:
 MAX_RETRY_AFTER_S = 300.0
 
 
-def retry_after_of(exc: BaseException) -> float | None:
-    """The provider's ``Retry-After`` (seconds or an HTTP date), capped; None if absent."""
+def headers_of(exc: BaseException) -> Any:
+    """The provider's response headers carried by a litellm error; None if it has none."""
     headers: Any = getattr(exc, "litellm_response_headers", None)
     if not headers:
         headers = getattr(getattr(exc, "response", None), "headers", None)
+    return headers or None
+
+
+def retry_after_of(exc: BaseException) -> float | None:
+    """The provider's ``Retry-After`` (seconds or an HTTP date), capped; None if absent."""
+    headers = headers_of(exc)
     if not headers:
         return None
     try:

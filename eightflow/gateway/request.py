@@ -122,6 +122,17 @@ def _estimate(
     return tokens, cost_in
 
 
+DEFAULT_ANSWER_TOKENS = 256  # a call's answer, for token limits, when it sets no max_tokens
+
+
+def _token_estimate(request: dict[str, Any]) -> int:
+    """Tokens a call will use, for token limits: prompt characters / 4 plus the answer's
+    ``max_tokens`` (settled with the provider's count afterwards)."""
+    chars = sum(len(str(m.get("content") or "")) for m in request.get("messages") or [])
+    answer = request.get("max_tokens") or request.get("max_completion_tokens")
+    return chars // 4 + int(answer or DEFAULT_ANSWER_TOKENS)
+
+
 def _cost_of(response: Any, model: str) -> float | None:
     """litellm's price for the call; None (never 0) when the model is unpriced."""
     if provider_of(model) in ("local", "replay"):

@@ -4,6 +4,13 @@ The gateway reserves what a call is sure to cost (its prompt tokens, priced) bef
 making it, so concurrent calls cannot all slip under the cap at once. Output is only known
 afterwards: spend can pass the cap by at most the output of the calls already in flight,
 and the call that crosses it is the last one that starts.
+
+The gateway goes through the async doors (:meth:`Budget.areserve`, ``asettle``,
+``acharge``, ``arelease``): a budget shared by a sharded batch's flow runs
+(:class:`eightflow.batch.shared_bounds.BatchBudget`) makes a round trip to the Prefect
+server there. Whoever decides on spend (``on_budget``) asks :meth:`Budget.fraction_used`
+(this process's view, no round trip) or ``await budget.afraction_used()`` /
+``await budget.aspent_usd()`` (the whole batch's, for a batch-wide budget).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ class Reservation:
     tokens: int
     cost_usd: float
     counted: bool = field(default=True, compare=False)  # False: a placeholder, no call
+    shared_micro_usd: int = field(default=0, compare=False)  # held on a batch-wide limit
 
 
 @dataclass
@@ -122,6 +130,42 @@ class Budget:
             self._reserved_usd -= reservation.cost_usd
             if reservation.counted:
                 self.in_flight = max(0, self.in_flight - 1)
+
+    # -- the async doors the gateway uses; a batch-wide budget adds its round trips -----
+
+    async def areserve(self, tokens: int, cost_usd: float | None) -> Reservation:
+        return self.reserve(tokens, cost_usd)
+
+    async def asettle(self, reservation: Reservation, tokens: int, cost_usd: float | None) -> None:
+        self.settle(reservation, tokens, cost_usd)
+
+    async def acharge(self, reservation: Reservation) -> None:
+        self.charge(reservation)
+
+    async def arelease(self, reservation: Reservation) -> None:
+        self.release(reservation)
+
+    async def aclose(self) -> None:
+        """The run is over: a batch-wide budget gives back what it drew and did not use."""
+
+    # -- spend so far, for whoever decides to go on, degrade or stop -------------------
+
+    def fraction_used(self) -> float | None:
+        """Spend over the cap (USD cap first, else tokens), held reservations included;
+        None with no cap. This process's view: no round trip."""
+        if self.max_cost_usd:
+            return (self.spent_usd + self._reserved_usd) / self.max_cost_usd
+        if self.max_tokens:
+            return (self.spent_tokens + self._reserved_tokens) / self.max_tokens
+        return None
+
+    async def afraction_used(self) -> float | None:
+        """:meth:`fraction_used` for the whole batch (a batch-wide budget asks the server)."""
+        return self.fraction_used()
+
+    async def aspent_usd(self) -> float:
+        """USD spent (and held by calls in flight) for the whole batch."""
+        return self.spent_usd + self._reserved_usd
 
     def _error(self, limit: str, detail: str = "") -> BudgetExceeded:
         if limit == "max_tokens":

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 
 import pytest
 
 from eightflow.batch.models import BatchOptions, BatchSummary
-from eightflow.batch.shared_bounds import BudgetCell, SharedBudget, split, split_rpm
+from eightflow.batch.shared_bounds import (
+    BatchBudget,
+    BatchLimits,
+    BudgetCell,
+    SharedBudget,
+    batch_wide,
+    release_shared,
+    split,
+    split_rpm,
+)
 from eightflow.batch.workers import default_workers
 from eightflow.errors import BudgetExceeded
+from eightflow.runtime.budget import Budget
+from eightflow.runtime.global_limits import LocalLimits, PrefectLimits
+from eightflow.runtime.limiter import CallLimiter
 
 
 @pytest.mark.parametrize(
@@ -169,3 +182,142 @@ def test_how_many_processes_a_batch_uses(
     pool = runner._worker_pool()
     assert runner.workers == expected
     assert (pool is None) == (expected == 1)
+
+
+# -- across the flow runs of a sharded batch ----------------------------------------------
+
+
+def _shards(store: object, cap: float, shards: int = 2) -> list[BatchBudget]:
+    return [
+        BatchBudget(Budget(max_cost_usd=cap), BatchLimits("t", 4, cap).spend, store)  # type: ignore[arg-type]
+        for _ in range(shards)
+    ]
+
+
+async def test_the_cap_holds_for_the_whole_batch_not_each_shard() -> None:
+    """Two shards, each with the $1 cap as its local view: together they stop at $1."""
+    store = LocalLimits()
+    await BatchLimits("t", 4, 1.0).create(store)
+    first, second = _shards(store, 1.0)
+    spent = 0.0
+    for budget in [first, second] * 10:
+        try:
+            reservation = await budget.areserve(10, 0.1)
+        except BudgetExceeded:
+            break
+        spent += 0.15
+        try:
+            await budget.asettle(reservation, 20, 0.15)  # each costs more than its estimate
+        except BudgetExceeded:
+            break  # the call that crossed the cap counts: it was paid for
+    with pytest.raises(BudgetExceeded, match="batch budget exhausted"):
+        await second.areserve(10, 0.001)
+    with pytest.raises(BudgetExceeded):
+        await first.areserve(10, 0.001)
+    assert 1.0 <= spent <= 1.0 + 0.15  # past the cap by at most the one call in flight
+    assert first.spent_usd + second.spent_usd == pytest.approx(spent)
+    assert await first.afraction_used() == pytest.approx(1.0)  # the crossing call filled it
+
+
+@pytest.mark.parametrize(
+    ("estimate", "actual", "held_after"),
+    [
+        (0.10, 0.04, 0.04),  # settled lower: the rest goes back to the batch
+        (0.10, 0.10, 0.10),
+        (0.10, 0.25, 0.25),  # settled higher, still under the cap: taken on top
+        (0.10, None, 0.0),  # unpriced answer: nothing counted in USD
+    ],
+)
+async def test_a_reservation_settles_to_the_real_cost(
+    estimate: float, actual: float | None, held_after: float
+) -> None:
+    store = LocalLimits()
+    await BatchLimits("t", 4, 5.0).create(store)
+    (budget,) = _shards(store, 5.0, shards=1)
+    reservation = await budget.areserve(10, estimate)
+    assert await budget.aspent_usd() >= estimate  # drawn from the batch: a chunk, at least
+    await budget.asettle(reservation, 20, actual)
+    await budget.aclose()  # the run's end: unspent credit goes back
+    assert await budget.aspent_usd() == pytest.approx(held_after)
+
+
+async def test_a_released_reservation_gives_the_batch_its_room_back() -> None:
+    store = LocalLimits()
+    await BatchLimits("t", 4, 1.0).create(store)
+    (budget,) = _shards(store, 1.0, shards=1)
+    reservation = await budget.areserve(10, 0.6)
+    await budget.arelease(reservation)
+    await budget.aclose()
+    assert await budget.aspent_usd() == 0.0 and budget.in_flight == 0
+    await budget.areserve(10, 0.6)  # fits again
+
+
+async def test_calls_in_flight_hold_for_the_whole_batch() -> None:
+    """Two shards with a local concurrency of 4 each: never more than 4 calls at once."""
+    store = LocalLimits()
+    limits = BatchLimits("t", 4)
+    await limits.create(store)
+    open_now = peak = 0
+
+    async def call(limiter: CallLimiter) -> None:
+        nonlocal open_now, peak
+        async with limiter.slot():
+            open_now += 1
+            peak = max(peak, open_now)
+            await asyncio.sleep(0.005)
+            open_now -= 1
+
+    shards = [batch_wide(Budget(), CallLimiter(4), "t", store)[1] for _ in range(2)]
+    await asyncio.gather(*(call(shards[i % 2]) for i in range(24)))
+    assert peak == 4
+    gates = [limiter.gates[0] for limiter in shards]
+    assert sum(gate.leases for gate in gates) < 24  # slots are handed on, not leased per call
+    for gate in gates:
+        await gate.sweep()  # the run's end: every slot goes back
+    assert (await store.read(limits.inflight)).active_slots == 0  # type: ignore[union-attr]
+
+
+def test_a_batch_of_its_own_keeps_its_bounds_as_they_are() -> None:
+    budget, limiter = Budget(max_cost_usd=1.0), CallLimiter(4)
+    assert batch_wide(budget, limiter, None) == (budget, limiter) and limiter.gates == []
+    wrapped, _ = batch_wide(budget, limiter, "k", LocalLimits())
+    assert isinstance(wrapped, BatchBudget) and wrapped.max_cost_usd == 1.0
+    assert len(limiter.gates) == 1
+    assert batch_wide(Budget(), CallLimiter(4), "k", LocalLimits())[0].__class__ is Budget
+
+
+@pytest.mark.parametrize("key", ["UPPER", "a" * 41, "-lead", "x y", "../etc"])
+def test_a_batch_key_is_a_plain_name(key: str) -> None:
+    with pytest.raises(ValueError, match="batch_key"):
+        BatchOptions(batch_key=key)
+
+
+@pytest.mark.prefect
+async def test_the_batch_limits_live_on_the_prefect_server() -> None:
+    import uuid
+
+    store = PrefectLimits()
+    limits = BatchLimits(uuid.uuid4().hex[:8], 4, 0.5)
+    await limits.create(store)
+    try:
+        state = await store.read(limits.spend)
+        assert state is not None and state.limit == 500_000  # micro-dollars
+        first, second, third = (
+            BatchBudget(Budget(max_cost_usd=0.5), limits.spend, store) for _ in range(3)
+        )
+        held = await first.areserve(10, 0.3)
+        with pytest.raises(BudgetExceeded):
+            await second.areserve(10, 0.3)  # 0.6 would pass the batch's 0.5
+        assert second.exhausted == "max_cost_usd"  # as in one process: that shard stops
+        await first.asettle(held, 20, 0.1)
+        await third.areserve(10, 0.3)  # 0.1 + 0.3 fits: first gave its spare credit back
+        # settled 0.1, held 0.3, and first's credit in hand (a chunk: 2% of the cap)
+        assert await third.afraction_used() == pytest.approx(0.82)
+        limiter = batch_wide(Budget(), CallLimiter(2), limits.key, store)[1]
+        async with limiter.slot():
+            assert (await store.read(limits.inflight)).active_slots == 1  # type: ignore[union-attr]
+        await release_shared(third, limiter)  # the run's end: slot and spare credit go back
+        assert (await store.read(limits.inflight)).active_slots == 0  # type: ignore[union-attr]
+    finally:
+        await limits.delete(store)
+    assert await store.read(limits.spend) is None and await store.read(limits.inflight) is None

@@ -100,7 +100,8 @@ async def test_at_the_deadline_it_merges_what_finished_and_names_the_rest(
     assert fake.cancelled == ["shard-2-of-2"]
     words = shlex.split(brief["rerun"]["shard-2-of-2"])
     sent = json.loads(words[words.index("--params") + 1])
-    assert sent == {**fake.started["run-1"], "refresh": False}
+    started = {k: v for k, v in fake.started["run-1"].items() if k != "batch_key"}
+    assert sent == {**started, "refresh": False}  # the batch's limits end with the batch
 
 
 @pytest.mark.parametrize(
@@ -112,3 +113,31 @@ def test_a_forms_empty_value_means_none(tmp_path: Any, field: str, empty: Any) -
         folder=str(tmp_path), out=str(tmp_path / "out"), **{field: empty}
     )
     assert getattr(params, field) is None
+
+
+async def test_the_shards_share_limits_made_before_they_start_and_gone_after(
+    tmp_path: Path, fake: FakeShards, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eightflow.batch.shared_bounds import BatchLimits
+    from eightflow.runtime.global_limits import PrefectLimits
+
+    store = PrefectLimits()
+    seen: list[tuple[str, int | None, int | None]] = []
+    start = fake.run_deployment
+
+    async def looking(name: str, parameters: dict[str, Any], **kw: Any) -> Any:
+        limits = BatchLimits(parameters["batch_key"], 0)
+        inflight, spend = await store.read(limits.inflight), await store.read(limits.spend)
+        limit_of = lambda found: found.limit if found else None  # noqa: E731
+        seen.append((parameters["batch_key"], limit_of(inflight), limit_of(spend)))
+        return await start(name, parameters, **kw)
+
+    monkeypatch.setattr(sharded, "arun_deployment", looking)
+    await sharded.batch_sharded(
+        out=str(tmp_path / "out"), shards=2, concurrency=4, max_cost_usd=0.25
+    )
+    assert len(seen) == 2 and len({key for key, _, _ in seen}) == 1  # one key for the batch
+    key = seen[0][0]
+    assert seen == [(key, 4, 250_000)] * 2  # calls in flight, and the cap in micro-dollars
+    limits = BatchLimits(key, 0)
+    assert await store.read(limits.inflight) is None and await store.read(limits.spend) is None

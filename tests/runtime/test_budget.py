@@ -190,3 +190,26 @@ def test_concurrent_settle_and_release_keep_exact_totals() -> None:
     assert budget.spent_usd == pytest.approx(0.002 * settled)
     assert budget._reserved_tokens == 0
     assert budget._reserved_usd == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("caps", "spent", "reserved", "fraction"),
+    [
+        ({"max_cost_usd": 2.0}, 0.5, 0.5, 0.5),  # held reservations count
+        ({"max_tokens": 1000}, 0.0, 0.0, 0.0),
+        ({"max_cost_usd": 1.0, "max_tokens": 10}, 0.25, 0.0, 0.25),  # USD first
+        ({}, 3.0, 0.0, None),  # no cap: no fraction
+    ],
+)
+async def test_fraction_used(
+    caps: dict[str, float], spent: float, reserved: float, fraction: float | None
+) -> None:
+    budget = Budget(**caps)  # type: ignore[arg-type]
+    if reserved:
+        await budget.areserve(0, reserved)
+    if spent:
+        held = await budget.areserve(0, spent)
+        await budget.asettle(held, 0, spent)
+    assert budget.fraction_used() == fraction
+    assert await budget.afraction_used() == fraction
+    assert await budget.aspent_usd() == pytest.approx(spent + reserved)

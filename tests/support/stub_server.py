@@ -123,6 +123,7 @@ _RANDOM_FIELDS = frozenset(
     {"error_rate", "error_kinds", "error_selection", "seed", "latency_jitter_ms"}
 )
 _OUTAGE_FIELDS = frozenset({"outage_s", "outage_kind"})
+_TPM_FIELDS = frozenset({"tpm_limit", "tpm_window_s"})
 
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "cookie"})
 
@@ -192,6 +193,13 @@ class StubConfig(BaseModel):
     prompt_tokens: int | None = Field(default=None, ge=0)
     completion_tokens: int | None = Field(default=None, ge=0)
     content: str | None = Field(default=None, description="Fixed content for every answer.")
+    tpm_limit: int | None = Field(
+        default=None,
+        gt=0,
+        description="A provider's tokens-per-window budget: past it a call is answered 429. "
+        "Every answer then carries x-ratelimit-limit/remaining/reset-tokens headers.",
+    )
+    tpm_window_s: float = Field(default=60.0, gt=0, description="The tpm_limit's window.")
 
     @field_validator("status_script")
     @classmethod
@@ -295,6 +303,9 @@ class _StubState:
             self._failed_first = 0
         if fields is None or fields & _OUTAGE_FIELDS:
             self._outage_started: float | None = None
+        if fields is None or fields & _TPM_FIELDS:
+            self._tpm_started = time.monotonic()
+            self._tpm_used = 0
         if fields is None or fields & _RANDOM_FIELDS:
             self._round_robin = 0
             self._fault_rng = random.Random(self._config.seed)
@@ -360,6 +371,26 @@ class _StubState:
                 jitter = cfg.latency_jitter_ms / 1000.0
                 delay = max(0.0, delay + self._latency_rng.uniform(-jitter, jitter))
             return outcome, delay, cfg
+
+    def charge_tokens(self, tokens: int) -> tuple[bool, dict[str, str]]:
+        """Count ``tokens`` against the tpm window: (within budget, rate-limit headers)."""
+        with self._lock:
+            cfg = self._config
+            if cfg.tpm_limit is None:
+                return True, {}
+            now = time.monotonic()
+            if now - self._tpm_started >= cfg.tpm_window_s:
+                self._tpm_started, self._tpm_used = now, 0
+            allowed = self._tpm_used + tokens <= cfg.tpm_limit
+            if allowed:
+                self._tpm_used += tokens
+            reset = max(0.0, cfg.tpm_window_s - (now - self._tpm_started))
+            headers = {
+                "x-ratelimit-limit-tokens": str(cfg.tpm_limit),
+                "x-ratelimit-remaining-tokens": str(max(0, cfg.tpm_limit - self._tpm_used)),
+                "x-ratelimit-reset-tokens": f"{reset:.3f}s",
+            }
+            return allowed, headers
 
     def record(
         self,
@@ -614,6 +645,12 @@ class _StubApp:
             completion_tokens = cfg.completion_tokens
         else:
             completion_tokens = _tokens(len(content))
+        within, rate_headers = state.charge_tokens(prompt_tokens + completion_tokens)
+        if not within:  # past the tokens-per-minute budget: refused, nothing used
+            entry["outcome"] = "429"
+            state.record(model=model, outcome="429", digest=digest, entry=entry)
+            status, message, err_type, code = _ERROR_BODIES["429"]
+            return _error_response(status, message, err_type, code, headers=rate_headers)
         state.record(
             model=model,
             outcome=outcome,
@@ -648,7 +685,7 @@ class _StubApp:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
-        return web.json_response(payload, headers={"x-request-id": request_id})
+        return web.json_response(payload, headers={"x-request-id": request_id, **rate_headers})
 
     # -- misc endpoints ------------------------------------------------------------------
 

@@ -745,3 +745,17 @@ def test_stub_process_exits_with_its_parent() -> None:
     else:
         os.kill(int(pid_text), signal.SIGKILL)
         pytest.fail("stub process outlived its parent")
+
+
+def test_a_tokens_per_window_budget_answers_429_past_it_with_rate_limit_headers() -> None:
+    config = StubConfig(prompt_tokens=60, completion_tokens=40, tpm_limit=250, tpm_window_s=600)
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    with StubServer(config) as stub:
+        answers = [
+            httpx.post(f"{stub.api_base}/chat/completions", json=body, timeout=10) for _ in range(3)
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert [a.headers["x-ratelimit-remaining-tokens"] for a in answers] == ["150", "50", "50"]
+    assert answers[2].headers["x-ratelimit-limit-tokens"] == "250"
+    assert answers[2].headers["x-ratelimit-reset-tokens"].endswith("s")
+    assert stub.stats()["by_outcome"]["429"] == 1
