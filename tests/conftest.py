@@ -26,6 +26,9 @@ from typing import TYPE_CHECKING, Any
 _HOME = tempfile.mkdtemp(prefix="eightflow-test-home-")
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ["EIGHTFLOW_HOME"] = _HOME
+# Prefect's own home (result storage, profiles) is private to this process too: under
+# pytest-xdist every worker is a process of its own, with its own homes and test server.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="eightflow-test-prefect-home-")
 os.environ["EIGHTFLOW_AUTO_SERVER"] = "0"
 os.environ.pop("EIGHTFLOW_MODEL", None)
 os.environ.pop("PREFECT_API_URL", None)
