@@ -17,15 +17,23 @@ marker, instead of a temporary server starting behind the test's back.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 _HOME = tempfile.mkdtemp(prefix="eightflow-test-home-")
+# Prefect's own home (result storage, profiles) is private to this process too: under
+# pytest-xdist every worker is a process of its own, with its own homes and test server.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="eightflow-test-prefect-home-")
+for _folder in (_HOME, _PREFECT_HOME):  # gone when the process ends, as the harness's own
+    atexit.register(shutil.rmtree, _folder, ignore_errors=True)
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ["EIGHTFLOW_HOME"] = _HOME
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
 os.environ["EIGHTFLOW_AUTO_SERVER"] = "0"
 os.environ.pop("EIGHTFLOW_MODEL", None)
 os.environ.pop("PREFECT_API_URL", None)

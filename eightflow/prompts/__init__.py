@@ -310,6 +310,16 @@ def registered_schemas() -> dict[str, type[BaseModel]]:
     return schemas
 
 
+@functools.cache
+def _registered_prompts_package() -> str | None:
+    """The first package registered under the ``eightflow.prompts`` entry point group, found
+    once per process: the scan reads every installed distribution's metadata (~20 ms here),
+    and every output folder check asks for the shipped prompts folder."""
+    for entry in metadata.entry_points(group="eightflow.prompts"):
+        return entry.value
+    return None
+
+
 def default_prompts_dir() -> Path | Traversable:
     """``EIGHTFLOW_PROMPTS_DIR`` if set, else the first package registered under the
     ``eightflow.prompts`` entry point group (its files, through :mod:`importlib.resources`)."""
@@ -318,8 +328,9 @@ def default_prompts_dir() -> Path | Traversable:
     configured = get_settings().prompts_dir
     if configured:
         return configured
-    for entry in metadata.entry_points(group="eightflow.prompts"):
-        return resources.files(entry.value)
+    package = _registered_prompts_package()
+    if package is not None:
+        return resources.files(package)
     raise PromptError(
         "no prompts: set EIGHTFLOW_PROMPTS_DIR to a folder of <id>.v<N>.md files, or install "
         "a package that registers one under the 'eightflow.prompts' entry point group"

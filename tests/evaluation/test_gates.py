@@ -113,6 +113,7 @@ def test_compare_prompt_versions_lands_in_report_by_prompt(
         v1.replace("version: 1", "version: 2").replace("Rate the sentiment", "Judge the mood")
     )
     monkeypatch.setenv("EIGHTFLOW_PROMPTS_DIR", str(prompts))
+    monkeypatch.chdir(home)  # the default --out (eightflow-report/) lands here, not in the checkout
     exit_code, data = eval_json(runner, "--compare", "sentiment@v1", "sentiment@v2")
     assert exit_code == 0
     assert [v["prompt"] for v in data["variants"]] == ["sentiment@v1", "sentiment@v2"]

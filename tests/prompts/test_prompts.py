@@ -332,3 +332,28 @@ def test_the_prompts_folder_setting_replaces_the_shipped_prompts(
     assert [p.id for p in registry.all()] == ["mine"]
     with pytest.raises(PromptError, match="no prompt 'summarization'"):
         registry.get("summarization")
+
+
+def test_the_shipped_prompts_package_is_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every output folder check asks for the shipped prompts; the entry point scan is not
+    repeated each time."""
+    from importlib import metadata
+
+    from eightflow import prompts
+
+    scans: list[str] = []
+    real = metadata.entry_points
+
+    def counting(**kwargs: Any) -> Any:
+        scans.append(kwargs["group"])
+        return real(**kwargs)
+
+    monkeypatch.delenv("EIGHTFLOW_PROMPTS_DIR", raising=False)
+    monkeypatch.setattr(metadata, "entry_points", counting)
+    prompts._registered_prompts_package.cache_clear()
+    try:
+        folders = {str(prompts.default_prompts_dir()) for _ in range(3)}
+    finally:
+        prompts._registered_prompts_package.cache_clear()
+    assert scans == ["eightflow.prompts"]
+    assert len(folders) == 1 and (Path(folders.pop()) / "summarization.v1.md").exists()

@@ -6,6 +6,7 @@ following a final link, and checking the open descriptor never reads or writes o
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,11 @@ def flipping(link: Path, targets: tuple[Path, Path]) -> Iterator[list[int]]:
             os.replace(spare, link)
             flips[0] += 1
 
+    # The flipper gives the GIL up at each system call and waits a whole switch interval
+    # (5 ms) to get it back from the busy test thread: 2,000 flips took 10-30 s. A short
+    # interval lets the two threads interleave finely, the very race under test.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
     thread = threading.Thread(target=flip, daemon=True)
     thread.start()
     try:
@@ -45,6 +51,7 @@ def flipping(link: Path, targets: tuple[Path, Path]) -> Iterator[list[int]]:
     finally:
         stop.set()
         thread.join(10)
+        sys.setswitchinterval(interval)
 
 
 def _until(

@@ -446,11 +446,12 @@ def test_in_flight_concurrency_with_latency() -> None:
             )
         return [r.status_code for r in responses]
 
-    with StubServer(StubConfig(latency_ms=100)) as stub:
-        statuses = asyncio.run(burst(stub, 200))
+    # 100 calls held 300 ms each: a serialised stub would take 30 s and never hold two.
+    with StubServer(StubConfig(latency_ms=300)) as stub:
+        statuses = asyncio.run(burst(stub, 100))
         stats = stub.stats()
-    assert statuses == [200] * 200
-    assert stats["calls"] == 200
+    assert statuses == [200] * 100
+    assert stats["calls"] == 100
     assert stats["max_in_flight"] >= 50  # latency overlapped, not serialised
 
 

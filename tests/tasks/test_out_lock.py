@@ -21,7 +21,9 @@ def test_a_second_writer_waits_with_a_message_then_goes(tmp_path: Path) -> None:
 
     thread = threading.Thread(target=second)
     thread.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10  # the second writer has said it waits (no fixed sleep)
+    while not said and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
     order.append("first done")
     first.release()
     thread.join(10)
