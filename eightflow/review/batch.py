@@ -117,7 +117,8 @@ async def publish_pending_reviews(batch_id: str | None) -> str | None:
     rows = [r for r in list_reviews("pending") if r["batch_id"] == batch_id]
     markdown = (
         f"# {len(rows)} documents need review\n\n"
-        "Decide with `eightflow review decide ID --approve | --reject --note TEXT | "
+        "Decide them in the form of this batch's `review-queue` run (suspended, waiting "
+        "for input), or with `eightflow review decide ID --approve | --reject --note TEXT | "
         "--edit FIELD=VALUE`.\n\n" + pending_table(rows)
     )
     await acreate_markdown_artifact(

@@ -69,6 +69,33 @@ def pending_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(markdown_table(head, cells))
 
 
+def queue_markdown(rows: list[dict[str, Any]]) -> str:
+    """The review-queue form's description: each item, what the model proposed, why."""
+    head = ["#", "document", "step", "reason", "proposed output", "trace"]
+    cells = [
+        [
+            str(n),
+            sanitize_text(row.get("document_id") or row["run_id"], limit=200),
+            row["step"],
+            sanitize_text("; ".join(row.get("reasons") or []), limit=300),
+            sanitize_text(json.dumps(row.get("proposed"), ensure_ascii=False), limit=400),
+            MarkdownCell(f"[trace]({row['link']})") if row.get("link") else "",
+        ]
+        for n, row in enumerate(rows, 1)
+    ]
+    return "\n".join(
+        [
+            f"## {len(rows)} outputs wait for a person",
+            "",
+            *markdown_table(head, cells),
+            "",
+            "For each item choose approve, reject or edit (change its fields), or leave it on "
+            "*later*. Submitting applies every decision as `eightflow review decide` does; "
+            "items left for later wait in the next queue run.",
+        ]
+    )
+
+
 def decision_markdown(row: dict[str, Any]) -> str:
     """The ``review-decisions`` artifact of one decision."""
     edits = row.get("edits") or {}
