@@ -52,7 +52,10 @@ def review_queue(batch_id: str, review_ids: list[str]) -> dict[str, Any]:
         return {"decided": [], "next_queue_run": _next_run(batch_id)}
     rules = rules_for(rows, load_workflow)
     form = queue_form(rows, rules)
-    log.info("%d reviews wait for a person: submit this run's form to decide them", len(waiting))
+    if not _resumed():
+        log.info(
+            "%d reviews wait for a person: submit this run's form to decide them", len(waiting)
+        )
     answer = suspend_flow_run(wait_for_input=form, key=QUEUE_KEY)  # returns after a resume
     reviewer = str(answer.model_dump().get("reviewer") or "")
     outcomes = apply_decisions(
@@ -71,6 +74,15 @@ def review_queue(batch_id: str, review_ids: list[str]) -> dict[str, Any]:
         description="pending reviews",
     )
     return {"decided": outcomes, "next_queue_run": next_run}
+
+
+def _resumed() -> bool:
+    """Whether this run already suspended once (this is its run after the form)."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    keys = ctx.flow_run.empirical_policy.pause_keys if ctx and ctx.flow_run else None
+    return QUEUE_KEY in (keys or set())
 
 
 def _next_run(batch_id: str) -> str | None:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, create_model
 from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.errors import WorkflowError
 from eightflow.review.decide import WorkflowLoader, decide, rule_of
-from eightflow.review.render import queue_markdown
+from eightflow.review.render import queue_item_markdown, queue_markdown
 from eightflow.review.store import get_review, list_reviews
 from eightflow.settings import get_settings
 from eightflow.store.ledger import Ledger
@@ -74,7 +74,7 @@ def queue_form(rows: Sequence[dict[str, Any]], rules: dict[str, ReviewRule | Non
             Field(
                 default=LATER,
                 title=f"{what}: decision",
-                description="later leaves it pending; approve, reject, or edit the fields below",
+                description=queue_item_markdown(row),
             ),
         )
         rule = rules.get(row["rule"])
