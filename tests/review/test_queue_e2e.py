@@ -1,6 +1,8 @@
 """The batch review queue on a real stack: a batch leaves one suspended ``review-queue`` run
 that holds no process, and a reviewer with only the runner credential approves, rejects
 and edits its three items in the Prefect UI (headless Chromium); results.csv is read back.
+A single deployment run waiting for review suspends after its grace period too
+(``eightflow/review/flow.py``), and its form's answer lands when it starts again.
 
 Marked e2e: ``eightflow stack up`` (Prefect's server on SQLite behind the front door, the
 deployments, one worker) with a private home, stopped in teardown.
@@ -63,6 +65,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "LITELLM_OFFLINE_MODE": "true",
             "PYTHONPATH": str(ROOT),
+            # Workers inherit EIGHTFLOW_*: a single run waits 3 s before it suspends.
+            "EIGHTFLOW_REVIEW_GRACE_S": "3",
+            "EIGHTFLOW_REVIEW_POLL_S": "1",
         }
     )
     for variable in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT", "EIGHTFLOW_ALLOWED_MODELS"):
@@ -78,6 +83,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "home": home,
             "work": work,
             "runner_auth": (home / "runner-auth").read_text().strip(),
+            "runner": Door(f"{url}/api", (home / "runner-auth").read_text().strip()),
             "admin": Door(f"{url}/api", admin_auth),
             # The operator's shell: a batch run from the CLI against the stack.
             "shell": {
@@ -147,7 +153,7 @@ def test_a_suspended_queue_holds_no_process(stack: dict[str, Any], queued: dict[
     run = stack["admin"].ok("GET", f"/flow_runs/{queued['run']['id']}")
     assert (run["state"]["type"], run["state"]["name"]) == ("PAUSED", "Suspended")
     assert run["deployment_id"] and run["parameters"]["review_ids"]
-    assert processes_of(run["id"]) == []
+    wait_for("its process exits", lambda: processes_of(run["id"]) == [], timeout=60)
     # The one worker is free: a deployment run goes through while the queue waits, and
     # its process is seen while it runs (so the look above can see one).
     deployment = stack["admin"].ok("GET", "/deployments/name/document-analysis/adhoc")
@@ -266,3 +272,40 @@ def test_a_runner_decides_the_queue_in_chromium(
     log = (stack["home"] / "logs" / "front-door.log").read_text()
     assert f"runner POST /api/flow_runs/{run_id}/resume -> 20" in log
     assert suspended(stack) is None  # nothing pending: no new queue run
+
+
+def test_a_single_run_suspends_after_its_grace_and_takes_its_forms_answer(
+    stack: dict[str, Any],
+) -> None:
+    admin = stack["admin"]
+    deployment = admin.ok("GET", "/deployments/name/document-analysis/adhoc")
+    path = "examples/documents/kestrel-remote-work-faq.md"  # confidence below 0.6
+    run = admin.ok(
+        "POST", f"/deployments/{deployment['id']}/create_flow_run",
+        json={"parameters": {"path": path, "review_below": 0.6}},
+    )  # fmt: skip
+
+    def state() -> dict[str, Any]:
+        return dict(admin.ok("GET", f"/flow_runs/{run['id']}")["state"])
+
+    wait_for("the run suspends after its grace", lambda: state()["name"] == "Suspended")
+    wait_for("its process exits", lambda: processes_of(run["id"]) == [], timeout=60)
+    assert state()["name"] == "Suspended"  # and nothing runs it while it waits
+    answer = {"decision": "edit", "label": "negative", "score": 0.0, "note": "a FAQ",
+              "reviewer": "ana"}  # fmt: skip
+    resumed = stack["runner"].ok(
+        "POST", f"/flow_runs/{run['id']}/resume", json={"run_input": answer}
+    )
+    assert resumed["status"] == "ACCEPT", resumed
+    final = wait_for(
+        "the run starts again and finishes",
+        lambda: (s := state())["type"] in ("COMPLETED", "FAILED", "CRASHED") and s,
+    )
+    assert final["type"] == "COMPLETED", final
+    db = sqlite3.connect(stack["home"] / "ledger.sqlite")
+    rows = db.execute(
+        "SELECT status, reviewer, decided_via, edits FROM reviews WHERE flow_run_id = ?",
+        (run["id"],),
+    ).fetchall()
+    db.close()
+    assert rows == [("edited", "ana", "ui", '{"label": "negative", "score": 0.0}')]
