@@ -90,7 +90,7 @@ def _next_run(batch_id: str) -> str | None:
     page = pending_page(batch_id)
     if not page:
         return None
-    run = run_deployment(
+    run: Any = run_deployment(  # synchronous here: a FlowRun
         QUEUE_DEPLOYMENT,
         parameters={"batch_id": batch_id, "review_ids": [r["review_id"] for r in page]},
         timeout=0,

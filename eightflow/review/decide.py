@@ -250,8 +250,8 @@ def apply_to_results(row: dict[str, Any], workflow: Any = None) -> list[Path]:
 
 
 DECIDED_EVENT = "eightflow.review.decided"
-_EVENT_FIELDS = ("review_id", "status", "decision", "document_id", "step", "workflow")
-_EVENT_FIELDS += ("decided_via", "reviewer")
+_EVENT_FIELDS: tuple[str, ...] = ("review_id", "status", "decision", "document_id", "step")
+_EVENT_FIELDS += ("workflow", "decided_via", "reviewer")
 
 
 def emit_decided(row: dict[str, Any]) -> Any:
