@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,24 @@ async def test_a_shell_decision_wins_over_a_form_still_open(tmp_path: Path, home
 async def test_no_queue_run_without_pending_reviews(home: Path) -> None:
     assert await start_review_queue(None) is None
     assert await start_review_queue("no-such-batch") is None
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["[click](http://evil.example/x)", "<img src=x onerror=alert(1)>", "# heading\n| a | b |"],
+)
+def test_untrusted_text_in_the_form_is_inert(home: Path, hostile: str) -> None:
+    request = ReviewRequest(
+        run_id="r", workflow="document_analysis", document_id=hostile, step="sentiment",
+        rule=SENTIMENT_REVIEW.name, output="sentiment", reasons=[hostile],
+        proposed={"label": "neutral", "score": 0.0, "note": hostile},
+        actions=["approve", "reject"], batch_id="batch-1",
+    )  # fmt: skip
+    save_pending(request)
+    form = queue_form(queue_rows([request.review_id]), RULES)
+    item = form.model_json_schema()["properties"]["item_1_decision"]["description"]
+    for markdown in (form._description, item):
+        markdown = re.sub(r"`[^`]*`", "", markdown)  # a code span shows its text as text
+        assert not re.search(r"(?<!\\)\]\(http://evil", markdown)  # no link (escaped `\]`)
+        assert "<img" not in markdown
+        assert "\n# heading" not in markdown
