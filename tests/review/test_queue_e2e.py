@@ -206,6 +206,7 @@ def decide_in_the_ui(stack: dict[str, Any], run_id: str, chromium: str) -> str:
         dialog = page.get_by_role("dialog")
         dialog.get_by_text("outputs wait for a person").wait_for()
         shown = dialog.inner_text()
+        page.screenshot(path=str(OUTPUT / "review-queue.png"))  # docs/images/review-queue.png
         titles = dialog.locator(".schema-form-property__label").all_inner_texts()
         for title in titles:
             found = re.match(r"^(\d+)\. (.+), sentiment: decision", title)
