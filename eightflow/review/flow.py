@@ -8,8 +8,15 @@ review was asked. Submitting the form in the UI (or ``eightflow review decide``,
 resumes the run with the same input) continues the run with the decision; when nobody
 answers within the rule's timeout, its ``on_timeout`` policy decides.
 
+A run of a deployment waits paused only for ``EIGHTFLOW_REVIEW_GRACE_S``; then it
+suspends (``suspend_flow_run``): its process ends and its worker is free. The form's
+submission schedules the run again; it starts from the top, asks the same review (same
+id, found in the ledger) and the suspension hands over the stored answer. Prefect's server
+fails a suspended run whose timeout passes; its review stays pending in the ledger.
+
 A batch never pauses: its documents that need review end ``needs_review``, each with a
-pending review row in the ledger that ``eightflow review decide`` settles later.
+pending review row in the ledger, decided in the batch's review queue
+(:mod:`eightflow.review.queue`) or with ``eightflow review decide``.
 """
 
 from __future__ import annotations
