@@ -96,8 +96,8 @@ async def _run_batch(params: BatchParams) -> Any:
         from eightflow.review.batch import publish_pending_reviews
         from eightflow.review.queue import start_review_queue
 
-        await publish_pending_reviews(runner.batch_id)
         queue_run = await start_review_queue(runner.batch_id)  # decided in the UI
+        await publish_pending_reviews(runner.batch_id, queue_run)
     brief = {**summary.brief(), "out": str(out), "target_breaches": runner.target_breaches}
     if summary.needs_review:
         brief["review_queue_run"] = queue_run

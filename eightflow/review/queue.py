@@ -25,6 +25,7 @@ from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.errors import WorkflowError
 from eightflow.review.decide import WorkflowLoader, decide, rule_of
 from eightflow.review.render import queue_item_markdown, queue_markdown
+from eightflow.review.requests import run_page
 from eightflow.review.store import get_review, list_reviews
 from eightflow.settings import get_settings
 from eightflow.store.ledger import Ledger
@@ -176,7 +177,6 @@ async def start_review_queue(batch_id: str | None) -> str | None:
     ``eightflow stack``: the shell path still decides)."""
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
-    from prefect.logging import get_logger
 
     if batch_id is None:
         return None
@@ -192,11 +192,27 @@ async def start_review_queue(batch_id: str | None) -> str | None:
             tags=["eightflow", "review"],
         )
     except ObjectNotFound:
-        get_logger("eightflow.review").info(
+        _log().info(
             "no %s deployment here (eightflow stack up deploys it): decide the %d pending "
             "reviews with `eightflow review decide`",
             QUEUE_DEPLOYMENT,
             len(page),
         )
         return None
+    _log().info(
+        "%d reviews wait in the review queue: %s (press Resume)",
+        len(pending_page(batch_id, size=10_000)),
+        run_page(str(run.id)) or run.id,
+    )
     return str(run.id)
+
+
+def _log() -> Any:
+    """The flow run's logger (its lines reach the UI), or a plain one outside a run."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_logger, get_run_logger
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return get_logger("eightflow.review")

@@ -153,6 +153,11 @@ def test_a_suspended_queue_holds_no_process(stack: dict[str, Any], queued: dict[
     run = stack["admin"].ok("GET", f"/flow_runs/{queued['run']['id']}")
     assert (run["state"]["type"], run["state"]["name"]) == ("PAUSED", "Suspended")
     assert run["deployment_id"] and run["parameters"]["review_ids"]
+    # The batch's pending-reviews artifact links to the queue's page (its Resume button).
+    query = {"artifacts": {"key": {"any_": ["batch-documents-reviews"]},
+                           "flow_run_id": {"any_": [run["parameters"]["batch_id"]]}}}  # fmt: skip
+    [artifact] = stack["admin"].ok("POST", "/artifacts/filter", json=query)
+    assert f"[review queue]({stack['url']}/runs/flow-run/{run['id']})" in artifact["data"]
     wait_for("its process exits", lambda: processes_of(run["id"]) == [], timeout=60)
     # The one worker is free: a deployment run goes through while the queue waits, and
     # its process is seen while it runs (so the look above can see one).
