@@ -44,6 +44,20 @@ SURE = "riverbend-board-minutes.md"
 RULES: dict[str, Any] = {SENTIMENT_REVIEW.name: SENTIMENT_REVIEW}
 
 
+def test_the_three_flagged_documents_are_the_unsure_ones() -> None:
+    """The batch tests below follow the embedded model: these three fall below 0.6."""
+    from eightflow_app.tasks.loading import load_document
+
+    from eightflow.embedded.engine import EmbeddedModel
+
+    model = EmbeddedModel()
+    unsure = {
+        name: model.respond("sentiment", load_document(EXAMPLES / name).text)["confidence"] < 0.6
+        for name in [*FLAGGED, SURE]
+    }
+    assert unsure == {name: name != SURE for name in [*FLAGGED, SURE]}
+
+
 def pending(home: Path, n: int, batch_id: str = "batch-1") -> list[dict[str, Any]]:
     """``n`` pending sentiment reviews of one batch, as a batch stores them."""
     ids = []
