@@ -259,7 +259,10 @@ def emit_decided(row: dict[str, Any]) -> Any:
     event feed see who decided what; None without an API."""
     try:
         from prefect.events import emit_event
+        from prefect.settings import get_current_settings
 
+        if not get_current_settings().api.url:  # no server to tell (and no error at exit)
+            return None
         related = []
         for key, role in (("batch_id", "batch"), ("flow_run_id", "flow-run")):
             if row.get(key):

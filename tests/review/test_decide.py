@@ -50,8 +50,10 @@ def test_a_decided_value_is_escaped_in_the_csv_and_raw_in_parquet(
     assert back["a.txt"]["summary"] == final and back["b.txt"]["status"] == "completed"
 
 
-def test_each_decision_emits_an_event(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("api", ["http://127.0.0.1:9/api", None])
+def test_each_decision_emits_an_event(monkeypatch: pytest.MonkeyPatch, api: str | None) -> None:
     import prefect.events
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from eightflow.review.decide import DECIDED_EVENT, emit_decided
 
@@ -61,7 +63,11 @@ def test_each_decision_emits_an_event(monkeypatch: pytest.MonkeyPatch) -> None:
            "step": "sentiment", "workflow": "document_analysis", "decided_via": "ui",
            "reviewer": "ana", "note": "private words", "batch_id": "b-1",
            "flow_run_id": None}  # fmt: skip
-    assert emit_decided(row) is not None
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        emitted = emit_decided(row)
+    if api is None:  # no server to tell: nothing queued, no error at exit
+        assert emitted is None and sent == []
+        return
     [event] = sent
     assert event["event"] == DECIDED_EVENT
     assert event["resource"]["prefect.resource.id"] == "eightflow.review.r1"  # type: ignore[index]
