@@ -117,7 +117,7 @@ async def publish_pending_reviews(batch_id: str | None, queue_run: str | None = 
     if FlowRunContext.get() is None or batch_id is None:
         return None
     rows = [r for r in list_reviews("pending") if r["batch_id"] == batch_id]
-    page = run_page(queue_run)  # the v1 page: its Resume button opens the form
+    page = run_page(queue_run)  # the run's page: its Resume opens the form
     where = (
         f"Decide them in the [review queue]({page}) (press *Resume*)"
         if page

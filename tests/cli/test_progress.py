@@ -47,7 +47,7 @@ def test_a_batch_waiting_for_people_points_at_its_review_queue(
 ) -> None:
     import eightflow.review.requests
 
-    page = "http://127.0.0.1:4377/runs/flow-run/{}".format  # the v1 page: its Resume button
+    page = "http://127.0.0.1:4377/runs/flow-run/{}".format  # the run page: its Resume
     monkeypatch.setattr(eightflow.review.requests, "run_page", page)
     brief = {**BatchSummary(workflow="w", version="v").brief(), "out": "/tmp/out"}
     brief["needs_review_ids"] = ["a.md"]
