@@ -111,6 +111,19 @@ class Settings(BaseSettings):
         ge=1,
         description="EIGHTFLOW_REVIEW_POLL_S: seconds between a paused run's looks for a decision.",
     )
+    review_grace_s: int = Field(
+        default=60,
+        ge=0,
+        description="EIGHTFLOW_REVIEW_GRACE_S: seconds a single run (of a deployment) waiting "
+        "for review keeps its process before it suspends and frees its worker.",
+    )
+    review_page_size: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="EIGHTFLOW_REVIEW_PAGE_SIZE: at most this many items in one review-queue "
+        "form; the rest wait in the next suspended queue run.",
+    )
     server_auth: bool = Field(
         default=True,
         description="EIGHTFLOW_SERVER_AUTH: servers eightflow starts ask for an auth string.",

@@ -93,11 +93,16 @@ async def _run_batch(params: BatchParams) -> Any:
     summary.flow_run_id = runner.batch_id
     # The last progress update and the summary and results artifacts, sent together.
     await asyncio.gather(progress.flush(), publish_batch_artifacts(summary, writer.rows))
+    queue_run = None
     if summary.needs_review:
         from eightflow.review.batch import publish_pending_reviews
+        from eightflow.review.queue import start_review_queue
 
-        await publish_pending_reviews(runner.batch_id)
+        queue_run = await start_review_queue(runner.batch_id)  # decided in the UI
+        await publish_pending_reviews(runner.batch_id, queue_run)
     brief = {**summary.brief(), "out": str(out), "target_breaches": runner.target_breaches}
+    if summary.needs_review:
+        brief["review_queue_run"] = queue_run
     if params.mode == "batch-api":
         from eightflow_app.tasks.batch_api_progress import reschedule_if_waiting
 

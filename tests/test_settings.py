@@ -26,6 +26,8 @@ _VARS = (
     "EIGHTFLOW_WORKFLOWS",
     "EIGHTFLOW_BATCH_POLL_S",
     "EIGHTFLOW_REVIEW_POLL_S",
+    "EIGHTFLOW_REVIEW_GRACE_S",
+    "EIGHTFLOW_REVIEW_PAGE_SIZE",
 )
 
 
@@ -45,6 +47,7 @@ def test_defaults(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert (s.request_timeout_s, s.server_host, s.server_port) == (60.0, "127.0.0.1", 4200)
     assert (s.auto_server, s.redact_pii, s.otel_enabled) == (True, False, False)
     assert (s.prompts_dir, s.workflows, s.batch_poll_s) == (None, {}, 30.0)
+    assert (s.review_grace_s, s.review_page_size) == (60, 10)
 
 
 @pytest.mark.parametrize(
@@ -68,6 +71,8 @@ def test_defaults(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ("EIGHTFLOW_OTEL", "1", "otel_enabled", True),
         ("EIGHTFLOW_BATCH_POLL_S", "0.05", "batch_poll_s", 0.05),
         ("EIGHTFLOW_REVIEW_POLL_S", "2", "review_poll_s", 2),
+        ("EIGHTFLOW_REVIEW_GRACE_S", "0", "review_grace_s", 0),
+        ("EIGHTFLOW_REVIEW_PAGE_SIZE", "3", "review_page_size", 3),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318", "otel_enabled", True),
         (
             "EIGHTFLOW_WORKFLOWS",
@@ -104,6 +109,8 @@ def test_settings_follow_the_environment(env: pytest.MonkeyPatch) -> None:
         ("EIGHTFLOW_SERVER_PORT", "70000"),
         ("EIGHTFLOW_REQUEST_TIMEOUT_S", "-1"),
         ("EIGHTFLOW_AUTO_SERVER", "perhaps"),
+        ("EIGHTFLOW_REVIEW_GRACE_S", "-1"),
+        ("EIGHTFLOW_REVIEW_PAGE_SIZE", "0"),
     ],
 )
 def test_bad_values_name_the_variable(env: pytest.MonkeyPatch, variable: str, value: str) -> None:

@@ -100,6 +100,11 @@ def print_batch(brief: dict[str, Any], console: Console) -> None:
             + console_text(", ".join(review[:10]) + more)
         )
         console.print("  see `eightflow review list`; decide with `eightflow review decide ID`")
+        if brief.get("review_queue_run"):
+            from eightflow.review.requests import run_page
+
+            page = run_page(str(brief["review_queue_run"])) or brief["review_queue_run"]
+            console.print(f"  or in the UI's review queue: {page} (press Resume)", markup=False)
     left = brief.get("unprocessed_ids") or []
     if left:
         more = f" (+{len(left) - 10} more in report.md)" if len(left) > 10 else ""

@@ -102,20 +102,27 @@ def _flow_link(flow_run_id: str | None) -> str | None:
     return flow_run_url(flow_run_id)
 
 
-async def publish_pending_reviews(batch_id: str | None) -> str | None:
-    """A ``batch-documents-reviews`` artifact: each pending review with its link."""
+async def publish_pending_reviews(batch_id: str | None, queue_run: str | None = None) -> str | None:
+    """A ``batch-documents-reviews`` artifact: each pending review with its link, and the
+    review-queue run whose form decides them (``queue_run``, when one was started)."""
     from prefect.artifacts import acreate_markdown_artifact
     from prefect.context import FlowRunContext
 
     from eightflow.review.render import pending_table
+    from eightflow.review.requests import run_page
 
     if FlowRunContext.get() is None or batch_id is None:
         return None
     rows = [r for r in list_reviews("pending") if r["batch_id"] == batch_id]
+    page = run_page(queue_run)  # the run's page: its Resume opens the form
+    where = (
+        f"Decide them in the [review queue]({page}) (press *Resume*)"
+        if page
+        else "Decide them in the form of this batch's `review-queue` run"
+    )
     markdown = (
-        f"# {len(rows)} documents need review\n\n"
-        "Decide with `eightflow review decide ID --approve | --reject --note TEXT | "
-        "--edit FIELD=VALUE`.\n\n" + pending_table(rows)
+        f"# {len(rows)} documents need review\n\n{where}, or with `eightflow review decide "
+        "ID --approve | --reject --note TEXT | --edit FIELD=VALUE`.\n\n" + pending_table(rows)
     )
     await acreate_markdown_artifact(
         key="batch-documents-reviews", markdown=markdown, description="pending reviews"

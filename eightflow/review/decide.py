@@ -249,10 +249,47 @@ def apply_to_results(row: dict[str, Any], workflow: Any = None) -> list[Path]:
     return written
 
 
+DECIDED_EVENT = "eightflow.review.decided"
+_EVENT_FIELDS: tuple[str, ...] = ("review_id", "status", "decision", "document_id", "step")
+_EVENT_FIELDS += ("workflow", "decided_via", "reviewer")
+
+
+def emit_decided(row: dict[str, Any]) -> Any:
+    """A Prefect event per decision (``eightflow.review.decided``): automations and the UI's
+    event feed see who decided what; None without an API."""
+    try:
+        from prefect.events import emit_event
+        from prefect.settings import get_current_settings
+
+        if not get_current_settings().api.url:  # no server to tell (and no error at exit)
+            return None
+        related = []
+        for key, role in (("batch_id", "batch"), ("flow_run_id", "flow-run")):
+            if row.get(key):
+                related.append(
+                    {"prefect.resource.id": f"prefect.flow-run.{row[key]}",
+                     "prefect.resource.role": role}
+                )  # fmt: skip
+        return emit_event(
+            event=DECIDED_EVENT,
+            resource={
+                "prefect.resource.id": f"eightflow.review.{row['review_id']}",
+                "prefect.resource.name": f"review {row['review_id']}",
+            },
+            related=related,
+            payload={key: row.get(key) for key in _EVENT_FIELDS},
+        )
+    except Exception as exc:  # an unreachable API must not undo a recorded decision
+        row["event_error"] = sanitize_text(str(exc), limit=200)
+        return None
+
+
 def publish_decision(row: dict[str, Any]) -> None:
-    """A ``review-decisions`` artifact per decision (its key keeps the history)."""
+    """A ``review-decisions`` artifact per decision (its key keeps the history) and an
+    ``eightflow.review.decided`` event."""
     from eightflow.review.render import decision_markdown
 
+    emit_decided(row)
     try:
         from prefect.artifacts import create_markdown_artifact
 
@@ -269,6 +306,7 @@ async def apublish_decision(row: dict[str, Any]) -> None:
     """``publish_decision`` from inside a running flow (its event loop)."""
     from eightflow.review.render import decision_markdown
 
+    emit_decided(row)
     try:
         from prefect.artifacts import acreate_markdown_artifact
 

@@ -8,8 +8,15 @@ review was asked. Submitting the form in the UI (or ``eightflow review decide``,
 resumes the run with the same input) continues the run with the decision; when nobody
 answers within the rule's timeout, its ``on_timeout`` policy decides.
 
+A run of a deployment waits paused only for ``EIGHTFLOW_REVIEW_GRACE_S``; then it
+suspends (``suspend_flow_run``): its process ends and its worker is free. The form's
+submission schedules the run again; it starts from the top, asks the same review (same
+id, found in the ledger) and the suspension hands over the stored answer. Prefect's server
+fails a suspended run whose timeout passes; its review stays pending in the ledger.
+
 A batch never pauses: its documents that need review end ``needs_review``, each with a
-pending review row in the ledger that ``eightflow review decide`` settles later.
+pending review row in the ledger, decided in the batch's review queue
+(:mod:`eightflow.review.queue`) or with ``eightflow review decide``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from eightflow.review.store import get_review, record_decision, save_pending
 from eightflow.runtime.records import WorkflowResult
 from eightflow.safety.sanitize import sanitize_text
 from eightflow.settings import get_settings
+from eightflow.store.ledger import default_ledger
 
 
 def review_form(rule: ReviewRule, request: ReviewRequest) -> Any:
@@ -123,6 +131,7 @@ async def review_single_run(
     asked = [(rules[r.rule], r) for r in review_requests(definition, result)] + list(extra)
     for _, request in asked:
         request.document_id = document_id
+        request.review_id = _asked_before(request) or request.review_id
         save_pending(request)
     for rule, request in asked:
         decision, edits, note, reviewer, via = await _ask(rule, request, poll_interval)
@@ -151,10 +160,21 @@ async def review_single_run(
 async def _ask(
     rule: ReviewRule, request: ReviewRequest, poll_interval: int | None
 ) -> tuple[str, dict[str, Any], str, str, str]:
+    """Wait for the form: paused for the grace period, then suspended when the run has a
+    deployment (no process waits; the run starts again on submission and lands here,
+    where the suspension hands over the answer). Without a deployment it stays paused
+    until the rule's timeout."""
     from prefect.exceptions import FlowPauseTimeout
-    from prefect.flow_runs import pause_flow_run
+    from prefect.flow_runs import asuspend_flow_run, pause_flow_run
     from prefect.logging import get_run_logger
 
+    form = review_form(rule, request)
+    settings = get_settings()
+    suspend_key = f"review-{request.review_id}-suspended"
+    suspendable, fired = _suspendable()
+    if suspendable and suspend_key in fired:  # the run after the form's submission
+        answer = await asuspend_flow_run(wait_for_input=form, key=suspend_key)
+        return _answer(answer, rule, request)
     get_run_logger().warning(
         "review %s needed (%s); decide in the UI (%s) or with `eightflow review decide %s`",
         request.review_id,
@@ -162,22 +182,63 @@ async def _ask(
         request.link or "Prefect UI",
         request.review_id,
     )
-    form = review_form(rule, request)
-    poll = poll_interval or get_settings().review_poll_s
+    grace = min(settings.review_grace_s, rule.timeout_seconds)
     try:
         answer = await pause_flow_run(
             wait_for_input=form,
-            timeout=rule.timeout_seconds,
-            poll_interval=poll,
+            timeout=grace if suspendable else rule.timeout_seconds,
+            poll_interval=poll_interval or settings.review_poll_s,
             key=f"review-{request.review_id}",
         )
     except FlowPauseTimeout:
         await _running_again()
+        if suspendable and rule.timeout_seconds > grace:
+            get_run_logger().info(
+                "review %s: no answer within %d s; suspending (no process waits) until the "
+                "form is submitted, at most %d s more",
+                request.review_id,
+                grace,
+                rule.timeout_seconds - grace,
+            )
+            await asuspend_flow_run(
+                wait_for_input=form, timeout=rule.timeout_seconds - grace, key=suspend_key
+            )  # raises Pause: this process ends here
         policy = rule.on_timeout
         return policy, {}, f"no answer within {rule.timeout_seconds} s", "", "timeout"
+    return _answer(answer, rule, request)
+
+
+def _answer(
+    answer: BaseModel, rule: ReviewRule, request: ReviewRequest
+) -> tuple[str, dict[str, Any], str, str, str]:
     decision, edits = decision_from_form(answer, rule, request)
     data = answer.model_dump()
     return decision, edits, str(data.get("note") or ""), str(data.get("reviewer") or ""), "ui"
+
+
+def _suspendable() -> tuple[bool, set[str]]:
+    """Whether this flow run may suspend (a deployment's run, not a subflow), and the
+    pause keys it has already used."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    run = ctx.flow_run if ctx else None
+    if run is None:
+        return False, set()
+    fired = set(run.empirical_policy.pause_keys or ())
+    return bool(run.deployment_id and not run.parent_task_run_id), fired
+
+
+def _asked_before(request: ReviewRequest) -> str | None:
+    """The pending review this flow run asked before it suspended (same rule): a run that
+    starts again after its form's submission must take the answer, not ask anew."""
+    if not request.flow_run_id:
+        return None
+    rows = default_ledger().query(
+        "SELECT review_id FROM reviews WHERE flow_run_id = ? AND rule = ? AND status = 'pending'",
+        (request.flow_run_id, request.rule),
+    )
+    return str(rows[0]["review_id"]) if rows else None
 
 
 async def _running_again() -> None:

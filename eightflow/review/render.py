@@ -69,6 +69,41 @@ def pending_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(markdown_table(head, cells))
 
 
+def queue_markdown(rows: list[dict[str, Any]]) -> str:
+    """The review-queue form's description: the items at a glance, then what to do."""
+    head = ["#", "document", "step", "reason"]
+    cells = [
+        [
+            str(n),
+            sanitize_text(row.get("document_id") or row["run_id"], limit=200),
+            row["step"],
+            sanitize_text("; ".join(row.get("reasons") or []), limit=300),
+        ]
+        for n, row in enumerate(rows, 1)
+    ]
+    waits = "output waits" if len(rows) == 1 else "outputs wait"
+    return "\n".join(
+        [
+            f"## {len(rows)} {waits} for a person",
+            "",
+            *markdown_table(head, cells),
+            "",
+            "For each item choose approve, reject or edit (change its fields), or leave it on "
+            "*later*. Submitting applies every decision as `eightflow review decide` does; "
+            "items left for later wait in the next queue run.",
+        ]
+    )
+
+
+def queue_item_markdown(row: dict[str, Any]) -> str:
+    """One queue item's decision field: why it is asked, what the model proposed, its
+    trace; every untrusted string inert."""
+    proposed = sanitize_text(json.dumps(row.get("proposed"), ensure_ascii=False), limit=600)
+    why = _line("; ".join(row.get("reasons") or []), limit=300)
+    trace = f" [trace]({row['link']})" if row.get("link") else ""
+    return f"**Why:** {why}. **Proposed:** {md_code(proposed)}.{trace}"
+
+
 def decision_markdown(row: dict[str, Any]) -> str:
     """The ``review-decisions`` artifact of one decision."""
     edits = row.get("edits") or {}

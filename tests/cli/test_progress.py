@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from eightflow.batch.models import BatchSummary, DocumentOutcome
@@ -39,3 +40,17 @@ def test_the_progress_bar_counts_documents_awaiting_review() -> None:
         progress.update(summary, outcome)
     detail = progress.progress.tasks[0].fields["detail"]
     assert detail.startswith("ok 1  awaiting review 1  failed 0")
+
+
+def test_a_batch_waiting_for_people_points_at_its_review_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import eightflow.review.requests
+
+    page = "http://127.0.0.1:4377/runs/flow-run/{}".format  # the run page: its Resume
+    monkeypatch.setattr(eightflow.review.requests, "run_page", page)
+    brief = {**BatchSummary(workflow="w", version="v").brief(), "out": "/tmp/out"}
+    brief["needs_review_ids"] = ["a.md"]
+    said = _printed({**brief, "review_queue_run": "0b1c"})
+    assert "or in the UI's review queue: http://127.0.0.1:4377/runs/flow-run/0b1c" in said
+    assert "review queue" not in _printed({**brief, "review_queue_run": None})

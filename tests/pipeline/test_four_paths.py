@@ -175,4 +175,8 @@ async def test_every_path_records_reviews_exports_and_announces(
     assert calls and all(s.attributes["gen_ai.usage.output_tokens"] > 0 for s in calls)
     # (d) the latency target is breached, and the breach announced as a Prefect event
     assert ran.breaches and ran.breaches[0]["target"].startswith("p95_step_latency_ms")
-    assert [e["event"] for e in events] and {e["event"] for e in events} == {BREACH_EVENT}
+    # and a person's decision (a single run's, in the run) as a decided event
+    from eightflow.review.decide import DECIDED_EVENT
+
+    expected = {BREACH_EVENT} if path == "batch" else {BREACH_EVENT, DECIDED_EVENT}
+    assert {e["event"] for e in events} == expected

@@ -48,3 +48,31 @@ def test_a_decided_value_is_escaped_in_the_csv_and_raw_in_parquet(
     assert by_id["a.txt"]["review_status"] == "edited" and by_id["b.txt"]["summary"] == "second"
     back = {r["id"]: r for r in ResultsTable.read(out / "results.parquet").rows}
     assert back["a.txt"]["summary"] == final and back["b.txt"]["status"] == "completed"
+
+
+@pytest.mark.parametrize("api", ["http://127.0.0.1:9/api", None])
+def test_each_decision_emits_an_event(monkeypatch: pytest.MonkeyPatch, api: str | None) -> None:
+    import prefect.events
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from eightflow.review.decide import DECIDED_EVENT, emit_decided
+
+    sent: list[dict[str, object]] = []
+    monkeypatch.setattr(prefect.events, "emit_event", lambda **kw: sent.append(kw) or kw)
+    row = {"review_id": "r1", "status": "edited", "decision": "edit", "document_id": "a.txt",
+           "step": "sentiment", "workflow": "document_analysis", "decided_via": "ui",
+           "reviewer": "ana", "note": "private words", "batch_id": "b-1",
+           "flow_run_id": None}  # fmt: skip
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        emitted = emit_decided(row)
+    if api is None:  # no server to tell: nothing queued, no error at exit
+        assert emitted is None and sent == []
+        return
+    [event] = sent
+    assert event["event"] == DECIDED_EVENT
+    assert event["resource"]["prefect.resource.id"] == "eightflow.review.r1"  # type: ignore[index]
+    assert event["payload"]["status"] == "edited"  # type: ignore[index]
+    assert "note" not in event["payload"]  # type: ignore[operator]
+    assert event["related"] == [
+        {"prefect.resource.id": "prefect.flow-run.b-1", "prefect.resource.role": "batch"}
+    ]

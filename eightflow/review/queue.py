@@ -1,0 +1,218 @@
+"""The batch review queue: one suspended flow run whose form decides a page of reviews.
+
+When a batch ends with pending reviews it starts a run of the ``review-queue`` deployment
+(:func:`start_review_queue`) for the first page of them (``EIGHTFLOW_REVIEW_PAGE_SIZE``).
+That run builds a typed form (:func:`queue_form`) and suspends: no process and no worker
+wait for the answer. Submitting the form reschedules the run; it starts again from the top,
+takes the submitted answer, and applies each decision through
+:func:`eightflow.review.decide.decide`, the door ``eightflow review decide`` uses (results
+files, ledger, artifact, event). Items left on ``later``, and pending items past the page,
+go to a new suspended queue run. An item someone decided meanwhile (the shell, another
+form) is not decided twice: the ledger refuses it and the queue says so.
+
+The form's items are fixed by the run's parameters (the review ids), so the form the run
+builds again after its resumption is the one the reviewer filled in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from eightflow.definition.review import ReviewEditError, ReviewRule
+from eightflow.errors import WorkflowError
+from eightflow.review.decide import WorkflowLoader, decide, rule_of
+from eightflow.review.render import queue_item_markdown, queue_markdown
+from eightflow.review.requests import run_page
+from eightflow.review.store import get_review, list_reviews
+from eightflow.settings import get_settings
+from eightflow.store.ledger import Ledger
+
+QUEUE_FLOW = "review-queue"
+QUEUE_DEPLOYMENT = f"{QUEUE_FLOW}/queue"
+LATER = "later"  # leave the item pending: the next queue run holds it
+
+
+def pending_page(
+    batch_id: str, size: int | None = None, ledger: Ledger | None = None
+) -> list[dict[str, Any]]:
+    """The batch's oldest pending reviews, at most ``size`` (the page-size setting)."""
+    size = size or get_settings().review_page_size
+    return [r for r in list_reviews("pending", ledger) if r["batch_id"] == batch_id][:size]
+
+
+def queue_rows(review_ids: Sequence[str], ledger: Ledger | None = None) -> list[dict[str, Any]]:
+    """The reviews a queue run holds, whatever their status now (decided ones included)."""
+    rows = []
+    for review_id in review_ids:
+        try:
+            rows.append(get_review(review_id, ledger))
+        except WorkflowError:
+            continue  # gone from the ledger: nothing to show or decide
+    return rows
+
+
+def _editable(row: dict[str, Any], rule: ReviewRule | None) -> list[str]:
+    if rule is None or rule.output_schema is None or "edit" not in row["actions"]:
+        return []
+    return [name for name in row["editable"] if name in rule.output_schema.model_fields]
+
+
+def queue_form(rows: Sequence[dict[str, Any]], rules: dict[str, ReviewRule | None]) -> Any:
+    """The RunInput form of one page: per item a decision, its editable fields (typed by
+    the step's output schema, filled with the model's output) and a note; then the
+    reviewer's name. Its description lists the items with their proposed outputs."""
+    from prefect.input import RunInput
+
+    fields: dict[str, Any] = {}
+    for n, row in enumerate(rows, 1):
+        what = f"{n}. {row.get('document_id') or row['run_id']}, {row['step']}"
+        choices: Any = Literal[(LATER, *row["actions"])]
+        fields[f"item_{n}_decision"] = (
+            choices,
+            Field(
+                default=LATER,
+                title=f"{what}: decision",
+                description=queue_item_markdown(row),
+            ),
+        )
+        rule = rules.get(row["rule"])
+        proposed = row["proposed"] if isinstance(row["proposed"], dict) else {}
+        for name in _editable(row, rule):
+            assert rule is not None and rule.output_schema is not None
+            info = rule.output_schema.model_fields[name]
+            fields[f"item_{n}_{name}"] = (
+                info.annotation,
+                Field(
+                    default=proposed.get(name), title=f"{n}. {name}", description=info.description
+                ),
+            )
+        fields[f"item_{n}_note"] = (str, Field(default="", title=f"{n}. note"))
+    fields["reviewer"] = (str, Field(default="", title="Your name"))
+    form = create_model("ReviewQueue", __base__=RunInput, **fields)
+    form._description = queue_markdown(list(rows))
+    return form
+
+
+class QueueDecision(BaseModel):
+    """One item's answer in a submitted queue form."""
+
+    review_id: str
+    decision: str
+    edits: dict[str, Any] = Field(default_factory=dict)
+    note: str = ""
+
+
+def decisions_from_form(
+    answer: BaseModel, rows: Sequence[dict[str, Any]], rules: dict[str, ReviewRule | None]
+) -> list[QueueDecision]:
+    """The decided items of a submitted form (``later`` ones left out).
+
+    A changed field makes an approve or an edit an edit; an edit that changed nothing is
+    an approve; a reject carries no edits.
+    """
+    data = answer.model_dump()
+    found = []
+    for n, row in enumerate(rows, 1):
+        decision = str(data.get(f"item_{n}_decision") or LATER)
+        if decision == LATER:
+            continue
+        proposed = row["proposed"] if isinstance(row["proposed"], dict) else {}
+        edits = {
+            name: data[f"item_{n}_{name}"]
+            for name in _editable(row, rules.get(row["rule"]))
+            if data.get(f"item_{n}_{name}") != proposed.get(name)
+        }
+        if decision == "reject":
+            edits = {}
+        elif edits and "edit" in row["actions"]:
+            decision = "edit"
+        elif decision == "edit":
+            decision = "approve"
+        note = str(data.get(f"item_{n}_note") or "")
+        found.append(
+            QueueDecision(review_id=row["review_id"], decision=decision, edits=edits, note=note)
+        )
+    return found
+
+
+def apply_decisions(
+    decisions: Sequence[QueueDecision],
+    *,
+    reviewer: str,
+    loader: WorkflowLoader | None = None,
+    ledger: Ledger | None = None,
+) -> list[dict[str, Any]]:
+    """Decide each item as ``eightflow review decide`` would (via ``ui``); an item already
+    decided elsewhere, or a refused edit, is reported and left as it is."""
+    outcomes = []
+    for item in decisions:
+        try:
+            row = decide(
+                item.review_id,
+                item.decision,
+                edits=item.edits,
+                note=item.note,
+                reviewer=reviewer or "ui",
+                via="ui",
+                loader=loader,
+                ledger=ledger,
+            )
+            outcomes.append({"review_id": item.review_id, "status": row.get("status", "resumed")})
+        except (WorkflowError, ReviewEditError) as exc:
+            outcomes.append({"review_id": item.review_id, "status": "refused", "error": str(exc)})
+    return outcomes
+
+
+def rules_for(rows: Sequence[dict[str, Any]], loader: WorkflowLoader | None) -> dict[str, Any]:
+    """The rule each review was asked under (None when its workflow no longer has it)."""
+    return {row["rule"]: rule_of(row, loader=loader) for row in rows}
+
+
+async def start_review_queue(batch_id: str | None) -> str | None:
+    """A ``review-queue`` run for the batch's first page of pending reviews; its id, or
+    None when nothing is pending or the deployment is not there (a batch run outside
+    ``eightflow stack``: the shell path still decides)."""
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    if batch_id is None:
+        return None
+    page = pending_page(batch_id)
+    if not page:
+        return None
+    try:
+        run = await run_deployment(  # type: ignore[misc]
+            QUEUE_DEPLOYMENT,
+            parameters={"batch_id": batch_id, "review_ids": [r["review_id"] for r in page]},
+            timeout=0,
+            as_subflow=False,  # a subflow cannot suspend
+            tags=["eightflow", "review"],
+        )
+    except ObjectNotFound:
+        _log().info(
+            "no %s deployment here (eightflow stack up deploys it): decide the %d pending "
+            "reviews with `eightflow review decide`",
+            QUEUE_DEPLOYMENT,
+            len(page),
+        )
+        return None
+    _log().info(
+        "%d reviews wait in the review queue: %s (press Resume)",
+        len(pending_page(batch_id, size=10_000)),
+        run_page(str(run.id)) or run.id,
+    )
+    return str(run.id)
+
+
+def _log() -> Any:
+    """The flow run's logger (its lines reach the UI), or a plain one outside a run."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_logger, get_run_logger
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return get_logger("eightflow.review")
