@@ -203,12 +203,16 @@ def phase_eightflow(
     concurrency: int,
     granularity: str = "document",
     workers: int | None = None,
+    cached: bool = False,
 ) -> dict[str, float]:
     import asyncio
 
     from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
-    import eightflow.gateway  # noqa: F401  (litellm's import, like the baseline's, is not timed)
+    if not cached:  # litellm's import, like the baseline's, is not timed in ``wall_s``
+        import eightflow.gateway.call  # noqa: F401
+    # A re-run of an unchanged folder imports litellm only if eightflow needs it (it does
+    # not: every answer is in the cache), as when a user runs ``eightflow analyze`` again.
 
     params = BatchParams(
         folder=str(folder),
@@ -230,9 +234,11 @@ def phase_eightflow(
     except Exception:
         brief = None
     brief = brief if isinstance(brief, dict) else {}
-    import pandas as pd
+    # The stdlib's reader: importing pandas here would add ~0.3 s to the timed process.
+    import csv
 
-    frame = pd.read_csv(out / "results.csv")
+    with (out / "results.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     return {
         "wall_s": wall,
         "cpu_s": cpu,
@@ -242,8 +248,9 @@ def phase_eightflow(
         "cpu_s_per_worker": brief.get("cpu_s_per_worker") or [],
         "state": state.name,
         "flow_run_id": str(state.state_details.flow_run_id),
-        "completed": int((frame["status"] == "completed").sum()),
-        "cost_usd": float(frame["cost_usd"].fillna(0).sum()),
+        "completed": sum(row["status"] == "completed" for row in rows),
+        "cost_usd": sum(float(row["cost_usd"] or 0) for row in rows),
+        "litellm_imported": "litellm" in sys.modules,
     }
 
 
@@ -327,6 +334,7 @@ def child_main(args: argparse.Namespace) -> None:
             args.concurrency,
             args.granularity,
             args.workers,
+            cached=bool(args.cached),
         )
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
@@ -368,6 +376,7 @@ def main() -> None:
     parser.add_argument("--api-base", help=argparse.SUPPRESS)
     parser.add_argument("--flow-run-id", help=argparse.SUPPRESS)
     parser.add_argument("--since", help=argparse.SUPPRESS)
+    parser.add_argument("--cached", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_main(args)
@@ -443,6 +452,7 @@ def main() -> None:
                 folder=str(folder),
                 out=str(work / "out2"),
                 api_base=stub.api_base,
+                cached="1",
             )
             cached_calls = stub.stats()["calls"]
             contained = (
@@ -481,6 +491,7 @@ def main() -> None:
         "cached_fraction": round(cached["wall_s"] / first["wall_s"], 3),
         "cached_process_wall_s": round(cached["process_wall_s"], 3),
         "cached_calls": cached_calls,
+        "cached_litellm_imported": cached["litellm_imported"],
         "peak_rss_mb": round(first["peak_rss_mb"], 1),
         # Summed over the flow's process and its worker processes (when there are some).
         "peak_rss_mb_all_processes": round(
