@@ -9,11 +9,17 @@ RSS are its own:
 
   (a) baseline: asyncio + litellm, the same prompts, the same concurrency;
   (b) eightflow: the batch-documents flow against a running local Prefect server;
-  (c) eightflow again on the unchanged folder (served from cache).
+  (c) eightflow again on the unchanged folder (served from cache), as a user would run
+      it again: litellm is imported only if eightflow needs it.
+
+With ``--peers`` (the ``bench`` extra: LangGraph), ``bench/peers.py``'s LangGraph side
+runs between (a) and (b): the script, LangGraph and eightflow side by side from one
+invocation (``langgraph_process_ratio`` is LangGraph's whole process over the script's).
 
 The last line printed is JSON: docs, calls, baseline_wall_s, eightflow_wall_s,
 ideal_wall_s, cached_wall_s, cached_calls, peak_rss_mb, baseline_cost_usd,
-eightflow_cost_usd, server_cpu_s (the Prefect server's CPU during phase (b)),
+eightflow_cost_usd, server_cpu_s (the Prefect server's CPU during phase (b);
+``server_cpu_s_with_tail`` adds what it did once (b) had ended, until it was idle),
 ui_complete_after_s (from the end of phase (b)'s process until the server held every
 document's task run in a final state), plus a few extras.
 
@@ -319,6 +325,21 @@ def run_child(mode: str, args: argparse.Namespace, env: dict[str, str], **extra:
     return result
 
 
+def run_langgraph(
+    args: argparse.Namespace, env: dict[str, str], folder: Path, api_base: str
+) -> dict:
+    """``bench/peers.py``'s LangGraph side (the same DAG, prompts and stub) as one more child."""
+    cmd = [sys.executable, str(Path(__file__).with_name("peers.py")), "--child", "langgraph"]
+    cmd += ["--folder", str(folder), "--api-base", api_base, "--concurrency", str(args.concurrency)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:  # e.g. langgraph not installed (pip install -e '.[bench]')
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    result: dict = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["process_wall_s"] = time.perf_counter() - t0
+    return result
+
+
 def child_main(args: argparse.Namespace) -> None:
     if args.child == "baseline":
         result = phase_baseline(Path(args.folder), args.api_base, args.concurrency)
@@ -370,6 +391,12 @@ def main() -> None:
         action="store_true",
         help="HTML documents (parsed in the loader sandbox) and the sandbox's cost per document.",
     )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="Also run bench/peers.py's LangGraph side (needs the bench extra), between the "
+        "script and eightflow: the three side by side from one invocation.",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -408,6 +435,7 @@ def main() -> None:
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
+    peer: dict = {}
     try:
         with start_stub_process(StubConfig(latency_ms=args.latency_ms)) as stub:
             if args.skip_baseline:
@@ -424,6 +452,10 @@ def main() -> None:
                 say("(a) baseline: asyncio + litellm")
                 base = run_child("baseline", args, env, folder=str(folder), api_base=stub.api_base)
                 base_calls = stub.stats()["calls"]
+                stub.reset()
+            if args.peers:
+                say("(a2) LangGraph")
+                peer = run_langgraph(args, env, folder, stub.api_base)
                 stub.reset()
             say(f"    {base['wall_s']:.1f} s; (b) eightflow")
             server_cpu0 = process_cpu_s(server.recorded_pid())
@@ -505,6 +537,16 @@ def main() -> None:
         "completed": first["completed"],
         "granularity": args.granularity,
     }
+    if args.peers:
+        if "error" in peer:
+            report["langgraph_error"] = peer["error"]
+        else:
+            report["langgraph_wall_s"] = round(peer["wall_s"], 3)
+            report["langgraph_process_wall_s"] = round(peer["process_wall_s"], 3)
+            report["langgraph_process_ratio"] = round(
+                peer["process_wall_s"] / base["process_wall_s"], 3
+            )
+            report["langgraph_cpu_ms_per_call"] = per_call(peer["cpu_s"], peer["calls"])
     if contained is not None:
         extra_ms = contained["sandboxed_ms_per_doc"] - contained["direct_ms_per_doc"]
         report["containment_ms_per_doc"] = round(extra_ms, 3)
