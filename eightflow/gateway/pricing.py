@@ -110,7 +110,7 @@ def require_price(model: str, *, allow_unpriced: bool = False) -> None:
 def unit_price(model: str) -> float | None:
     """What ``model`` costs for 1,000 prompt and 1,000 completion tokens, in USD; None when
     its price is unknown. Used to compare models (``on_budget=cheaper``), not to bill."""
-    if provider_of(model) in _FREE_PROVIDERS:
+    if provider_of(model) in FREE_PROVIDERS:
         return 0.0
     if not is_priced(model):
         return None
