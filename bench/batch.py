@@ -9,11 +9,17 @@ RSS are its own:
 
   (a) baseline: asyncio + litellm, the same prompts, the same concurrency;
   (b) eightflow: the batch-documents flow against a running local Prefect server;
-  (c) eightflow again on the unchanged folder (served from cache).
+  (c) eightflow again on the unchanged folder (served from cache), as a user would run
+      it again: litellm is imported only if eightflow needs it.
+
+With ``--peers`` (the ``bench`` extra: LangGraph), ``bench/peers.py``'s LangGraph side
+runs between (a) and (b): the script, LangGraph and eightflow side by side from one
+invocation (``langgraph_process_ratio`` is LangGraph's whole process over the script's).
 
 The last line printed is JSON: docs, calls, baseline_wall_s, eightflow_wall_s,
 ideal_wall_s, cached_wall_s, cached_calls, peak_rss_mb, baseline_cost_usd,
-eightflow_cost_usd, server_cpu_s (the Prefect server's CPU during phase (b)),
+eightflow_cost_usd, server_cpu_s (the Prefect server's CPU during phase (b);
+``server_cpu_s_with_tail`` adds what it did once (b) had ended, until it was idle),
 ui_complete_after_s (from the end of phase (b)'s process until the server held every
 document's task run in a final state), plus a few extras.
 
@@ -30,7 +36,6 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,75 +47,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MODEL = "openai/gpt-4o-mini"
 
-
-def cpu_seconds() -> float:
-    """CPU time (user + system) of this process and of its children that have ended."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def process_cpu_s(pid: int | None) -> float:
-    """CPU (user + system, every thread) a running process has used so far; 0 if unknown."""
-    if not pid:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def phase_recorded(flow_run_id: str, docs: int, since: float) -> dict[str, float]:
-    """Seconds from ``since`` (the end of the eightflow phase's process) until the server
-    holds every document's task run in a final state: the UI is complete from then on."""
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterId,
-        TaskRunFilter,
-        TaskRunFilterState,
-        TaskRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-
-    flows = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-    final = TaskRunFilter(
-        state=TaskRunFilterState(
-            type=TaskRunFilterStateType(any_=[StateType.COMPLETED, StateType.FAILED])
-        )
-    )
-
-    async def wait() -> float:
-        async with get_client() as client:
-            while time.time() - since < 300:
-                response = await client._client.post(  # the REST count endpoint
-                    "/task_runs/count",
-                    json={
-                        "flow_runs": flows.model_dump(mode="json", exclude_unset=True),
-                        "task_runs": final.model_dump(mode="json", exclude_unset=True),
-                    },
-                )
-                done = int(response.json())
-                if done >= docs:
-                    return time.time() - since
-                await asyncio.sleep(0.25)
-        return float("nan")
-
-    return {"wall_s": 0.0, "recorded_after_s": asyncio.run(wait())}
-
-
-def per_call(cpu_s: float, calls: int) -> float | None:
-    return round(cpu_s * 1000 / calls, 3) if calls else None
-
+from bench.measuring import (  # noqa: E402  (after ROOT is on the path)
+    cpu_seconds,
+    free_port,
+    per_call,
+    phase_recorded,
+    process_cpu_s,
+    settled_cpu_s,
+)
 
 # -- phases (each runs in a child process) --------------------------------------------------
 
@@ -189,12 +133,16 @@ def phase_eightflow(
     concurrency: int,
     granularity: str = "document",
     workers: int | None = None,
+    cached: bool = False,
 ) -> dict[str, float]:
     import asyncio
 
     from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
-    import eightflow.gateway  # noqa: F401  (litellm's import, like the baseline's, is not timed)
+    if not cached:  # litellm's import, like the baseline's, is not timed in ``wall_s``
+        import eightflow.gateway.call  # noqa: F401
+    # A re-run of an unchanged folder imports litellm only if eightflow needs it (it does
+    # not: every answer is in the cache), as when a user runs ``eightflow analyze`` again.
 
     params = BatchParams(
         folder=str(folder),
@@ -216,9 +164,11 @@ def phase_eightflow(
     except Exception:
         brief = None
     brief = brief if isinstance(brief, dict) else {}
-    import pandas as pd
+    # The stdlib's reader: importing pandas here would add ~0.3 s to the timed process.
+    import csv
 
-    frame = pd.read_csv(out / "results.csv")
+    with (out / "results.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     return {
         "wall_s": wall,
         "cpu_s": cpu,
@@ -228,8 +178,9 @@ def phase_eightflow(
         "cpu_s_per_worker": brief.get("cpu_s_per_worker") or [],
         "state": state.name,
         "flow_run_id": str(state.state_details.flow_run_id),
-        "completed": int((frame["status"] == "completed").sum()),
-        "cost_usd": float(frame["cost_usd"].fillna(0).sum()),
+        "completed": sum(row["status"] == "completed" for row in rows),
+        "cost_usd": sum(float(row["cost_usd"] or 0) for row in rows),
+        "litellm_imported": "litellm" in sys.modules,
     }
 
 
@@ -298,6 +249,21 @@ def run_child(mode: str, args: argparse.Namespace, env: dict[str, str], **extra:
     return result
 
 
+def run_langgraph(
+    args: argparse.Namespace, env: dict[str, str], folder: Path, api_base: str
+) -> dict:
+    """``bench/peers.py``'s LangGraph side (the same DAG, prompts and stub) as one more child."""
+    cmd = [sys.executable, str(Path(__file__).with_name("peers.py")), "--child", "langgraph"]
+    cmd += ["--folder", str(folder), "--api-base", api_base, "--concurrency", str(args.concurrency)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:  # e.g. langgraph not installed (pip install -e '.[bench]')
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    result: dict = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["process_wall_s"] = time.perf_counter() - t0
+    return result
+
+
 def child_main(args: argparse.Namespace) -> None:
     if args.child == "baseline":
         result = phase_baseline(Path(args.folder), args.api_base, args.concurrency)
@@ -313,6 +279,7 @@ def child_main(args: argparse.Namespace) -> None:
             args.concurrency,
             args.granularity,
             args.workers,
+            cached=bool(args.cached),
         )
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
@@ -348,12 +315,19 @@ def main() -> None:
         action="store_true",
         help="HTML documents (parsed in the loader sandbox) and the sandbox's cost per document.",
     )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="Also run bench/peers.py's LangGraph side (needs the bench extra), between the "
+        "script and eightflow: the three side by side from one invocation.",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--api-base", help=argparse.SUPPRESS)
     parser.add_argument("--flow-run-id", help=argparse.SUPPRESS)
     parser.add_argument("--since", help=argparse.SUPPRESS)
+    parser.add_argument("--cached", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_main(args)
@@ -385,6 +359,7 @@ def main() -> None:
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
+    peer: dict = {}
     try:
         with start_stub_process(StubConfig(latency_ms=args.latency_ms)) as stub:
             if args.skip_baseline:
@@ -402,6 +377,10 @@ def main() -> None:
                 base = run_child("baseline", args, env, folder=str(folder), api_base=stub.api_base)
                 base_calls = stub.stats()["calls"]
                 stub.reset()
+            if args.peers:
+                say("(a2) LangGraph")
+                peer = run_langgraph(args, env, folder, stub.api_base)
+                stub.reset()
             say(f"    {base['wall_s']:.1f} s; (b) eightflow")
             server_cpu0 = process_cpu_s(server.recorded_pid())
             first = run_child(
@@ -416,6 +395,9 @@ def main() -> None:
             recorded = run_child(
                 "recorded", args, env, flow_run_id=first["flow_run_id"], since=str(first["ended"])
             )
+            # With what the server did after the batch's process ended (batched writes
+            # flushed later, and the count queries of the "recorded" phase: an upper bound).
+            server_cpu_tail = settled_cpu_s(server.recorded_pid()) - server_cpu0
             calls = stub.stats()["calls"]
             stub.reset()
             say(f"    {first['wall_s']:.1f} s; (c) eightflow, unchanged folder")
@@ -426,6 +408,7 @@ def main() -> None:
                 folder=str(folder),
                 out=str(work / "out2"),
                 api_base=stub.api_base,
+                cached="1",
             )
             cached_calls = stub.stats()["calls"]
             contained = (
@@ -456,6 +439,7 @@ def main() -> None:
         # The Prefect server's CPU during the eightflow phase (it shares the machine), and
         # how long after that phase's process ended the UI had every document's task run.
         "server_cpu_s": round(server_cpu, 3),
+        "server_cpu_s_with_tail": round(server_cpu_tail, 3),
         "ui_complete_after_s": round(recorded["recorded_after_s"], 3),
         "ideal_wall_s": round(calls * args.latency_ms / 1000 / args.concurrency, 3),
         "ratio": round(first["wall_s"] / base["wall_s"], 3),
@@ -463,6 +447,7 @@ def main() -> None:
         "cached_fraction": round(cached["wall_s"] / first["wall_s"], 3),
         "cached_process_wall_s": round(cached["process_wall_s"], 3),
         "cached_calls": cached_calls,
+        "cached_litellm_imported": cached["litellm_imported"],
         "peak_rss_mb": round(first["peak_rss_mb"], 1),
         # Summed over the flow's process and its worker processes (when there are some).
         "peak_rss_mb_all_processes": round(
@@ -476,6 +461,16 @@ def main() -> None:
         "completed": first["completed"],
         "granularity": args.granularity,
     }
+    if args.peers:
+        if "error" in peer:
+            report["langgraph_error"] = peer["error"]
+        else:
+            report["langgraph_wall_s"] = round(peer["wall_s"], 3)
+            report["langgraph_process_wall_s"] = round(peer["process_wall_s"], 3)
+            report["langgraph_process_ratio"] = round(
+                peer["process_wall_s"] / base["process_wall_s"], 3
+            )
+            report["langgraph_cpu_ms_per_call"] = per_call(peer["cpu_s"], peer["calls"])
     if contained is not None:
         extra_ms = contained["sandboxed_ms_per_doc"] - contained["direct_ms_per_doc"]
         report["containment_ms_per_doc"] = round(extra_ms, 3)

@@ -140,11 +140,14 @@ class BudgetSwitch:
     @contextlib.asynccontextmanager
     async def entered(self, lane: Lane) -> AsyncIterator[None]:
         """A document running in ``lane`` (counted, so ``ask`` can wait for it to end)."""
-        from eightflow.gateway.batches import active_router
-
         self._in_flight += 1
-        token = active_router.set(lane.router) if lane.router is not None else None
+        token = None
         if lane.router is not None:
+            # Only a Batch API lane needs the gateway (litellm): a document served from
+            # cache must not import it.
+            from eightflow.gateway.batches import active_router
+
+            token = active_router.set(lane.router)
             lane.router.enter_document()
         try:
             yield

@@ -136,6 +136,10 @@ class BatchRunner:
         """Refuse a USD cap on an unpriced model before any document starts."""
         if self.budget.max_cost_usd is None or self.options.allow_unpriced:
             return
+        from eightflow.gateway.price_memo import known_priced
+
+        if known_priced(self.model):  # found priced by an earlier run: litellm not imported
+            return
         from eightflow.gateway.pricing import require_price
 
         require_price(self.model)

@@ -281,11 +281,14 @@ class WorkerPool:
         from prefect.context import serialize_context
 
         runner, options = self.runner, self.runner.options
+        forked = start_method() == "fork"
         ctx = (
-            multiprocessing.get_context("fork")
-            if start_method() == "fork"
-            else multiprocessing.get_context("spawn")
+            multiprocessing.get_context("fork") if forked else multiprocessing.get_context("spawn")
         )
+        if forked:  # once here, shared by every worker, rather than imported in each
+            from eightflow.gateway import load_litellm
+
+            load_litellm()
         cell = BudgetCell(ctx)
         runner.budget = SharedBudget(cell, runner.budget.max_tokens, runner.budget.max_cost_usd)
         shares = split(options.concurrency, self.workers)

@@ -126,7 +126,7 @@ def _load_while_importing(cls: Any, path: Path) -> dict[str, Any]:
     os.environ.setdefault("EIGHTFLOW_LOADER_WORKERS", "1")
     with ThreadPoolExecutor(1, thread_name_prefix="load") as pool:
         loading = pool.submit(cls.inputs_from_path, str(path))
-        import eightflow.gateway  # noqa: F401  (the run imports it next anyway)
+        import eightflow.gateway.call  # noqa: F401  (litellm: the run imports it next anyway)
 
         return dict(loading.result())
 

@@ -24,6 +24,7 @@ from prefect import Flow, flow, task
 from prefect.context import TaskRunContext
 from prefect.states import Failed, State
 
+from eightflow.compiler.task_events import skip_instant_pending
 from eightflow.compiler.task_options import step_task_options
 from eightflow.definition import WorkflowDefinition
 from eightflow.errors import StepFailed, StepTimeout, WorkflowError
@@ -118,7 +119,10 @@ class CompiledWorkflow:
                 return Failed(message=sanitize_text(message, limit=500))
             return list(executor.outputs)
 
-        self.document_task = _task(_document_body, **options, task_run_name="{document}")
+        # Created and started at once: no event for its instant Pending (task_events).
+        self.document_task = skip_instant_pending(
+            _task(_document_body, **options, task_run_name="{document}")
+        )
 
     async def run_steps(self, executor: StepExecutor) -> Orchestration:
         """Run every step as its own Prefect task; never raises for a step's failure."""

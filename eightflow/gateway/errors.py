@@ -13,6 +13,7 @@ from typing import Any
 import litellm
 
 from eightflow.errors import ModelError, ModelPermanentError, ModelTemporaryError
+from eightflow.gateway.model_names import provider_of
 
 _TEMPORARY = (
     litellm.RateLimitError,
@@ -32,10 +33,6 @@ _PERMANENT = (
 
 
 _MISSING_KEY = "Missing credentials"
-
-
-def provider_of(model: str) -> str:
-    return model.split("/", 1)[0] if "/" in model else "openai"
 
 
 def map_error(exc: BaseException, model: str) -> ModelError:

@@ -24,11 +24,10 @@ from typing import Any
 import litellm
 
 from eightflow.errors import UnpricedModelError
-from eightflow.gateway.errors import provider_of
+from eightflow.gateway.model_names import FREE_PROVIDERS, provider_of
+from eightflow.gateway.price_memo import PRICE_FILE, remember_priced
 from eightflow.settings import get_settings
 
-PRICE_FILE = "prices.json"
-_FREE_PROVIDERS = ("local", "replay")
 _loaded: set[Path] = set()
 _priced: set[str] = set()  # models found priced (a price, once known, stays known)
 _lock = threading.Lock()
@@ -73,7 +72,7 @@ def load_price_file(path: Path | None = None) -> int:
 
 def is_priced(model: str) -> bool:
     """True when litellm (or the price file) knows what ``model`` costs per token."""
-    if provider_of(model) in _FREE_PROVIDERS or model in _priced:
+    if provider_of(model) in FREE_PROVIDERS or model in _priced:
         return True  # known before any file check: this runs on every call
     load_price_file()
     try:
@@ -89,8 +88,14 @@ def is_priced(model: str) -> bool:
 
 
 def require_price(model: str, *, allow_unpriced: bool = False) -> None:
-    """Refuse a cost cap on an unpriced model, naming it and saying how to price it."""
-    if allow_unpriced or is_priced(model):
+    """Refuse a cost cap on an unpriced model, naming it and saying how to price it.
+
+    A model found priced is remembered for later runs (:mod:`eightflow.gateway.price_memo`).
+    """
+    if allow_unpriced:
+        return
+    if is_priced(model):
+        remember_priced(model)
         return
     raise UnpricedModelError(
         f"a cost cap was set but model '{model}' has no known price, so the cap could not "
@@ -105,7 +110,7 @@ def require_price(model: str, *, allow_unpriced: bool = False) -> None:
 def unit_price(model: str) -> float | None:
     """What ``model`` costs for 1,000 prompt and 1,000 completion tokens, in USD; None when
     its price is unknown. Used to compare models (``on_budget=cheaper``), not to bill."""
-    if provider_of(model) in _FREE_PROVIDERS:
+    if provider_of(model) in FREE_PROVIDERS:
         return 0.0
     if not is_priced(model):
         return None

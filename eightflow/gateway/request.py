@@ -16,7 +16,7 @@ from litellm.utils import type_to_response_format_param
 from pydantic import BaseModel
 
 from eightflow.gateway.errors import provider_of
-from eightflow.gateway.pricing import is_priced
+from eightflow.gateway.pricing import is_priced, load_price_file
 from eightflow.prompts import Prompt
 from eightflow.runtime.budget import Budget
 from eightflow.runtime.context import Context
@@ -110,6 +110,7 @@ def _estimate(
     """What a call is sure to cost: its prompt tokens, priced. Skipped when unbudgeted."""
     if not budget.limited:
         return 0, None
+    load_price_file()  # a model priced there may have been checked through the memo only
     text = "\n".join(m["content"] for m in messages)
     try:
         tokens = int(litellm.token_counter(model=model, text=text))

@@ -219,3 +219,29 @@ def test_raising_the_cap_reopens_a_crossed_budget(
     assert bool(budget.exhausted) == (spent >= cap + raise_by)
     if not budget.exhausted:
         budget.reserve(0, 0.1)  # a call may start again
+
+
+def test_a_document_in_a_direct_lane_imports_no_litellm() -> None:
+    """A re-run served from cache enters every document's lane: that alone must not cost
+    litellm's import (1.4 s of CPU); only a Batch API lane needs the gateway."""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, sys\n"
+        "from types import SimpleNamespace\n"
+        "from eightflow.batch.models import BatchOptions, BatchSummary\n"
+        "from eightflow.batch.on_budget import BudgetSwitch, Lane\n"
+        "from eightflow.runtime.budget import Budget\n"
+        "runner = SimpleNamespace(options=BatchOptions(), budget=Budget(), model='openai/m',\n"
+        "    summary=BatchSummary(workflow='w', version='v'),\n"
+        "    workflow=SimpleNamespace(fallback_models=()))\n"
+        "switch = BudgetSwitch(runner)\n"
+        "async def enter():\n"
+        "    async with switch.entered(Lane('openai/m', 'direct')):\n"
+        "        pass\n"
+        "asyncio.run(enter())\n"
+        "print('litellm' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False"

@@ -32,3 +32,26 @@ def test_refusal_before_any_document(
     else:
         runner.check_prices()
     runner.cache.close()
+
+
+def test_a_model_found_priced_before_is_not_checked_again(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-run's price check is read from the memo: litellm's lookup is not made."""
+    from eightflow.gateway import pricing
+
+    model = "openai/gpt-4o-mini"
+    workflow = load_workflow("document_analysis")(model=model)
+    runner = BatchRunner(
+        workflow,
+        BatchOptions(model=model, max_cost_usd=0.01),
+        [],
+        home,
+        loader=lambda p, r: None,  # type: ignore[arg-type,return-value]
+    )
+    runner.check_prices()  # first: asks litellm, and remembers
+    asked: list[str] = []
+    monkeypatch.setattr(pricing, "require_price", lambda m, **_: asked.append(m))
+    runner.check_prices()
+    runner.cache.close()
+    assert asked == []

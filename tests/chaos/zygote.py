@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import eightflow_app.flows.batch_documents
 import eightflow_app.tasks.publishing  # noqa: F401
 
-import eightflow.gateway  # noqa: F401  (litellm, imported once for every child)
+import eightflow.gateway.call  # noqa: F401  (litellm, imported once for every child)
 
 REPLY = "@zygote "  # marks the lines of the protocol among anything a child printed
 
