@@ -266,6 +266,11 @@ class BudgetSwitch:
         return self._router
 
     def _record(self, to_model: str, to_mode: str, reason: str, replayed: bool) -> None:
+        from eightflow.safety.sanitize import sanitize_text
+
+        # The reason quotes errors (a refused pause, a provider's refusal): it reaches the
+        # log, a Prefect event, report.md and the ledger's brief, so only sanitized.
+        reason = sanitize_text(reason, limit=1000)
         summary = self.runner.summary
         entry = {
             "policy": self.policy,

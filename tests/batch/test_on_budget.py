@@ -219,3 +219,28 @@ def test_raising_the_cap_reopens_a_crossed_budget(
     assert bool(budget.exhausted) == (spent >= cap + raise_by)
     if not budget.exhausted:
         budget.reserve(0, 0.1)  # a call may start again
+
+
+def test_a_switch_s_reason_is_sanitized_before_the_log_the_event_and_the_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from eightflow.batch import on_budget
+    from eightflow.batch.on_budget import BudgetSwitch
+
+    secret = "sk-proj-" + "Q7x9" * 12
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(on_budget, "emit_switch_event", lambda entry, *_: sent.append(entry))
+    runner = SimpleNamespace(
+        options=BatchOptions(max_cost_usd=1.0, on_budget="batch-api"),
+        budget=Budget(max_cost_usd=1.0),
+        model=PRICEY,
+        batch_id="b",
+        summary=BatchSummary(workflow="w", version="v"),
+    )
+    switch = BudgetSwitch(runner)
+    switch._record(PRICEY, "until-cap", f"refused: key {secret} is not allowed", False)
+    [entry] = runner.summary.budget_switches
+    assert secret not in entry["reason"] and secret not in sent[0]["reason"]
+    assert "refused: key" in entry["reason"]
