@@ -244,3 +244,23 @@ def test_a_switch_s_reason_is_sanitized_before_the_log_the_event_and_the_report(
     [entry] = runner.summary.budget_switches
     assert secret not in entry["reason"] and secret not in sent[0]["reason"]
     assert "refused: key" in entry["reason"]
+
+
+@pytest.mark.parametrize(("policy", "cap", "said"), [("cheaper", None, True),
+    ("ask", None, True), ("stop", None, False), ("cheaper", 1.0, False)])  # fmt: skip
+def test_a_policy_without_a_cap_says_it_does_nothing(
+    caplog: pytest.LogCaptureFixture, policy: str, cap: float | None, said: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from eightflow.batch.on_budget import BudgetSwitch
+
+    runner = SimpleNamespace(
+        options=BatchOptions(max_cost_usd=cap, on_budget=policy),
+        budget=Budget(max_cost_usd=cap),
+        model=PRICEY,
+        summary=BatchSummary(workflow="w", version="v"),
+    )
+    with caplog.at_level("WARNING", logger="eightflow.batch.budget_ask"):
+        BudgetSwitch(runner)
+    assert ("has no effect" in caplog.text) == said
