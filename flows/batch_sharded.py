@@ -153,10 +153,12 @@ async def _conclude(
     """Merge the shards that ran to their end; cancel and list the others."""
     logger = get_run_logger()
     ended = [s for s in watch.shards if s.state_type in ("COMPLETED", "FAILED")]
-    merged = merge_shards([shard_dirs[s.index] for s in ended], out_dir)
     unfinished = watch.unfinished()
+    # Cancelled first: a merge that fails (a full disk, a bad shard file) must not leave
+    # the shards the coordinator gave up on running behind its back.
     for problem in await cancel_shards(unfinished):
         logger.warning(problem)
+    merged = merge_shards([shard_dirs[s.index] for s in ended], out_dir)
     now = time.monotonic()
     rerun = {s.name: rerun_command(params.deployment, s) for s in unfinished}
     brief = {

@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eightflow.safety.sanitize import sanitize_text
+
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 PROGRESS_KEY = "batch-documents-progress"
 
@@ -160,7 +162,8 @@ async def watch_shards(
         except Exception as exc:  # the API down for a moment: the deadline still holds
             views = {}
             if not unreachable:
-                watch._say(watch.warn, f"cannot read the shards' states ({exc!r}); retrying")
+                said = sanitize_text(repr(exc), limit=300)  # an API error can quote its URL
+                watch._say(watch.warn, f"cannot read the shards' states ({said}); retrying")
             unreachable = True
         now = clock()
         for shard in watch.shards:
@@ -245,7 +248,8 @@ async def cancel_shards(shards: list[Shard]) -> list[str]:
             try:
                 await client.set_flow_run_state(shard.flow_run_id, state, force=True)
             except Exception as exc:  # the report matters more than the cancel
-                problems.append(f"{shard.name}: could not cancel ({type(exc).__name__}: {exc})")
+                said = sanitize_text(f"{type(exc).__name__}: {exc}", limit=300)
+                problems.append(f"{shard.name}: could not cancel ({said})")
     return problems
 
 
@@ -254,11 +258,15 @@ def rerun_command(deployment: str, shard: Shard) -> str:
 
     ``refresh`` is off: documents the shard finished before it stopped are served from
     the cache, not paid for again. ``batch_key`` is left out: the batch's shared limits end
-    with the batch, so a shard run alone is bounded by its own concurrency and cap."""
+    with the batch, so a shard run alone is bounded by its own concurrency and cap. The
+    command lands in the log and the run's state message, so it is sanitized: a secret in
+    a parameter is never repeated there."""
     parameters = {k: v for k, v in shard.parameters.items() if k != "batch_key"}
     parameters["refresh"] = False
-    return (
+    return sanitize_text(
         f"prefect deployment run {shlex.quote(deployment)} "
         f"--flow-run-name {shard.name}-again "
-        f"--params {shlex.quote(json.dumps(parameters, sort_keys=True))}"
+        f"--params {shlex.quote(json.dumps(parameters, sort_keys=True))}",
+        limit=None,
+        redact_pii=False,
     )

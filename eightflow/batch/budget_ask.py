@@ -101,7 +101,12 @@ async def ask_person(description: str, number: int, spent: float) -> tuple[str, 
                 wait_for_input=form, key=key, timeout=24 * 3600, poll_interval=2
             )
     except Exception as exc:  # a timeout or a refused pause: stop, and say why
-        return "stop", 0.0, f"no answer ({type(exc).__name__}: {exc}): stopped"
+        # The text of an API error can carry a URL with its credentials or a header: it
+        # reaches the log, the switch event and report.md only sanitized.
+        from eightflow.safety.sanitize import sanitize_text
+
+        said = sanitize_text(f"{type(exc).__name__}: {exc}", limit=300)
+        return "stop", 0.0, f"no answer ({said}): stopped"
     return answer.choice, float(answer.raise_cap_by_usd), f"a person chose {answer.choice}"
 
 
@@ -162,5 +167,7 @@ def emit_switch_event(entry: dict[str, Any], batch_id: str | None, workflow: str
             payload=entry,
         )
     except Exception as exc:  # an unreachable API must not end the batch
-        log.warning("could not emit %s: %s", SWITCH_EVENT, exc)
+        from eightflow.safety.sanitize import sanitize_text
+
+        log.warning("could not emit %s: %s", SWITCH_EVENT, sanitize_text(str(exc), limit=300))
         return None

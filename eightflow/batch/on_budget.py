@@ -104,6 +104,11 @@ class BudgetSwitch:
         self.stopped: str | None = None
         self.asked = 0
         self.armed = self.policy != "stop" and self.budget.max_cost_usd is not None
+        if self.policy != "stop" and not self.armed:  # chosen, and would silently do nothing
+            run_logger().warning(
+                "on_budget %s has no effect: the batch has no max_cost_usd to switch at",
+                self.policy,
+            )
         self._lock = asyncio.Lock()
         self._in_flight = 0
         self._drained = asyncio.Event()
@@ -269,6 +274,11 @@ class BudgetSwitch:
         return self._router
 
     def _record(self, to_model: str, to_mode: str, reason: str, replayed: bool) -> None:
+        from eightflow.safety.sanitize import sanitize_text
+
+        # The reason quotes errors (a refused pause, a provider's refusal): it reaches the
+        # log, a Prefect event, report.md and the ledger's brief, so only sanitized.
+        reason = sanitize_text(reason, limit=1000)
         summary = self.runner.summary
         entry = {
             "policy": self.policy,

@@ -122,6 +122,18 @@ def quiet_imports(timeout_s: float = 10.0) -> Iterator[list[str]]:
         _imp.release_lock()
 
 
+def warn_busy_fork(name: str, busy: list[str]) -> None:
+    """``quiet_imports`` gave up waiting: the worker may hang on one of these modules, and a
+    person reading the log of a stuck batch must be able to tell why."""
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "%s was forked while other threads were still importing %s: if it hangs, that is why",
+        name,
+        ", ".join(busy),
+    )
+
+
 # A child forked inside ``quiet_imports`` inherits the held import lock, owned by its main
 # thread: it lets go at once, or its other threads could never import anything.
 _holding_import_lock = [False]
@@ -323,8 +335,10 @@ class WorkerPool:
                 # process was killed ends by itself (``_consume``).
                 daemon=False,
             )
-            with quiet_imports():  # a fork copies no half-done import
+            with quiet_imports() as busy:  # a fork copies no half-done import
                 process.start()
+            if busy:  # said after the import lock is let go (a log handler may import)
+                warn_busy_fork(process.name, busy)
             processes.append(process)
         own_consumers = shares[0] * 2
         fed: dict[str, None] = {}

@@ -109,6 +109,19 @@ def run_command(
     raise typer.Exit(0 if result.ok else 1)
 
 
+def validate_quietly(flow: Any, parameters: dict[str, Any]) -> None:
+    """``flow.validate_parameters``, without Prefect's ERROR line that dumps every parameter
+    (paths included) above the one line that names the bad option."""
+    import logging
+
+    flows_log = logging.getLogger("prefect.flows")
+    disabled, flows_log.disabled = flows_log.disabled, True
+    try:
+        flow.validate_parameters(parameters)
+    finally:
+        flows_log.disabled = disabled
+
+
 def _utc_now() -> Any:
     from datetime import UTC, datetime
 
@@ -182,7 +195,7 @@ def analyze_command(
     from prefect.exceptions import ParameterTypeError
 
     try:
-        batch_flow.validate_parameters(parameters)
+        validate_quietly(batch_flow, parameters)
     except ParameterTypeError as exc:
         _fail(f"invalid option: {str(exc).split(chr(10), 1)[-1].strip(' -')}")
         return

@@ -405,8 +405,10 @@ def export_command(
         path = out_dir / f"{table}.{fmt.value}"
         if fmt is ExportFormat.parquet:
             frame.to_parquet(path, index=False)
-        else:
-            frame.to_csv(path, index=False)
+        else:  # a document's id or an error's text can start a spreadsheet formula
+            from eightflow.safety.inert import csv_cell
+
+            frame.map(csv_cell).to_csv(path, index=False)
         out.print(f"{path}  [dim]({len(frame)} rows)[/dim]", highlight=False)
 
 

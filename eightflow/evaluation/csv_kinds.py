@@ -42,6 +42,7 @@ from eightflow.evaluation.summary_checks import (
     summary_problems,
     within_length,
 )
+from eightflow.safety.inert import csv_value
 
 Task = str
 """The name of a registered task kind (``sentiment``, ``entities``, ...)."""
@@ -175,10 +176,12 @@ def load_dataset(path: Path | str) -> tuple[Task, list[tuple[str, Any]]]:
         rows: list[tuple[str, Any]] = []
         for number, record in enumerate(reader, start=1):
             where = f"{path} row {number}"
-            text = (record.get(text_col) or "").strip()
+            # Cells as written by csv_cell (review export, results.csv): a leading quote
+            # that kept a spreadsheet from reading a formula is not part of the value.
+            text = csv_value(record.get(text_col) or "").strip()
             if not text:
                 raise EvaluationError(f"{where}: empty text")
-            cell = record.get(expected_col) or ""
+            cell = csv_value(record.get(expected_col) or "")
             rows.append((text, TASK_KINDS[task].parse_expected(cell, where)))
     if not rows:
         raise EvaluationError(f"{path}: no data rows")

@@ -153,10 +153,14 @@ def _document_text(
 
 
 def _write(path: Path, columns: tuple[str, str], rows: list[tuple[str, str]]) -> None:
+    """The CSV, every cell through ``csv_cell``: a document's text or a person's label that
+    starts with ``=`` is a formula to a spreadsheet opening the file; ``eightflow eval``
+    reads the cells back with ``csv_value``."""
+    from eightflow.safety.inert import csv_cell
     from eightflow.safety.path_roots import open_new_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open_new_file(path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows([csv_cell(cell) for cell in row] for row in rows)

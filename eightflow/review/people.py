@@ -113,8 +113,10 @@ def people_markdown(rows: list[dict[str, Any]]) -> str:
     """A report section listing the decisions (escaped), or "" when there are none."""
     if not rows:
         return ""
-    from eightflow.safety.inert import md_text
+    from eightflow.safety.inert import md_cell
 
     lines = ["", "## Decided by people", ""]
-    lines += [f"- {md_text(decision_line(row))}" for row in rows]
+    # One line each: a newline in a note or an edit would end the list item, and the rest
+    # (a "---" rule, a "> " quote, an indented code block) would be markdown of its own.
+    lines += [f"- {md_cell(decision_line(row))}" for row in rows]
     return "\n".join([*lines, ""])

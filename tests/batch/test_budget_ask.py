@@ -150,3 +150,31 @@ async def test_ask_stops_where_nobody_could_answer(
     monkeypatch.setattr(prefect.settings, "get_current_settings", lambda: settings)
     choice, _, why = await budget_ask.ask_person("spend nears the cap", 1, 0.5)
     assert choice == "stop" and said in why
+
+
+async def test_a_refused_pause_says_why_without_the_secret_in_its_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The error's text becomes the switch's reason (log, event, report.md): sanitized."""
+    from types import SimpleNamespace
+
+    import prefect.flow_runs
+    import prefect.settings
+
+    from eightflow.batch import budget_ask
+
+    secret = "pa55-w0rd-of-the-prefect-api-9f8e7d"
+    monkeypatch.setenv("PREFECT_API_AUTH_STRING", secret)
+
+    async def refused(**_: Any) -> Any:
+        raise RuntimeError(f"401 from http://admin:{secret}@127.0.0.1:4200/api")
+
+    run = SimpleNamespace(flow_run=SimpleNamespace(id="r", deployment_id=None))
+    monkeypatch.setattr(budget_ask, "flow_run_context", lambda: run)
+    monkeypatch.setattr(budget_ask, "run_logger", lambda: budget_ask.log)
+    settings = SimpleNamespace(api=SimpleNamespace(url="http://127.0.0.1:4200/api"))
+    monkeypatch.setattr(prefect.settings, "get_current_settings", lambda: settings)
+    monkeypatch.setattr(prefect.flow_runs, "pause_flow_run", refused)
+    choice, _, why = await budget_ask.ask_person("spend nears the cap", 1, 0.5)
+    assert choice == "stop" and "RuntimeError: 401" in why
+    assert secret not in why

@@ -245,3 +245,48 @@ def test_a_document_in_a_direct_lane_imports_no_litellm() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_switch_s_reason_is_sanitized_before_the_log_the_event_and_the_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from eightflow.batch import on_budget
+    from eightflow.batch.on_budget import BudgetSwitch
+
+    secret = "sk-proj-" + "Q7x9" * 12
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(on_budget, "emit_switch_event", lambda entry, *_: sent.append(entry))
+    runner = SimpleNamespace(
+        options=BatchOptions(max_cost_usd=1.0, on_budget="batch-api"),
+        budget=Budget(max_cost_usd=1.0),
+        model=PRICEY,
+        batch_id="b",
+        summary=BatchSummary(workflow="w", version="v"),
+    )
+    switch = BudgetSwitch(runner)
+    switch._record(PRICEY, "until-cap", f"refused: key {secret} is not allowed", False)
+    [entry] = runner.summary.budget_switches
+    assert secret not in entry["reason"] and secret not in sent[0]["reason"]
+    assert "refused: key" in entry["reason"]
+
+
+@pytest.mark.parametrize(("policy", "cap", "said"), [("cheaper", None, True),
+    ("ask", None, True), ("stop", None, False), ("cheaper", 1.0, False)])  # fmt: skip
+def test_a_policy_without_a_cap_says_it_does_nothing(
+    caplog: pytest.LogCaptureFixture, policy: str, cap: float | None, said: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from eightflow.batch.on_budget import BudgetSwitch
+
+    runner = SimpleNamespace(
+        options=BatchOptions(max_cost_usd=cap, on_budget=policy),
+        budget=Budget(max_cost_usd=cap),
+        model=PRICEY,
+        summary=BatchSummary(workflow="w", version="v"),
+    )
+    with caplog.at_level("WARNING", logger="eightflow.batch.budget_ask"):
+        BudgetSwitch(runner)
+    assert ("has no effect" in caplog.text) == said

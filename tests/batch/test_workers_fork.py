@@ -56,3 +56,13 @@ def test_a_fork_never_copies_an_import_another_thread_has_half_done(
     importer.join(10)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_fork_made_while_imports_are_still_in_flight_is_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from eightflow.batch.workers import warn_busy_fork
+
+    with caplog.at_level("WARNING", logger="eightflow.batch.workers"):
+        warn_busy_fork("eightflow-worker-1", ["croniter", "yaml"])
+    assert "eightflow-worker-1" in caplog.text and "croniter, yaml" in caplog.text

@@ -184,3 +184,20 @@ def test_a_broken_plugin_warns_and_the_cli_still_works(
     target = typer.Typer()
     register_plugins(target)
     assert "CLI plug-in 'broken' not loaded" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "value"), [("budget_switch_at", 2.0), ("concurrency", 0)])
+def test_an_invalid_option_is_refused_without_prefect_dumping_every_parameter(
+    home: Path, capfd: pytest.CaptureFixture[str], option: str, value: float
+) -> None:
+    from prefect.exceptions import ParameterTypeError
+
+    from eightflow.batch.params import BatchParams
+    from eightflow.cli.main import validate_quietly
+    from eightflow.registry import load_flow
+
+    parameters = BatchParams(folder=str(home), out=str(home.parent / "out")).flow_parameters()
+    with pytest.raises(ParameterTypeError, match=option):
+        validate_quietly(load_flow("batch_documents"), {**parameters, option: value})
+    said = capfd.readouterr()
+    assert "Parameters:" not in said.out + said.err

@@ -263,6 +263,17 @@ def test_export(runner: CliRunner, ledger_runs: None, tmp_path: Path, fmt: str) 
         assert str(out_dir / f"{table}.{fmt}") in result.stdout
 
 
+@pytest.mark.parametrize("document", ['=HYPERLINK("http://x.example")', "@SUM(A1)", "+1"])
+def test_export_csv_cells_are_inert(runner: CliRunner, tmp_path: Path, document: str) -> None:
+    _record("r1", "completed", 1, (100.0, 200.0))
+    default_ledger().write("UPDATE runs SET document_id = ?", (document,))
+    out_dir = tmp_path / "export"
+    result = runner.invoke(app, ["export", "--format", "csv", "--out", str(out_dir)])
+    assert result.exit_code == 0, result.output
+    [cell] = pd.read_csv(out_dir / "runs.csv")["document_id"]
+    assert cell == "'" + document
+
+
 def test_eval_prints_accuracy(runner: CliRunner) -> None:
     result = runner.invoke(app, ["eval", "document_analysis", SENTIMENT])
     assert result.exit_code == 0, result.output

@@ -104,6 +104,22 @@ async def test_at_the_deadline_it_merges_what_finished_and_names_the_rest(
     assert sent == {**started, "refresh": False}  # the batch's limits end with the batch
 
 
+async def test_a_failed_merge_still_cancels_the_shards_it_gave_up_on(
+    tmp_path: Path, fake: FakeShards, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*_: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sharded, "merge_shards", full_disk)
+    fake.views[1] = ShardView("RUNNING", "Running", 30.0)
+    state = await sharded.batch_sharded(
+        out=str(tmp_path / "out"), shards=2, shard_stall_after_s=1, shard_deadline_s=2,
+        return_state=True,
+    )  # fmt: skip
+    assert state.is_failed() and "No space left" in state.message
+    assert fake.cancelled == ["shard-2-of-2"]
+
+
 @pytest.mark.parametrize(
     ("field", "empty"), [("shard_deadline_s", 0), ("max_cost_usd", 0), ("model", "")]
 )

@@ -136,3 +136,20 @@ def test_the_written_csv_has_the_kinds_header(decided: dict[str, Any]) -> None:
     export_labelled(decided["out"], target, loader=load_workflow)
     with target.open(encoding="utf-8") as handle:
         assert next(csv.reader(handle)) == ["text", "label"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['=HYPERLINK("http://x.example","open")', "+1+1", "-2", "@SUM(A1)", "'=quoted", "plain"],
+)
+def test_a_formula_in_a_document_is_inert_in_the_csv_and_reads_back_whole(
+    tmp_path: Path, text: str
+) -> None:
+    from eightflow.review.export import _write
+
+    target = tmp_path / "labelled.csv"
+    _write(target, ("text", "label"), [(text, "positive")])
+    with target.open(encoding="utf-8", newline="") as handle:
+        cell = list(csv.reader(handle))[1][0]
+    assert not cell.startswith(("=", "+", "-", "@"))
+    assert load_dataset(target)[1] == [(text, "positive")]

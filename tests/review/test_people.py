@@ -134,6 +134,18 @@ def test_the_run_report_lists_the_decisions_escaped(decided: dict[str, Any]) -> 
     assert people_markdown([]) == ""
 
 
+@pytest.mark.parametrize(
+    "note",
+    ["fine\n\n---\nnew section", "ok\n> quoted as if by someone", "a\n\n    indented code"],
+)
+def test_a_note_with_newlines_stays_inside_its_list_item(
+    decided: dict[str, Any], note: str
+) -> None:
+    markdown = people_markdown([{**decided["rows"][0], "note": note}])
+    [item] = [line for line in markdown.splitlines() if line.strip()][1:]
+    assert item.startswith("- sentiment: edited by ana")
+
+
 @pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
 def test_eightflow_report_shows_people_decisions(decided: dict[str, Any], fmt: str) -> None:
     from eightflow.cli.main import app

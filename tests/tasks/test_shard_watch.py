@@ -174,10 +174,19 @@ def test_the_rerun_command_runs_the_shard_alone_from_the_cache() -> None:
     assert sent == {**parameters, "refresh": False}  # what it had finished comes from the cache
 
 
+SECRET = "sk-proj-" + "Q7x9" * 12
+
+
+def test_the_rerun_command_never_repeats_a_secret() -> None:
+    shard = Shard(0, 1, "run-0", {"model": f"openai/{SECRET}", "shard_index": 0})
+    command = rerun_command("batch-documents/nightly", shard)
+    assert SECRET not in command and "shard-1-of-1-again" in command
+
+
 async def test_an_unreachable_api_is_said_once_and_the_deadline_still_holds() -> None:
     def script(poll: int) -> dict[str, ShardView]:
         if 2 <= poll <= 5:
-            raise ConnectionError("server restarting")
+            raise ConnectionError(f"server restarting (Authorization: Bearer {SECRET})")
         return {"run-0": DONE, "run-1": running(50)}
 
     server = FakeServer(script, step=5)
@@ -185,4 +194,5 @@ async def test_an_unreachable_api_is_said_once_and_the_deadline_still_holds() ->
     await watch_shards(watch, server.read, 5, server.clock, server.sleep)
     assert server.now == 100
     assert sum("cannot read the shards' states" in e for e in watch.events) == 1
+    assert not any(SECRET in e for e in watch.events)
     assert [s.name for s in watch.unfinished()] == ["shard-2-of-2"]
