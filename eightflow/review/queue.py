@@ -27,6 +27,7 @@ from eightflow.review.decide import WorkflowLoader, decide, rule_of
 from eightflow.review.render import queue_item_markdown, queue_markdown
 from eightflow.review.requests import run_page
 from eightflow.review.store import get_review, list_reviews
+from eightflow.safety.form_types import form_type
 from eightflow.settings import get_settings
 from eightflow.store.ledger import Ledger
 
@@ -83,10 +84,15 @@ def queue_form(rows: Sequence[dict[str, Any]], rules: dict[str, ReviewRule | Non
         for name in _editable(row, rule):
             assert rule is not None and rule.output_schema is not None
             info = rule.output_schema.model_fields[name]
+            # No str/None toggles: an optional field shows its plain type, "none" as empty.
+            annotation, empty = form_type(info.annotation)
+            value = proposed.get(name)
             fields[f"item_{n}_{name}"] = (
-                info.annotation,
+                annotation,
                 Field(
-                    default=proposed.get(name), title=f"{n}. {name}", description=info.description
+                    default=empty if value is None else value,
+                    title=f"{n}. {name}",
+                    description=info.description,
                 ),
             )
         fields[f"item_{n}_note"] = (str, Field(default="", title=f"{n}. note"))
@@ -121,9 +127,9 @@ def decisions_from_form(
             continue
         proposed = row["proposed"] if isinstance(row["proposed"], dict) else {}
         edits = {
-            name: data[f"item_{n}_{name}"]
-            for name in _editable(row, rules.get(row["rule"]))
-            if data.get(f"item_{n}_{name}") != proposed.get(name)
+            name: value
+            for name, value in _answered_fields(data, n, row, rules.get(row["rule"])).items()
+            if value != proposed.get(name)
         }
         if decision == "reject":
             edits = {}
@@ -216,3 +222,19 @@ def _log() -> Any:
         return get_run_logger()
     except MissingContextError:
         return get_logger("eightflow.review")
+
+
+def _answered_fields(
+    data: dict[str, Any], n: int, row: dict[str, Any], rule: ReviewRule | None
+) -> dict[str, Any]:
+    """Item ``n``'s editable fields as submitted: where the proposed value was none, the
+    form showed it as its empty value, which reads back as ``None`` (the form has no None)."""
+    proposed = row["proposed"] if isinstance(row["proposed"], dict) else {}
+    found = {}
+    for name in _editable(row, rule):
+        value = data.get(f"item_{n}_{name}")
+        if proposed.get(name) is None and rule is not None and rule.output_schema is not None:
+            empty = form_type(rule.output_schema.model_fields[name].annotation)[1]
+            value = None if empty is not None and value == empty else value
+        found[name] = value
+    return found

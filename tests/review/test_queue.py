@@ -275,3 +275,37 @@ def test_untrusted_text_in_the_form_is_inert(home: Path, hostile: str) -> None:
         assert not re.search(r"(?<!\\)\]\(http://evil", markdown)  # no link (escaped `\]`)
         assert "<img" not in markdown
         assert "\n# heading" not in markdown
+
+
+def test_an_optional_field_shows_no_none_and_reads_back_as_none(home: Path) -> None:
+    """No str/None toggle in the queue form: a field the schema lets be none is shown
+    with its empty value, and that empty value, unchanged, is no edit."""
+    from pydantic import BaseModel
+
+    from eightflow.definition.review import ReviewRule
+
+    class Named(BaseModel):
+        label: str
+        owner: str | None = None
+
+    rule = ReviewRule(
+        name="named", step="sentiment", output="sentiment", always=True,
+        editable=("owner",), output_schema=Named,
+    )  # fmt: skip
+    request = ReviewRequest(
+        run_id="run-o", workflow="document_analysis", document_id="o.md", step="sentiment",
+        rule="named", output="sentiment", proposed={"label": "x", "owner": None},
+        reasons=["r"], actions=["approve", "edit", "reject"], editable=["owner"],
+        batch_id="batch-o",
+    )  # fmt: skip
+    save_pending(request)
+    rows = queue_rows([request.review_id])
+    form = queue_form(rows, {"named": rule})
+    schema = json.dumps(form.model_json_schema())
+    assert '"null"' not in schema and "anyOf" not in schema
+    unchanged = form(item_1_decision="approve", reviewer="ann")
+    [decision] = decisions_from_form(unchanged, rows, {"named": rule})
+    assert (decision.decision, decision.edits) == ("approve", {})
+    edited = form(item_1_decision="approve", item_1_owner="Ann Lee", reviewer="ann")
+    [decision] = decisions_from_form(edited, rows, {"named": rule})
+    assert (decision.decision, decision.edits) == ("edit", {"owner": "Ann Lee"})
