@@ -230,13 +230,15 @@ def _suspendable() -> tuple[bool, set[str]]:
 
 
 def _asked_before(request: ReviewRequest) -> str | None:
-    """The pending review this flow run asked before it suspended (same rule): a run that
-    starts again after its form's submission must take the answer, not ask anew."""
+    """The pending review this flow run asked before it suspended (same rule, step and
+    output): a run that starts again after its form's submission must take the answer, not
+    ask anew. One rule (grounding) may ask about several steps of a run: each is its own."""
     if not request.flow_run_id:
         return None
     rows = default_ledger().query(
-        "SELECT review_id FROM reviews WHERE flow_run_id = ? AND rule = ? AND status = 'pending'",
-        (request.flow_run_id, request.rule),
+        "SELECT review_id FROM reviews WHERE flow_run_id = ? AND rule = ? AND step = ? "
+        "AND output = ? AND status = 'pending' ORDER BY created",
+        (request.flow_run_id, request.rule, request.step, request.output),
     )
     return str(rows[0]["review_id"]) if rows else None
 
