@@ -15,8 +15,14 @@ from tests.support.stub_server import http_json
 
 @pytest.fixture
 def stub() -> Iterator[StubServer]:
+    import litellm
+
+    # litellm keeps its HTTP clients between calls; one made in an earlier test's event loop
+    # (closed now) once left a call here waiting for 300 s. Each test starts with none.
+    litellm.in_memory_llm_clients_cache.flush_cache()
     with StubServer(StubConfig()) as server:
         yield server
+    litellm.in_memory_llm_clients_cache.flush_cache()
 
 
 def line(custom_id: str, text: str) -> dict[str, Any]:
@@ -27,7 +33,12 @@ def line(custom_id: str, text: str) -> dict[str, Any]:
 async def run_batch(stub: StubServer, lines: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
     import litellm
 
-    kw = {"custom_llm_provider": "openai", "api_base": stub.api_base, "api_key": "sk-stub"}
+    kw = {
+        "custom_llm_provider": "openai",
+        "api_base": stub.api_base,
+        "api_key": "sk-stub",
+        "timeout": 30,  # a lost answer fails this test in seconds, not at the 300 s guard
+    }
     jsonl = "".join(json.dumps(x) + "\n" for x in lines).encode()
     uploaded = await litellm.acreate_file(file=("in.jsonl", jsonl), purpose="batch", **kw)
     batch = await litellm.acreate_batch(
