@@ -21,11 +21,10 @@ from dataclasses import dataclass
 
 from eightflow.server.auth import use_server
 from eightflow.server.local import LocalServer
-from eightflow.server.ui_links import flow_run_url, ui_base_url
+from eightflow.server.ui_links import ui_base_url
 from eightflow.settings import get_settings
 
-# flow_run_url: kept importable from here; built in eightflow.server.ui_links.
-__all__ = ["Connection", "connect", "ensure_connected", "flow_run_url"]
+__all__ = ["Connection", "connect", "ensure_connected"]
 
 
 @dataclass
