@@ -32,6 +32,7 @@ from eightflow import (
     WorkflowError,
     WorkflowResult,
 )
+from eightflow.pipeline.run import flow_return
 from eightflow.safety.form_types import AllowedModel, ReadablePath, default_model_choice
 from eightflow.safety.sanitize import sanitize_text
 
@@ -181,7 +182,7 @@ async def document_analysis(
     path: ReadablePath,
     model: AllowedModel = default_model_choice(),
     review_below: Annotated[float, Field(ge=0, le=1)] = 0,
-) -> dict[str, Any]:
+) -> Any:
     """Analyse one document; the run's report and trace are published as artifacts.
 
     Args:
@@ -194,5 +195,5 @@ async def document_analysis(
     """
     workflow = DocumentAnalysisWorkflow(model=model or None, review_below=review_below or None)
     inputs = await asyncio.to_thread(DocumentAnalysisWorkflow.inputs_from_path, path)
-    result = await workflow.execute(raise_on_failure=True, **inputs)
-    return {"run_id": result.run_id, "status": result.status, "cost_usd": result.cost_usd}
+    result = await workflow.execute(raise_on_failure=False, **inputs)
+    return flow_return(result)  # a failed run fails; one waiting for review says so

@@ -33,6 +33,10 @@ class ReviewRule(BaseModel):
     ``confidence_field`` is below it, or missing); ``labels`` (its ``label_field`` is one of
     them); ``criterion`` (the check over all outputs fails). ``enabled=False`` ships a rule
     switched off; ``WorkflowDefinition.with_review_below`` switches confidence rules on.
+
+    Nobody answering within ``timeout_seconds`` applies ``on_timeout``: ``reject`` (the
+    default) does not accept the output, the run ends ``needs_review`` and its review
+    stays pending for a person; ``approve`` accepts it; ``fail`` fails the run.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -50,7 +54,7 @@ class ReviewRule(BaseModel):
     editable: tuple[str, ...] = ()
     allow_reject: bool = True
     timeout_seconds: int = Field(default=3600, gt=0)
-    on_timeout: TimeoutPolicy = "fail"
+    on_timeout: TimeoutPolicy = "reject"
     enabled: bool = True
 
     @model_validator(mode="after")

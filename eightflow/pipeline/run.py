@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from eightflow.definition import WorkflowDefinition
 from eightflow.documents import Document
-from eightflow.pipeline.driver import Driver, Granularity, build_result
+from eightflow.pipeline.driver import Driven, Driver, Granularity, build_result
 from eightflow.pipeline.sinks import (
     BatchScope,
     FinishedRun,
@@ -83,8 +83,13 @@ class RunPipeline:
             # them: it would block the event loop and make every concurrent step look slow.
             await asyncio.to_thread(lambda: self.workflow.model)
             self._warm = True
-        driven = await self.workflow.driver(self.granularity).drive(run, inputs)
-        result = build_result(run, driven)
+        held = await self.held(run)
+        if held is not None:  # started again after suspending for review: nothing runs twice
+            driven = Driven(self.workflow.definition, held.outputs, [], started=held.started)
+            result = held
+        else:
+            driven = await self.workflow.driver(self.granularity).drive(run, inputs)
+            result = build_result(run, driven)
         if self.batch is None:  # for the run's report; a batch document's row has its own
             result.inputs = input_preview(inputs)
         finished = FinishedRun(
@@ -138,6 +143,22 @@ class RunPipeline:
         if finished.review is not None:  # the rest of the batch goes on whatever it says
             result.status = finished.review.status
 
+    async def held(self, run: RunState) -> WorkflowResult | None:
+        """A single run's result kept before it suspended for review, taken as this run's
+        (same run id); None for a batch or a run that never suspended."""
+        if self.batch is not None:
+            return None
+        from eightflow.review.held import held_result
+
+        result = await held_result()
+        if result is not None:
+            run.run_id, run.cache_hits, run.model_calls = (
+                result.run_id,
+                result.cache_hits,
+                result.model_calls,
+            )
+        return result
+
     @staticmethod
     async def ground(finished: FinishedRun) -> RunGrounding | None:
         """Grounding of a completed run that has a document; None otherwise."""
@@ -179,6 +200,10 @@ def input_preview(inputs: dict[str, Any]) -> dict[str, str]:
 
 def flow_return(result: WorkflowResult) -> Any:
     """What a workflow's flow run returns: a summary, or a Failed state naming the cause."""
+    if result.status == "needs_review":  # waiting for people: says so, neither success nor failure
+        from prefect.states import Completed
+
+        return Completed(name="NeedsReview", message=f"needs_review: {result.error or ''}")
     if not result.ok:
         from prefect.states import Failed
 

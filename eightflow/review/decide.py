@@ -293,10 +293,11 @@ def publish_decision(row: dict[str, Any]) -> None:
     try:
         from prefect.artifacts import create_markdown_artifact
 
-        create_markdown_artifact(
+        create_markdown_artifact(  # type: ignore[call-arg]
             key="review-decisions",
             markdown=decision_markdown(row),
             description=f"review {row['review_id']}: {row['status']}",
+            _sync=True,  # even when called from code with a running event loop
         )
     except Exception as exc:  # no Prefect API: the ledger and files still hold it
         row["artifact_error"] = sanitize_text(str(exc), limit=200)

@@ -9,10 +9,16 @@ resumes the run with the same input) continues the run with the decision; when n
 answers within the rule's timeout, its ``on_timeout`` policy decides.
 
 A run of a deployment waits paused only for ``EIGHTFLOW_REVIEW_GRACE_S``; then it
-suspends (``suspend_flow_run``): its process ends and its worker is free. The form's
-submission schedules the run again; it starts from the top, asks the same review (same
-id, found in the ledger) and the suspension hands over the stored answer. Prefect's server
-fails a suspended run whose timeout passes; its review stays pending in the ledger.
+suspends (``suspend_flow_run``): its process ends and its worker is free. Before it does,
+it keeps its result on the server (:mod:`eightflow.review.held`) and schedules the run
+that enforces its deadline (:mod:`eightflow.review.timeouts`). The form's submission (or
+the deadline) schedules the run again; it starts from the top, takes its kept result
+instead of running its steps again, asks the same review (same id, found in the ledger)
+and the suspension hands over the stored answer.
+
+At the timeout the rule's ``on_timeout`` decides: ``reject`` (the default) does not
+accept the output and the run ends ``needs_review``, its review still pending for a
+person (the shell or, later, any form); ``approve`` accepts it; ``fail`` fails the run.
 
 A batch never pauses: its documents that need review end ``needs_review``, each with a
 pending review row in the ledger, decided in the batch's review queue
@@ -125,20 +131,39 @@ async def review_single_run(
     """Ask for every review this run needs, pausing the flow run for each answer.
 
     ``extra``: reviews asked outside the definition's rules (an ungrounded answer), each
-    with the rule it is decided under.
+    with the rule it is decided under. A run started again after a suspension finds the
+    reviews it asked before (same ids) and takes the decisions already made.
     """
     rules = {r.name: r for r in definition.review}
     asked = [(rules[r.rule], r) for r in review_requests(definition, result)] + list(extra)
+    decided: dict[str, dict[str, Any]] = {}
     for _, request in asked:
         request.document_id = document_id
-        request.review_id = _asked_before(request) or request.review_id
+        before = _asked_before(request)
+        if before is not None:
+            request.review_id = before["review_id"]
+            if before["status"] != "pending":
+                decided[request.review_id] = before
+                continue
         save_pending(request)
+    snapshot = result.to_dict() if asked else {}  # kept on the server if the run suspends
     for rule, request in asked:
-        decision, edits, note, reviewer, via = await _ask(rule, request, poll_interval)
+        if request.review_id in decided:
+            row = decided[request.review_id]
+            _apply(result, rule, request, str(row["decision"]), row.get("final"), row["note"])
+            continue
+        decision, edits, note, reviewer, via = await _ask(rule, request, poll_interval, snapshot)
+        if via == "timeout" and decision == "reject":  # the output is not accepted
+            result.status, result.error_type = "needs_review", "ReviewTimeout"
+            result.error = (
+                f"review {request.review_id} of {request.step}: nobody answered within "
+                f"{rule.timeout_seconds} s; its output is not accepted until someone decides "
+                f"(`eightflow review decide {request.review_id}`)"
+            )
+            continue
         if decision == "fail":
-            result.status, result.error_type = "failed", "ReviewTimeout"
-            result.error = f"review {request.review_id} of {request.step}: nobody answered"
             await _store(request, "fail", {}, "no answer before the timeout", "", "timeout", None)
+            _apply(result, rule, request, "fail", None, note)
             continue
         row = get_review(request.review_id)
         try:
@@ -147,18 +172,34 @@ async def review_single_run(
             decision, note = "approve", f"{note} (edit refused: {exc})".strip()
             final = row["proposed"]
         await _store(request, decision, edits, note, reviewer, via, final)
-        if decision == "edit" and rule.output_schema is not None:
-            result.outputs[rule.output] = rule.output_schema.model_validate(final)
-        if decision == "reject":
-            result.status, result.error_type = "rejected", "ReviewRejected"
-            result.error = sanitize_text(
-                f"review {request.review_id} rejected {request.step}: {note}", limit=500
-            )
+        _apply(result, rule, request, decision, final, note)
     return result
 
 
+def _apply(
+    result: WorkflowResult,
+    rule: ReviewRule,
+    request: ReviewRequest,
+    decision: str,
+    final: Any,
+    note: str,
+) -> None:
+    """What a decision does to the run: an edit replaces the output; a rejection or a
+    failure ends the run so."""
+    if decision == "edit" and rule.output_schema is not None and final is not None:
+        result.outputs[rule.output] = rule.output_schema.model_validate(final)
+    elif decision == "reject":
+        result.status, result.error_type = "rejected", "ReviewRejected"
+        result.error = sanitize_text(
+            f"review {request.review_id} rejected {request.step}: {note}", limit=500
+        )
+    elif decision == "fail":
+        result.status, result.error_type = "failed", "ReviewTimeout"
+        result.error = f"review {request.review_id} of {request.step}: nobody answered"
+
+
 async def _ask(
-    rule: ReviewRule, request: ReviewRequest, poll_interval: int | None
+    rule: ReviewRule, request: ReviewRequest, poll_interval: int | None, snapshot: dict[str, Any]
 ) -> tuple[str, dict[str, Any], str, str, str]:
     """Wait for the form: paused for the grace period, then suspended when the run has a
     deployment (no process waits; the run starts again on submission and lands here,
@@ -168,12 +209,17 @@ async def _ask(
     from prefect.flow_runs import asuspend_flow_run, pause_flow_run
     from prefect.logging import get_run_logger
 
+    from eightflow.review import timeouts
+
     form = review_form(rule, request)
     settings = get_settings()
-    suspend_key = f"review-{request.review_id}-suspended"
+    key = timeouts.suspend_key(request.review_id)
     suspendable, fired = _suspendable()
-    if suspendable and suspend_key in fired:  # the run after the form's submission
-        answer = await asuspend_flow_run(wait_for_input=form, key=suspend_key)
+    if suspendable and key in fired:  # the run after the form's submission (or the timeout)
+        answer = await asuspend_flow_run(wait_for_input=form, key=key)
+        if await timeouts.was_timed_out(request.review_id):
+            return _on_timeout(rule)
+        await _quietly(timeouts.drop_timeout_run(request.review_id), "its timeout run")
         return _answer(answer, rule, request)
     get_run_logger().warning(
         "review %s needed (%s); decide in the UI (%s) or with `eightflow review decide %s`",
@@ -193,19 +239,67 @@ async def _ask(
     except FlowPauseTimeout:
         await _running_again()
         if suspendable and rule.timeout_seconds > grace:
-            get_run_logger().info(
-                "review %s: no answer within %d s; suspending (no process waits) until the "
-                "form is submitted, at most %d s more",
-                request.review_id,
-                grace,
-                rule.timeout_seconds - grace,
-            )
-            await asuspend_flow_run(
-                wait_for_input=form, timeout=rule.timeout_seconds - grace, key=suspend_key
-            )  # raises Pause: this process ends here
-        policy = rule.on_timeout
-        return policy, {}, f"no answer within {rule.timeout_seconds} s", "", "timeout"
+            await _suspend(rule, request, form, rule.timeout_seconds - grace, snapshot)
+        return _on_timeout(rule)
     return _answer(answer, rule, request)
+
+
+async def _suspend(
+    rule: ReviewRule, request: ReviewRequest, form: Any, left_s: float, snapshot: dict[str, Any]
+) -> None:
+    """Keep the run's result, schedule the deadline's enforcement, and suspend: this
+    process ends here (``asuspend_flow_run`` raises)."""
+    from prefect.flow_runs import asuspend_flow_run
+    from prefect.logging import get_run_logger
+
+    from eightflow.review import timeouts
+    from eightflow.review.held import hold
+
+    log = get_run_logger()
+    await hold(WorkflowResult.model_validate(snapshot))
+    enforced = None
+    if request.flow_run_id:
+        enforced = await _quietly(
+            timeouts.schedule_timeout(request.flow_run_id, request.review_id, left_s),
+            "scheduling its timeout",
+        )
+    if enforced is None:
+        log.warning(
+            "review %s: no %s deployment here; if nobody answers within %d s, Prefect fails "
+            "this run and the review stays pending (`eightflow review decide`)",
+            request.review_id,
+            timeouts.TIMEOUT_DEPLOYMENT,
+            left_s,
+        )
+    log.info(
+        "review %s: no answer within %d s; suspending (no process waits) until the form is "
+        "submitted, at most %d s more; then: %s",
+        request.review_id,
+        rule.timeout_seconds - left_s,
+        left_s,
+        rule.on_timeout,
+    )
+    margin = timeouts.MARGIN_S if enforced else 0
+    await asuspend_flow_run(
+        wait_for_input=form,
+        timeout=int(left_s + margin),
+        key=timeouts.suspend_key(request.review_id),
+    )
+
+
+def _on_timeout(rule: ReviewRule) -> tuple[str, dict[str, Any], str, str, str]:
+    return rule.on_timeout, {}, f"no answer within {rule.timeout_seconds} s", "", "timeout"
+
+
+async def _quietly(work: Any, what: str) -> Any:
+    """Bookkeeping around a wait must not end the run: log and go on."""
+    from prefect.logging import get_run_logger
+
+    try:
+        return await work
+    except Exception as exc:  # the API refused or is away: the review itself still holds
+        get_run_logger().warning("review: %s failed: %s", what, sanitize_text(str(exc), limit=300))
+        return None
 
 
 def _answer(
@@ -229,18 +323,19 @@ def _suspendable() -> tuple[bool, set[str]]:
     return bool(run.deployment_id and not run.parent_task_run_id), fired
 
 
-def _asked_before(request: ReviewRequest) -> str | None:
-    """The pending review this flow run asked before it suspended (same rule, step and
-    output): a run that starts again after its form's submission must take the answer, not
-    ask anew. One rule (grounding) may ask about several steps of a run: each is its own."""
+def _asked_before(request: ReviewRequest) -> dict[str, Any] | None:
+    """The review this flow run asked before for the same rule, step and output (pending,
+    or decided while it waited): a run that starts again after a suspension takes its
+    answer, not ask anew. One rule (grounding) may ask about several steps of a run: each
+    is its own."""
     if not request.flow_run_id:
         return None
     rows = default_ledger().query(
         "SELECT review_id FROM reviews WHERE flow_run_id = ? AND rule = ? AND step = ? "
-        "AND output = ? AND status = 'pending' ORDER BY created",
+        "AND output = ? ORDER BY created",
         (request.flow_run_id, request.rule, request.step, request.output),
     )
-    return str(rows[0]["review_id"]) if rows else None
+    return get_review(str(rows[0]["review_id"])) if rows else None
 
 
 async def _running_again() -> None:

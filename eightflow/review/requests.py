@@ -32,7 +32,7 @@ class ReviewRequest(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     actions: list[str] = Field(default_factory=list)
     editable: list[str] = Field(default_factory=list)
-    on_timeout: str = "fail"
+    on_timeout: str = "reject"
     timeout_seconds: int = 3600
     batch_id: str | None = None
     flow_run_id: str | None = None

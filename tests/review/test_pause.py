@@ -164,15 +164,16 @@ class Always(Workflow):
 
 
 @pytest.mark.parametrize(
-    ("policy", "run_status", "review_status"),
+    ("policy", "run_status", "review_status", "via"),
     [
-        ("approve", "completed", "timed_out_approved"),
-        ("reject", "rejected", "timed_out_rejected"),
-        ("fail", "failed", "timed_out_failed"),
+        ("approve", "completed", "timed_out_approved", "timeout"),
+        # not accepted, and still a person's to decide: the run waits on people
+        ("reject", "needs_review", "pending", None),
+        ("fail", "failed", "timed_out_failed", "timeout"),
     ],
 )
 async def test_timeout_policy_decides_when_nobody_answers(
-    policy: str, run_status: str, review_status: str
+    policy: str, run_status: str, review_status: str, via: str | None
 ) -> None:
     class Timed(Always):
         pass
@@ -181,4 +182,27 @@ async def test_timeout_policy_decides_when_nobody_answers(
     result = await Timed().execute(raise_on_failure=False)
     assert result.status == run_status
     [row] = default_ledger().query("SELECT * FROM reviews")
-    assert (row["status"], row["decided_via"]) == (review_status, "timeout")
+    assert (row["status"], row["decided_via"]) == (review_status, via)
+
+
+async def test_a_run_left_needing_review_is_settled_by_a_later_decision() -> None:
+    """The default timeout policy: the run ends needs_review (its flow run Completed,
+    named NeedsReview), and a person's decision later settles it in the ledger."""
+    from prefect.client.orchestration import get_client
+
+    class Timed(Always):
+        policy = "reject"
+
+    result = await Timed().execute(raise_on_failure=False)
+    assert result.status == "needs_review" and result.error_type == "ReviewTimeout"
+    assert "nobody answered within 1 s" in (result.error or "")
+    async with get_client() as client:
+        run = await client.read_flow_run(UUID(str(result.flow_run_id)))
+    assert run.state is not None and (run.state.type.value, run.state.name) == (
+        "COMPLETED",
+        "NeedsReview",
+    )
+    [row] = default_ledger().query("SELECT review_id FROM reviews WHERE status = 'pending'")
+    decide(row["review_id"], "approve", reviewer="ana", workflow=Timed())
+    [ran] = default_ledger().query("SELECT status FROM runs WHERE run_id = ?", (result.run_id,))
+    assert ran["status"] == "completed"

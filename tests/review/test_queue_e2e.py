@@ -316,3 +316,76 @@ def test_a_single_run_suspends_after_its_grace_and_takes_its_forms_answer(
     ).fetchall()
     db.close()
     assert rows == [("edited", "ana", "ui", '{"label": "negative", "score": 0.0}')]
+    names = task_run_names(stack, run["id"])
+    assert len(names) == len(set(names)), names  # no step ran again after the resume
+    review_id = str(decided_review_id(stack, run["id"]))
+    assert timeout_runs(stack, review_id) == []  # answered: its deadline run was deleted
+
+
+def deploy_quickly_reviewed(stack: dict[str, Any]) -> dict[str, Any]:
+    """``tests/support/review_flows.py`` deployed like the stack's own flows."""
+    admin = stack["admin"]
+    like = admin.ok("GET", "/deployments/name/document-analysis/adhoc")
+    flow = admin.ok("POST", "/flows/", json={"name": "quickly-reviewed"})
+    fields = ("work_pool_name", "work_queue_name", "pull_steps", "job_variables", "path")
+    return dict(
+        admin.ok(
+            "POST", "/deployments/",
+            json={"name": "e2e", "flow_id": flow["id"],
+                  "entrypoint": "tests/support/review_flows.py:quickly_reviewed",
+                  **{k: like[k] for k in fields}},
+        )
+    )  # fmt: skip
+
+
+def task_run_names(stack: dict[str, Any], flow_run_id: str) -> list[str]:
+    query = {"flow_runs": {"id": {"any_": [flow_run_id]}}}
+    runs = stack["admin"].ok("POST", "/task_runs/filter", json=query)
+    return sorted(str(r["name"]) for r in runs)
+
+
+def timeout_runs(stack: dict[str, Any], review_id: str) -> list[dict[str, Any]]:
+    query = {"flow_runs": {"name": {"any_": [f"timeout of review {review_id}"]}}}
+    return list(stack["admin"].ok("POST", "/flow_runs/filter", json=query))
+
+
+def test_a_suspended_review_nobody_answers_ends_needs_review(stack: dict[str, Any]) -> None:
+    """No process waits for the deadline: the scheduled ``review-timeout`` run resumes the
+    run marked timed out, which rejects by default and ends NeedsReview, its steps run once
+    and its review still pending for a person."""
+    admin = stack["admin"]
+    deployment = deploy_quickly_reviewed(stack)
+    run = admin.ok("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})
+
+    def state() -> dict[str, Any]:
+        return dict(admin.ok("GET", f"/flow_runs/{run['id']}")["state"])
+
+    wait_for("the run suspends after its grace", lambda: state()["name"] == "Suspended")
+    final = wait_for(
+        "the deadline resumes it and it finishes",
+        lambda: (s := state())["type"] in ("COMPLETED", "FAILED", "CRASHED") and s,
+        timeout=180,
+    )
+    assert (final["type"], final["name"]) == ("COMPLETED", "NeedsReview"), final
+    db = sqlite3.connect(stack["home"] / "ledger.sqlite")
+    [(review_id, status)] = db.execute(
+        "SELECT review_id, status FROM reviews WHERE flow_run_id = ?", (run["id"],)
+    ).fetchall()
+    runs = db.execute("SELECT status FROM runs WHERE flow_run_id = ?",
+                      (run["id"],)).fetchall()  # fmt: skip
+    db.close()
+    assert status == "pending"  # still a person's to decide
+    assert [r[0] for r in runs] == ["needs_review"]
+    names = task_run_names(stack, run["id"])
+    assert len(names) == 1 and "judge" in names[0], names  # not run again after the resume
+    [enforcer] = timeout_runs(stack, review_id)
+    assert enforcer["state"]["type"] == "COMPLETED"
+
+
+def decided_review_id(stack: dict[str, Any], flow_run_id: str) -> str:
+    db = sqlite3.connect(stack["home"] / "ledger.sqlite")
+    [(review_id,)] = db.execute(
+        "SELECT review_id FROM reviews WHERE flow_run_id = ?", (flow_run_id,)
+    ).fetchall()
+    db.close()
+    return str(review_id)
