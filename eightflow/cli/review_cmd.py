@@ -119,6 +119,9 @@ def export_command(
     kind: Annotated[
         str, typer.Option(help="Which decisions: sentiment (text,label) or entities.")
     ] = "sentiment",
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the output file if it exists.")
+    ] = False,
 ) -> None:
     """Write a batch's decided reviews as a labelled CSV that `eightflow eval` scores."""
     from eightflow.cli.console import fail, out
@@ -128,7 +131,7 @@ def export_command(
     from eightflow.safety.inert import console_text
 
     try:
-        summary = export_labelled(results_dir, output, kind, loader=load_workflow)
+        summary = export_labelled(results_dir, output, kind, loader=load_workflow, force=force)
     except (WorkflowError, OSError) as exc:
         fail(str(exc))
         return
