@@ -110,6 +110,11 @@ def decide_command(
                 + (f"; results updated in {decided['out_dir']}" if decided.get("out_dir") else "")
             )
         )
+        runs = decided.get("queue_runs") or {}
+        for run_id in runs.get("ended", []):
+            out.print(f"review queue run {run_id}: nothing left to decide, ended")
+        if runs.get("started"):
+            out.print(f"review queue run {runs['started']}: holds the next pending reviews")
 
 
 @review_app.command("export")
