@@ -157,3 +157,22 @@ def test_a_resumed_queue_skips_what_was_decided_elsewhere(home: Path) -> None:
     again = apply_decisions(answer, reviewer="carl")
     assert {o["status"] for o in again} == {"decided elsewhere"}
     assert [get_review(r)["reviewer"] for r in ids] == ["bob", "ana", "ana"]
+
+
+def test_the_shell_says_which_queue_run_it_ended_and_started(home: Path, deployment: UUID) -> None:
+    from typer.testing import CliRunner
+
+    from eightflow.cli.main import app
+
+    ids = pending(3, "batch-c")
+    run = suspended_run(deployment, "batch-c", ids[:2])
+    runner = CliRunner()
+    first = runner.invoke(app, ["review", "decide", ids[0], "--approve", "--reviewer", "ana"])
+    assert first.exit_code == 0, first.output
+    assert "review queue run" not in first.output  # its page still has an item pending
+    last = runner.invoke(app, ["review", "decide", ids[1], "--reject", "--reviewer", "ana"])
+    assert last.exit_code == 0, last.output
+    [started] = [r for r in queue_runs_of(deployment, "batch-c") if r.id != run]
+    assert f"review queue run {run}: nothing left to decide, ended" in last.output
+    assert f"review queue run {started.id}: holds the next pending reviews" in last.output
+    assert "rejected by ana (cli)" in state_of(run).message
