@@ -1,14 +1,19 @@
 """Re-make the pictures in docs/images/ from a real local Prefect server, in one command.
 
-    python docs/screenshots.py
+    python docs/screenshots.py                      # every picture
+    python docs/screenshots.py --only review-queue  # one phase: pages | review-queue
 
 It starts a Prefect server on a free port with a private ``EIGHTFLOW_HOME`` (a temporary
 folder: the user's own ``~/.eightflow`` is never touched), runs the example folder
 (``eightflow analyze examples/documents``), one document (``eightflow run``) and one
 document that pauses for review, then drives Debian's headless Chromium (through
 playwright's library, with ``executable_path``; nothing is downloaded) to log in with the
-server's auth string and save each page as a PNG. Everything it started is stopped at the
-end. Look at each picture after a UI change: the captions in the docs say what it shows.
+server's auth string and save each page as a PNG. The review queue's picture needs the
+whole stack (``eightflow stack up``: the front door, the deployments, one worker): a batch
+of four documents, three below the confidence bar, leaves a suspended ``review-queue`` run,
+and its form is shot as a reviewer logged in with only the runner credential sees it.
+Everything it started is stopped at the end. Look at each picture after a UI change: the
+captions in the docs say what it shows.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ IMAGES = ROOT / "docs" / "images"
 DOCUMENT = ROOT / "examples" / "sample.md"
 FLAGGED = ROOT / "examples" / "documents" / "kestrel-remote-work-faq.md"
 VIEWPORT = {"width": 1400, "height": 900}
+# The embedded model's sentiment confidence is below 0.6 for the first three, not the last
+# (the same batch as tests/review/test_queue_e2e.py).
+QUEUE_BATCH = ["kestrel-remote-work-faq.md", "port-averill-tram-vote.html"]
+QUEUE_BATCH += ["queensway-library-kickoff.docx", "riverbend-board-minutes.md"]
 
 
 def free_port() -> int:
@@ -133,16 +142,8 @@ def open_review_form(page: Any) -> None:
     page.get_by_role("dialog").get_by_text("Why:").wait_for(timeout=30_000)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--keep", action="store_true", help="Keep the temporary home and outputs.")
-    args = parser.parse_args()
-    chromium = chromium_path()
-    if not chromium:
-        raise SystemExit("needs Debian's chromium: apt-get install -y chromium")
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
-    scratch = Path(tempfile.mkdtemp(prefix="eightflow-screens-"))
+def shoot_pages(chromium: str, scratch: Path) -> None:
+    """The run, report, batch and single-review pictures, from a plain local server."""
     home = scratch / "home"  # outputs may not go inside EIGHTFLOW_HOME
     os.environ["EIGHTFLOW_HOME"] = str(home)
     from eightflow.server.local import LocalServer
@@ -210,6 +211,102 @@ def main() -> int:
         if child is not None and child.poll() is None:
             child.kill()
         server.stop()
+
+
+def open_queue_form(page: Any) -> None:
+    """Press Resume on the suspended queue run: its form lists the pending items."""
+    page.get_by_role("button", name="Resume").first.click()
+    page.get_by_role("dialog").get_by_text("outputs wait for a person").wait_for(timeout=60_000)
+
+
+def suspended_queue_run(api_url: str, auth: str, timeout: float = 300) -> str:
+    """The batch's review-queue run, once its worker has run it up to its form (state
+    Suspended); the client handles the front door's auth and CSRF."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+
+    deadline = time.monotonic() + timeout
+    flows = FlowFilter(name=FlowFilterName(any_=["review-queue"]))
+    with temporary_settings({PREFECT_API_URL: api_url, PREFECT_API_AUTH_STRING: auth}):
+        while time.monotonic() < deadline:
+            with get_client(sync_client=True) as client:
+                runs = client.read_flow_runs(flow_filter=flows)
+            found = [r for r in runs if r.state is not None and r.state.name == "Suspended"]
+            if found:
+                return str(found[0].id)
+            time.sleep(1)
+    raise SystemExit(f"no review-queue run suspended within {timeout:.0f} s")
+
+
+def shoot_review_queue(chromium: str, scratch: Path) -> None:
+    """docs/images/review-queue.png: a batch's suspended review queue, its form open, as a
+    reviewer with the runner credential sees it (a private stack, stopped at the end)."""
+    home, work = scratch / "stack-home", scratch / "queue"
+    docs = work / "docs"
+    docs.mkdir(parents=True)
+    for name in QUEUE_BATCH:
+        shutil.copy(ROOT / "examples" / "documents" / name, docs / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        {
+            "EIGHTFLOW_HOME": str(home),
+            "PREFECT_HOME": str(scratch / "stack-prefect-home"),
+            "PREFECT_PROFILES_PATH": str(scratch / "stack-prefect-home" / "profiles.toml"),
+            "EIGHTFLOW_AUTO_SERVER": "0",
+            "EIGHTFLOW_DATA_ROOTS": str(work),
+            "EIGHTFLOW_OUT_ROOT": str(work),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.pop("EIGHTFLOW_ALLOWED_MODELS", None)
+    port = free_port()
+    stack = [sys.executable, "-m", "eightflow.cli.main", "stack"]
+    up = subprocess.run(
+        [*stack, "up", "--port", str(port), "--workers", "1"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    try:
+        if up.returncode != 0:
+            raise SystemExit(f"eightflow stack up failed:\n{(up.stdout + up.stderr)[-2000:]}")
+        url = f"http://127.0.0.1:{port}"
+        admin = (home / "prefect-auth").read_text().strip()
+        shell = {**env, "PREFECT_API_URL": f"{url}/api", "PREFECT_API_AUTH_STRING": admin}
+        cli(shell, "analyze", str(docs), "--review-below", "0.6", "--out", str(work / "out"))
+        queue_run = suspended_queue_run(f"{url}/api", admin)
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        browser = Browser(chromium, url, (home / "runner-auth").read_text().strip())
+        try:
+            browser.shoot(f"/runs/flow-run/{queue_run}", "review-queue.png", open_queue_form)
+        finally:
+            browser.close()
+    finally:
+        subprocess.run([*stack, "down"], env=env, cwd=ROOT, capture_output=True, timeout=300)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary home and outputs.")
+    parser.add_argument(
+        "--only",
+        choices=["pages", "review-queue"],
+        help="One phase: the server's pages, or the review queue (needs the stack).",
+    )
+    args = parser.parse_args()
+    chromium = chromium_path()
+    if not chromium:
+        raise SystemExit("needs Debian's chromium: apt-get install -y chromium")
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
+    scratch = Path(tempfile.mkdtemp(prefix="eightflow-screens-"))
+    try:
+        if args.only in (None, "review-queue"):
+            shoot_review_queue(chromium, scratch)  # first: its own stack, its own env
+        if args.only in (None, "pages"):
+            shoot_pages(chromium, scratch)
+    finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     return 0

@@ -15,20 +15,18 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.deployments import run_deployment
 from prefect.flow_runs import suspend_flow_run
 from prefect.logging import get_run_logger
 
 from eightflow.registry import load_workflow
 from eightflow.review.queue import (
-    QUEUE_DEPLOYMENT,
+    ELSEWHERE,
     apply_decisions,
     decisions_from_form,
-    pending_page,
     queue_form,
-    queue_rows,
     rules_for,
 )
+from eightflow.review.queue_runs import pending_page, queue_rows, start_queue_run
 from eightflow.review.render import pending_table
 
 __all__ = ["review_queue"]
@@ -64,6 +62,8 @@ def review_queue(batch_id: str, review_ids: list[str]) -> dict[str, Any]:
     for outcome in outcomes:
         if outcome["status"] == "refused":
             log.warning("review %s not decided: %s", outcome["review_id"], outcome["error"])
+        elif outcome["status"] == ELSEWHERE:
+            log.info("review %s skipped: already %s", outcome["review_id"], outcome["by"])
         else:
             log.info("review %s: %s", outcome["review_id"], outcome["status"])
     next_run = _next_run(batch_id)
@@ -87,14 +87,4 @@ def _resumed() -> bool:
 
 def _next_run(batch_id: str) -> str | None:
     """A new suspended queue run for what is still pending (None when nothing is)."""
-    page = pending_page(batch_id)
-    if not page:
-        return None
-    run: Any = run_deployment(  # synchronous here: a FlowRun
-        QUEUE_DEPLOYMENT,
-        parameters={"batch_id": batch_id, "review_ids": [r["review_id"] for r in page]},
-        timeout=0,
-        as_subflow=False,
-        tags=["eightflow", "review"],
-    )
-    return str(run.id)
+    return start_queue_run(batch_id)

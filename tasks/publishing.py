@@ -15,10 +15,8 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from eightflow_app.tasks.batch_api_progress import batch_api_report_lines
 from eightflow_app.tasks.out_lock import OutDirLock
@@ -29,12 +27,10 @@ from eightflow.batch.on_budget import report_lines as budget_report_lines
 from eightflow.observe.report import MarkdownCell, fmt_cost, markdown_table
 from eightflow.runtime.failpoints import failpoint
 from eightflow.safety.inert import md_cell
-from eightflow.safety.path_roots import check_output_dir, open_new_file, open_output_dir
+from eightflow.safety.path_roots import check_output_dir, open_new_file
 from eightflow.safety.sanitize import sanitize_text
 from eightflow.safety.sanitize_memo import SanitizeMemo
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+from eightflow.store.atomic_write import atomic_write
 
 TRACE_FIELDS = [
     "step",
@@ -49,43 +45,6 @@ TRACE_FIELDS = [
     "cost_usd",
     "error",
 ]
-
-
-@contextmanager
-def atomic_write(
-    path: Path,
-    mode: str = "w",
-    newline: str | None = None,
-    dir_fd: int | None = None,
-) -> Iterator[IO[Any]]:
-    """Write ``path`` whole or not at all: a temp file beside it, then ``os.replace``.
-
-    Both names are used beneath a checked folder descriptor (``dir_fd``, else the parent
-    folder opened and checked here), never through a link planted at either name.
-    """
-    own_fd = dir_fd is None
-    if own_fd:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        dir_fd = open_output_dir(path.parent)
-    assert dir_fd is not None
-    tmp = f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        handle = open_new_file(tmp, mode, dir_fd=dir_fd, exclusive=True, newline=newline)
-        try:
-            with handle as fh:
-                yield fh
-                fh.flush()
-                os.fchmod(fh.fileno(), 0o666 & ~_UMASK)  # results are for reading
-                os.fsync(fh.fileno())
-            failpoint("output_write")
-            os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=dir_fd)
-            raise
-    finally:
-        if own_fd:
-            os.close(dir_fd)
 
 
 # A killed batch's spools and temp files, found among the results by the next writer.

@@ -110,6 +110,11 @@ def decide_command(
                 + (f"; results updated in {decided['out_dir']}" if decided.get("out_dir") else "")
             )
         )
+        runs = decided.get("queue_runs") or {}
+        for run_id in runs.get("ended", []):
+            out.print(f"review queue run {run_id}: nothing left to decide, ended")
+        if runs.get("started"):
+            out.print(f"review queue run {runs['started']}: holds the next pending reviews")
 
 
 @review_app.command("export")
@@ -119,6 +124,9 @@ def export_command(
     kind: Annotated[
         str, typer.Option(help="Which decisions: sentiment (text,label) or entities.")
     ] = "sentiment",
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the output file if it exists.")
+    ] = False,
 ) -> None:
     """Write a batch's decided reviews as a labelled CSV that `eightflow eval` scores."""
     from eightflow.cli.console import fail, out
@@ -128,7 +136,7 @@ def export_command(
     from eightflow.safety.inert import console_text
 
     try:
-        summary = export_labelled(results_dir, output, kind, loader=load_workflow)
+        summary = export_labelled(results_dir, output, kind, loader=load_workflow, force=force)
     except (WorkflowError, OSError) as exc:
         fail(str(exc))
         return

@@ -9,7 +9,8 @@ The kind is read from the CSV header, matched against the registered task kinds
 * ``text,expected_entities`` is **entities** (prompt ``entities``): micro precision,
   recall and F1 over ``(text, type)`` pairs, per type and over the prose types
   (:func:`eightflow.evaluation.measures.entity_metrics`). ``expected_entities`` holds
-  ``text|type`` pairs separated by ``;`` (empty: the row has none).
+  ``text|type`` pairs separated by ``;`` (empty: the row has none; a ``\\``, ``|`` or
+  ``;`` in a text is escaped with a backslash, :mod:`eightflow.evaluation.entity_cell`).
 * ``text,gist`` is **summary** (prompt ``summarization``): the mean ROUGE-L F1 of each
   summary against its labelled gist, and the shares of summaries clean of markup, menus
   and code and within length (:mod:`eightflow.evaluation.summary_checks`).
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eightflow.evaluation.entity_cell import decode_entity_pairs
 from eightflow.evaluation.measures import (
     Metrics,
     entity_metrics,
@@ -135,15 +137,11 @@ def detect_task(header: list[str] | None, path: Path | str = "dataset") -> Task:
 
 
 def parse_expected_entities(cell: str, where: str = "") -> list[tuple[str, str]]:
-    """``"Ada Lovelace|person;Acme|organization"`` as sorted unique normalized pairs."""
+    """``"Ada Lovelace|person;Acme|organization"`` as sorted unique normalized pairs (the
+    cell's codec: :mod:`eightflow.evaluation.entity_cell`)."""
     pairs: set[tuple[str, str]] = set()
-    for item in (cell or "").split(";"):
-        if not item.strip():
-            continue
-        text, sep, kind = item.rpartition("|")
+    for text, kind in decode_entity_pairs(cell, where):
         kind = kind.strip().lower()
-        if not sep or not text.strip():
-            raise EvaluationError(f"{where}: '{item.strip()}' is not a 'text|type' pair")
         if kind not in ENTITY_TYPES:
             raise EvaluationError(
                 f"{where}: unknown entity type '{kind}' (known: {', '.join(ENTITY_TYPES)})"

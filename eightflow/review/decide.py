@@ -5,7 +5,9 @@ editable fields and validate against the output's schema), stored in the ledger 
 reviewer, the edits, the note and the time it took, then applied where the output shows:
 the document's row in ``results.csv`` / ``results.parquet``, its line in ``report.md``,
 and a ``review-decisions`` artifact. A review of a paused single run is decided by
-resuming that run with the decision as its input, so the flow itself applies it.
+resuming that run with the decision as its input, so the flow itself applies it. A batch
+review's decision then ends the batch's suspended queue runs it left with nothing to ask
+(:mod:`eightflow.review.queue_runs`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import BaseModel
 
 from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.errors import WorkflowError
+from eightflow.review.queue_runs import end_decided_queue_runs
 from eightflow.review.store import get_review, record_decision
 from eightflow.safety.inert import csv_cell, csv_value, md_cell
 from eightflow.safety.sanitize import sanitize_text
@@ -138,7 +141,21 @@ def decide(
     )
     apply_to_results(decided, workflow)
     publish_decision(decided)
+    settle_queue_runs(decided, ledger)
     return decided
+
+
+def settle_queue_runs(row: dict[str, Any], ledger: Ledger | None = None) -> None:
+    """After a batch review's decision: end the batch's suspended queue runs with nothing
+    left to ask (:func:`end_decided_queue_runs`), noted in ``row["queue_runs"]``; an
+    unreachable API must not undo a recorded decision (``row["queue_error"]``)."""
+    try:
+        found = end_decided_queue_runs(row.get("batch_id"), ledger)
+    except Exception as exc:
+        row["queue_error"] = sanitize_text(str(exc), limit=200)
+        return
+    if found["ended"] or found["started"]:
+        row["queue_runs"] = found
 
 
 def check_results_row(row: dict[str, Any]) -> None:

@@ -5,7 +5,8 @@ A batch's decided reviews become rows ``eightflow eval`` scores a prompt against
 
 - a sentiment review -> ``text,label``: the label a person approved or corrected;
 - an entities review (an ungrounded answer) -> ``text,expected_entities``: the entities a
-  person approved or corrected, as ``text|type`` pairs separated by ``;``.
+  person approved or corrected, as ``text|type`` pairs separated by ``;``, written by the
+  codec ``eightflow eval`` reads them with (:mod:`eightflow.evaluation.entity_cell`).
 
 Only what a person settled is a label: an approval or an edit made in the UI or the shell.
 A rejection says the model was wrong but not what is right, and a timeout's default is no
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from eightflow.errors import WorkflowError
+from eightflow.evaluation.entity_cell import encode_entity_pairs
 from eightflow.review.store import decode_row
 from eightflow.safety.sanitize import sanitize_text
 from eightflow.store.ledger import Ledger, default_ledger
@@ -62,8 +64,9 @@ def expected_cell(kind: str, final: Any) -> str | None:
     found = final.get("entities")
     if not isinstance(found, list):
         return None
-    pairs = [f"{e.get('text')}|{e.get('type')}" for e in found if isinstance(e, dict)]
-    return ";".join(p.replace(";", ",") for p in pairs)
+    return encode_entity_pairs(
+        (str(e.get("text")), str(e.get("type"))) for e in found if isinstance(e, dict)
+    )
 
 
 def decided_reviews(results_dir: Path, kind: str, ledger: Ledger) -> list[dict[str, Any]]:
@@ -84,15 +87,19 @@ def export_labelled(
     kind: str = "sentiment",
     ledger: Ledger | None = None,
     loader: Callable[[str], Any] | None = None,
+    force: bool = False,
 ) -> ExportSummary:
     """Write ``results_dir``'s decided reviews of ``kind`` as a labelled CSV at ``out``.
 
-    ``loader`` gives a workflow class by name (the CLI passes the registry's: the review
-    package does not import it)."""
+    ``out`` is written whole or not at all; an existing ``out`` is refused (an error
+    naming it) unless ``force``. ``loader`` gives a workflow class by name (the CLI passes
+    the registry's: the review package does not import it)."""
     if loader is None:
         raise WorkflowError("export_labelled needs a workflow loader (eightflow.registry)")
     if kind not in KIND_COLUMNS:
         raise WorkflowError(f"unknown kind '{kind}'; one of: {', '.join(KIND_COLUMNS)}")
+    if not force and os.path.lexists(Path(out).expanduser()):
+        raise WorkflowError(_exists(out))  # said before any document is read
     folder = Path(os.path.realpath(Path(results_dir).expanduser()))
     if not (folder / "results.csv").is_file():
         raise WorkflowError(f"{results_dir}: no results.csv there (not a batch's results folder)")
@@ -118,7 +125,7 @@ def export_labelled(
                 else ""
             )
         )
-    _write(Path(out), KIND_COLUMNS[kind], found)
+    _write(Path(out).expanduser(), KIND_COLUMNS[kind], found, force=force)
     summary.written = len(found)
     return summary
 
@@ -152,15 +159,24 @@ def _document_text(
     return str(getattr(text, "text", text)) if text else None
 
 
-def _write(path: Path, columns: tuple[str, str], rows: list[tuple[str, str]]) -> None:
-    """The CSV, every cell through ``csv_cell``: a document's text or a person's label that
-    starts with ``=`` is a formula to a spreadsheet opening the file; ``eightflow eval``
-    reads the cells back with ``csv_value``."""
-    from eightflow.safety.inert import csv_cell
-    from eightflow.safety.path_roots import open_new_file
+def _exists(out: Path | str) -> str:
+    return f"{out}: already exists; pass --force to replace it"
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open_new_file(path, newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        writer.writerows([csv_cell(cell) for cell in row] for row in rows)
+
+def _write(
+    path: Path, columns: tuple[str, str], rows: list[tuple[str, str]], force: bool = False
+) -> None:
+    """The CSV, written atomically (a file that appeared meanwhile is not replaced unless
+    ``force``), every cell through ``csv_cell``: a document's text or a person's label
+    that starts with ``=`` is a formula to a spreadsheet opening the file; ``eightflow
+    eval`` reads the cells back with ``csv_value``."""
+    from eightflow.safety.inert import csv_cell
+    from eightflow.store.atomic_write import FileExistsRefused, atomic_write
+
+    try:
+        with atomic_write(path, newline="", replace=force) as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            writer.writerows([csv_cell(cell) for cell in row] for row in rows)
+    except FileExistsRefused:
+        raise WorkflowError(_exists(path)) from None

@@ -8,7 +8,8 @@ takes the submitted answer, and applies each decision through
 :func:`eightflow.review.decide.decide`, the door ``eightflow review decide`` uses (results
 files, ledger, artifact, event). Items left on ``later``, and pending items past the page,
 go to a new suspended queue run. An item someone decided meanwhile (the shell, another
-form) is not decided twice: the ledger refuses it and the queue says so.
+form) is not decided twice: it is skipped as ``decided elsewhere``, and a queue run whose
+whole page was decided elsewhere is ended (:mod:`eightflow.review.queue_runs`).
 
 The form's items are fixed by the run's parameters (the review ids), so the form the run
 builds again after its resumption is the one the reviewer filled in.
@@ -24,35 +25,14 @@ from pydantic import BaseModel, Field, create_model
 from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.errors import WorkflowError
 from eightflow.review.decide import WorkflowLoader, decide, rule_of
+from eightflow.review.queue_runs import QUEUE_DEPLOYMENT, decided_by, pending_page
 from eightflow.review.render import queue_item_markdown, queue_markdown
 from eightflow.review.requests import run_page
-from eightflow.review.store import get_review, list_reviews
+from eightflow.review.store import get_review
 from eightflow.safety.form_types import form_type
-from eightflow.settings import get_settings
 from eightflow.store.ledger import Ledger
 
-QUEUE_FLOW = "review-queue"
-QUEUE_DEPLOYMENT = f"{QUEUE_FLOW}/queue"
 LATER = "later"  # leave the item pending: the next queue run holds it
-
-
-def pending_page(
-    batch_id: str, size: int | None = None, ledger: Ledger | None = None
-) -> list[dict[str, Any]]:
-    """The batch's oldest pending reviews, at most ``size`` (the page-size setting)."""
-    size = size or get_settings().review_page_size
-    return [r for r in list_reviews("pending", ledger) if r["batch_id"] == batch_id][:size]
-
-
-def queue_rows(review_ids: Sequence[str], ledger: Ledger | None = None) -> list[dict[str, Any]]:
-    """The reviews a queue run holds, whatever their status now (decided ones included)."""
-    rows = []
-    for review_id in review_ids:
-        try:
-            rows.append(get_review(review_id, ledger))
-        except WorkflowError:
-            continue  # gone from the ledger: nothing to show or decide
-    return rows
 
 
 def _editable(row: dict[str, Any], rule: ReviewRule | None) -> list[str]:
@@ -151,11 +131,17 @@ def apply_decisions(
     loader: WorkflowLoader | None = None,
     ledger: Ledger | None = None,
 ) -> list[dict[str, Any]]:
-    """Decide each item as ``eightflow review decide`` would (via ``ui``); an item already
-    decided elsewhere, or a refused edit, is reported and left as it is."""
+    """Decide each item as ``eightflow review decide`` would (via ``ui``).
+
+    An item someone decided meanwhile (the shell, another queue run's form) is skipped,
+    status ``decided elsewhere`` with who and where: nothing is decided twice, and the
+    ledger's pending-only update settles a race. A refused edit is reported as it is."""
     outcomes = []
     for item in decisions:
         try:
+            if (now := get_review(item.review_id, ledger))["status"] != "pending":
+                outcomes.append(_elsewhere(now))
+                continue
             row = decide(
                 item.review_id,
                 item.decision,
@@ -168,8 +154,28 @@ def apply_decisions(
             )
             outcomes.append({"review_id": item.review_id, "status": row.get("status", "resumed")})
         except (WorkflowError, ReviewEditError) as exc:
-            outcomes.append({"review_id": item.review_id, "status": "refused", "error": str(exc)})
+            latest = _current(item.review_id, ledger)
+            if latest is not None and latest["status"] != "pending":
+                outcomes.append(_elsewhere(latest))  # decided by someone between look and write
+            else:
+                outcomes.append(
+                    {"review_id": item.review_id, "status": "refused", "error": str(exc)}
+                )
     return outcomes
+
+
+ELSEWHERE = "decided elsewhere"
+
+
+def _elsewhere(row: dict[str, Any]) -> dict[str, Any]:
+    return {"review_id": row["review_id"], "status": ELSEWHERE, "by": decided_by(row)}
+
+
+def _current(review_id: str, ledger: Ledger | None) -> dict[str, Any] | None:
+    try:
+        return get_review(review_id, ledger)
+    except WorkflowError:
+        return None
 
 
 def rules_for(rows: Sequence[dict[str, Any]], loader: WorkflowLoader | None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""``review-queue``: what is still pending after a form goes to a new suspended queue run.
+"""``review-queue``: what is still pending after a form goes to a new suspended queue run,
+and a form answered after the shell decided some of its items decides those not twice.
 
 The suspension itself needs a deployment and a worker: ``tests/review/test_queue_e2e.py``.
 """
@@ -12,10 +13,11 @@ from typing import Any
 import eightflow_app.flows.review_queue as review_queue
 import pytest
 
+import eightflow.review.queue_runs as queue_runs
 from eightflow.review.decide import decide
-from eightflow.review.queue import QUEUE_DEPLOYMENT
+from eightflow.review.queue_runs import QUEUE_DEPLOYMENT
 from eightflow.review.requests import ReviewRequest
-from eightflow.review.store import save_pending
+from eightflow.review.store import get_review, save_pending
 
 
 def pending(n: int, batch_id: str = "batch-1") -> list[str]:
@@ -40,7 +42,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         calls.append({"name": name, **kw})
         return SimpleNamespace(id="next-run")
 
-    monkeypatch.setattr(review_queue, "run_deployment", run_deployment)
+    monkeypatch.setattr(queue_runs, "_run_deployment", run_deployment)
     return calls
 
 
@@ -66,3 +68,27 @@ def test_what_is_left_goes_to_a_new_queue_run(
     assert next_run == "next-run" and call["name"] == QUEUE_DEPLOYMENT
     assert call["parameters"] == {"batch_id": "batch-1", "review_ids": ids[decided:][:held]}
     assert call["timeout"] == 0 and call["as_subflow"] is False  # a subflow cannot suspend
+
+
+@pytest.mark.prefect
+def test_a_resumed_queue_run_skips_items_decided_elsewhere(
+    home: Path, monkeypatch: pytest.MonkeyPatch, started: list[dict[str, Any]]
+) -> None:
+    """The flow as it runs after its form was submitted (``suspend_flow_run`` returns the
+    answer): the item the shell decided meanwhile is skipped, the others are decided."""
+    ids = pending(3)
+    decide(ids[1], "reject", reviewer="bob", via="cli")
+
+    def submitted(wait_for_input: Any, key: str) -> Any:
+        choices = {f"item_{n}_decision": "approve" for n in (1, 2, 3)}
+        return wait_for_input(**choices, reviewer="ana")
+
+    monkeypatch.setattr(review_queue, "suspend_flow_run", submitted)
+    state = review_queue.review_queue(batch_id="batch-1", review_ids=ids, return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert [o["status"] for o in result["decided"]] == ["approved", "decided elsewhere",
+                                                        "approved"]  # fmt: skip
+    assert result["decided"][1]["by"] == "rejected by bob (cli)"
+    assert [get_review(r)["reviewer"] for r in ids] == ["ana", "bob", "ana"]
+    assert result["next_queue_run"] is None and started == []  # nothing left to hold

@@ -123,6 +123,11 @@ def test_entities_without_decisions_say_so(decided: dict[str, Any]) -> None:
             {"entities": [{"text": "Ana", "type": "PERSON"}, {"text": "Oslo", "type": "GPE"}]},
             "Ana|PERSON;Oslo|GPE",
         ),
+        (
+            "entities",
+            {"entities": [{"text": "AT&T | Bell; Labs", "type": "organization"}]},
+            "AT&T \\| Bell\\; Labs|organization",
+        ),
         ("entities", {"entities": []}, ""),
         ("entities", {"entities": "x"}, None),
     ],
@@ -153,3 +158,45 @@ def test_a_formula_in_a_document_is_inert_in_the_csv_and_reads_back_whole(
         cell = list(csv.reader(handle))[1][0]
     assert not cell.startswith(("=", "+", "-", "@"))
     assert load_dataset(target)[1] == [(text, "positive")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AT&T | Bell Labs", "Smith; Jones", "back\\slash\\", 'The "Quoted" Ltd',
+        "line one\nline two", "=SUM(A1)", "+44 20 7946", "-minus", "@handle",
+        "Zürich–Genève 東京", "|;|",
+    ],
+)  # fmt: skip
+def test_an_exported_entity_reads_back_in_eval_as_written(tmp_path: Path, text: str) -> None:
+    """One codec on both sides: the cell export writes is the pair eval scores against."""
+    from eightflow.evaluation import normalize_entity
+    from eightflow.review.export import _write
+
+    final = {"entities": [{"text": text, "type": "organization"},
+                          {"text": "Oslo", "type": "place"}]}  # fmt: skip
+    cell = expected_cell("entities", final)
+    assert cell is not None
+    target = tmp_path / "entities.csv"
+    _write(target, ("text", "expected_entities"), [("a document", cell)])
+    task, rows = load_dataset(target)
+    assert task == "entities"
+    assert rows == [("a document", sorted({(normalize_entity(text), "organization"),
+                                           ("oslo", "place")}))]  # fmt: skip
+
+
+def test_an_existing_file_is_refused_by_name_unless_forced(decided: dict[str, Any]) -> None:
+    target = decided["root"] / "kept.csv"
+    target.write_text("someone's own file\n", encoding="utf-8")
+    runner = CliRunner()
+    args = ["review", "export", str(decided["out"]), "-o", str(target)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2
+    assert refused.output.strip().splitlines() == [
+        f"error: {target}: already exists; pass --force to replace it"
+    ]
+    assert target.read_text(encoding="utf-8") == "someone's own file\n"
+    forced = runner.invoke(app, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert load_dataset(target)[0] == "sentiment"
+    assert sorted(p.name for p in target.parent.glob(".kept.csv*")) == []  # no temp left

@@ -26,12 +26,11 @@ from eightflow.review.queue import (
     QueueDecision,
     apply_decisions,
     decisions_from_form,
-    pending_page,
     queue_form,
-    queue_rows,
     rules_for,
     start_review_queue,
 )
+from eightflow.review.queue_runs import pending_page, queue_rows
 from eightflow.review.requests import ReviewRequest
 from eightflow.review.store import get_review, save_pending
 from eightflow.store.ledger import default_ledger
@@ -219,8 +218,10 @@ async def test_queue_decisions_land_where_the_shells_do(tmp_path: Path, home: Pa
     assert pending_page(batch_id) == []
     # The same answer again decides nothing twice.
     again = await asyncio.to_thread(apply_decisions, decisions, reviewer="bob")
-    assert {o["status"] for o in again} == {"refused"}
-    assert all("already" in o["error"] for o in again)
+    assert {o["status"] for o in again} == {"decided elsewhere"}
+    assert sorted(o["by"] for o in again) == [
+        "approved by ana (ui)", "edited by ana (ui)", "rejected by ana (ui)"
+    ]  # fmt: skip
     assert {get_review(r["review_id"])["reviewer"] for r in rows} == {"ana"}
 
 
@@ -233,7 +234,7 @@ async def test_a_shell_decision_wins_over_a_form_still_open(tmp_path: Path, home
     first = rows[0]
     await asyncio.to_thread(
         lambda: decide(first["review_id"], "reject", note="from the shell", via="cli",
-                       loader=load_workflow)
+                       reviewer="bob", loader=load_workflow)
     )  # fmt: skip
     outcomes = await asyncio.to_thread(
         apply_decisions,
@@ -241,7 +242,8 @@ async def test_a_shell_decision_wins_over_a_form_still_open(tmp_path: Path, home
         reviewer="ana",
         loader=load_workflow,
     )
-    assert outcomes[0]["status"] == "refused" and "already rejected" in outcomes[0]["error"]
+    assert outcomes[0] == {"review_id": first["review_id"], "status": "decided elsewhere",
+                           "by": "rejected by bob (cli)"}  # fmt: skip
     assert [o["status"] for o in outcomes[1:]] == ["approved", "approved"]
     assert results(out)[first["document_id"]]["status"] == "rejected"
     assert get_review(first["review_id"])["decided_via"] == "cli"

@@ -82,6 +82,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "url": url,
             "home": home,
             "work": work,
+            "shots": base,  # the browser's screenshots, for debugging (never docs/)
             "runner_auth": (home / "runner-auth").read_text().strip(),
             "runner": Door(f"{url}/api", (home / "runner-auth").read_text().strip()),
             "admin": Door(f"{url}/api", admin_auth),
@@ -201,7 +202,6 @@ def decide_in_the_ui(stack: dict[str, Any], run_id: str, chromium: str) -> str:
     """As the runner: open the suspended run, press Resume, decide each item, submit."""
     from playwright.sync_api import sync_playwright
 
-    OUTPUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -212,7 +212,8 @@ def decide_in_the_ui(stack: dict[str, Any], run_id: str, chromium: str) -> str:
         dialog = page.get_by_role("dialog")
         dialog.get_by_text("outputs wait for a person").wait_for()
         shown = dialog.inner_text()
-        page.screenshot(path=str(OUTPUT / "review-queue.png"))  # docs/images/review-queue.png
+        # docs/images/review-queue.png is docs/screenshots.py's, not this test's
+        page.screenshot(path=str(stack["shots"] / "review-queue.png"))
         titles = dialog.locator(".schema-form-property__label").all_inner_texts()
         for title in titles:
             found = re.match(r"^(\d+)\. (.+), sentiment: decision", title)
@@ -226,7 +227,7 @@ def decide_in_the_ui(stack: dict[str, Any], run_id: str, chromium: str) -> str:
             if decision == "reject":
                 field(page, dialog, f"{n}. note").locator("textarea").fill("not about feelings")
         field(page, dialog, "Your name").locator("textarea").fill("ana")
-        page.screenshot(path=str(OUTPUT / "review-queue-form.png"), full_page=True)
+        page.screenshot(path=str(stack["shots"] / "review-queue-form.png"), full_page=True)
         dialog.get_by_role("button", name="Submit").click()
         page.get_by_role("dialog").wait_for(state="hidden")
         browser.close()

@@ -11,52 +11,13 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from eightflow_app.tasks.publishing import ResultsWriter, atomic_write, publish_batch_artifacts
+from eightflow_app.tasks.publishing import ResultsWriter, publish_batch_artifacts
 from eightflow_app.tasks.results_table import ResultsTable
 
 from eightflow.batch import BatchSummary, DocumentOutcome
 from eightflow.runtime.records import ModelCall, StepRecord
 
 OUTPUT_FILES = {"results.csv", "results.parquet", "trace.jsonl", "report.md"}
-
-
-# --------------------------------------------------------------------------- atomic_write
-
-
-@pytest.mark.parametrize("mode", ["w", "wb"])
-def test_atomic_write_replaces_the_target(tmp_path: Path, mode: str) -> None:
-    target = tmp_path / "sub" / "file.txt"
-    with atomic_write(target, mode) as fh:
-        fh.write("new" if mode == "w" else b"new")
-    assert target.read_text() == "new"
-    assert os.listdir(target.parent) == ["file.txt"]
-    assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()
-
-
-@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
-def test_atomic_write_leaves_target_and_no_temp_file_on_error(
-    tmp_path: Path, error: BaseException
-) -> None:
-    target = tmp_path / "results.csv"
-    target.write_text("old,complete\n")
-    with pytest.raises(type(error)), atomic_write(target) as fh:
-        fh.write("half of a new fi")
-        raise error
-    assert target.read_text() == "old,complete\n"
-    assert os.listdir(tmp_path) == ["results.csv"]
-
-
-def test_atomic_write_of_a_new_file_leaves_nothing_on_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError), atomic_write(tmp_path / "report.md") as fh:
-        fh.write("# half")
-        raise ValueError("stop")
-    assert os.listdir(tmp_path) == []
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # --------------------------------------------------------------------------- ResultsWriter
