@@ -219,6 +219,7 @@ def analyze_command(
         return
     out_dir = Path(options["out"]).resolve()
     brief = {**summary.brief(), "out": str(out_dir), "flow_state": state.name}
+    brief.update(_from_flow(state, "review_queue_run", "next_poll_flow_run"))
     from eightflow.server.ui_links import flow_run_url
 
     brief["ui_url"] = flow_run_url(summary.flow_run_id)
@@ -229,6 +230,18 @@ def analyze_command(
 
         print_batch(brief, out)
     raise typer.Exit(0 if brief["success"] else 1)
+
+
+def _from_flow(state: Any, *keys: str) -> dict[str, Any]:
+    """What only the flow knows (the review queue run it started, the next poll): read
+    from its returned brief; nothing when it returned none."""
+    try:
+        returned = state.result(raise_on_failure=False)
+    except Exception:  # no stored result: the summary still holds what the CLI prints
+        return {}
+    if not isinstance(returned, dict):
+        return {}
+    return {key: returned[key] for key in keys if returned.get(key)}
 
 
 @app.command("replay")

@@ -201,3 +201,34 @@ def test_an_invalid_option_is_refused_without_prefect_dumping_every_parameter(
         validate_quietly(load_flow("batch_documents"), {**parameters, option: value})
     said = capfd.readouterr()
     assert "Parameters:" not in said.out + said.err
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("completed", {"review_queue_run": "q1"}),
+        ("failed", {"review_queue_run": "q1"}),
+        ("plain", {}),  # the flow returned no brief
+        ("broken", {}),  # no result to read
+    ],
+)
+def test_the_batch_cli_takes_what_only_the_flow_knows(state: str, expected: dict) -> None:
+    """The queue run a batch started reaches `eightflow analyze`'s output: the summary the
+    CLI listens to does not have it, the flow's returned brief does."""
+    from prefect.states import Completed, Failed
+
+    from eightflow.cli.main import _from_flow
+
+    brief = {"review_queue_run": "q1", "next_poll_flow_run": None, "success": False}
+
+    class Broken:
+        def result(self, raise_on_failure: bool = True) -> object:
+            raise RuntimeError("no result persisted")
+
+    states = {
+        "completed": Completed(data=brief),
+        "failed": Failed(data=brief),
+        "plain": Completed(data="done"),
+        "broken": Broken(),
+    }
+    assert _from_flow(states[state], "review_queue_run", "next_poll_flow_run") == expected

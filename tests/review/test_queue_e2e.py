@@ -130,6 +130,7 @@ def queued(stack: dict[str, Any]) -> dict[str, Any]:
                       env=stack["shell"])  # fmt: skip
     assert batch.returncode == 0, batch.stdout + batch.stderr
     assert "awaiting review 3" in batch.stdout
+    assert "in the UI's review queue" in batch.stdout  # the CLI links the queue run it started
     run = wait_for("a suspended review-queue run", lambda: suspended(stack))
     return {"run": run, "out": out}
 
