@@ -2,7 +2,7 @@
 
 Thin: it resolves the folder, streams paths from ``eightflow_app.tasks.loading``, and hands them to
 the engine's ``BatchRunner``; results go to files (``eightflow_app.tasks.publishing``) and
-artifacts.
+artifacts (``eightflow_app.tasks.batch_artifacts``).
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from eightflow_app.tasks.batch_artifacts import ProgressArtifact, publish_batch_artifacts
 from eightflow_app.tasks.batch_log import BatchLog, batch_logger
 from eightflow_app.tasks.loading import iter_document_paths
 from eightflow_app.tasks.loading.sandbox import sandboxed_load_document
 from eightflow_app.tasks.out_lock import OutDirLock
-from eightflow_app.tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_artifacts
+from eightflow_app.tasks.publishing import ResultsWriter
 from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.states import Failed
