@@ -8,7 +8,6 @@ artifacts (``eightflow_app.tasks.batch_artifacts``).
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from eightflow_app.tasks.batch_artifacts import ProgressArtifact, publish_batch_artifacts
@@ -52,7 +51,7 @@ async def batch_documents(**options: Any) -> Any:
 
 
 async def _run_batch(params: BatchParams) -> Any:
-    root = check_readable(Path(params.folder).expanduser())  # the default is checked too
+    root = check_readable(params.folder)  # the default is checked too
     workflow = load_workflow(params.workflow)(
         model=params.model, api_base=params.api_base, review_below=params.review_below
     )
