@@ -47,6 +47,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         tmp_path_factory.mktemp("review-queue"),
         EIGHTFLOW_REVIEW_GRACE_S="3",
         EIGHTFLOW_REVIEW_POLL_S="1",
+        PYTHONPATH=str(ROOT),
     )
     work = OUTPUT / f"review-queue-e2e-{os.getpid()}"  # inside the stack's roots
     try:

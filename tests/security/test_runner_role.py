@@ -44,7 +44,9 @@ PARAMETERS = {
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    env = isolated_env(tmp_path_factory.mktemp("runner-role"), OPENAI_API_KEY=KEY_CANARY)
+    env = isolated_env(
+        tmp_path_factory.mktemp("runner-role"), OPENAI_API_KEY=KEY_CANARY, PYTHONPATH=str(ROOT)
+    )
     with running_stack(env, "--workers", "0", "--no-deploy") as up:
         admin = Door(up.api, up.admin_auth)
         flow = admin.ok("POST", "/flows/", json={"name": "runner-role-probe"})

@@ -28,8 +28,6 @@ import httpx
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-# The operator's policy for a stack: a test that wants one sets it; none leaks in from outside.
-POLICY = ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT", "EIGHTFLOW_ALLOWED_MODELS")
 # What points a process at someone else's server.
 FOREIGN_SERVER = ("PREFECT_API_URL", "PREFECT_SERVER_API_AUTH_STRING", "EIGHTFLOW_SERVER_AUTH")
 Check = Callable[[bool, str], None]
@@ -49,8 +47,8 @@ def isolated_env(base: Path, **variables: str) -> dict[str, str]:
     """An environment for a stack and its clients: this process's, less every ``PREFECT_*``
     and ``EIGHTFLOW_*`` variable, with private homes under ``base`` (see
     :func:`private_homes`), no server started behind a command's back, no profile written
-    (``EIGHTFLOW_CONFIGURE_PROFILE=1`` in ``variables`` asks for one), litellm offline,
-    and this checkout importable; then ``variables``."""
+    (``EIGHTFLOW_CONFIGURE_PROFILE=1`` in ``variables`` asks for one) and litellm offline;
+    then ``variables``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EIGHTFLOW_"))}
     env.update(private_homes(base))
     env.update(
@@ -59,7 +57,6 @@ def isolated_env(base: Path, **variables: str) -> dict[str, str]:
             "EIGHTFLOW_CONFIGURE_PROFILE": "0",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "LITELLM_OFFLINE_MODE": "true",
-            "PYTHONPATH": str(ROOT),
         }
     )
     env.update(variables)

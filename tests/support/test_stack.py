@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.stack import ROOT, isolated_env, private_homes_here
+from tests.support.stack import isolated_env, private_homes_here
 
 OUTSIDE = {
     "PREFECT_API_URL": "http://127.0.0.1:4200/api",
@@ -40,7 +40,6 @@ def outside(monkeypatch: pytest.MonkeyPatch) -> None:
         ("EIGHTFLOW_AUTO_SERVER", "0"),
         ("EIGHTFLOW_CONFIGURE_PROFILE", "0"),
         ("LITELLM_OFFLINE_MODE", "true"),
-        ("PYTHONPATH", str(ROOT)),
     ],
 )
 @pytest.mark.usefixtures("outside")
