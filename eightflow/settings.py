@@ -171,10 +171,10 @@ class Settings(BaseSettings):
         "x-ratelimit-remaining-* headers say they would be refused.",
     )
 
-    @field_validator("home", mode="after")
+    @field_validator("home", "prompts_dir", mode="after")
     @classmethod
-    def _expand_home(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return None if value is None else user_path(value)
 
     @field_validator("fallback_models", "cheaper_models", mode="before")
     @classmethod
@@ -215,12 +215,22 @@ class Settings(BaseSettings):
         return private_dir(self.home)
 
 
+def user_path(path: Path | str) -> Path:
+    """A path as a person or the environment wrote it, ``~`` and ``~user`` expanded.
+
+    The one way eightflow reads a root, a home or a user's path: no shell expands the
+    ``~`` of a Run form's parameter, of ``--out=~/x`` or of ``EIGHTFLOW_DATA_ROOTS=~/docs``,
+    and a ``~`` left as it is names a folder called ``~`` under the working directory.
+    """
+    return Path(path).expanduser()
+
+
 def private_dir(path: Path) -> Path:
     """``path`` as a folder only its owner can enter: created 0700 (its parents as usual),
     or tightened to 0700 when it exists and is ours. The one way ``EIGHTFLOW_HOME`` is
     made (:attr:`Settings.state_dir`, ``server_auth.make_home_private``), so the home is
     private from its first use, not only once a server has started."""
-    path = path.expanduser()
+    path = user_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         os.mkdir(path, 0o700)

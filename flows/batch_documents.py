@@ -2,20 +2,20 @@
 
 Thin: it resolves the folder, streams paths from ``eightflow_app.tasks.loading``, and hands them to
 the engine's ``BatchRunner``; results go to files (``eightflow_app.tasks.publishing``) and
-artifacts.
+artifacts (``eightflow_app.tasks.batch_artifacts``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
+from eightflow_app.tasks.batch_artifacts import ProgressArtifact, publish_batch_artifacts
 from eightflow_app.tasks.batch_log import BatchLog, batch_logger
 from eightflow_app.tasks.loading import iter_document_paths
 from eightflow_app.tasks.loading.sandbox import sandboxed_load_document
 from eightflow_app.tasks.out_lock import OutDirLock
-from eightflow_app.tasks.publishing import ProgressArtifact, ResultsWriter, publish_batch_artifacts
+from eightflow_app.tasks.publishing import ResultsWriter
 from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.states import Failed
@@ -51,7 +51,7 @@ async def batch_documents(**options: Any) -> Any:
 
 
 async def _run_batch(params: BatchParams) -> Any:
-    root = check_readable(Path(params.folder).expanduser())  # the default is checked too
+    root = check_readable(params.folder)  # the default is checked too
     workflow = load_workflow(params.workflow)(
         model=params.model, api_base=params.api_base, review_below=params.review_below
     )

@@ -66,6 +66,7 @@ def test_defaults(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ("EIGHTFLOW_AUTO_SERVER", "off", "auto_server", False),
         ("EIGHTFLOW_AUTO_SERVER", "", "auto_server", True),
         ("EIGHTFLOW_PROMPTS_DIR", "/srv/prompts", "prompts_dir", Path("/srv/prompts")),
+        ("EIGHTFLOW_PROMPTS_DIR", "~/prompts", "prompts_dir", Path("~/prompts").expanduser()),
         ("EIGHTFLOW_REDACT_PII", "1", "redact_pii", True),
         ("EIGHTFLOW_REDACT_PII", "yes", "redact_pii", True),
         ("EIGHTFLOW_OTEL", "1", "otel_enabled", True),

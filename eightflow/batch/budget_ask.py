@@ -111,7 +111,12 @@ async def ask_person(description: str, number: int, spent: float) -> tuple[str, 
 
 
 async def answers_before_resume() -> list[tuple[int, float, Any]]:
-    """In a resumed deployment run: (question number, spend then, answer), in order."""
+    """In a resumed deployment run: (question number, spend then, answer), in order.
+
+    An answer the API cannot give back (the server down, a refused request) is logged and
+    read as no answer (None), and so is every later one: the batch still counts the spend
+    at that question, and asks again when its spend reaches the switch point.
+    """
     ctx = flow_run_context()
     if ctx is None or ctx.flow_run.deployment_id is None:
         return []
@@ -126,11 +131,26 @@ async def answers_before_resume() -> list[tuple[int, float, Any]]:
         return []
     from prefect.flow_runs import suspend_flow_run
 
-    # The key has fired: the server refuses the suspension and the answer given comes back.
-    return [
-        (number, spent, await suspend_flow_run(wait_for_input=decision_form(), key=key))
-        for number, spent, key in keys
-    ]
+    answers: list[tuple[int, float, Any]] = []
+    unreadable = False
+    for number, spent, key in keys:
+        answer = None
+        try:  # the key has fired: the server refuses the suspension, the answer comes back
+            if not unreadable:
+                answer = await suspend_flow_run(wait_for_input=decision_form(), key=key)
+        except Exception as exc:  # an API error must not end the run
+            from eightflow.safety.sanitize import sanitize_text
+
+            unreadable = True
+            said = sanitize_text(f"{type(exc).__name__}: {exc}", limit=300)
+            run_logger().warning(
+                "on_budget ask: the answer to question %d could not be read (%s); going on "
+                "as if it was not given: asked again at the switch point",
+                number,
+                said,
+            )
+        answers.append((number, spent, answer))  # the spend counts, answered or not
+    return answers
 
 
 def run_logger() -> Any:

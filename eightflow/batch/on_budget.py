@@ -322,6 +322,8 @@ class BudgetSwitch:
         if answers:
             carry_spend(self.budget, answers[-1][1])
         for number, spent, answer in answers:
+            if answer is None:  # unreadable (logged): this question is asked again
+                break
             self.asked = number
             why = f"answered before the resume (spend then ${spent:.6f})"
             self._apply(answer.choice, float(answer.raise_cap_by_usd), why, replayed=True)

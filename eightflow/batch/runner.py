@@ -14,6 +14,9 @@
 - A finished document's outcome is stored under (sha256, workflow version, model) and its
   model answers under their request, both committed as they happen: a re-run, or a run
   after ``kill -9``, repeats no finished document's model calls.
+
+One document's own path (cache, load, run pipeline, results row) is
+:mod:`eightflow.batch.document_run`; the final pass is :mod:`eightflow.batch.final_pass`.
 """
 
 from __future__ import annotations
@@ -26,22 +29,16 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from eightflow.batch.cached import (
-    LedgerGroup,
-    cached_run,
-    document_sha256,
-    file_sha256,
-    outcome_from_cache,
-)
+from eightflow.batch.cached import LedgerGroup, file_sha256
+from eightflow.batch.document_run import process_document
 from eightflow.batch.final_pass import final_pass
 from eightflow.batch.models import BatchOptions, BatchSummary, DocumentOutcome
-from eightflow.batch.on_budget import BudgetSwitch, Lane
-from eightflow.batch.recovery import contained, is_transient, one_line
+from eightflow.batch.on_budget import BudgetSwitch
+from eightflow.batch.recovery import contained, one_line
 from eightflow.batch.shared_bounds import batch_wide, release_shared
 from eightflow.documents import Document
-from eightflow.errors import DocumentError
-from eightflow.pipeline.run import RunPipeline, normalise_inputs
-from eightflow.pipeline.sinks import BatchScope, SinkFailed
+from eightflow.pipeline.run import RunPipeline
+from eightflow.pipeline.sinks import BatchScope
 from eightflow.runtime.budget import Budget
 from eightflow.runtime.gc_batch import batch_gc
 from eightflow.runtime.limiter import CallLimiter
@@ -309,133 +306,14 @@ class BatchRunner:
                 self.summary.errors[f"progress listener: {one_line(exc)}"] += 1
 
     async def process(self, path: Path) -> DocumentOutcome:
-        doc_id = self._doc_id(path)
-        lane = await self.on_budget.next_lane()  # None: on_budget stopped the batch
-        if self.budget.exhausted or lane is None:
-            why = "budget exhausted" if lane else f"on_budget stopped ({self.on_budget.stopped})"
-            return DocumentOutcome(
-                id=doc_id,
-                path=str(path),
-                status="unprocessed",
-                error=f"{why} before this document started",
-            )
-        async with self.on_budget.entered(lane):
-            return await self._process(path, doc_id, lane)
-
-    async def _process(self, path: Path, doc_id: str, lane: Lane) -> DocumentOutcome:
-        sha = await document_sha256(path)
-        if sha and not self.options.refresh:
-            cached = None
-            for model in self.on_budget.models:  # a model of an earlier lane counts too
-                try:
-                    cached = self.cache.get_outcome_json(self.outcome_key(sha, model))
-                except Exception:
-                    cached = None  # an unreadable cache costs a recomputation
-                if cached is not None:
-                    break
-            if cached is not None:
-                outcome = outcome_from_cache(cached, doc_id, path)
-                await self._record_cached(outcome)
-                return outcome
-        t0 = time.perf_counter()
-        try:
-            document = await asyncio.to_thread(self.loader, path, self.root)
-        except DocumentError as exc:
-            return DocumentOutcome(
-                id=doc_id,
-                path=str(path),
-                sha256=sha,
-                status="failed",
-                error=exc.message,
-                error_type="DocumentError",
-                input_error=True,
-                duration_ms=(time.perf_counter() - t0) * 1000,
-            )
-        except Exception as exc:  # a loader's own failure on this file: its row says why
-            outcome = contained(doc_id, path, exc, "loading", input_error=True)
-            outcome.sha256 = sha
-            return outcome
-        outcome = await self._run_document(document, t0, lane)
-        if outcome.status == "completed" and document.sha256:
-            try:
-                await self.cache.aput_outcome(
-                    self.outcome_key(document.sha256, lane.model), outcome.model_dump(mode="json")
-                )
-            except Exception as exc:
-                # Not stored means not resumable: say so rather than pretend it is done.
-                return contained(document.id, path, exc, "storing the outcome in the cache")
-        return outcome
-
-    async def _run_document(self, document: Document, t0: float, lane: Lane) -> DocumentOutcome:
-        """One document through the run pipeline; its outcome is the results row."""
-        wf = self.workflow
-        values, label = normalise_inputs({**wf.inputs, "document": document})
-        model = lane.model if lane.model != self.model else self.options.model
-        run = wf.new_run(model, label, budget=self.budget, limiter=self.limiter)
-        run.api_base = self.options.api_base or wf.api_base
-        run.cache = wf.cache
-        try:
-            finished = await self.pipeline.run(run, values)
-        except SinkFailed as exc:
-            return contained(document.id, Path(document.path), exc.cause, exc.stage)
-        result, review = finished.result, finished.review
-        row = wf.result_row(result) if result.ok or review is not None else {}
-        if review is not None:
-            for output, value in review.final.items():
-                row.update(wf.review_columns(output, value))
-            row.update(review.fields)
-        status: Any = "completed" if result.ok else "failed"
-        if review is not None:
-            status = review.status
-        if result.status == "budget_exceeded":
-            status = "budget_exceeded"
-        meta = {k: getattr(document, k) for k in ("sha256", "title", "loader", "pages", "chars")}
-        return DocumentOutcome(
-            id=document.id,
-            path=document.path,
-            status=status,
-            error=result.error,
-            error_type=result.error_type,
-            row=row,
-            steps=result.steps,
-            tokens_in=result.tokens.input,
-            tokens_out=result.tokens.output,
-            cost_usd=result.cost_usd,
-            duration_ms=(time.perf_counter() - t0) * 1000,
-            attempts=sum(s.attempts for s in result.steps),
-            model_calls=run.model_calls,
-            run_id=result.run_id,
-            task_run_id=next((s.task_run_id for s in result.steps if s.task_run_id), None),
-            transient=status == "failed" and is_transient(finished.fatal),
-            faults_outlasted=failed_attempts_of(result.steps) if status == "completed" else 0,
-            grounded=result.grounded,
-            model=lane.model,
-            mode=lane.mode,
-            **meta,
-        )
-
-    async def _record_cached(self, outcome: DocumentOutcome) -> None:
-        """A document served whole from cache is still a run in the ledger (cost 0)."""
-        result = cached_run(outcome, self.summary.workflow, self.summary.version)
-        await self.cached_runs.record(
-            result,
-            batch_id=self.batch_id,
-            document_id=outcome.id,
-            document_sha256=outcome.sha256,
-            model=self.model,
-            cache_hits=sum(len(s.calls) for s in result.steps),
-            served_from_cache=True,
-        )
+        """One document: see :func:`eightflow.batch.document_run.process_document`."""
+        return await process_document(self, path)
 
 
 def _default_ledger() -> Any:
     from eightflow.store.ledger import default_ledger
 
     return default_ledger()
-
-
-def failed_attempts_of(steps: Any) -> int:
-    return sum(max(step.attempts - 1, 0) for step in steps)
 
 
 def document_id(path: Path, root: Path) -> str:

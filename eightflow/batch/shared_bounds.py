@@ -39,8 +39,9 @@ from typing import Any
 
 from eightflow.errors import BudgetExceeded
 from eightflow.runtime.budget import Budget, Reservation
-from eightflow.runtime.global_limits import LimitStore, PooledSlots, default_store
+from eightflow.runtime.global_limits import LimitStore, default_store
 from eightflow.runtime.limiter import CallLimiter
+from eightflow.runtime.pooled_slots import PooledSlots
 
 MICRO = 1_000_000  # the spend limit counts micro-dollars
 

@@ -16,9 +16,17 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from eightflow.batch.wave_lines import (
+    Answer,
+    Call,
+    Line,
+    Online,
+    answer_lines,
+    simulated,
+    split_into_files,
+)
 from eightflow.errors import BudgetExceeded, ModelPermanentError
 from eightflow.runtime.budget import Budget, Reservation
 from eightflow.runtime.run_state import current_run, current_step
@@ -29,40 +37,6 @@ ProgressHook = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
 class BatchStillRunning(ModelPermanentError):
     """The provider had not finished this call's batch when the run stopped waiting."""
-
-
-@dataclass
-class _Call:
-    custom_id: str
-    request: dict[str, Any]
-    model: str
-    document: str
-    step: str
-    run_id: str
-    future: asyncio.Future[Any]
-
-
-@dataclass
-class _Answer:
-    response: Any
-    reservation: Reservation
-    note: dict[str, Any]
-
-
-@dataclass
-class _Online:
-    note: dict[str, Any]
-
-
-@dataclass
-class _Line:
-    custom_id: str
-    calls: list[_Call]
-    reservation: Reservation = field(default_factory=lambda: Reservation(0, 0.0))
-
-    @property
-    def request(self) -> dict[str, Any]:
-        return self.calls[0].request
 
 
 class WaveRouter:
@@ -98,8 +72,8 @@ class WaveRouter:
         self.online_retries = 0
         self.waiting: list[str] = []  # batches still open when the run stopped waiting
         self.lost: list[dict[str, Any]] = []  # earlier batches that could not be polled
-        self._pending: list[_Call] = []
-        self._lines: dict[str, _Line] = {}  # the current wave's lines
+        self._pending: list[Call] = []
+        self._lines: dict[str, Line] = {}  # the current wave's lines
         self._blocked: dict[str, int] = defaultdict(int)
         self._active = 0
         self._online: dict[str, str] = {}  # custom_id -> why it goes online now
@@ -131,7 +105,7 @@ class WaveRouter:
         if custom_id in self._online:
             return None  # its batch line failed: this attempt goes online
         run_id = run.run_id if run is not None else "-"
-        call = _Call(
+        call = Call(
             custom_id,
             request,
             model,
@@ -150,9 +124,9 @@ class WaveRouter:
             if not self._blocked[run_id]:
                 del self._blocked[run_id]
         if scope is not None:
-            note = outcome.note if isinstance(outcome, _Answer | _Online) else {}
+            note = outcome.note if isinstance(outcome, Answer | Online) else {}
             scope.record.notes.setdefault("batch_api", []).append(note)
-        if isinstance(outcome, _Online):
+        if isinstance(outcome, Online):
             self.online_retries += 1
             return None
         return outcome.response, outcome.reservation
@@ -189,26 +163,26 @@ class WaveRouter:
                 if not isinstance(exc, Exception):
                     raise
 
-    async def _run_wave(self, calls: list[_Call]) -> None:
+    async def _run_wave(self, calls: list[Call]) -> None:
         from eightflow.store.provider_batches import live_batch_for
 
         self.wave += 1
-        lines: dict[str, _Line] = {}
+        lines: dict[str, Line] = {}
         self._lines = lines  # for releasing reservations if the wave fails
         for call in calls:
-            lines.setdefault(call.custom_id, _Line(call.custom_id, [])).calls.append(call)
+            lines.setdefault(call.custom_id, Line(call.custom_id, [])).calls.append(call)
         self.waves.append(
             {"wave": self.wave, "steps": sorted({c.step for c in calls}), "batches": []}
         )
-        resumable = [cid for cid, line in lines.items() if not _simulated(line.request)]
+        resumable = [cid for cid, line in lines.items() if not simulated(line.request)]
         live = await asyncio.to_thread(
             live_batch_for, self.ledger, resumable, include_collected=not self.refresh
         )
         for line in list(lines.values()):
             if not self._reserve(line):
                 del lines[line.custom_id]
-        attached: dict[str, list[_Line]] = defaultdict(list)
-        fresh: dict[tuple[str, str | None], list[_Line]] = defaultdict(list)
+        attached: dict[str, list[Line]] = defaultdict(list)
+        fresh: dict[tuple[str, str | None], list[Line]] = defaultdict(list)
         for cid, line in lines.items():
             if cid in live:
                 attached[live[cid]].append(line)
@@ -216,12 +190,12 @@ class WaveRouter:
                 fresh[(line.calls[0].model, line.request.get("api_base"))].append(line)
         jobs = [self._collect(bid, group, resumed=True) for bid, group in attached.items()]
         for group in fresh.values():
-            for part, chunk in enumerate(_split(group), start=1):
+            for part, chunk in enumerate(split_into_files(group), start=1):
                 batch_id = await self._submit(chunk, part)
                 jobs.append(self._collect(batch_id, chunk, resumed=False))
         await asyncio.gather(*jobs)
 
-    def _reserve(self, line: _Line) -> bool:
+    def _reserve(self, line: Line) -> bool:
         """Reserve the line's prompt at the batch rate; on refusal its callers get the error."""
         from eightflow.gateway.batches import batch_input_price
 
@@ -240,7 +214,7 @@ class WaveRouter:
             return False
         return True
 
-    async def _submit(self, chunk: list[_Line], part: int) -> str:
+    async def _submit(self, chunk: list[Line], part: int) -> str:
         from eightflow.store.provider_batches import SubmittedBatch, record_submitted
 
         first = chunk[0].calls[0]
@@ -273,9 +247,9 @@ class WaveRouter:
             self._backends[key] = backend_for(model, api_base, api_key)
         return self._backends[key]
 
-    async def _collect(self, batch_id: str, chunk: list[_Line], *, resumed: bool) -> None:
+    async def _collect(self, batch_id: str, chunk: list[Line], *, resumed: bool) -> None:
         """Poll one batch to its end, then answer its lines (or send them online)."""
-        from eightflow.gateway.batches import BatchStatus, batch_costs, response_from_body
+        from eightflow.gateway.batches import BatchStatus
         from eightflow.store.provider_batches import record_collected, update_state
 
         first = chunk[0].calls[0]
@@ -312,37 +286,8 @@ class WaveRouter:
             self.lost.append(
                 {"batch_id": batch_id, "lines": len(chunk), "why": why, "resent_online": True}
             )
-        rows: dict[str, dict[str, Any]] = {}
-        for line in chunk:
-            result = results.get(line.custom_id)
-            note: dict[str, Any] = {"wave": self.wave, "batch_id": batch_id, "resumed": resumed}
-            if result is None or result.body is None:
-                why = (result.error if result else None) or self._online.get(
-                    line.custom_id, f"batch {status.state}"
-                )
-                self.budget.release(line.reservation)
-                self._online[line.custom_id] = why
-                rows[line.custom_id] = {"status": "retried_online", "error": why}
-                for call in line.calls:
-                    call.future.set_result(_Online({**note, "line_error": why, "online": True}))
-                continue
-            usage = result.body.get("usage") or {}
-            tokens_in = int(usage.get("prompt_tokens") or 0)
-            tokens_out = int(usage.get("completion_tokens") or 0)
-            cost, online = batch_costs(first.model, tokens_in, tokens_out)
-            rows[line.custom_id] = {
-                "status": "completed",
-                "tokens_in": tokens_in,
-                "tokens_out": tokens_out,
-                "cost_usd": cost,
-                "online_cost_usd": online,
-            }
-            note.update(cost_usd=cost, online_cost_usd=online)
-            for index, call in enumerate(line.calls):  # the first owner pays, once
-                paid = cost if index == 0 else 0.0
-                reservation = line.reservation if index == 0 else Reservation(0, 0.0)
-                response = response_from_body(result.body, paid)
-                call.future.set_result(_Answer(response, reservation, dict(note)))
+        note = {"wave": self.wave, "batch_id": batch_id, "resumed": resumed}
+        rows = answer_lines(chunk, results, status.state, note, self.budget, self._online)
         await asyncio.to_thread(record_collected, self.ledger, batch_id, rows)
         await asyncio.to_thread(
             update_state,
@@ -354,7 +299,7 @@ class WaveRouter:
             status.error_file_id,
         )
 
-    def _give_up(self, batch_id: str, chunk: list[_Line]) -> None:
+    def _give_up(self, batch_id: str, chunk: list[Line]) -> None:
         self.waiting.append(batch_id)
         for line in chunk:
             self.budget.release(line.reservation)
@@ -418,29 +363,6 @@ def cost_comparison(router: WaveRouter) -> dict[str, Any]:
         # online price (each listed with how many lines and why).
         "lost_batches": [dict(lost) for lost in router.lost],
     }
-
-
-def _split(lines: list[_Line]) -> list[list[_Line]]:
-    """Files within the provider's limits on lines and bytes."""
-    import json
-
-    from eightflow.gateway.batches import MAX_BYTES_PER_FILE, MAX_LINES_PER_FILE
-
-    parts: list[list[_Line]] = [[]]
-    size = 0
-    for line in lines:
-        length = len(json.dumps(line.request.get("messages"), default=str)) + 512
-        full = len(parts[-1]) >= MAX_LINES_PER_FILE or size + length > MAX_BYTES_PER_FILE
-        if parts[-1] and full:
-            parts.append([])
-            size = 0
-        parts[-1].append(line)
-        size += length
-    return [p for p in parts if p]
-
-
-def _simulated(request: dict[str, Any]) -> bool:
-    return str(request.get("model", "")).startswith("local/")
 
 
 def _count_tokens(model: str, text: str) -> int:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from eightflow.cli.report_cmd import DEFAULT_REPORT_DIR, _num
+from eightflow.cli.report_cmd import DEFAULT_REPORT_DIR
+from eightflow.cli.report_render import number_text as _num
 from eightflow.safety.inert import console_text
 
 if TYPE_CHECKING:

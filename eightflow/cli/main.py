@@ -23,6 +23,7 @@ from eightflow.cli.options import cli_options
 from eightflow.errors import WorkflowError
 from eightflow.runtime.gc_pause import freeze_at_exit
 from eightflow.safety.inert import console_text
+from eightflow.settings import user_path
 
 # A command's process ends right after it: the interpreter's last collections over the
 # imported heap took 1.2-2 s of an `eightflow run` (see eightflow.runtime.gc_pause).
@@ -217,7 +218,7 @@ def analyze_command(
     if summary is None:
         _fail(f"the batch did not run: {state.message}")
         return
-    out_dir = Path(options["out"]).resolve()
+    out_dir = user_path(options["out"]).resolve()
     brief = {**summary.brief(), "out": str(out_dir), "flow_state": state.name}
     brief.update(_from_flow(state, "review_queue_run", "next_poll_flow_run"))
     from eightflow.server.ui_links import flow_run_url

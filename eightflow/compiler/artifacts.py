@@ -17,6 +17,7 @@ from eightflow.definition import WorkflowDefinition
 from eightflow.observe.report import run_report
 from eightflow.observe.tracer import WorkflowTracer
 from eightflow.runtime.records import WorkflowResult
+from eightflow.safety.sanitize import sanitize_text
 
 log = logging.getLogger("eightflow.artifacts")
 
@@ -54,7 +55,11 @@ async def publish_run(
             description=f"{name} run {result.run_id}: one row per step",
         )
     except Exception as exc:  # observation must not break the run it observes
-        log.warning("could not publish artifacts for run %s: %s", result.run_id, exc)
+        log.warning(
+            "could not publish artifacts for run %s: %s",
+            result.run_id,
+            sanitize_text(str(exc), limit=300),
+        )
 
 
 def _people(run_id: str) -> str:
@@ -64,5 +69,7 @@ def _people(run_id: str) -> str:
     try:
         return people_markdown(decisions_of_run(run_id))
     except Exception as exc:  # the ledger unreadable: the report goes out without it
-        log.warning("could not read the decisions of run %s: %s", run_id, exc)
+        log.warning(
+            "could not read the decisions of run %s: %s", run_id, sanitize_text(str(exc), limit=300)
+        )
         return ""

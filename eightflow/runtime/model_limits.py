@@ -24,12 +24,8 @@ import math
 import re
 from typing import Any
 
-from eightflow.runtime.global_limits import (
-    LimitStore,
-    PooledSlots,
-    default_store,
-    prefect_api_configured,
-)
+from eightflow.runtime.global_limits import LimitStore, default_store, prefect_api_configured
+from eightflow.runtime.pooled_slots import PooledSlots
 from eightflow.settings import ModelLimits, get_settings
 
 log = logging.getLogger(__name__)

@@ -4,6 +4,8 @@
   ``EIGHTFLOW_OUT_ROOT`` limits where outputs may be written. ``eightflow stack up`` sets
   both to the folder it was started from; a local user's CLI keeps its freedom unless
   they are set.
+- ``~`` and ``~user`` are the home in the roots and in every path checked against them
+  (:func:`eightflow.settings.user_path`, the one expansion): no shell expands a Run form's.
 - Every check is on the real path, after following links: a link inside an allowed
   folder that leads out of it is refused.
 - A relative path is read from the working directory when that lands inside the roots,
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from eightflow.errors import DocumentError
-from eightflow.settings import get_settings
+from eightflow.settings import get_settings, user_path
 
 
 class PathRootError(DocumentError):
@@ -36,7 +38,7 @@ class PathRootError(DocumentError):
 
 def _split(raw: str | None) -> list[Path]:
     parts = [p.strip() for p in re.split(r"[,:]", raw or "") if p.strip()]
-    return [Path(p).expanduser() for p in parts]
+    return [user_path(p) for p in parts]
 
 
 def data_roots() -> list[Path] | None:
@@ -48,22 +50,23 @@ def data_roots() -> list[Path] | None:
 def out_root() -> Path | None:
     """The real path outputs may be written under; None when unrestricted."""
     raw = (os.environ.get("EIGHTFLOW_OUT_ROOT") or "").strip()
-    return Path(os.path.realpath(Path(raw).expanduser())) if raw else None
+    return Path(os.path.realpath(user_path(raw))) if raw else None
 
 
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _anchored(path: Path | str, roots: list[Path] | None, exists: bool) -> Path | str:
-    """A relative ``path`` read against the roots when the working directory puts it
-    outside them (``exists``: only a root that holds it, else the first root)."""
-    given = Path(path).expanduser()
+def _anchored(path: Path | str, roots: list[Path] | None, exists: bool) -> Path:
+    """``path`` with ``~`` expanded (:func:`~eightflow.settings.user_path`); a relative one
+    read against the roots when the working directory puts it outside them (``exists``:
+    only a root that holds it, else the first root)."""
+    given = user_path(path)
     if given.is_absolute() or not roots:
-        return path
+        return given
     here = Path(os.path.realpath(given))
     if any(_inside(here, root) for root in roots):
-        return path
+        return given
     for root in roots:
         candidate = root / given
         if not exists or candidate.exists():
@@ -99,14 +102,14 @@ def forbidden_output_dirs() -> list[Path]:
         found.append(shipped)
     if settings.prompts_dir:
         found.append(settings.prompts_dir)
-    return list(dict.fromkeys(Path(os.path.realpath(p.expanduser())) for p in found))
+    return list(dict.fromkeys(Path(os.path.realpath(user_path(p))) for p in found))
 
 
 def check_output_dir(path: Path | str) -> Path:
     """The real path of an output folder, if allowed; else ``PathRootError``."""
     root = out_root()
     path = _anchored(path, [root] if root else None, exists=False)
-    real = Path(os.path.realpath(Path(path).expanduser()))
+    real = Path(os.path.realpath(path))
     for forbidden in forbidden_output_dirs():
         if _inside(real, forbidden):
             raise PathRootError(

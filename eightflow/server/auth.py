@@ -25,7 +25,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from eightflow.settings import get_settings, private_dir
+from eightflow.settings import get_settings, private_dir, user_path
 
 AUTH_FILE = "prefect-auth"
 
@@ -63,7 +63,7 @@ def auth_string(create: bool = True, home: Path | None = None) -> str | None:
         return configured
     if not auth_enabled():
         return None
-    return credential((home or get_settings().home).expanduser() / AUTH_FILE, "eightflow", create)
+    return credential(user_path(home or get_settings().home) / AUTH_FILE, "eightflow", create)
 
 
 def credential(path: Path, user: str, create: bool = True) -> str | None:

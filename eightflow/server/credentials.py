@@ -13,7 +13,7 @@ import hmac
 from pathlib import Path
 
 from eightflow.server.auth import auth_string, credential
-from eightflow.settings import get_settings
+from eightflow.settings import get_settings, user_path
 
 RUNNER_FILE = "runner-auth"
 RUNNER_USER = "runner"
@@ -23,7 +23,7 @@ RUNNER = "runner"
 
 def runner_auth(create: bool = True, home: Path | None = None) -> str | None:
     """The runner credential: read from ``EIGHTFLOW_HOME/runner-auth``, or made (0600)."""
-    return credential((home or get_settings().home).expanduser() / RUNNER_FILE, RUNNER_USER, create)
+    return credential(user_path(home or get_settings().home) / RUNNER_FILE, RUNNER_USER, create)
 
 
 class Credentials:

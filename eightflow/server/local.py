@@ -53,7 +53,7 @@ from eightflow.server.owner import (
     record_owner,
 )
 from eightflow.server.ui_links import ui_base_url
-from eightflow.settings import get_settings
+from eightflow.settings import get_settings, user_path
 
 
 def prefect_executable() -> list[str]:
@@ -89,7 +89,7 @@ class LocalServer:
         name: str = "server",
     ) -> None:
         settings = get_settings()
-        self.home = (home or settings.home).expanduser()
+        self.home = user_path(home or settings.home)
         self.host = host or settings.server_host
         self.port = port or settings.server_port
         self.name = name

@@ -27,6 +27,7 @@ from eightflow_app.tasks.loading.textutil import Extracted, normalize_text
 from eightflow.documents import Document
 from eightflow.errors import DocumentError
 from eightflow.safety.path_roots import check_readable, open_readable
+from eightflow.settings import user_path
 
 Loader = Callable[[bytes, LoadLimits], Extracted]
 
@@ -73,7 +74,7 @@ def load_document(
     ``path`` set to the absolute path, for anything wrong with the file itself.
     """
     limits = limits or DEFAULT_LIMITS
-    absolute = Path(os.path.abspath(path))
+    absolute = Path(os.path.abspath(user_path(path)))
     try:
         check_readable(absolute)  # after following links, inside EIGHTFLOW_DATA_ROOTS
         doc_id = _document_id(absolute, root)
@@ -112,7 +113,7 @@ def load_document(
 def _document_id(absolute: Path, root: Path | str | None) -> str:
     if root is None:
         return absolute.name
-    root_abs = Path(os.path.abspath(root))
+    root_abs = Path(os.path.abspath(user_path(root)))
     try:
         return absolute.relative_to(root_abs).as_posix()
     except ValueError:

@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from eightflow.errors import DocumentError
+from eightflow.settings import user_path
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def iter_document_paths(
     Checks the folder eagerly, so a missing or unreadable folder raises ``DocumentError``
     at the call, not at the first ``next()``; the walk itself is lazy.
     """
-    root = Path(folder)
+    root = user_path(folder)
     try:
         info = os.stat(root)
     except FileNotFoundError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,97 @@ async def test_a_refused_pause_says_why_without_the_secret_in_its_error(
     choice, _, why = await budget_ask.ask_person("spend nears the cap", 1, 0.5)
     assert choice == "stop" and "RuntimeError: 401" in why
     assert secret not in why
+
+
+# -- a resumed run whose answers the API cannot give back ---------------------------------------
+
+# Two questions answered before the suspended run was resumed: at $0.30, then at $0.80.
+PAUSE_KEYS = ["on-budget-ask-1-300000000", "on-budget-ask-2-800000000"]
+API_SECRET = "pa55-w0rd-of-the-prefect-api-1a2b3c"
+URL = f"http://admin:{API_SECRET}@127.0.0.1:4200/api/flow_runs/r/set_state"
+
+
+class _Messages(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _client_errors() -> list[Exception]:
+    import httpx
+
+    request = httpx.Request("POST", URL)
+    return [
+        httpx.ConnectError(f"All connection attempts failed: {URL}", request=request),
+        httpx.HTTPStatusError(
+            f"Server error '503 Service Unavailable' for url '{URL}'",
+            request=request,
+            response=httpx.Response(503, request=request),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("error", _client_errors(), ids=["unreachable", "503"])
+@pytest.mark.parametrize(
+    ("fails_at", "cap", "asked"),
+    [
+        (None, 3.0, 2),  # both answers read: the cap raised by $1 twice
+        (2, 2.0, 1),  # the second unreadable: the first applies, question 2 is asked again
+        (1, 1.0, 0),  # none readable: the batch goes on as if nobody had answered
+    ],
+)
+async def test_an_unreadable_answer_is_no_answer_and_its_spend_still_counts(
+    monkeypatch: pytest.MonkeyPatch,
+    fails_at: int | None,
+    cap: float,
+    asked: int,
+    error: Exception,
+) -> None:
+    from types import SimpleNamespace
+
+    import prefect.flow_runs
+
+    from eightflow.batch import budget_ask, on_budget
+    from eightflow.runtime.budget import Budget
+
+    policy = SimpleNamespace(pause_keys=PAUSE_KEYS)
+    run = SimpleNamespace(flow_run=SimpleNamespace(id="r", deployment_id="d",
+                                                   empirical_policy=policy))  # fmt: skip
+    monkeypatch.setattr(budget_ask, "flow_run_context", lambda: run)
+    for module in (budget_ask, on_budget):
+        monkeypatch.setattr(module, "run_logger", lambda: budget_ask.log)
+    asked_the_api: list[str] = []
+
+    async def failing_client(*, wait_for_input: Any, key: str) -> Any:
+        asked_the_api.append(key)
+        if fails_at is not None and int(key.split("-")[3]) >= fails_at:
+            raise error
+        return SimpleNamespace(choice="raise-cap", raise_cap_by_usd=1.0)
+
+    monkeypatch.setattr(prefect.flow_runs, "suspend_flow_run", failing_client)
+    budget = Budget(max_cost_usd=1.0)
+    options = SimpleNamespace(on_budget="ask", budget_switch_at=0.5, mode="direct")
+    summary = SimpleNamespace(budget_switches=[], total=0)
+    runner = SimpleNamespace(options=options, budget=budget, model="m", summary=summary,
+                             batch_id=None)  # fmt: skip
+    switch = on_budget.BudgetSwitch(runner)
+    messages = _Messages()
+    budget_ask.log.addHandler(messages)
+    try:
+        await switch.start()  # before any document: the run goes on
+    finally:
+        budget_ask.log.removeHandler(messages)
+    assert budget.max_cost_usd == pytest.approx(cap)
+    assert (switch.asked, switch.stopped, switch.armed) == (asked, None, True)
+    assert on_budget.spent_usd(budget) == pytest.approx(0.8)  # the cap still holds
+    assert asked_the_api == PAUSE_KEYS[: fails_at or len(PAUSE_KEYS)]  # none after a failure
+    unreadable = [m for m in messages.messages if "could not be read" in m]
+    if fails_at is None:
+        assert unreadable == []
+    else:
+        [said] = unreadable
+        assert f"question {fails_at}" in said and type(error).__name__ in said
+        assert API_SECRET not in said

@@ -12,7 +12,8 @@ MODEL = "openai/gpt-4o-mini"
 async def test_reservation_uses_the_batch_price() -> None:
     import asyncio
 
-    from eightflow.batch.waves import WaveRouter, _Call, _Line
+    from eightflow.batch.wave_lines import Call, Line
+    from eightflow.batch.waves import WaveRouter
     from eightflow.gateway import ModelGateway
     from eightflow.gateway.batches import batch_costs
     from eightflow.runtime.budget import Budget
@@ -21,7 +22,7 @@ async def test_reservation_uses_the_batch_price() -> None:
     router = WaveRouter(budget, workflow="w", run_key=None, ledger=object())
     request = {"model": MODEL, "messages": [{"role": "user", "content": "word " * 400}]}
     future = asyncio.get_running_loop().create_future()
-    line = _Line("c1", [_Call("c1", request, MODEL, "d", "s", "r", future)])
+    line = Line("c1", [Call("c1", request, MODEL, "d", "s", "r", future)])
     assert router._reserve(line)
     tokens = ModelGateway().count_tokens("word " * 400, MODEL)
     batch, online = batch_costs(MODEL, tokens, 0)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -183,3 +186,55 @@ def test_recorded_times_follow_the_graph(seed_run: Any) -> None:
     assert sentiment.group == entities.group == "parallel_analysis"
     for dep in (topics, sentiment, entities):
         assert dep.finished <= compilation.started
+
+
+# -- what a failed publish logs ----------------------------------------------------------------
+
+SHAPED_KEY = "sk-proj-" + "Q7xv9Lm2" * 6  # an OpenAI key by its shape alone
+ENV_KEY = "tok-" + "z8Kq4Rw1" * 5  # no known shape: caught as OPENAI_API_KEY's value
+
+
+class _Messages(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _failing(secret: str) -> Callable[..., Any]:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"401 from http://127.0.0.1:9/api: Authorization: Bearer {secret}")
+
+    return fail
+
+
+@pytest.mark.parametrize("secret", [SHAPED_KEY, ENV_KEY], ids=["shaped", "environment"])
+@pytest.mark.parametrize("where", ["publishing the artifacts", "reading the decisions"])
+async def test_a_failure_is_logged_without_the_secret_in_its_text(
+    monkeypatch: pytest.MonkeyPatch, where: str, secret: str
+) -> None:
+    from eightflow.compiler import artifacts
+
+    monkeypatch.setenv("OPENAI_API_KEY", ENV_KEY)
+    handler = _Messages()
+    logger = logging.getLogger("eightflow.artifacts")
+    monkeypatch.setattr(logger, "level", logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        if where == "publishing the artifacts":
+            monkeypatch.setattr(artifacts.FlowRunContext, "get", lambda: object())
+            monkeypatch.setattr(artifacts, "acreate_markdown_artifact", _failing(secret))
+            definition, result = SimpleNamespace(name="w"), SimpleNamespace(run_id="run-7")
+            await artifacts.publish_run(definition, result, extra={"note": "x"})  # type: ignore[arg-type]
+        else:
+            import eightflow.review.people as people
+
+            monkeypatch.setattr(people, "decisions_of_run", _failing(secret))
+            assert artifacts._people("run-7") == ""
+    finally:
+        logger.removeHandler(handler)
+    [message] = handler.messages
+    assert "run-7" in message and "401 from" in message and "[REDACTED]" in message
+    assert secret not in message and secret[-16:] not in message

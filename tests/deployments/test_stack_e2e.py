@@ -6,12 +6,10 @@ Marked e2e: it starts PostgreSQL, a Prefect server and workers, and takes a few 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -25,29 +23,14 @@ import httpx
 import pytest
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, log_in
-from tests.support.ports import free_port
 from tests.support.postgres import postgres_for_test
+from tests.support.stack import Door, isolated_env, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
 E2E_KEY = "sk-e2e-stack-" + "q" * 32
 pytestmark = pytest.mark.e2e
 WORKER_LABEL = "prefect.worker.name"
-
-
-def eightflow(
-    *args: str, env: dict[str, str], timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).with_name("eightflow")
-    return subprocess.run(
-        [str(exe), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 WORKERS = 3  # the batch-sharded coordinator takes one worker, each of the 2 shards another
@@ -62,63 +45,31 @@ def stack(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Iterato
 
     # One database per session: two e2e runs on one machine must not drop each other's.
     database_name = f"eightflow_e2e_{os.getpid()}"
-    home = tmp_path_factory.mktemp("stack-home")
-    port = free_port()
-    prefect_home = tmp_path_factory.mktemp("stack-prefect-home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        {
-            "EIGHTFLOW_HOME": str(home),
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "EIGHTFLOW_AUTO_SERVER": "0",
-            # A private Prefect profile: `stack up` writes the API URL and auth string there.
-            "PREFECT_HOME": str(prefect_home),
-            "PREFECT_PROFILES_PATH": str(prefect_home / "profiles.toml"),
-            "EIGHTFLOW_CONFIGURE_PROFILE": "1",
-            # A key the workers would leak if a run could point them elsewhere.
-            "OPENAI_API_KEY": E2E_KEY,
-        }
+    env = isolated_env(
+        tmp_path_factory.mktemp("stack"),
+        # A private Prefect profile: `stack up` writes the API URL and auth string there.
+        EIGHTFLOW_CONFIGURE_PROFILE="1",
+        # A key the workers would leak if a run could point them elsewhere.
+        OPENAI_API_KEY=E2E_KEY,
     )
-    for variable in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT", "EIGHTFLOW_ALLOWED_MODELS"):
-        env.pop(variable, None)
     # Whatever this starts it stops: the stack, the database, and PostgreSQL itself unless
     # the cluster was already running before the test.
     with postgres_for_test():
         database = ensure_postgres(database=database_name, fresh=True)
         try:
-            up = eightflow(
-                "stack", "up", "--port", str(port), "--workers", str(WORKERS),
-                "--postgres", database, env=env, timeout=600,
-            )  # fmt: skip
-            try:
-                assert up.returncode == 0, up.stdout + up.stderr
-                auth = (home / "prefect-auth").read_text().strip()
+            with running_stack(env, "--workers", str(WORKERS), "--postgres", database) as up:
                 yield {
-                    "auth": auth,
-                    "port": port,
-                    "url": f"http://127.0.0.1:{port}",
+                    "auth": up.admin_auth,
+                    "admin": Door(up.api, up.admin_auth),
+                    "port": up.port,
+                    "url": up.url,
                     "env": env,
-                    "api": f"http://127.0.0.1:{port}/api",
-                    "home": home,
+                    "api": up.api,
+                    "home": up.home,
                     "database": database_name,
                 }
-            finally:
-                down = eightflow("stack", "down", env=env, timeout=120)
-            assert down.returncode == 0, down.stdout + down.stderr
-            with socket.socket() as sock:
-                assert sock.connect_ex(("127.0.0.1", port)) != 0, "server port still listening"
         finally:
             drop_database(database_name)
-
-
-def headers(stack: dict[str, Any]) -> dict[str, str]:
-    """Basic auth with the stack's auth string, and a CSRF token (protection is on)."""
-    basic = {"Authorization": "Basic " + base64.b64encode(stack["auth"].encode()).decode()}
-    if "csrf" not in stack:
-        token = httpx.get(f"{stack['api']}/csrf-token?client=e2e", headers=basic, timeout=30)
-        token.raise_for_status()
-        stack["csrf"] = token.json()["token"]
-    return {**basic, "Prefect-Csrf-Token": stack["csrf"], "Prefect-Csrf-Client": "e2e"}
 
 
 def api(stack: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
@@ -128,7 +79,7 @@ def api(stack: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
 
 
 def request(stack: dict[str, Any], method: str, path: str, **kw: Any) -> httpx.Response:
-    return httpx.request(method, stack["api"] + path, timeout=30, headers=headers(stack), **kw)
+    return stack["admin"](method, path, **kw)
 
 
 def run_deployment(stack: dict[str, Any], name: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -22,11 +22,10 @@ from typing import Any
 
 import pytest
 
-from tests.deployments.test_stack_e2e import eightflow, request
 from tests.support import StubConfig, start_stub_process
 from tests.support.corpus import write_corpus
-from tests.support.ports import free_port
 from tests.support.process import StubProcess
+from tests.support.stack import Door, isolated_env, running_stack
 
 pytestmark = pytest.mark.e2e
 MODEL = "openai/gpt-4o-mini"
@@ -59,26 +58,15 @@ def sharded_stack(
     tmp_path_factory: pytest.TempPathFactory, stub: StubProcess
 ) -> Iterator[dict[str, Any]]:
     work = tmp_path_factory.mktemp("sharded-bounds")
-    home, prefect_home = work / "home", work / "prefect-home"
     write_corpus(work / "docs", DOCUMENTS)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EIGHTFLOW_"))}
-    env.update(
-        {
-            "EIGHTFLOW_HOME": str(home),
-            "EIGHTFLOW_AUTO_SERVER": "0",
-            "EIGHTFLOW_CONFIGURE_PROFILE": "0",
-            "PREFECT_HOME": str(prefect_home),
-            "PREFECT_PROFILES_PATH": str(prefect_home / "profiles.toml"),
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "LITELLM_OFFLINE_MODE": "true",
-            "OPENAI_API_KEY": "sk-e2e-bounds-" + "b" * 32,
-            "EIGHTFLOW_API_BASE": stub.api_base,
-            "EIGHTFLOW_ALLOWED_MODELS": MODEL,
-            "EIGHTFLOW_DATA_ROOTS": str(work),
-            "EIGHTFLOW_OUT_ROOT": str(work),
-            "EIGHTFLOW_MODEL_LIMITS": json.dumps({MODEL: {"rpm": 100000, "in_flight": 64}}),
-        }
+    env = isolated_env(
+        work,
+        OPENAI_API_KEY="sk-e2e-bounds-" + "b" * 32,
+        EIGHTFLOW_API_BASE=stub.api_base,
+        EIGHTFLOW_ALLOWED_MODELS=MODEL,
+        EIGHTFLOW_DATA_ROOTS=str(work),
+        EIGHTFLOW_OUT_ROOT=str(work),
+        EIGHTFLOW_MODEL_LIMITS=json.dumps({MODEL: {"rpm": 100000, "in_flight": 64}}),
     )
     with contextlib.ExitStack() as cleanup:
         database: list[str] = []
@@ -93,26 +81,14 @@ def sharded_stack(
             name = f"eightflow_bounds_{os.getpid()}"
             database = ["--postgres", ensure_postgres(database=name, fresh=True)]
             cleanup.callback(drop_database, name)
-        up = eightflow(
-            "stack", "up", "--port", str(port), "--workers", "3", *database, env=env, timeout=600
-        )
-        try:
-            assert up.returncode == 0, up.stdout + up.stderr
-            yield {
-                "auth": (home / "prefect-auth").read_text().strip(),
-                "api": f"http://127.0.0.1:{port}/api",
-                "work": work,
-                "up": up.stdout,
-            }
-        finally:
-            down = eightflow("stack", "down", env=env, timeout=120)
-            assert down.returncode == 0, down.stdout + down.stderr
+        with running_stack(env, "--workers", "3", *database) as up:
+            yield {"admin": Door(up.api, up.admin_auth), "work": work, "up": up.up.stdout}
 
 
 def _api(stack: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
     """``api``, asked again while a busy SQLite server answers 5xx."""
     for _ in range(30):
-        answer = request(stack, method, path, **kw)
+        answer = stack["admin"](method, path, **kw)
         if answer.status_code < 500:
             answer.raise_for_status()
             return answer.json() if answer.content else None
@@ -153,7 +129,7 @@ def _run(stack: dict[str, Any], name: str, **params: Any) -> dict[str, Any]:
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         time.sleep(2)
-        answer = request(stack, "GET", f"/flow_runs/{run['id']}")
+        answer = stack["admin"]("GET", f"/flow_runs/{run['id']}")
         if answer.status_code >= 500:
             continue
         answer.raise_for_status()

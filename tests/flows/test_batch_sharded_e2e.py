@@ -19,12 +19,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support import StubConfig, start_stub_process
 from tests.support.corpus import write_corpus
-from tests.support.ports import free_port
+from tests.support.stack import Door, isolated_env, running_stack
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,63 +33,29 @@ DOCS = 40
 STALL_S, DEADLINE_S = 8, 120
 
 
-def eightflow(
-    *args: str, env: dict[str, str], timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).with_name("eightflow")
-    return subprocess.run(
-        [str(exe), *args], env=env, cwd=ROOT, capture_output=True, text=True,
-        timeout=timeout, check=False,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, require: Callable[[bool, str], None]
 ) -> Iterator[dict[str, Any]]:
     work = tmp_path_factory.mktemp("sharded-e2e")
-    home, prefect_home = work / "home", work / "prefect-home"
-    prefect_home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        {
-            "EIGHTFLOW_HOME": str(home),
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "EIGHTFLOW_AUTO_SERVER": "0",
-            "PREFECT_HOME": str(prefect_home),
-            "PREFECT_PROFILES_PATH": str(prefect_home / "profiles.toml"),
-            "EIGHTFLOW_CONFIGURE_PROFILE": "0",
-            "OPENAI_API_KEY": "sk-e2e-sharded-" + "k" * 32,
-            "EIGHTFLOW_DATA_ROOTS": str(work),
-            "EIGHTFLOW_OUT_ROOT": str(work),
-            "EIGHTFLOW_ALLOWED_MODELS": "openai/gpt-4o-mini",
-        }
-    )
     write_corpus(work / "docs", DOCS)
-    port = free_port()
     # Slow enough answers that each shard is still running when its worker is killed.
     with start_stub_process(StubConfig(latency_ms=400)) as stub:
-        env["EIGHTFLOW_API_BASE"] = stub.api_base
-        up = eightflow("stack", "up", "--port", str(port), "--workers", str(WORKERS), env=env)
-        try:
-            require(up.returncode == 0, f"the stack did not start: {up.stdout}{up.stderr}")
-            auth = (home / "prefect-auth").read_text().strip()
-            yield {"work": work, "home": home, "env": env, "auth": auth,
-                   "api": f"http://127.0.0.1:{port}/api"}  # fmt: skip
-        finally:
-            down = eightflow("stack", "down", env=env, timeout=120)
-            assert down.returncode == 0, down.stdout + down.stderr
+        env = isolated_env(
+            work,
+            OPENAI_API_KEY="sk-e2e-sharded-" + "k" * 32,
+            EIGHTFLOW_DATA_ROOTS=str(work),
+            EIGHTFLOW_OUT_ROOT=str(work),
+            EIGHTFLOW_ALLOWED_MODELS="openai/gpt-4o-mini",
+            EIGHTFLOW_API_BASE=stub.api_base,
+        )
+        with running_stack(env, "--workers", str(WORKERS), check=require) as up:
+            yield {"work": work, "home": up.home, "env": up.client_env(),
+                   "admin": Door(up.api, up.admin_auth)}  # fmt: skip
 
 
 def api(stack: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
-    import base64
-
-    basic = {"Authorization": "Basic " + base64.b64encode(stack["auth"].encode()).decode()}
-    if "csrf" not in stack:
-        token = httpx.get(f"{stack['api']}/csrf-token?client=e2e", headers=basic, timeout=30)
-        stack["csrf"] = token.json()["token"]
-    headers = {**basic, "Prefect-Csrf-Token": stack["csrf"], "Prefect-Csrf-Client": "e2e"}
-    response = httpx.request(method, stack["api"] + path, timeout=30, headers=headers, **kw)
+    response = stack["admin"](method, path, **kw)
     response.raise_for_status()
     return response.json() if response.content else None
 
@@ -192,11 +157,9 @@ def test_a_killed_shard_is_named_and_the_coordinator_ends_with_the_rerun_command
     # The exact command from the message re-runs the lost shard alone, on a live worker.
     command = message.split("Re-run each alone: ", 1)[1].split(" ; ")[0]
     words = shlex.split(command)
-    env = {**stack["env"], "PREFECT_API_URL": stack["api"],
-           "PREFECT_API_AUTH_STRING": stack["auth"]}  # fmt: skip
     prefect = str(Path(sys.executable).with_name("prefect"))
     done = subprocess.run(
-        [prefect, *words[1:], "--watch", "--watch-timeout", "240"], env=env, cwd=ROOT,
+        [prefect, *words[1:], "--watch", "--watch-timeout", "240"], env=stack["env"], cwd=ROOT,
         capture_output=True, text=True, timeout=400, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -15,8 +15,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,9 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.security.test_runner_role import Door
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, log_in
-from tests.support.ports import free_port
+from tests.support.stack import Door, eightflow, isolated_env, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
@@ -43,60 +40,32 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 Require = Callable[[bool, str], None]
 
 
-def eightflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "eightflow.cli.main", *args]
-    return subprocess.run(
-        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
-    )
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    # Workers inherit EIGHTFLOW_*: a single run waits 3 s before it suspends.
     base = tmp_path_factory.mktemp("review-queue")
-    home, prefect_home = base / "home", base / "prefect-home"
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        {
-            "EIGHTFLOW_HOME": str(home),
-            "PREFECT_HOME": str(prefect_home),
-            "PREFECT_PROFILES_PATH": str(prefect_home / "profiles.toml"),
-            "EIGHTFLOW_AUTO_SERVER": "0",
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "LITELLM_OFFLINE_MODE": "true",
-            "PYTHONPATH": str(ROOT),
-            # Workers inherit EIGHTFLOW_*: a single run waits 3 s before it suspends.
-            "EIGHTFLOW_REVIEW_GRACE_S": "3",
-            "EIGHTFLOW_REVIEW_POLL_S": "1",
-        }
+    env = isolated_env(
+        base,
+        EIGHTFLOW_REVIEW_GRACE_S="3",
+        EIGHTFLOW_REVIEW_POLL_S="1",
+        PYTHONPATH=str(ROOT),
     )
-    for variable in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT", "EIGHTFLOW_ALLOWED_MODELS"):
-        env.pop(variable, None)
     work = OUTPUT / f"review-queue-e2e-{os.getpid()}"  # inside the stack's roots
-    up = eightflow("stack", "up", "--port", str(port), "--workers", "1", env=env)
-    assert up.returncode == 0, up.stdout + up.stderr
     try:
-        url = f"http://127.0.0.1:{port}"
-        admin_auth = (home / "prefect-auth").read_text().strip()
-        yield {
-            "url": url,
-            "home": home,
-            "work": work,
-            "shots": base,  # the browser's screenshots, for debugging (never docs/)
-            "runner_auth": (home / "runner-auth").read_text().strip(),
-            "runner": Door(f"{url}/api", (home / "runner-auth").read_text().strip()),
-            "admin": Door(f"{url}/api", admin_auth),
-            # The operator's shell: a batch run from the CLI against the stack.
-            "shell": {
-                **env,
-                "PREFECT_API_URL": f"{url}/api",
-                "PREFECT_API_AUTH_STRING": admin_auth,
-            },
-        }
+        with running_stack(env, "--workers", "1") as up:
+            yield {
+                "url": up.url,
+                "home": up.home,
+                "work": work,
+                "shots": base,  # the browser's screenshots, for debugging (never docs/)
+                "runner_auth": up.runner_auth,
+                "runner": Door(up.api, up.runner_auth),
+                "admin": Door(up.api, up.admin_auth),
+                # The operator's shell: a batch run from the CLI against the stack.
+                "shell": up.client_env(),
+            }
     finally:
-        down = eightflow("stack", "down", env=env)
         shutil.rmtree(work, ignore_errors=True)
-        assert down.returncode == 0, down.stdout + down.stderr
 
 
 def queue_runs(stack: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, log_in, pending_review
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
@@ -42,12 +42,6 @@ def other_label(label: str) -> str:
 
 PROPOSED = embedded_sentiment(FLAGGED)  # its confidence is below 0.6
 EDITED = other_label(PROPOSED["label"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,7 +3,10 @@ are read under the roots ``eightflow stack up`` set, not the worker's working di
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -83,3 +86,70 @@ def test_without_roots_a_relative_path_is_the_working_directorys(
     monkeypatch.delenv("EIGHTFLOW_DATA_ROOTS", raising=False)
     monkeypatch.chdir(PROJECT)
     assert check_readable("examples/sample.md") == PROJECT / "examples" / "sample.md"
+
+
+# -- "~" is the home, wherever a root or a path is read ---------------------------------------
+
+
+@pytest.fixture
+def me(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home (``$HOME``) with two folders of documents; the working directory elsewhere,
+    where a ``~`` left unexpanded would name a folder called ``~``."""
+    home = tmp_path / "me"
+    for folder, name in (("docs", "a.md"), ("other", "b.md")):
+        (home / folder).mkdir(parents=True)
+        (home / folder / name).write_text("# A note\n\nThe harbour opens at nine.\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("EIGHTFLOW_HOME", str(tmp_path / "eightflow-home"))
+    for name in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return Path(os.path.realpath(home))
+
+
+def _loaded(path: str) -> Path:
+    from eightflow_app.tasks.loading import load_document
+
+    return Path(load_document(path).path)
+
+
+def _walked(folder: str) -> Path:
+    from eightflow_app.tasks.loading import iter_document_paths
+
+    return next(iter(iter_document_paths(folder))).parent
+
+
+@pytest.mark.parametrize(
+    ("roots", "resolve", "given", "expected"),
+    [
+        ({}, check_readable, "~/docs/a.md", "docs/a.md"),
+        ({"EIGHTFLOW_DATA_ROOTS": "~/docs"}, check_readable, "~/docs/a.md", "docs/a.md"),
+        ({"EIGHTFLOW_DATA_ROOTS": "~/docs"}, check_readable, "a.md", "docs/a.md"),
+        ({"EIGHTFLOW_DATA_ROOTS": "~/docs"}, check_readable, "~/other/b.md", PathRootError),
+        ({"EIGHTFLOW_DATA_ROOTS": "/nowhere,~/other"}, check_readable, "~/other/b.md",
+         "other/b.md"),
+        ({}, check_output_dir, "~/out", "out"),
+        ({"EIGHTFLOW_OUT_ROOT": "~/out"}, check_output_dir, "~/out/run-1", "out/run-1"),
+        ({"EIGHTFLOW_OUT_ROOT": "~/out"}, check_output_dir, "run-1", "out/run-1"),
+        ({"EIGHTFLOW_OUT_ROOT": "~/out"}, check_output_dir, "~/other", PathRootError),
+        ({}, _loaded, "~/docs/a.md", "docs/a.md"),
+        ({"EIGHTFLOW_DATA_ROOTS": "~/docs"}, _loaded, "~/docs/a.md", "docs/a.md"),
+        ({}, _walked, "~/docs", "docs"),
+    ],
+)  # fmt: skip
+def test_a_tilde_is_the_home_wherever_a_path_is_resolved(
+    me: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    roots: dict[str, str],
+    resolve: Callable[[str], Path],
+    given: str,
+    expected: str | type[Exception],
+) -> None:
+    for name, value in roots.items():
+        monkeypatch.setenv(name, value)
+    if isinstance(expected, str):
+        assert Path(os.path.realpath(resolve(given))) == me / expected
+    else:
+        with pytest.raises(expected, match=re.escape(str(me))):  # names the expanded root
+            resolve(given)
+    assert not Path("~").exists()

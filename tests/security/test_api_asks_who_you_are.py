@@ -8,7 +8,6 @@ Starts a real Prefect server on a free port (e2e: ~20 s).
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -27,14 +26,10 @@ from eightflow.server.auth import (
     client_env,
 )
 from eightflow.server.local import LocalServer, prefect_executable
+from tests.support.ports import free_port
+from tests.support.stack import private_homes_here
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _mode(path: Path) -> int:
@@ -43,26 +38,14 @@ def _mode(path: Path) -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    base = tmp_path_factory.mktemp("auth")
-    home, prefect_home = base / "home", base / "prefect-home"
-    saved = dict(os.environ)
-    os.environ.update(
-        {
-            "EIGHTFLOW_HOME": str(home),
-            "PREFECT_HOME": str(prefect_home),
-            "PREFECT_PROFILES_PATH": str(prefect_home / "profiles.toml"),
-        }
-    )
-    for name in ("PREFECT_SERVER_API_AUTH_STRING", "EIGHTFLOW_SERVER_AUTH", "PREFECT_API_URL"):
-        os.environ.pop(name, None)
-    local = LocalServer(home=home, port=_free_port(), name="auth-test")
-    try:
-        local.start(timeout=180)
-        yield {"server": local, "home": home, "prefect_home": prefect_home}
-    finally:
-        local.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+    with private_homes_here(tmp_path_factory.mktemp("auth")) as homes:
+        home, prefect_home = Path(homes["EIGHTFLOW_HOME"]), Path(homes["PREFECT_HOME"])
+        local = LocalServer(home=home, port=free_port(), name="auth-test")
+        try:
+            local.start(timeout=180)
+            yield {"server": local, "home": home, "prefect_home": prefect_home}
+        finally:
+            local.stop()
 
 
 def test_an_unauthenticated_request_gets_401(server: dict[str, Any]) -> None:

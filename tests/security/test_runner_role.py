@@ -11,25 +11,20 @@ teardown.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
-import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support.ports import free_port
+from tests.support.stack import Door, isolated_env, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
@@ -37,39 +32,6 @@ KEY_CANARY = "sk-runner-role-canary-" + "k" * 32  # the operator's provider key
 BLOCK_CANARY = "old-secret-block-canary-" + "b" * 24  # a key an older stack left in a block
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 Require = Callable[[bool, str], None]
-
-
-def eightflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "eightflow.cli.main", *args]
-    return subprocess.run(
-        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
-    )
-
-
-class Door:
-    """Raw HTTP to the front door as one role, with Prefect's CSRF headers."""
-
-    def __init__(self, api: str, credential: str) -> None:
-        self.api = api
-        self.auth = {"Authorization": "Basic " + base64.b64encode(credential.encode()).decode()}
-        self.csrf: dict[str, str] = {}
-        self.client = uuid.uuid4().hex  # Prefect keeps one CSRF token per client id
-
-    def __call__(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        if not self.csrf:
-            got = httpx.get(
-                f"{self.api}/csrf-token?client={self.client}", headers=self.auth, timeout=60
-            )
-            got.raise_for_status()
-            token = got.json()["token"]
-            self.csrf = {"Prefect-Csrf-Token": token, "Prefect-Csrf-Client": self.client}
-        headers = {**self.auth, **self.csrf}
-        return httpx.request(method, self.api + path, headers=headers, timeout=60, **kw)
-
-    def ok(self, method: str, path: str, **kw: Any) -> Any:
-        response = self(method, path, **kw)
-        assert response.is_success, (method, path, response.status_code, response.text)
-        return response.json() if response.content else None
 
 
 PARAMETERS = {
@@ -82,29 +44,11 @@ PARAMETERS = {
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    base = tmp_path_factory.mktemp("runner-role")
-    home, prefect_home = base / "home", base / "prefect-home"
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        {
-            "EIGHTFLOW_HOME": str(home),
-            "PREFECT_HOME": str(prefect_home),
-            "PREFECT_PROFILES_PATH": str(prefect_home / "profiles.toml"),
-            "EIGHTFLOW_AUTO_SERVER": "0",
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "LITELLM_OFFLINE_MODE": "true",
-            "PYTHONPATH": str(ROOT),
-            "OPENAI_API_KEY": KEY_CANARY,
-        }
+    env = isolated_env(
+        tmp_path_factory.mktemp("runner-role"), OPENAI_API_KEY=KEY_CANARY, PYTHONPATH=str(ROOT)
     )
-    up = eightflow("stack", "up", "--port", str(port), "--workers", "0", "--no-deploy", env=env)
-    assert up.returncode == 0, up.stdout + up.stderr
-    try:
-        url = f"http://127.0.0.1:{port}"
-        admin_auth = (home / "prefect-auth").read_text().strip()
-        runner_auth = (home / "runner-auth").read_text().strip()
-        admin = Door(f"{url}/api", admin_auth)
+    with running_stack(env, "--workers", "0", "--no-deploy") as up:
+        admin = Door(up.api, up.admin_auth)
         flow = admin.ok("POST", "/flows/", json={"name": "runner-role-probe"})
         deployment = admin.ok(
             "POST",
@@ -128,26 +72,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                   "block_schema_id": schema["id"], "data": {"value": BLOCK_CANARY}},
         )  # fmt: skip
         yield {
-            "url": url,
-            "api": f"{url}/api",
-            "port": port,
-            "home": home,
+            "url": up.url,
+            "api": up.api,
+            "port": up.port,
+            "home": up.home,
             "env": env,
-            "up": up.stdout,
-            "admin_auth": admin_auth,
-            "runner_auth": runner_auth,
+            "up": up.up.stdout,
+            "admin_auth": up.admin_auth,
+            "runner_auth": up.runner_auth,
             "admin": admin,
-            "runner": Door(f"{url}/api", runner_auth),
+            "runner": Door(up.api, up.runner_auth),
             "deployment": deployment,
             "run": run,
         }
-    finally:
-        down = eightflow("stack", "down", env=env)
-        assert down.returncode == 0, down.stdout + down.stderr
-        state_gone = not (home / "stack.json").exists()
-        with socket.socket() as sock:
-            assert sock.connect_ex(("127.0.0.1", port)) != 0, "front door still listening"
-        assert state_gone
 
 
 def test_stack_up_writes_a_private_runner_credential(stack: dict[str, Any]) -> None:

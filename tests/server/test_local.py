@@ -23,6 +23,7 @@ import pytest
 
 from eightflow.server.auth import auth_headers
 from eightflow.server.local import LocalServer
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -46,12 +47,6 @@ SCRIPT = textwrap.dedent(
                       "ui_url": result.ui_url, "loud": result.outputs["loud"]}))
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_open(port: int) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,17 +22,12 @@ from typing import Any
 import pytest
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, log_in, pending_review
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGGED = ROOT / "examples" / "documents" / "kestrel-remote-work-faq.md"
 MERMAID = "svg[id^=mermaid], .mermaid svg, svg[aria-roledescription]"
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

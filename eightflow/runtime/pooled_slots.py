@@ -1,0 +1,108 @@
+"""A gate of the call limiter on a shared concurrency limit: leased slots, pooled.
+
+Leasing a slot of a global concurrency limit (:mod:`eightflow.runtime.global_limits`) is a
+round trip to the Prefect server; a batch makes thousands of calls. :class:`PooledSlots`
+keeps the slots it leased in this process between calls, so the bound holds across
+workers while the server sees a few round trips per slot, not two per call. Used by a
+sharded batch's calls in flight (``eightflow.batch.shared_bounds``) and a model's
+(``eightflow.runtime.model_limits``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from eightflow.runtime.global_limits import LimitStore
+
+
+class PooledSlots:
+    """A gate of the call limiter: a leased slot of a shared concurrency limit per call.
+
+    Slots are kept in this process between calls rather than leased per call: a call that
+    ends hands its slot to the next call here, and only a slot idle for ``IDLE_S``, or
+    held for ``HOLD_S`` (so other shards get their turn and no lease nears its expiry), goes
+    back to the server (in the background). Calls in flight never exceed the slots leased,
+    so the bound holds; the server sees two round trips per slot every ``HOLD_S`` instead of
+    two per call.
+    One waiter per process polls the server at a time.
+    """
+
+    HOLD_S = 30.0
+    LEASE_S = 300.0  # a dead worker's slot comes back after this long
+    IDLE_S = 0.05
+
+    def __init__(self, name: str, store: LimitStore) -> None:
+        self.name = name
+        self.store = store
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._free: list[tuple[Any, float, float]] = []  # (lease, leased at, idle since)
+        self._full = False  # the last lease was refused: poll one at a time
+        self._turn = asyncio.Lock()
+        self._returned = asyncio.Event()
+        self.leases = 0  # round trips that leased a slot (for reports and tests)
+        self._sweeping: asyncio.Future[None] | None = None
+        self._releasing: set[asyncio.Future[None]] = set()
+
+    def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (a new run): new primitives
+            self._loop, self._free, self._full = loop, [], False
+            self._turn, self._returned = asyncio.Lock(), asyncio.Event()
+
+    async def enter(self, tokens: int) -> Any:
+        self._bind()
+        delay = 0.02
+        while True:
+            if self._free:
+                lease, leased_at, _ = self._free.pop()
+                return lease, leased_at
+            if not self._full:
+                lease = await self._lease()
+            else:  # the batch was full a moment ago: one poller at a time
+                async with self._turn:
+                    lease = None if self._free else await self._lease()
+            self._full = lease is None
+            if lease is not None:
+                return lease, time.monotonic()
+            if self._free:
+                continue
+            self._returned.clear()  # the batch is full: a slot coming back here, or a poll
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._returned.wait(), delay)
+            delay = min(delay * 2, 0.25)
+
+    async def _lease(self) -> Any:
+        lease = await self.store.lease([self.name], 1, self.LEASE_S, wait=False)
+        self.leases += lease is not None
+        return lease
+
+    async def exit(self, held: Any, used: int | None) -> None:
+        lease, leased_at = held
+        now = time.monotonic()
+        if now - leased_at > self.HOLD_S:  # its turn is over: back to the batch, off this call
+            task = asyncio.ensure_future(self._release(lease))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+            return
+        self._free.append((lease, leased_at, now))
+        self._returned.set()
+        asyncio.get_running_loop().call_later(self.IDLE_S * 2, self._sweep_soon)
+
+    def _sweep_soon(self) -> None:
+        if self._free and (self._sweeping is None or self._sweeping.done()):
+            self._sweeping = asyncio.ensure_future(self.sweep(self.IDLE_S))
+
+    async def sweep(self, idle_s: float = 0.0) -> None:
+        """Give back the slots idle for ``idle_s`` (all of them with 0: the run's end)."""
+        now = time.monotonic()
+        idle = [slot for slot in self._free if now - slot[2] >= idle_s]
+        self._free = [slot for slot in self._free if slot not in idle]
+        pending = [*self._releasing] if not idle_s else []
+        await asyncio.gather(*(self._release(lease) for lease, _, _ in idle), *pending)
+
+    async def _release(self, lease: Any) -> None:
+        with contextlib.suppress(Exception):  # else its lease runs out by itself
+            await self.store.release(lease)
