@@ -21,6 +21,7 @@ import litellm
 from pydantic import BaseModel, ValidationError
 
 from eightflow.errors import BudgetExceeded, ModelError, ModelOutputError, ModelTemporaryError
+from eightflow.gateway import unlogged
 from eightflow.gateway.answers import clean_answer
 from eightflow.gateway.batches import active_router
 from eightflow.gateway.embedded import ensure_local_provider
@@ -235,7 +236,7 @@ class ModelGateway:
             request["model"] = f"replay/{model}"
             request.pop("api_base", None)
             request.pop("api_key", None)
-            return await litellm.acompletion(**request), request["model"]
+            return await unlogged.acompletion(**request), request["model"]
         router = active_router.get()
         if router is not None:  # --mode batch-api: the call waits for its wave's batch
             routed = await router.route(request, model)
@@ -249,7 +250,7 @@ class ModelGateway:
             if run is not None:
                 run.model_calls += 1
             try:
-                response = await litellm.acompletion(**request)
+                response = await unlogged.acompletion(**request)
             except Exception as exc:
                 if getattr(exc, "status_code", None) == 429:
                     limiter.rate_limited()
