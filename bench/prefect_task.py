@@ -42,15 +42,19 @@ async def body(document: str) -> list[str]:
 def variants() -> dict[str, Any]:
     from prefect import task
 
-    from eightflow.compiler.task_events import skip_instant_pending
+    from eightflow.compiler.task_events import send_fewer_events
     from eightflow.compiler.task_options import step_task_options
     from eightflow.definition import RetryPolicy
+    from eightflow.settings import get_settings
 
     options = step_task_options(RetryPolicy.exponential(max_attempts=3), "document")
     return {
         "plain": body,
         "task": task(body, name="document"),
-        "eightflow": skip_instant_pending(task(body, **options, task_run_name="{document}")),
+        "eightflow": send_fewer_events(
+            task(body, **options, task_run_name="{document}"),
+            running_after_s=get_settings().running_event_after_s,
+        ),
     }
 
 

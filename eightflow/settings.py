@@ -143,6 +143,13 @@ class Settings(BaseSettings):
         description="EIGHTFLOW_SERVER_NICE: CPU priority (nice) of the local Prefect server "
         "eightflow starts; above 0 the server's bookkeeping yields to the runs on a busy machine.",
     )
+    running_event_after_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="EIGHTFLOW_RUNNING_EVENT_AFTER_S: a batch document's task run reports "
+        "Running to the Prefect server only once it has run this long; one that ends sooner "
+        "sends one event, its final state with its times (0: at once, as Prefect does).",
+    )
     worker_start: Literal["fork", "spawn"] | None = Field(
         default=None,
         description="EIGHTFLOW_WORKER_START: how batch worker processes start; empty: fork "

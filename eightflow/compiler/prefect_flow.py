@@ -24,12 +24,13 @@ from prefect import Flow, flow, task
 from prefect.context import TaskRunContext
 from prefect.states import Failed, State
 
-from eightflow.compiler.task_events import skip_instant_pending
+from eightflow.compiler.task_events import send_fewer_events
 from eightflow.compiler.task_options import step_task_options
 from eightflow.definition import WorkflowDefinition
 from eightflow.errors import StepFailed, StepTimeout, WorkflowError
 from eightflow.runtime.executor import StepExecutor
 from eightflow.safety.sanitize import sanitize_text
+from eightflow.settings import get_settings
 
 # Options are assembled as dicts in one place (task_options); Prefect's overloads cannot
 # type-check ``**options``, so the factories are used untyped here.
@@ -119,9 +120,11 @@ class CompiledWorkflow:
                 return Failed(message=sanitize_text(message, limit=500))
             return list(executor.outputs)
 
-        # Created and started at once: no event for its instant Pending (task_events).
-        self.document_task = skip_instant_pending(
-            _task(_document_body, **options, task_run_name="{document}")
+        # Created and started at once: no event for its instant Pending, and a document
+        # that ends within running_event_after_s sends only its final state (task_events).
+        self.document_task = send_fewer_events(
+            _task(_document_body, **options, task_run_name="{document}"),
+            running_after_s=get_settings().running_event_after_s,
         )
 
     async def run_steps(self, executor: StepExecutor) -> Orchestration:

@@ -534,8 +534,9 @@ async def _task_runs(flow_run_id: UUID, expected: int, timeout: float = 20.0) ->
 
 
 async def test_step_granularity_gives_the_same_results(
-    home: Path, tmp_path: Path, stub: StubProcess
+    home: Path, tmp_path: Path, stub: StubProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("EIGHTFLOW_RUNNING_EVENT_AFTER_S", "600")  # no document outlasts it
     docs = tmp_path / "docs"
     names = [p.name for p in write_corpus(docs, 3)]
     options = {"model": MODEL, "api_base": stub.api_base}
@@ -562,3 +563,14 @@ async def test_step_granularity_gives_the_same_results(
 
     doc_runs = await _task_runs(by_document.state_details.flow_run_id, 3)
     assert sorted(t.name for t in doc_runs) == names
+    # Every document is a task run with its state and times, from one event: a document
+    # that ends within EIGHTFLOW_RUNNING_EVENT_AFTER_S sends only its final state.
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        for run in doc_runs:
+            assert run.state.is_completed() and run.run_count == 1
+            assert run.start_time is not None and run.end_time is not None
+            assert run.start_time <= run.end_time
+            states = await client.read_task_run_states(run.id)
+            assert [s.name for s in states] == ["Completed"]

@@ -67,14 +67,22 @@ def test_servers_eightflow_starts_have_telemetry_off_and_their_own_prefect_home(
     assert "PREFECT_API_URL" not in env
 
 
-def test_servers_eightflow_starts_batch_task_run_writes_unless_the_operator_says(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("service", "prefect_default", "flush_s"),
+    [("TASK_RUN_RECORDER", 1, "1"), ("EVENT_PERSISTER", 20, "2")],
+)
+def test_servers_eightflow_starts_batch_their_writes_unless_the_operator_says(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    service: str,
+    prefect_default: int,
+    flush_s: str,
 ) -> None:
-    name = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"
+    name = f"PREFECT_SERVER_SERVICES_{service}_BATCH_SIZE"
     monkeypatch.delenv(name, raising=False)
     env = LocalServer(home=tmp_path, port=4399).server_env()
-    assert int(env[name]) > 1
-    assert env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"] == "1"
+    assert int(env[name]) > prefect_default
+    assert env[f"PREFECT_SERVER_SERVICES_{service}_FLUSH_INTERVAL"] == flush_s
     monkeypatch.setenv(name, "7")
     assert LocalServer(home=tmp_path, port=4399).server_env()[name] == "7"
 
