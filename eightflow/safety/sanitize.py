@@ -233,15 +233,44 @@ def excerpt(value: Any, limit: int = 300) -> str:
     whitespace), so no secret is cut into a fragment that its pattern no longer matches
     and that then survives into the excerpt.
     """
+    size = limit + _MARGIN
     if isinstance(value, str):
-        text = _collapsed_prefix(value, limit + _MARGIN)
+        text = _collapsed_prefix(value, size)
     elif isinstance(value, Mapping):
-        # Cut each value before joining: contexts hold whole documents.
-        text = ", ".join(f"{k}={_short_repr(v, limit + _MARGIN)}" for k, v in value.items())
-        text = _collapsed_prefix(text, limit + _MARGIN)
+        # Cut each value before joining (contexts hold whole documents), and stop once
+        # the text is long enough: what follows would be cut off anyway.
+        parts: list[str] = []
+        length = 0
+        for k, v in value.items():
+            parts.append(f"{k}={_short_repr(v, size)}")
+            length += len(parts[-1]) + 2
+            if length >= size and len(_collapsed_prefix(", ".join(parts), size)) >= size:
+                break  # (collapsing whitespace may have made it shorter: checked)
+        text = _collapsed_prefix(", ".join(parts), size)
     else:
-        text = _collapsed_prefix(_short_repr(value, limit + _MARGIN), limit + _MARGIN)
-    return sanitize_text(text, limit=limit)
+        text = _collapsed_prefix(_short_repr(value, size), size)
+    return _sanitized_excerpt(text, limit)
+
+
+_EXCERPTS: dict[tuple[Any, ...], str] = {}
+_EXCERPTS_MAX = 512
+
+
+def _sanitized_excerpt(text: str, limit: int) -> str:
+    """``sanitize_text(text, limit=limit)``, remembered: a document's steps start their
+    input excerpts with the same document prefix, so most excerpts repeat. The key holds
+    everything the result depends on (the secrets known now, PII redaction), so a key set
+    or rotated mid-run is redacted at once."""
+    known = known_secrets()
+    redact_pii = get_settings().redact_pii
+    key = (text, limit, tuple(known), redact_pii)
+    found = _EXCERPTS.get(key)
+    if found is None:
+        found = sanitize_text(text, limit=limit, redact_pii=redact_pii, known=known)
+        if len(_EXCERPTS) >= _EXCERPTS_MAX:
+            _EXCERPTS.clear()
+        _EXCERPTS[key] = found
+    return found
 
 
 def _collapsed_prefix(text: str, size: int) -> str:

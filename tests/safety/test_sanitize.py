@@ -203,3 +203,22 @@ def test_excerpt_of_a_model_names_its_fields_cuts_each_and_redacts() -> None:
     out = excerpt({"document": big}, limit=300)
     assert out.startswith("document=Doc(id='a.txt', text='") and OPENAI not in out
     assert REDACTED in out and len(out) <= 300 + len("… [9999 more chars]")
+
+
+def test_a_remembered_excerpt_redacts_a_key_set_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Excerpts are remembered (a document's steps repeat them); a secret that becomes
+    known later is redacted in the very same text at once."""
+    secret = "zq9" + "x" * 30
+    text = f"document=the key is {secret}"
+    assert secret in excerpt(text) and secret in excerpt(text)  # the second from memory
+    monkeypatch.setenv("SOME_API_KEY", secret)
+    assert secret not in excerpt(text)
+
+
+def test_an_excerpt_of_many_values_stops_once_it_is_long_enough() -> None:
+    class Costly:
+        def __repr__(self) -> str:
+            raise AssertionError("rendered although the excerpt was already full")
+
+    out = excerpt({"document": "w " * 5_000, "later": Costly()}, limit=100)
+    assert out.startswith("document='w w") and "later" not in out
