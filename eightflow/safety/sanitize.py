@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -252,25 +253,23 @@ def excerpt(value: Any, limit: int = 300) -> str:
     return _sanitized_excerpt(text, limit)
 
 
-_EXCERPTS: dict[tuple[Any, ...], str] = {}
-_EXCERPTS_MAX = 512
+_EXCERPTS: Any = None  # a SanitizeMemo, made on first use (it imports this module)
+_EXCERPTS_LOCK = threading.Lock()
 
 
 def _sanitized_excerpt(text: str, limit: int) -> str:
     """``sanitize_text(text, limit=limit)``, remembered: a document's steps start their
-    input excerpts with the same document prefix, so most excerpts repeat. The key holds
-    everything the result depends on (the secrets known now, PII redaction), so a key set
-    or rotated mid-run is redacted at once."""
-    known = known_secrets()
-    redact_pii = get_settings().redact_pii
-    key = (text, limit, tuple(known), redact_pii)
-    found = _EXCERPTS.get(key)
-    if found is None:
-        found = sanitize_text(text, limit=limit, redact_pii=redact_pii, known=known)
-        if len(_EXCERPTS) >= _EXCERPTS_MAX:
-            _EXCERPTS.clear()
-        _EXCERPTS[key] = found
-    return found
+    input excerpts with the same document prefix, so most excerpts repeat. The memo
+    forgets everything when a secret, a registered value or the PII setting changes, so a
+    key set or rotated mid-run is redacted at once."""
+    global _EXCERPTS
+    from eightflow.safety.sanitize_memo import SanitizeMemo
+
+    with _EXCERPTS_LOCK:  # steps run in threads too: one refresh-and-read at a time
+        if _EXCERPTS is None:
+            _EXCERPTS = SanitizeMemo(max_len=8 * _MARGIN, max_entries=512)
+        _EXCERPTS.refresh()
+        return str(_EXCERPTS.text(text, limit))
 
 
 def _collapsed_prefix(text: str, size: int) -> str:
