@@ -228,8 +228,16 @@ def user_path(path: Path | str) -> Path:
     The one way eightflow reads a root, a home or a user's path: no shell expands the
     ``~`` of a Run form's parameter, of ``--out=~/x`` or of ``EIGHTFLOW_DATA_ROOTS=~/docs``,
     and a ``~`` left as it is names a folder called ``~`` under the working directory.
+    A ``~user`` that names no user is refused by name (a ``ValueError``, so a Run form's
+    field says so), never Python's bare ``RuntimeError``.
     """
-    return Path(path).expanduser()
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        from eightflow.errors import DocumentError
+
+        user = str(path).split("/", 1)[0]
+        raise DocumentError(f"{user} names no user on this machine", path=str(path)) from None
 
 
 def private_dir(path: Path) -> Path:

@@ -152,6 +152,7 @@ class RunPipeline:
 
         result = await held_result()
         if result is not None:
+            _retype_reviewed(result, self.workflow.definition)
             run.run_id, run.cache_hits, run.model_calls = (
                 result.run_id,
                 result.cache_hits,
@@ -178,6 +179,22 @@ class RunPipeline:
     def target_breaches(self) -> list[dict[str, Any]]:
         """The breaches found when the session closed (a batch's)."""
         return [b for s in self.sinks if isinstance(s, TargetSink) for b in s.breaches]
+
+
+def _retype_reviewed(result: WorkflowResult, definition: WorkflowDefinition) -> None:
+    """A kept result's outputs come back as JSON data: the ones review rules judge are
+    made their schema's objects again, as the steps returned them, so the rules (a
+    criterion reading attributes) see on the restart what they saw before it."""
+    import contextlib
+
+    from pydantic import ValidationError
+
+    for rule in definition.review:
+        value = result.outputs.get(rule.output)
+        if rule.output_schema is not None and isinstance(value, dict):
+            # Sanitized into something its schema refuses: judged as data, as it is.
+            with contextlib.suppress(ValidationError):
+                result.outputs[rule.output] = rule.output_schema.model_validate(value)
 
 
 def normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

@@ -30,6 +30,7 @@ from eightflow.errors import WorkflowError
 from eightflow.evaluation.entity_cell import encode_entity_pairs
 from eightflow.review.store import decode_row
 from eightflow.safety.sanitize import sanitize_text
+from eightflow.settings import user_path
 from eightflow.store.ledger import Ledger, default_ledger
 
 #: The evaluation kind of each reviewed output: its CSV columns and the expected cell.
@@ -98,9 +99,10 @@ def export_labelled(
         raise WorkflowError("export_labelled needs a workflow loader (eightflow.registry)")
     if kind not in KIND_COLUMNS:
         raise WorkflowError(f"unknown kind '{kind}'; one of: {', '.join(KIND_COLUMNS)}")
-    if not force and os.path.lexists(Path(out).expanduser()):
+    target = _target(out)  # where the write goes, resolved once for the check and the write
+    if not force and os.path.lexists(target):
         raise WorkflowError(_exists(out))  # said before any document is read
-    folder = Path(os.path.realpath(Path(results_dir).expanduser()))
+    folder = Path(os.path.realpath(user_path(results_dir)))
     if not (folder / "results.csv").is_file():
         raise WorkflowError(f"{results_dir}: no results.csv there (not a batch's results folder)")
     ledger = ledger or default_ledger()
@@ -125,7 +127,7 @@ def export_labelled(
                 else ""
             )
         )
-    _write(Path(out).expanduser(), KIND_COLUMNS[kind], found, force=force)
+    _write(target, KIND_COLUMNS[kind], found, force=force)
     summary.written = len(found)
     return summary
 
@@ -161,6 +163,17 @@ def _document_text(
 
 def _exists(out: Path | str) -> str:
     return f"{out}: already exists; pass --force to replace it"
+
+
+def _target(out: str | Path) -> Path:
+    """The export's file: its folder checked against the output root (and made) before
+    anything is written, the same path for the exists-check and the write."""
+    from eightflow.safety.path_roots import check_output_dir
+
+    wanted = user_path(out)
+    folder = check_output_dir(wanted.parent)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / wanted.name
 
 
 def _write(

@@ -217,7 +217,7 @@ async def _ask(
     suspendable, fired = _suspendable()
     if suspendable and key in fired:  # the run after the form's submission (or the timeout)
         answer = await asuspend_flow_run(wait_for_input=form, key=key)
-        if await timeouts.was_timed_out(request.review_id):
+        if await timeouts.was_timed_out(request.review_id, answer.model_dump()):
             return _on_timeout(rule)
         await _quietly(timeouts.drop_timeout_run(request.review_id), "its timeout run")
         return _answer(answer, rule, request)
@@ -257,18 +257,20 @@ async def _suspend(
 
     log = get_run_logger()
     await hold(WorkflowResult.model_validate(snapshot))
-    enforced = None
+    enforced, why = None, f"no {timeouts.TIMEOUT_DEPLOYMENT} deployment here"
     if request.flow_run_id:
-        enforced = await _quietly(
-            timeouts.schedule_timeout(request.flow_run_id, request.review_id, left_s),
-            "scheduling its timeout",
-        )
+        try:
+            enforced = await timeouts.schedule_timeout(
+                request.flow_run_id, request.review_id, left_s
+            )
+        except Exception as exc:  # the API refused or is away: the review itself holds
+            why = f"its deadline could not be scheduled ({sanitize_text(str(exc), limit=300)})"
     if enforced is None:
         log.warning(
-            "review %s: no %s deployment here; if nobody answers within %d s, Prefect fails "
-            "this run and the review stays pending (`eightflow review decide`)",
+            "review %s: %s; if nobody answers within %d s, Prefect fails this run and the "
+            "review stays pending (`eightflow review decide`)",
             request.review_id,
-            timeouts.TIMEOUT_DEPLOYMENT,
+            why,
             left_s,
         )
     log.info(

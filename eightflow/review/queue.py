@@ -17,6 +17,7 @@ builds again after its resumption is the one the reviewer filled in.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -25,7 +26,12 @@ from pydantic import BaseModel, Field, create_model
 from eightflow.definition.review import ReviewEditError, ReviewRule
 from eightflow.errors import WorkflowError
 from eightflow.review.decide import WorkflowLoader, decide, rule_of
-from eightflow.review.queue_runs import QUEUE_DEPLOYMENT, decided_by, pending_page
+from eightflow.review.queue_runs import (
+    QUEUE_DEPLOYMENT,
+    decided_by,
+    pending_page,
+    start_queue_run,
+)
 from eightflow.review.render import queue_item_markdown, queue_markdown
 from eightflow.review.requests import run_page
 from eightflow.review.store import get_review
@@ -187,36 +193,26 @@ async def start_review_queue(batch_id: str | None) -> str | None:
     """A ``review-queue`` run for the batch's first page of pending reviews; its id, or
     None when nothing is pending or the deployment is not there (a batch run outside
     ``eightflow stack``: the shell path still decides)."""
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
-
     if batch_id is None:
         return None
-    page = pending_page(batch_id)
-    if not page:
+    waiting = len(pending_page(batch_id, size=10_000))
+    if not waiting:
         return None
-    try:
-        run = await run_deployment(  # type: ignore[misc]
-            QUEUE_DEPLOYMENT,
-            parameters={"batch_id": batch_id, "review_ids": [r["review_id"] for r in page]},
-            timeout=0,
-            as_subflow=False,  # a subflow cannot suspend
-            tags=["eightflow", "review"],
-        )
-    except ObjectNotFound:
+    run_id = await asyncio.to_thread(start_queue_run, batch_id)
+    if run_id is None:
         _log().info(
             "no %s deployment here (eightflow stack up deploys it): decide the %d pending "
             "reviews with `eightflow review decide`",
             QUEUE_DEPLOYMENT,
-            len(page),
+            waiting,
         )
         return None
     _log().info(
         "%d reviews wait in the review queue: %s (press Resume)",
-        len(pending_page(batch_id, size=10_000)),
-        run_page(str(run.id)) or run.id,
+        waiting,
+        run_page(run_id) or run_id,
     )
-    return str(run.id)
+    return run_id
 
 
 def _log() -> Any:

@@ -52,18 +52,26 @@ def decided_by(row: dict[str, Any]) -> str:
 
 
 def start_queue_run(batch_id: str) -> str | None:
-    """A new suspended-to-be queue run for the batch's next page; None if nothing is
-    pending. Synchronous: the queue flow and ``decide`` call it outside an event loop."""
+    """A new suspended-to-be queue run for the batch's next page: the one way a queue run
+    starts (a batch's end, a submitted form, ``decide``). None if nothing is pending or the
+    deployment is not there (a batch outside ``eightflow stack``: the shell decides).
+    Synchronous, whether or not an event loop runs in this thread."""
+    from prefect.exceptions import ObjectNotFound
+
     page = pending_page(batch_id)
     if not page:
         return None
-    run = _run_deployment(
-        QUEUE_DEPLOYMENT,
-        parameters={"batch_id": batch_id, "review_ids": [r["review_id"] for r in page]},
-        timeout=0,
-        as_subflow=False,  # a subflow cannot suspend
-        tags=["eightflow", "review"],
-    )
+    try:
+        run = _run_deployment(
+            QUEUE_DEPLOYMENT,
+            parameters={"batch_id": batch_id, "review_ids": [r["review_id"] for r in page]},
+            timeout=0,
+            as_subflow=False,  # a subflow cannot suspend
+            tags=["eightflow", "review", batch_tag(batch_id)],
+            _sync=True,
+        )
+    except ObjectNotFound:
+        return None
     return str(run.id)
 
 
@@ -71,6 +79,11 @@ def _run_deployment(name: str, **kwargs: Any) -> Any:
     from prefect.deployments import run_deployment
 
     return run_deployment(name, **kwargs)
+
+
+def batch_tag(batch_id: str) -> str:
+    """The tag that finds a batch's queue runs (a filter, not a scan of every batch's)."""
+    return f"review-batch-{batch_id}"
 
 
 def end_decided_queue_runs(batch_id: str | None, ledger: Ledger | None = None) -> dict[str, Any]:
@@ -83,7 +96,7 @@ def end_decided_queue_runs(batch_id: str | None, ledger: Ledger | None = None) -
     if batch_id is None or not get_current_settings().api.url:
         return done
     live = []
-    for run in _live_queue_runs():
+    for run in _live_queue_runs(batch_id):
         if (run.parameters or {}).get("batch_id") != batch_id:
             continue
         rows = queue_rows(list((run.parameters or {}).get("review_ids") or []), ledger)
@@ -97,7 +110,8 @@ def end_decided_queue_runs(batch_id: str | None, ledger: Ledger | None = None) -
     return done
 
 
-def _live_queue_runs() -> list[Any]:
+def _live_queue_runs(batch_id: str) -> list[Any]:
+    """The batch's queue runs not yet final: by its tag, every page of them."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowFilter,
@@ -105,18 +119,25 @@ def _live_queue_runs() -> list[Any]:
         FlowRunFilter,
         FlowRunFilterState,
         FlowRunFilterStateType,
+        FlowRunFilterTags,
     )
     from prefect.client.schemas.objects import StateType
 
     states = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(s) for s in _LIVE]))
+    runs: list[Any] = []
     with get_client(sync_client=True) as client:
-        return list(
-            client.read_flow_runs(
+        while True:
+            page = client.read_flow_runs(
                 flow_filter=FlowFilter(name=FlowFilterName(any_=[QUEUE_FLOW])),
-                flow_run_filter=FlowRunFilter(state=states),
+                flow_run_filter=FlowRunFilter(
+                    state=states, tags=FlowRunFilterTags(all_=[batch_tag(batch_id)])
+                ),
                 limit=200,
+                offset=len(runs),
             )
-        )
+            runs.extend(page)
+            if len(page) < 200:
+                return runs
 
 
 def _end(flow_run_id: Any, rows: list[dict[str, Any]]) -> bool:

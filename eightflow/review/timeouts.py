@@ -19,9 +19,11 @@ the deadline itself and the run says so in its log.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 TIMEOUT_DEPLOYMENT = "review-timeout/deadline"
 #: How long past the deadline Prefect keeps the suspended run resumable.
@@ -60,9 +62,12 @@ async def schedule_timeout(flow_run_id: str, review_id: str, after_s: float) -> 
         )
     except ObjectNotFound:
         return None
-    await acreate_flow_run_input(
-        key=timeout_run_key(review_id), value=str(run.id), flow_run_id=UUID(flow_run_id)
-    )
+    # Kept only so that a person's answer can delete the timeout run; without it, the
+    # run finds the review answered at the deadline and stops.
+    with contextlib.suppress(Exception):
+        await acreate_flow_run_input(
+            key=timeout_run_key(review_id), value=str(run.id), flow_run_id=UUID(flow_run_id)
+        )
     return str(run.id)
 
 
@@ -70,7 +75,10 @@ async def apply_timeout(flow_run_id: str, review_id: str) -> str:
     """At the deadline: mark the review timed out and resume the run waiting for it.
 
     Returns what happened, for the timeout run's log. Nothing happens when the run no
-    longer waits for this review (answered, cancelled, or waiting for another one).
+    longer waits for this review (answered, cancelled, or waiting for another one), or
+    before its deadline (a person who may start runs cannot time a review out early).
+    The mark is a nonce that the resume's own answer carries: a person's answer that won
+    a race never reads as the timeout's, even if the mark could not be taken back.
     """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.responses import SetStateStatus
@@ -86,15 +94,47 @@ async def apply_timeout(flow_run_id: str, review_id: str) -> str:
         details = state.state_details
         if details.pause_key != suspend_key(review_id):
             return f"run {flow_run_id} waits for another review: nothing to do"
+        early = _early_by(details.pause_timeout)
+        if early > EARLY_WAIT_S:
+            due = datetime.now(UTC) + timedelta(seconds=early)
+            return (
+                f"review {review_id} is not due before {due:%Y-%m-%d %H:%M:%S} UTC: nothing to do"
+            )
+        if early > 0:  # a worker may start a scheduled run a little ahead of its time
+            await asyncio.sleep(early)
+            return await apply_timeout(flow_run_id, review_id)
         keyset = details.run_input_keyset or {}
         schema = await _schema(client, target, keyset.get("schema"))
-        await acreate_flow_run_input(key=timed_out_key(review_id), value=True, flow_run_id=target)
-        response = await client.resume_flow_run(target, run_input=form_defaults(schema))
+        mark = uuid4().hex
+        answer = {**form_defaults(schema), "note": timeout_note(mark)}
+        await acreate_flow_run_input(key=timed_out_key(review_id), value=mark, flow_run_id=target)
+        try:
+            response = await client.resume_flow_run(target, run_input=answer)
+        except BaseException:
+            await adelete_flow_run_input(key=timed_out_key(review_id), flow_run_id=target)
+            raise
     if response.status != SetStateStatus.ACCEPT:
         await adelete_flow_run_input(key=timed_out_key(review_id), flow_run_id=target)
         reason = getattr(response.details, "reason", None) or response.status.value
         return f"run {flow_run_id} could not be resumed: {reason}"
     return f"review {review_id} timed out: run {flow_run_id} resumed to apply its policy"
+
+
+#: A timeout run started this much ahead of its deadline waits for it (workers prefetch
+#: scheduled runs); further ahead, it was started by hand and does nothing.
+EARLY_WAIT_S = 300
+
+
+def _early_by(expires: datetime | None) -> float:
+    """Seconds until the review's deadline (its pause expiry less the margin); 0 when due."""
+    if expires is None:
+        return 0.0
+    return max(0.0, (expires - timedelta(seconds=MARGIN_S) - datetime.now(UTC)).total_seconds())
+
+
+def timeout_note(mark: str) -> str:
+    """The note of the answer a timeout resumes a run with."""
+    return f"no answer before the deadline (eightflow timeout {mark})"
 
 
 async def _schema(client: Any, flow_run_id: UUID, key: str | None) -> dict[str, Any]:
@@ -119,11 +159,15 @@ def form_defaults(schema: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def was_timed_out(review_id: str) -> bool:
-    """Whether the current flow run was resumed by its review's timeout."""
+async def was_timed_out(
+    review_id: str, answer: dict[str, Any], flow_run_id: UUID | None = None
+) -> bool:
+    """Whether the flow run (default: the current one) was resumed by its review's
+    timeout: the answer it got carries the timeout's mark."""
     from prefect.input import aread_flow_run_input
 
-    return bool(await aread_flow_run_input(key=timed_out_key(review_id)))
+    mark = await aread_flow_run_input(key=timed_out_key(review_id), flow_run_id=flow_run_id)
+    return bool(mark) and answer.get("note") == timeout_note(str(mark))
 
 
 async def drop_timeout_run(review_id: str) -> None:

@@ -78,3 +78,38 @@ async def test_a_second_hold_keeps_the_first(home: Any) -> None:
 
     run_id, kept = await held_twice()
     assert kept is not None and kept.run_id == run_id
+
+
+async def test_the_outputs_review_judges_come_back_typed(home: Any) -> None:
+    """Kept as JSON, a reviewed output is its schema's object again on the restart, so a
+    rule sees what it saw before the suspension."""
+    from pydantic import BaseModel
+
+    from eightflow import ReviewRule
+
+    class Verdict(BaseModel):
+        label: str
+        confidence: float
+
+    class Judged(Workflow):
+        def define(self) -> WorkflowDefinition:
+            rule = ReviewRule(name="low", step="judge", output="verdict", confidence_below=0.5,
+                              output_schema=Verdict, enabled=False)  # fmt: skip
+            steps = [Step(name="judge", handler=self.judge)]
+            return WorkflowDefinition(name="judged", steps=steps, review=[rule])
+
+        async def judge(self, context: Any) -> StepResult:
+            return StepResult(verdict=Verdict(label="fine", confidence=0.9), other={"a": 1})
+
+    workflow = Judged()
+
+    @flow
+    async def restarted() -> Any:
+        first = await RunPipeline(workflow).run(workflow.new_run(None, None), {})
+        await hold(first.result)
+        suspended_once()
+        return (await RunPipeline(workflow).run(workflow.new_run(None, None), {})).result
+
+    again = await restarted()
+    assert isinstance(again.outputs["verdict"], Verdict)
+    assert again.outputs["other"] == {"a": 1}  # not judged: stays data

@@ -20,7 +20,12 @@ from prefect.states import Running, Suspended
 
 from eightflow.review.decide import decide
 from eightflow.review.queue import QueueDecision, apply_decisions
-from eightflow.review.queue_runs import DECIDED_ELSEWHERE, QUEUE_FLOW, end_decided_queue_runs
+from eightflow.review.queue_runs import (
+    DECIDED_ELSEWHERE,
+    QUEUE_FLOW,
+    batch_tag,
+    end_decided_queue_runs,
+)
 from eightflow.review.requests import ReviewRequest
 from eightflow.review.store import get_review, save_pending
 
@@ -64,7 +69,9 @@ def suspended_run(deployment_id: UUID, batch_id: str, review_ids: list[str]) -> 
     """A queue run as the flow leaves it: started by its worker, then suspended."""
     with get_client(sync_client=True) as client:
         run = client.create_flow_run_from_deployment(
-            deployment_id, parameters={"batch_id": batch_id, "review_ids": review_ids}
+            deployment_id,
+            parameters={"batch_id": batch_id, "review_ids": review_ids},
+            tags=["eightflow", "review", batch_tag(batch_id)],  # as start_queue_run tags it
         )
         client.set_flow_run_state(run.id, Running(), force=True)
         result: Any = client.set_flow_run_state(

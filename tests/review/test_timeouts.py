@@ -24,11 +24,14 @@ from eightflow.definition.review import ReviewRule
 from eightflow.review.flow import review_form
 from eightflow.review.requests import ReviewRequest
 from eightflow.review.timeouts import (
+    MARGIN_S,
     apply_timeout,
     form_defaults,
     schedule_timeout,
     suspend_key,
     timed_out_key,
+    timeout_note,
+    was_timed_out,
 )
 
 pytestmark = pytest.mark.prefect
@@ -58,7 +61,7 @@ def waits() -> None:
     return None
 
 
-async def waiting_run(pause_key: str, *, with_form: bool = True) -> UUID:
+async def waiting_run(pause_key: str, *, with_form: bool = True, timeout_s: int = 3600) -> UUID:
     """A flow run left as a suspended review leaves it."""
     keyset = keyset_from_base_key(pause_key)
     async with get_client() as client:
@@ -66,7 +69,7 @@ async def waiting_run(pause_key: str, *, with_form: bool = True) -> UUID:
         deployment_id = await client.create_deployment(flow_id=flow_id, name="e")
         run = await client.create_flow_run_from_deployment(deployment_id)
         await client.set_flow_run_state(run.id, Running(), force=True)
-        paused = Paused(timeout_seconds=3600, reschedule=True, pause_key=pause_key)
+        paused = Paused(timeout_seconds=timeout_s, reschedule=True, pause_key=pause_key)
         paused.state_details.run_input_keyset = keyset
         await client.set_flow_run_state(run.id, paused, force=True)
     if with_form:
@@ -86,11 +89,33 @@ async def test_the_run_waiting_for_the_review_is_marked_and_resumed() -> None:
     assert "timed out" in outcome
     state = await state_of(run_id)
     assert (state.type.value, state.name) == ("SCHEDULED", "Resuming")
-    assert await aread_flow_run_input(key=timed_out_key("r1"), flow_run_id=run_id) is True
+    mark = await aread_flow_run_input(key=timed_out_key("r1"), flow_run_id=run_id)
     answer = await aread_flow_run_input(
         key=keyset_from_base_key(suspend_key("r1"))["response"], flow_run_id=run_id
     )
     assert answer["label"] == "calm"  # the form's own defaults: valid for its schema
+    assert answer["note"] == timeout_note(mark)  # the answer carries the mark
+    assert await was_timed_out("r1", answer, flow_run_id=run_id)
+
+
+async def test_a_persons_answer_is_never_read_as_the_timeout() -> None:
+    """A mark left behind (the timeout lost a race, or could not take it back) does not
+    turn a person's answer into a timeout."""
+    from prefect.input import acreate_flow_run_input
+
+    run_id = await waiting_run(suspend_key("r1"))
+    await acreate_flow_run_input(key=timed_out_key("r1"), value="stale", flow_run_id=run_id)
+    person = {"decision": "reject", "note": "wrong label", "label": "calm"}
+    assert not await was_timed_out("r1", person, flow_run_id=run_id)
+    assert not await was_timed_out("r1", {"note": timeout_note("other")}, flow_run_id=run_id)
+
+
+async def test_a_review_is_not_timed_out_before_its_deadline() -> None:
+    """Anyone who may start the timeout deployment could otherwise decide a review early."""
+    run_id = await waiting_run(suspend_key("r1"), timeout_s=MARGIN_S + 3600)
+    assert "not due before" in await apply_timeout(str(run_id), "r1")
+    assert (await state_of(run_id)).is_paused()
+    assert await aread_flow_run_input(key=timed_out_key("r1"), flow_run_id=run_id) is None
 
 
 @pytest.mark.parametrize(
@@ -140,3 +165,10 @@ def test_form_defaults_are_the_forms_own_values(
     schema: dict[str, Any], expected: dict[str, Any]
 ) -> None:
     assert form_defaults(schema) == expected
+
+
+async def test_a_timeout_run_started_a_little_early_waits_for_the_deadline() -> None:
+    """Workers start scheduled runs a little ahead of their time (prefetch)."""
+    run_id = await waiting_run(suspend_key("r1"), timeout_s=MARGIN_S + 2)
+    assert "timed out" in await apply_timeout(str(run_id), "r1")
+    assert (await state_of(run_id)).name == "Resuming"

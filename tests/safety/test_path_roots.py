@@ -153,3 +153,13 @@ def test_a_tilde_is_the_home_wherever_a_path_is_resolved(
         with pytest.raises(expected, match=re.escape(str(me))):  # names the expanded root
             resolve(given)
     assert not Path("~").exists()
+
+
+@pytest.mark.parametrize("resolve", [check_readable, check_output_dir, _loaded, _walked])
+def test_a_tilde_naming_no_user_is_refused_by_name(resolve: Callable[[str], Path]) -> None:
+    """Python raises a bare RuntimeError for ``~nosuchuser``: a form field or a batch row
+    must say what is wrong instead."""
+    from eightflow.errors import DocumentError
+
+    with pytest.raises(DocumentError, match="~nosuchuser-8f names no user"):
+        resolve("~nosuchuser-8f/a.md")

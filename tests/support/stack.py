@@ -29,7 +29,12 @@ from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # What points a process at someone else's server.
-FOREIGN_SERVER = ("PREFECT_API_URL", "PREFECT_SERVER_API_AUTH_STRING", "EIGHTFLOW_SERVER_AUTH")
+FOREIGN_SERVER = (
+    "PREFECT_API_URL",
+    "PREFECT_API_AUTH_STRING",
+    "PREFECT_SERVER_API_AUTH_STRING",
+    "EIGHTFLOW_SERVER_AUTH",
+)
 Check = Callable[[bool, str], None]
 
 

@@ -63,5 +63,7 @@ def test_private_homes_here_drops_the_outside_server_and_restores_it(tmp_path: P
     with private_homes_here(tmp_path) as homes:
         assert os.environ["EIGHTFLOW_HOME"] == homes["EIGHTFLOW_HOME"] == str(tmp_path / "home")
         assert "PREFECT_API_URL" not in os.environ
+        assert "PREFECT_API_AUTH_STRING" not in os.environ  # nor the outside's credential
     assert os.environ["PREFECT_API_URL"] == OUTSIDE["PREFECT_API_URL"]
+    assert os.environ["PREFECT_API_AUTH_STRING"] == OUTSIDE["PREFECT_API_AUTH_STRING"]
     assert os.environ["EIGHTFLOW_HOME"] != str(tmp_path / "home")
