@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eightflow.runtime.records import StepRecord, WorkflowResult
-from eightflow.safety.sanitize import excerpt, sanitize_text
+from eightflow.safety.excerpts import excerpt
+from eightflow.safety.sanitize import sanitize_text
 
 Sink = Callable[["Trace"], None]
 

@@ -210,7 +210,7 @@ def normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None
 
 
 def input_preview(inputs: dict[str, Any]) -> dict[str, str]:
-    from eightflow.safety.sanitize import excerpt
+    from eightflow.safety.excerpts import excerpt
 
     return {k: excerpt(v, limit=200) for k, v in inputs.items() if k != "document_info"}
 

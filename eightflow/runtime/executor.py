@@ -31,7 +31,8 @@ from eightflow.errors import (
 from eightflow.runtime.context import Context, StepResult
 from eightflow.runtime.records import StepRecord
 from eightflow.runtime.run_state import RunState, StepScope, current_run, current_step
-from eightflow.safety.sanitize import excerpt, sanitize_text
+from eightflow.safety.excerpts import excerpt
+from eightflow.safety.sanitize import sanitize_text
 
 
 def default_recovery(error: WorkflowError) -> Recovery:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eightflow.errors import WorkflowError
-from eightflow.safety.sanitize import excerpt
+from eightflow.safety.excerpts import excerpt
 from eightflow.settings import get_settings
 
 EXCERPT_CHARS = 500

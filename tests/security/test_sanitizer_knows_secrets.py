@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from eightflow.safety import sanitize as sanitize_module
-from eightflow.safety.sanitize import REDACTED, excerpt, register_secret, sanitize, sanitize_text
+from eightflow.safety.excerpts import excerpt
+from eightflow.safety.sanitize import REDACTED, register_secret, sanitize, sanitize_text
 
 A40 = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 HEX32 = "3f9a1c0b7e2d4a6f8b1c9d0e2f3a4b5c"
