@@ -13,6 +13,7 @@ from tests.support.stub_server import StubConfig, StubServer
 
 MODEL = "openai/gpt-4o-mini"
 PROMPT_TOKENS, COMPLETION_TOKENS = 13, 7
+MARKER = "calm-7f3a0c"  # this file's input: what the recorder listens for
 
 
 def _litellm() -> Any:
@@ -64,7 +65,10 @@ def _recording_logger() -> Any:
         async def async_log_success_event(
             self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
         ) -> None:
-            self.costs.append(kwargs.get("response_cost"))
+            # Only this test's call: a logging thread of an earlier test's call in the same
+            # worker process may report late, to whatever callback is registered by then.
+            if MARKER in str(kwargs.get("messages")):
+                self.costs.append(kwargs.get("response_cost"))
 
     return Recorder()
 
@@ -88,7 +92,7 @@ async def test_success_logging_runs_only_for_a_registered_callback(
     recorder = _recording_logger()
     if user_logger:
         monkeypatch.setattr(litellm, "callbacks", [recorder])
-    generation = await ModelGateway(MODEL, api_base=stub.api_base).complete("sentiment", "calm")
+    generation = await ModelGateway(MODEL, api_base=stub.api_base).complete("sentiment", MARKER)
     for _ in range(50):  # the handler is a task of its own: give it the chance to run
         await asyncio.sleep(0.02)
         if recorder.costs:
