@@ -168,6 +168,16 @@ def choose(page: Any, box: Any, wanted: str) -> None:
     box.locator(f"button[modelvalue='{wanted}']").wait_for(timeout=10_000)
 
 
+def fill_checked(page: Any, box: Any, text: str) -> None:
+    """Type ``text`` and make sure it stayed."""
+    for _ in range(5):
+        box.fill(text)
+        page.wait_for_timeout(300)
+        if box.input_value() == text:
+            return
+    raise AssertionError(f"the form did not keep {text!r}")
+
+
 def decide_in_the_ui(stack: dict[str, Any], run_id: str, chromium: str) -> str:
     """As the runner: open the suspended run, press Resume, decide each item, submit."""
     from playwright.sync_api import sync_playwright
@@ -185,6 +195,7 @@ def decide_in_the_ui(stack: dict[str, Any], run_id: str, chromium: str) -> str:
         # docs/images/review-queue.png is docs/screenshots.py's, not this test's
         page.screenshot(path=str(stack["shots"] / "review-queue.png"))
         titles = dialog.locator(".schema-form-property__label").all_inner_texts()
+        texts = {"Your name": "ana"}
         for title in titles:
             found = re.match(r"^(\d+)\. (.+), sentiment: decision", title)
             if found is None:
@@ -195,11 +206,24 @@ def decide_in_the_ui(stack: dict[str, Any], run_id: str, chromium: str) -> str:
             if decision == "edit":
                 choose(page, field(page, dialog, f"{n}. label"), EDITED_LABEL)
             if decision == "reject":
-                field(page, dialog, f"{n}. note").locator("textarea").fill("not about feelings")
-        field(page, dialog, "Your name").locator("textarea").fill("ana")
+                texts[f"{n}. note"] = "not about feelings"
+        # Text last, once every choice is made, and checked: the form re-renders a field a
+        # moment after a choice, and a note typed in that moment was lost (CI, once).
+        for title, text in texts.items():
+            fill_checked(page, field(page, dialog, title).locator("textarea"), text)
+        for title, text in texts.items():
+            assert field(page, dialog, title).locator("textarea").input_value() == text, title
         page.screenshot(path=str(stack["shots"] / "review-queue-form.png"), full_page=True)
         dialog.get_by_role("button", name="Submit").click()
-        page.get_by_role("dialog").wait_for(state="hidden")
+        try:
+            page.get_by_role("dialog").wait_for(state="hidden")
+        except Exception as exc:  # say what the form showed, and where the run is
+            page.screenshot(path=str(stack["shots"] / "review-queue-stuck.png"), full_page=True)
+            state = stack["admin"].ok("GET", f"/flow_runs/{run_id}")["state"]
+            raise AssertionError(
+                f"the form stayed open ({state['type']}/{state['name']}); it shows: "
+                f"{dialog.inner_text()[-1500:]}"
+            ) from exc
         browser.close()
     return shown
 
