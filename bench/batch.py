@@ -52,6 +52,7 @@ from bench.measuring import (  # noqa: E402  (after ROOT is on the path)
     free_port,
     per_call,
     phase_recorded,
+    plain_call,
     process_cpu_s,
     settled_cpu_s,
 )
@@ -75,26 +76,11 @@ def phase_baseline(folder: Path, api_base: str, concurrency: int) -> dict[str, f
 
     async def ask(prompt_id: str, text: str) -> object:
         nonlocal cost, calls
-        prompt = prompts.get(prompt_id)
         async with semaphore:
-            response = await litellm.acompletion(
-                model=MODEL,
-                messages=prompt.render(text),
-                api_base=api_base,
-                api_key="sk-bench",
-                response_format=prompt.output_schema,
-                num_retries=0,
-                max_retries=0,
-                metadata={
-                    "eightflow_prompt_id": prompt.id,
-                    "eightflow_prompt_version": prompt.version,
-                },
-                **prompt.params,
-            )
+            answer, spent = await plain_call(prompts.get(prompt_id), text, MODEL, api_base)
         calls += 1
-        cost += response._hidden_params.get("response_cost") or 0.0
-        assert prompt.output_schema is not None
-        return prompt.output_schema.model_validate_json(response.choices[0].message.content)
+        cost += spent
+        return answer
 
     async def document(path: Path) -> None:
         text = path.read_text(encoding="utf-8").strip()  # as eightflow's loader normalises

@@ -73,22 +73,12 @@ def child_script(api_base: str, calls: int, warmup: int, concurrency: int) -> di
     litellm.suppress_debug_info = True
     prompts = PromptRegistry(ROOT / "prompts")
 
+    if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, not its parent
+        sys.path.insert(0, str(ROOT))
+    from bench.measuring import plain_call
+
     async def ask(prompt_id: str, text: str) -> object:
-        prompt = prompts.get(prompt_id)
-        response = await litellm.acompletion(
-            model=MODEL,
-            messages=prompt.render(text),
-            api_base=api_base,
-            api_key="sk-bench",
-            response_format=prompt.output_schema,
-            num_retries=0,
-            max_retries=0,
-            metadata={"eightflow_prompt_id": prompt.id, "eightflow_prompt_version": prompt.version},
-            **prompt.params,
-        )
-        _ = response._hidden_params.get("response_cost")
-        assert prompt.output_schema is not None
-        return prompt.output_schema.model_validate_json(response.choices[0].message.content)
+        return (await plain_call(prompts.get(prompt_id), text, MODEL, api_base))[0]
 
     return _timed(calls, warmup, concurrency, ask)
 

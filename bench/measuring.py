@@ -12,6 +12,7 @@ import resource
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 
 def cpu_seconds() -> float:
@@ -95,3 +96,26 @@ def phase_recorded(flow_run_id: str, docs: int, since: float) -> dict[str, float
 
 def per_call(cpu_s: float, calls: int) -> float | None:
     return round(cpu_s * 1000 / calls, 3) if calls else None
+
+
+async def plain_call(prompt: Any, text: str, model: str, api_base: str) -> tuple[Any, float]:
+    """The hand-written script's model call, the one every bench compares against (the
+    plain script of ``batch.py``, ``gateway_call.py``'s plain side, ``peers.py``'s
+    LangGraph nodes): ``litellm.acompletion`` as a careful engineer writes it, the answer
+    parsed into the prompt's schema. Returns the answer and litellm's cost."""
+    import litellm
+
+    response = await litellm.acompletion(
+        model=model,
+        messages=prompt.render(text),
+        api_base=api_base,
+        api_key="sk-bench",
+        response_format=prompt.output_schema,
+        num_retries=0,
+        max_retries=0,
+        metadata={"eightflow_prompt_id": prompt.id, "eightflow_prompt_version": prompt.version},
+        **prompt.params,
+    )
+    cost = float(response._hidden_params.get("response_cost") or 0.0)
+    assert prompt.output_schema is not None
+    return prompt.output_schema.model_validate_json(response.choices[0].message.content), cost

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from bench.batch import MODEL, ROOT, cpu_seconds, per_call, phase_baseline
+from bench.measuring import plain_call
 
 
 def phase_langgraph(folder: Path, api_base: str, concurrency: int) -> dict[str, Any]:
@@ -52,22 +53,11 @@ def phase_langgraph(folder: Path, api_base: str, concurrency: int) -> dict[str, 
         report: str
 
     async def ask(prompt_id: str, text: str) -> Any:
-        prompt = prompts.get(prompt_id)
         async with semaphore:
-            response = await litellm.acompletion(
-                model=MODEL,
-                messages=prompt.render(text),
-                api_base=api_base,
-                api_key="sk-bench",
-                response_format=prompt.output_schema,
-                num_retries=0,
-                max_retries=0,
-                **prompt.params,
-            )
+            answer, cost = await plain_call(prompts.get(prompt_id), text, MODEL, api_base)
         totals["calls"] += 1
-        totals["cost"] += response._hidden_params.get("response_cost") or 0.0
-        assert prompt.output_schema is not None
-        return prompt.output_schema.model_validate_json(response.choices[0].message.content)
+        totals["cost"] += cost
+        return answer
 
     async def summarize(state: State) -> State:
         return {"summary": (await ask("summarization", state["text"])).summary}

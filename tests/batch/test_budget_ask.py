@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from eightflow_app.flows.batch_documents import BatchParams, batch_documents
 
 from tests.support.corpus import write_corpus
 from tests.support.fake_model import FakeModel
+from tests.support.log_lines import WarningLines
 from tests.support.operator_env import operator_env
 
 pytestmark = pytest.mark.prefect
@@ -189,15 +189,6 @@ API_SECRET = "pa55-w0rd-of-the-prefect-api-1a2b3c"
 URL = f"http://admin:{API_SECRET}@127.0.0.1:4200/api/flow_runs/r/set_state"
 
 
-class _Messages(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def _client_errors() -> list[Exception]:
     import httpx
 
@@ -256,7 +247,7 @@ async def test_an_unreadable_answer_is_no_answer_and_its_spend_still_counts(
     runner = SimpleNamespace(options=options, budget=budget, model="m", summary=summary,
                              batch_id=None)  # fmt: skip
     switch = on_budget.BudgetSwitch(runner)
-    messages = _Messages()
+    messages = WarningLines()
     budget_ask.log.addHandler(messages)
     try:
         await switch.start()  # before any document: the run goes on

@@ -16,6 +16,7 @@ from eightflow_app.flows.document_analysis import DocumentAnalysisWorkflow
 from eightflow_app.tasks.loading import load_document
 
 from eightflow import WorkflowResult
+from tests.support.log_lines import WarningLines
 
 pytestmark = pytest.mark.prefect
 
@@ -194,15 +195,6 @@ SHAPED_KEY = "sk-proj-" + "Q7xv9Lm2" * 6  # an OpenAI key by its shape alone
 ENV_KEY = "tok-" + "z8Kq4Rw1" * 5  # no known shape: caught as OPENAI_API_KEY's value
 
 
-class _Messages(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def _failing(secret: str) -> Callable[..., Any]:
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"401 from http://127.0.0.1:9/api: Authorization: Bearer {secret}")
@@ -218,7 +210,7 @@ async def test_a_failure_is_logged_without_the_secret_in_its_text(
     from eightflow.compiler import artifacts
 
     monkeypatch.setenv("OPENAI_API_KEY", ENV_KEY)
-    handler = _Messages()
+    handler = WarningLines()
     logger = logging.getLogger("eightflow.artifacts")
     monkeypatch.setattr(logger, "level", logging.WARNING)
     logger.addHandler(handler)

@@ -23,7 +23,7 @@ import pytest
 
 from tests.support import StubConfig, start_stub_process
 from tests.support.corpus import write_corpus
-from tests.support.stack import Door, isolated_env, running_stack
+from tests.support.stack import Door, isolated_env, running_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,16 +84,6 @@ def progress(stack: dict[str, Any], run_id: str) -> float:
     )
 
 
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(1)
-    raise AssertionError(f"{what}: not within {timeout} s")
-
-
 def kill_worker_of(stack: dict[str, Any], run: dict[str, Any]) -> None:
     """kill -9 the worker that runs ``run`` and the flow-run process it started, as when a
     worker's machine dies: nothing is left to report the run's end."""
@@ -126,16 +116,17 @@ def test_a_killed_shard_is_named_and_the_coordinator_ends_with_the_rerun_command
                 if r["state"]["type"] == "RUNNING" and r.get("infrastructure_pid")]  # fmt: skip
         return live if len(live) == 2 else None
 
-    victim = next(r for r in wait_until(both_running, 240, "two running shards")
+    victim = next(r for r in wait_for("two running shards", both_running, 240)
                   if r["name"] == "shard-2-of-2")  # fmt: skip
-    wait_until(lambda: progress(stack, victim["id"]) > 0, 120, "shard 2's first documents")
+    wait_for("shard 2's first documents", lambda: progress(stack, victim["id"]) > 0, 120)
     kill_worker_of(stack, victim)
     killed_at = time.monotonic()
 
-    final = wait_until(
+    final = wait_for(
+        "the coordinator's end (it must not wait for ever)",
         lambda: (r := api(stack, "GET", f"/flow_runs/{coordinator}"))["state"]["type"]
         in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") and r,
-        DEADLINE_S + 120, "the coordinator's end (it must not wait for ever)",
+        DEADLINE_S + 120,
     )  # fmt: skip
     assert time.monotonic() - killed_at < DEADLINE_S + 120
     message = final["state"]["message"]

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, log_in
-from tests.support.stack import Door, eightflow, isolated_env, running_stack
+from tests.support.stack import Door, eightflow, isolated_env, running_stack, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
@@ -71,16 +71,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def queue_runs(stack: dict[str, Any]) -> list[dict[str, Any]]:
     query = {"flows": {"name": {"any_": ["review-queue"]}}}
     return list(stack["admin"].ok("POST", "/flow_runs/filter", json=query))
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 300) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(1)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s")
 
 
 def suspended(stack: dict[str, Any]) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -183,3 +184,15 @@ def running_stack(
             assert down.returncode == 0, down.stdout + down.stderr
             assert not port_listening(port), "the front door is still listening"
             assert not (Path(env["EIGHTFLOW_HOME"]) / "stack.json").exists()
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 300) -> Any:
+    """Poll ``check`` each second until it gives something truthy (returned); fail naming
+    ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(1)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s")
