@@ -14,7 +14,8 @@ Both speak one small protocol (:class:`LimitStore`):
   else it answers at once.
 - ``give(names, slots)``: free slots (never below zero).
 - ``lease(names, slots, seconds)`` / ``release(lease)``: ``take`` whose slots come back by
-  themselves after ``seconds`` if the holder dies (a killed worker never keeps a slot).
+  themselves after ``seconds`` if the holder dies (a killed worker never keeps a slot);
+  ``renew(lease, seconds)`` keeps a live holder's lease from running out.
 
 Each call to :class:`PrefectLimits` is one HTTP round trip to the server (measured in
 ``bench/global_limits.py``); callers keep it off the per-call path where they can.
@@ -64,6 +65,8 @@ class LimitStore(Protocol):
     ) -> Any: ...
 
     async def release(self, lease: Any) -> None: ...
+
+    async def renew(self, lease: Any, seconds: float) -> bool: ...
 
     async def fill(self, name: str) -> None: ...
 
@@ -225,6 +228,21 @@ class PrefectLimits:
             return
         await self._again(lambda c: c.release_concurrency_slots_with_lease(lease_id=lease))
 
+    async def renew(self, lease: Any, seconds: float) -> bool:
+        """Push the lease's expiry ``seconds`` from now; False if the server no longer has it
+        (it ran out and its slots went back)."""
+        if lease is None:
+            return False
+        try:
+            await self._again(
+                lambda c: c.renew_concurrency_lease(
+                    lease_id=lease, lease_duration=max(MIN_LEASE_S, seconds)
+                )
+            )
+        except Exception:
+            return False
+        return True
+
 
 def _retry_after(response: Any) -> float | None:
     try:
@@ -313,6 +331,9 @@ class LocalLimits:
     async def release(self, lease: Any) -> None:
         if lease is not None:
             await self.give(list(lease[0]), lease[1])
+
+    async def renew(self, lease: Any, seconds: float) -> bool:
+        return lease is not None  # in one process a lease never runs out
 
 
 def prefect_api_configured() -> bool:

@@ -28,10 +28,17 @@ class PooledSlots:
     so the bound holds; the server sees two round trips per slot every ``HOLD_S`` instead of
     two per call.
     One waiter per process polls the server at a time.
+
+    Leases are as short as Prefect allows (``LEASE_S``) so that a killed worker's slots come
+    back within about a minute (plus the server's lease sweep, every 15 s) rather than
+    starving every other shard; a slot still held ``RENEW_AFTER_S`` after its lease was last
+    set (a call that outlasts its turn) is renewed in the background.
     """
 
     HOLD_S = 30.0
-    LEASE_S = 300.0  # a dead worker's slot comes back after this long
+    LEASE_S = 60.0  # a dead worker's slot comes back after this long (Prefect's minimum)
+    RENEW_AFTER_S = 40.0  # past HOLD_S: a slot handed on normally is never renewed
+    RENEW_EVERY_S = 5.0
     IDLE_S = 0.05
 
     def __init__(self, name: str, store: LimitStore) -> None:
@@ -45,12 +52,16 @@ class PooledSlots:
         self.leases = 0  # round trips that leased a slot (for reports and tests)
         self._sweeping: asyncio.Future[None] | None = None
         self._releasing: set[asyncio.Future[None]] = set()
+        self._renewed: dict[int, tuple[Any, float]] = {}  # id(lease) -> (lease, lease set at)
+        self._renewing: asyncio.Future[None] | None = None
+        self.renewals = 0  # leases renewed (for tests)
 
     def _bind(self) -> None:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (a new run): new primitives
             self._loop, self._free, self._full = loop, [], False
             self._turn, self._returned = asyncio.Lock(), asyncio.Event()
+            self._renewed, self._renewing = {}, None
 
     async def enter(self, tokens: int) -> Any:
         self._bind()
@@ -76,8 +87,25 @@ class PooledSlots:
 
     async def _lease(self) -> Any:
         lease = await self.store.lease([self.name], 1, self.LEASE_S, wait=False)
-        self.leases += lease is not None
+        if lease is not None:
+            self.leases += 1
+            self._renewed[id(lease)] = (lease, time.monotonic())
+            if self._renewing is None or self._renewing.done():
+                self._renewing = asyncio.ensure_future(self._renew_held())
         return lease
+
+    async def _renew_held(self) -> None:
+        """While this process holds slots, renew the leases about to run out."""
+        while self._renewed:
+            await asyncio.sleep(self.RENEW_EVERY_S)
+            now = time.monotonic()
+            for key, (lease, set_at) in list(self._renewed.items()):
+                if now - set_at >= self.RENEW_AFTER_S and key in self._renewed:
+                    if await self.store.renew(lease, self.LEASE_S):
+                        self.renewals += 1
+                        self._renewed[key] = (lease, time.monotonic())
+                    else:  # it ran out already (its slot went back): nothing to keep alive
+                        self._renewed.pop(key, None)
 
     async def exit(self, held: Any, used: int | None) -> None:
         lease, leased_at = held
@@ -102,7 +130,10 @@ class PooledSlots:
         self._free = [slot for slot in self._free if slot not in idle]
         pending = [*self._releasing] if not idle_s else []
         await asyncio.gather(*(self._release(lease) for lease, _, _ in idle), *pending)
+        if not self._renewed and self._renewing is not None:
+            self._renewing.cancel()  # nothing held: no timer left behind on the loop
 
     async def _release(self, lease: Any) -> None:
+        self._renewed.pop(id(lease), None)
         with contextlib.suppress(Exception):  # else its lease runs out by itself
             await self.store.release(lease)

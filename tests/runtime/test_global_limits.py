@@ -48,6 +48,8 @@ async def _concurrency_contract(store: LimitStore, name: str) -> None:
     lease = await store.lease([name], 2, 60)
     assert lease is not None
     assert (await store.read(name)).active_slots == 2  # type: ignore[union-attr]
+    assert await store.renew(lease, 60)  # a live holder keeps its lease
+    assert (await store.read(name)).active_slots == 2  # type: ignore[union-attr]
     await store.release(lease)
     assert (await store.read(name)).active_slots == 0  # type: ignore[union-attr]
     await store.delete(name)
@@ -108,6 +110,20 @@ async def test_prefect_limits_keep_the_same_contract() -> None:
     name = f"eightflow-test-{uuid.uuid4().hex[:8]}"
     await _concurrency_contract(store, name)
     assert isinstance(global_limits.default_store(), PrefectLimits)
+
+
+@pytest.mark.prefect
+async def test_a_lease_given_back_cannot_be_renewed() -> None:
+    store = PrefectLimits()
+    name = f"eightflow-test-{uuid.uuid4().hex[:8]}"
+    await store.ensure(name, 2)
+    try:
+        lease = await store.lease([name], 1, 60)
+        await store.release(lease)
+        assert not await store.renew(lease, 60)  # gone: the renewer stops, nothing raised
+        assert (await store.read(name)).active_slots == 0  # type: ignore[union-attr]
+    finally:
+        await store.delete(name)
 
 
 @pytest.mark.prefect
