@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 3  # the coordinator takes one worker, each shard another
 WORKER_LABEL = "prefect.worker.name"
 DOCS = 40
-STALL_S, DEADLINE_S = 8, 120
+STALL_S, DEADLINE_S = 8, 150  # a dead shard's slots come back within ~75 s of the kill
 
 
 @pytest.fixture(scope="module")
@@ -134,11 +134,16 @@ def test_a_killed_shard_is_named_and_the_coordinator_ends_with_the_rerun_command
     assert "1 of 2 shards not completed: shard-2-of-2 (Running" in message, message
     assert "Merged" in message and "shard-1-of-2" not in message.split("Merged")[0]
     # The coordinator's log named the late shard with its state, before the deadline.
-    logs = api(stack, "POST", "/logs/filter",
-               json={"logs": {"flow_run_id": {"any_": [coordinator]}}})  # fmt: skip
-    texts = [entry["message"] for entry in logs]
+    # Its last lines reach the server after its final state (the log handler drains last).
+    def logged() -> list[str] | None:
+        logs = api(stack, "POST", "/logs/filter",
+                   json={"logs": {"flow_run_id": {"any_": [coordinator]}}})  # fmt: skip
+        texts = [entry["message"] for entry in logs]
+        rerun = any(t.startswith("re-run shard-2-of-2 alone: prefect deployment run") for t in texts)
+        return texts if rerun else None
+
+    texts = wait_for("the coordinator's re-run line in its logs", logged, 60)
     assert any(t.startswith("shard-2-of-2 is late: shard-2-of-2 (Running") for t in texts), texts
-    assert any(t.startswith("re-run shard-2-of-2 alone: prefect deployment run") for t in texts)
     # Shard 1's documents are merged; shard 2 was cancelled so it cannot finish behind our back.
     merged = (out / "results.csv").read_text().splitlines()
     assert 0 < len(merged) - 1 < DOCS
