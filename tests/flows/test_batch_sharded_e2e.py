@@ -133,13 +133,16 @@ def test_a_killed_shard_is_named_and_the_coordinator_ends_with_the_rerun_command
     assert final["state"]["type"] == "FAILED", final["state"]
     assert "1 of 2 shards not completed: shard-2-of-2 (Running" in message, message
     assert "Merged" in message and "shard-1-of-2" not in message.split("Merged")[0]
+
     # The coordinator's log named the late shard with its state, before the deadline.
     # Its last lines reach the server after its final state (the log handler drains last).
     def logged() -> list[str] | None:
         logs = api(stack, "POST", "/logs/filter",
                    json={"logs": {"flow_run_id": {"any_": [coordinator]}}})  # fmt: skip
         texts = [entry["message"] for entry in logs]
-        rerun = any(t.startswith("re-run shard-2-of-2 alone: prefect deployment run") for t in texts)
+        rerun = any(
+            t.startswith("re-run shard-2-of-2 alone: prefect deployment run") for t in texts
+        )
         return texts if rerun else None
 
     texts = wait_for("the coordinator's re-run line in its logs", logged, 60)
