@@ -269,13 +269,6 @@ def child_main(args: argparse.Namespace) -> None:
         )
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
-    if args.child == "eightflow":
-        # The process ends as the ``eightflow`` command's does (everything flushed, no
-        # interpreter teardown: eightflow.cli.process_exit); the plain script ends as a
-        # plain script does.
-        from eightflow.cli.process_exit import finish
-
-        finish(0)
 
 
 def main() -> None:

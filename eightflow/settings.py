@@ -150,12 +150,6 @@ class Settings(BaseSettings):
         "Running to the Prefect server only once it has run this long; one that ends sooner "
         "sends one event, its final state with its times (0: at once, as Prefect does).",
     )
-    fast_exit: bool = Field(
-        default=True,
-        description="EIGHTFLOW_FAST_EXIT: the eightflow command ends its process once its work "
-        "is flushed (threads joined, exit hooks run, streams flushed) without the interpreter's "
-        "teardown of Prefect and litellm, about 1.5 s here; 0 for Python's ordinary exit.",
-    )
     worker_start: Literal["fork", "spawn"] | None = Field(
         default=None,
         description="EIGHTFLOW_WORKER_START: how batch worker processes start; empty: fork "
