@@ -28,6 +28,7 @@ from eightflow.gateway import flat_cost
 
 flat_cost.install()
 
+
 def _internal_switch() -> Callable[[], AbstractContextManager[None]] | None:
     """litellm's internal sub-call context; None in a release that drops it."""
     try:
