@@ -12,24 +12,23 @@ step's trace.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import litellm
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from eightflow.errors import BudgetExceeded, ModelError, ModelOutputError, ModelTemporaryError
+from eightflow.errors import BudgetExceeded, ModelOutputError, ModelTemporaryError
 from eightflow.gateway import unlogged
-from eightflow.gateway.answers import clean_answer
 from eightflow.gateway.batches import active_router
+from eightflow.gateway.call_record import parse_answer, record_call
 from eightflow.gateway.embedded import ensure_local_provider
 from eightflow.gateway.endpoints import key_allowed_for
 from eightflow.gateway.errors import headers_of as _headers_of
 from eightflow.gateway.errors import map_error, provider_of
 from eightflow.gateway.keys import provider_key
-from eightflow.gateway.reask import reask_messages, remember_invalid, validation_feedback
+from eightflow.gateway.reask import reask_messages, remember_invalid
 from eightflow.gateway.request import (
     _as_text,
     _cache_key,
@@ -38,14 +37,12 @@ from eightflow.gateway.request import (
     _estimate,
     _from_context,
     _response_format,
-    _strip_fences,
     _token_estimate,
 )
 from eightflow.prompts import Prompt, PromptRegistry
 from eightflow.runtime.budget import Budget, Reservation
 from eightflow.runtime.context import Context
 from eightflow.runtime.limiter import CallLimiter
-from eightflow.runtime.records import ModelCall
 from eightflow.runtime.run_state import RunState, current_run, current_step
 from eightflow.settings import get_settings
 
@@ -161,7 +158,7 @@ class ModelGateway:
                 charged = reservation.cost_usd
             else:
                 await budget.arelease(reservation)  # refused up front (429, 4xx): not billed
-            self._record(prompt, chosen, started, t0, cost=charged, error=error)
+            record_call(prompt, chosen, started, t0, cost=charged, error=error)
             raise error from None
         reservation = held[0]
         usage = getattr(response, "usage", None)
@@ -170,7 +167,7 @@ class ModelGateway:
         cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None)
         cost = _cost_of(response, served)
         text = response.choices[0].message.content or ""
-        call = self._record(
+        call = record_call(
             prompt,
             served,
             started,
@@ -181,7 +178,7 @@ class ModelGateway:
         )
         output_error: ModelOutputError | None = None
         try:
-            output = self._parse(prompt, text, chosen, call, messages)
+            output = parse_answer(prompt, text, chosen, call, messages)
         except ModelOutputError as invalid:
             remember_invalid(run, current_step.get(), key, text, invalid.feedback)
             output, output_error = None, invalid
@@ -337,76 +334,6 @@ class ModelGateway:
         run = current_run.get()
         return self.api_base or (run.api_base if run else None) or get_settings().api_base
 
-    def _parse(
-        self,
-        prompt: Prompt,
-        text: str,
-        model: str,
-        call: ModelCall,
-        messages: list[dict[str, str]],
-    ) -> Any:
-        """The answer as the prompt's schema (or text), with secrets out of every string."""
-        schema = prompt.output_schema
-        if schema is None:
-            clean = clean_answer(text, messages)
-            if clean != text:  # the ledger keeps the answer as it left the gateway
-                call.response_text = clean
-            return clean
-        try:
-            answer = schema.model_validate_json(_strip_fences(text))
-        except ValidationError as exc:
-            error = ModelOutputError(
-                f"{model} answered {prompt.ref} outside its schema {schema.__name__}: "
-                f"{exc.errors()[0].get('msg', exc)}",
-                model=model,
-                provider=provider_of(model),
-                kind="ValidationError",
-                feedback=validation_feedback(exc),
-            )
-            call.error, call.error_type = str(error), type(error).__name__
-            raise error from None
-        clean = clean_answer(answer, messages)
-        if clean is not answer:
-            call.response_text = clean.model_dump_json()
-        return clean
-
-    def _record(
-        self,
-        prompt: Prompt,
-        model: str,
-        started: datetime,
-        t0: float,
-        *,
-        tokens: tuple[int, int, int | None] = (0, 0, None),
-        cost: float | None = None,
-        text: str | None = None,
-        error: ModelError | BudgetExceeded | None = None,
-        cache_hit: bool = False,
-    ) -> ModelCall:
-        scope = current_step.get()
-        call = ModelCall(
-            model=model,
-            provider=provider_of(model),
-            prompt_id=prompt.id,
-            prompt_version=prompt.version,
-            prompt_hash=prompt.hash,
-            tokens_in=tokens[0],
-            tokens_out=tokens[1],
-            tokens_cached=tokens[2],
-            cost_usd=cost,
-            latency_ms=(time.perf_counter() - t0) * 1000,
-            attempt=scope.attempt if scope else 1,
-            started=started,
-            error=str(error) if error else None,
-            error_type=type(error).__name__ if error else None,
-            cache_hit=cache_hit,
-            output_digest=hashlib.sha256(text.encode()).hexdigest()[:16] if text else None,
-            response_text=text,
-        )
-        if scope is not None:
-            scope.record.add_call(call)
-        return call
-
     def _from_cache(
         self,
         hit: dict[str, Any],
@@ -416,7 +343,7 @@ class ModelGateway:
         messages: list[dict[str, str]],
     ) -> Generation:
         run.cache_hits += 1
-        call = self._record(
+        call = record_call(
             prompt,
             model,
             datetime.now(UTC),
@@ -427,7 +354,7 @@ class ModelGateway:
             cache_hit=True,
         )
         return Generation(
-            output=self._parse(prompt, hit["text"], model, call, messages),
+            output=parse_answer(prompt, hit["text"], model, call, messages),
             text=hit["text"],
             model=model,
             provider=provider_of(model),
