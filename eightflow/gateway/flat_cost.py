@@ -17,9 +17,9 @@ registered later is seen at once). Anything else goes to litellm, as before:
 - a request with custom prices, a base model, a router deployment, a service tier, a
   region or a cost-relevant option;
 - a model whose entry has a price that depends on more than the two token counts (tiers
-  above a context size, per-second or per-character rates), or whose litellm price did
-  not match the formula (then never again for that model, answering model and served
-  service tier).
+  above a context size, ranges, off-peak hours, per-second or per-character rates), or
+  whose litellm price did not match the formula (then never again for that model,
+  answering model and served service tier).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ _IN, _OUT = "input_cost_per_token", "output_cost_per_token"
 # (``..._above_200k_tokens``): those depend on the token counts.
 _INERT = ("cache_read", "cache_creation", "audio", "image", "reasoning", "video", "batches",
           "priority", "flex", "per_query")  # fmt: skip
+_PRICE_SCHEDULES = ("pricing", "tier")
 _PLAIN_USAGE = frozenset({"prompt_tokens", "completion_tokens", "total_tokens", "text_tokens"})
 _RISKY_KWARGS = (
     "base_model",
@@ -79,6 +80,8 @@ def _flat_rates(name: str) -> tuple[float, float] | None:
     if not all(isinstance(r, int | float) and math.isfinite(r) and r >= 0 for r in rates):
         return None
     for key, value in entry.items():
+        if any(word in key for word in _PRICE_SCHEDULES) and value:
+            return None  # priced by range or time of day (tiered_pricing, off_peak_pricing)
         if "cost" in key and key not in (_IN, _OUT) and value and not any(k in key for k in _INERT):
             return None
     return float(rates[0]), float(rates[1])  # type: ignore[arg-type]
@@ -142,7 +145,9 @@ def _candidates(key: tuple[Any, ...]) -> list[str]:
     return [n for n in dict.fromkeys(names) if isinstance(n, str) and n and "None" not in n]
 
 
-def _agrees(cost: float, tokens: tuple[int, int], rates: tuple[float, float]) -> bool:
+def _agrees(cost: float, tokens: tuple[int, int], rates: tuple[float, float] | None) -> bool:
+    if rates is None:
+        return False
     formula = tokens[0] * rates[0] + tokens[1] * rates[1]
     return math.isclose(formula, cost, rel_tol=1e-9, abs_tol=1e-15)
 
@@ -160,15 +165,11 @@ def _priced(original: Any, **kwargs: Any) -> Any:
         return tokens[0] * rates[0] + tokens[1] * rates[1]
     stats["litellm"] += 1
     cost = original(**kwargs)
-    if name is _UNKNOWN or isinstance(name, str):  # first time, or its entry changed
-        found = None
-        if isinstance(cost, int | float) and tokens[0] > 0 and tokens[1] > 0:
-            for candidate in _candidates(key):
-                flat = _flat_rates(candidate)
-                if flat is not None and _agrees(float(cost), tokens, flat):
-                    found = candidate
-                    break
-        _verdicts[key] = found
+    checkable = isinstance(cost, int | float) and tokens[0] > 0 and tokens[1] > 0
+    if checkable and (name is _UNKNOWN or isinstance(name, str)):  # first, or entry changed
+        _verdicts[key] = next(
+            (n for n in _candidates(key) if _agrees(float(cost), tokens, _flat_rates(n))), None
+        )
     return cost
 
 

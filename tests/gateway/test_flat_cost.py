@@ -11,6 +11,7 @@ import pytest
 from eightflow.gateway import flat_cost, unlogged
 
 TEST_MODEL = "openai/eightflow-test-flat-model"
+PLAIN_USAGE = {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}
 
 
 def _litellm() -> Any:
@@ -89,6 +90,43 @@ async def test_a_price_registered_later_is_used_at_once() -> None:
     assert ours == pytest.approx(plain, rel=1e-12) and flat_cost.stats["fast"] == before
 
 
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        {"tiered_pricing": [{"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6,
+                             "range": [0, 1000]}]},
+        {"off_peak_pricing": {"input_cost_per_token": 5e-7, "output_cost_per_token": 1e-6,
+                              "windows": [{"hours_utc": "00:00-00:00", "weekdays": [6, 7]}]}},
+        {"input_cost_per_token_above_128k_tokens": 2e-6},
+    ],
+    ids=["by range", "by time of day", "above a size"],
+)  # fmt: skip
+async def test_a_price_that_depends_on_more_than_tokens_is_never_remembered(
+    schedule: dict[str, Any],
+) -> None:
+    entry = {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1e-6,
+             "output_cost_per_token": 2e-6, **schedule}  # fmt: skip
+    _litellm().register_model({TEST_MODEL: entry})
+    for words in (2, 3, 4):
+        ours, plain = await _both(TEST_MODEL, words)
+        assert ours == pytest.approx(plain, rel=1e-12)
+    assert flat_cost.stats["fast"] == 0
+
+
+async def test_an_answer_with_no_tokens_leaves_the_check_for_the_next() -> None:
+    from litellm.cost_calculator import response_cost_calculator as litellms
+
+    empty = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    kwargs = {"model": "gpt-4o-mini", "custom_llm_provider": "openai",
+              "call_type": "acompletion", "optional_params": {}, "cache_hit": False}  # fmt: skip
+    with flat_cost.pricing_answers():
+        flat_cost._priced(litellms, response_object=_response(empty), **kwargs)
+        assert not flat_cost._verdicts  # nothing could be checked: no verdict either way
+        flat_cost._priced(litellms, response_object=_response(PLAIN_USAGE), **kwargs)
+        flat_cost._priced(litellms, response_object=_response(PLAIN_USAGE), **kwargs)
+    assert flat_cost.stats["fast"] == 1
+
+
 def _response(usage: dict[str, Any], **fields: Any) -> Any:
     litellm = _litellm()
     return litellm.ModelResponse(
@@ -97,9 +135,6 @@ def _response(usage: dict[str, Any], **fields: Any) -> Any:
         usage=usage,
         **fields,
     )
-
-
-PLAIN_USAGE = {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}
 
 
 @pytest.mark.parametrize(
