@@ -24,10 +24,6 @@ from typing import Any
 
 import litellm
 
-from eightflow.gateway import flat_cost
-
-flat_cost.install()
-
 
 def _internal_switch() -> Callable[[], AbstractContextManager[None]] | None:
     """litellm's internal sub-call context; None in a release that drops it."""
@@ -66,10 +62,8 @@ def logging_wanted(request: dict[str, Any]) -> bool:
 
 
 async def acompletion(**request: Any) -> Any:
-    """``litellm.acompletion(**request)``, without the success logging no one receives, its
-    answer priced by the remembered formula where it applies (:mod:`.flat_cost`)."""
-    with flat_cost.pricing_answers():
-        if _quiet is None or logging_wanted(request):
-            return await litellm.acompletion(**request)
-        with _quiet():
-            return await litellm.acompletion(**request)
+    """``litellm.acompletion(**request)``, without the success logging no one receives."""
+    if _quiet is None or logging_wanted(request):
+        return await litellm.acompletion(**request)
+    with _quiet():
+        return await litellm.acompletion(**request)
