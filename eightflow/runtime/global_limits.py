@@ -66,7 +66,7 @@ class LimitStore(Protocol):
 
     async def release(self, lease: Any) -> None: ...
 
-    async def renew(self, lease: Any, seconds: float) -> bool: ...
+    async def renew(self, lease: Any, seconds: float) -> bool | None: ...
 
     async def fill(self, name: str) -> None: ...
 
@@ -228,9 +228,12 @@ class PrefectLimits:
             return
         await self._again(lambda c: c.release_concurrency_slots_with_lease(lease_id=lease))
 
-    async def renew(self, lease: Any, seconds: float) -> bool:
-        """Push the lease's expiry ``seconds`` from now; False if the server no longer has it
-        (it ran out and its slots went back)."""
+    async def renew(self, lease: Any, seconds: float) -> bool | None:
+        """Push the lease's expiry ``seconds`` from now: True when done, False when the server
+        no longer has it (410: it ran out and its slots went back), None when the server
+        could not be asked (busy, unreachable: try again soon)."""
+        import httpx
+
         if lease is None:
             return False
         try:
@@ -239,8 +242,10 @@ class PrefectLimits:
                     lease_id=lease, lease_duration=max(MIN_LEASE_S, seconds)
                 )
             )
+        except httpx.HTTPStatusError as exc:
+            return False if exc.response.status_code in (404, 410) else None
         except Exception:
-            return False
+            return None
         return True
 
 
@@ -332,7 +337,7 @@ class LocalLimits:
         if lease is not None:
             await self.give(list(lease[0]), lease[1])
 
-    async def renew(self, lease: Any, seconds: float) -> bool:
+    async def renew(self, lease: Any, seconds: float) -> bool | None:
         return lease is not None  # in one process a lease never runs out
 
 

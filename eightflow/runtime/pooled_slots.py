@@ -37,7 +37,7 @@ class PooledSlots:
 
     HOLD_S = 30.0
     LEASE_S = 60.0  # a dead worker's slot comes back after this long (Prefect's minimum)
-    RENEW_AFTER_S = 40.0  # past HOLD_S: a slot handed on normally is never renewed
+    RENEW_AFTER_S = 35.0  # past HOLD_S: a slot handed on normally is never renewed
     RENEW_EVERY_S = 5.0
     IDLE_S = 0.05
 
@@ -59,9 +59,14 @@ class PooledSlots:
     def _bind(self) -> None:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (a new run): new primitives
+            stale = [lease for lease, _, _ in self._free]
             self._loop, self._free, self._full = loop, [], False
             self._turn, self._returned = asyncio.Lock(), asyncio.Event()
-            self._renewed, self._renewing = {}, None
+            # The renewer and releases in flight belong to the old loop: this one starts its
+            # own (the renewals are kept in ``_renewed``, shared by both loops).
+            self._renewing, self._releasing = None, set()
+            for lease in stale:  # idle slots of the old loop go back rather than run out
+                self._release_soon(lease)
 
     async def enter(self, tokens: int) -> Any:
         self._bind()
@@ -95,29 +100,43 @@ class PooledSlots:
         return lease
 
     async def _renew_held(self) -> None:
-        """While this process holds slots, renew the leases about to run out."""
+        """While this process holds slots, renew the leases about to run out (all at once:
+        each renewal is a round trip, and the margin is ``LEASE_S - RENEW_AFTER_S``)."""
         while self._renewed:
             await asyncio.sleep(self.RENEW_EVERY_S)
             now = time.monotonic()
-            for key, (lease, set_at) in list(self._renewed.items()):
-                if now - set_at >= self.RENEW_AFTER_S and key in self._renewed:
-                    if await self.store.renew(lease, self.LEASE_S):
-                        self.renewals += 1
-                        self._renewed[key] = (lease, time.monotonic())
-                    else:  # it ran out already (its slot went back): nothing to keep alive
-                        self._renewed.pop(key, None)
+            due = [key for key, (_, set_at) in self._renewed.items()
+                   if now - set_at >= self.RENEW_AFTER_S]  # fmt: skip
+            await asyncio.gather(*(self._renew(key) for key in due))
+
+    async def _renew(self, key: int) -> None:
+        held = self._renewed.get(key)
+        if held is None:
+            return
+        renewed = await self.store.renew(held[0], self.LEASE_S)
+        if key not in self._renewed:
+            return  # given back while the renewal was on its way: nothing to keep alive
+        if renewed:
+            self.renewals += 1
+            self._renewed[key] = (held[0], time.monotonic())
+        elif renewed is False:  # it ran out already (its slot went back)
+            self._renewed.pop(key, None)
+        # None: the server could not be asked; the next tick asks again
 
     async def exit(self, held: Any, used: int | None) -> None:
         lease, leased_at = held
         now = time.monotonic()
         if now - leased_at > self.HOLD_S:  # its turn is over: back to the batch, off this call
-            task = asyncio.ensure_future(self._release(lease))
-            self._releasing.add(task)
-            task.add_done_callback(self._releasing.discard)
+            self._release_soon(lease)
             return
         self._free.append((lease, leased_at, now))
         self._returned.set()
         asyncio.get_running_loop().call_later(self.IDLE_S * 2, self._sweep_soon)
+
+    def _release_soon(self, lease: Any) -> None:
+        task = asyncio.ensure_future(self._release(lease))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
 
     def _sweep_soon(self) -> None:
         if self._free and (self._sweeping is None or self._sweeping.done()):
@@ -132,6 +151,7 @@ class PooledSlots:
         await asyncio.gather(*(self._release(lease) for lease, _, _ in idle), *pending)
         if not self._renewed and self._renewing is not None:
             self._renewing.cancel()  # nothing held: no timer left behind on the loop
+            self._renewing = None  # a lease taken from now on starts a renewer of its own
 
     async def _release(self, lease: Any) -> None:
         self._renewed.pop(id(lease), None)

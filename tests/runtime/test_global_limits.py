@@ -120,7 +120,7 @@ async def test_a_lease_given_back_cannot_be_renewed() -> None:
     try:
         lease = await store.lease([name], 1, 60)
         await store.release(lease)
-        assert not await store.renew(lease, 60)  # gone: the renewer stops, nothing raised
+        assert await store.renew(lease, 60) is False  # gone (410): the renewer lets it go
         assert (await store.read(name)).active_slots == 0  # type: ignore[union-attr]
     finally:
         await store.delete(name)

@@ -44,47 +44,107 @@ async def test_the_bound_holds_and_slots_come_back(hold_s: float, handed_on: boo
     assert state is not None and state.active_slots == 0
 
 
-class RenewCounting(LocalLimits):
-    """The in-process store, recording renewals; ``gone`` leases cannot be renewed."""
+class RenewScripted(LocalLimits):
+    """The in-process store, answering renewals from a script (True: renewed, False: gone,
+    None: the server could not be asked), each after ``delay`` seconds."""
 
-    def __init__(self, gone: bool = False) -> None:
+    def __init__(self, answers: list[bool | None], delay: float = 0.0) -> None:
         super().__init__()
-        self.gone = gone
+        self.answers, self.delay = answers, delay
         self.renewed: list[float] = []
 
-    async def renew(self, lease: object, seconds: float) -> bool:
+    async def renew(self, lease: object, seconds: float) -> bool | None:
         self.renewed.append(seconds)
-        return not self.gone
+        await asyncio.sleep(self.delay)
+        return self.answers[min(len(self.renewed), len(self.answers)) - 1]
+
+
+async def _until(condition: object, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.01)
+
+
+def _gate(store: LocalLimits) -> PooledSlots:
+    gate = PooledSlots("calls", store)
+    gate.RENEW_AFTER_S, gate.RENEW_EVERY_S = 0.1, 0.04
+    return gate
 
 
 @pytest.mark.parametrize(
-    ("gone", "renewals"),
+    ("answers", "asked", "renewals"),
     [
-        (False, 3),  # a call outlasting its lease keeps it: renewed each time it nears its end
-        (True, 0),  # a lease that ran out already is asked once, then let go
+        ([True], 3, 3),  # a call outlasting its lease keeps it: renewed each time it nears its end
+        ([None, None, True], 3, 1),  # the server busy: asked again at the next tick, not dropped
+        ([False], 1, 0),  # it ran out already: asked once, then let go
     ],
+    ids=["renewed", "busy server", "gone"],
 )
 async def test_a_slot_held_past_its_lease_is_renewed_until_given_back(
-    gone: bool, renewals: int
+    answers: list[bool | None], asked: int, renewals: int
 ) -> None:
-    store = RenewCounting(gone)
+    store = RenewScripted(answers)
     await store.ensure("calls", LIMIT)
-    gate = PooledSlots("calls", store)
-    gate.RENEW_AFTER_S, gate.RENEW_EVERY_S = 0.1, 0.04
+    gate = _gate(store)
     held = await gate.enter(1)
-    async with asyncio.timeout(10):  # a long call: its lease nears its end again and again
-        while len(store.renewed) < (1 if gone else renewals):
-            await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05 if not gone else 0.3)  # a gone lease is not asked again
+    await _until(lambda: len(store.renewed) >= asked)
+    if answers == [False]:
+        await asyncio.sleep(0.3)  # a gone lease is not asked again
     await gate.exit(held, None)
     await gate.sweep()
-    assert gate.renewals >= renewals and len(store.renewed) == max(1, gate.renewals)
+    assert gate.renewals >= renewals
+    assert len(store.renewed) == (1 if answers == [False] else max(asked, gate.renewals))
     assert all(seconds == gate.LEASE_S for seconds in store.renewed)
     state = await store.read("calls")
     assert state is not None and state.active_slots == 0
     count = len(store.renewed)
     await asyncio.sleep(0.15)
     assert len(store.renewed) == count  # nothing held: no renewals after the run's end
+
+
+async def test_a_slot_given_back_during_its_renewal_stays_given_back() -> None:
+    store = RenewScripted([True], delay=0.2)  # the renewal is slow to come back
+    await store.ensure("calls", LIMIT)
+    gate = _gate(store)
+    held = await gate.enter(1)
+    await _until(lambda: store.renewed)  # a renewal is on its way
+    gate.HOLD_S = -1.0  # its turn is over: exit gives it back at once
+    await gate.exit(held, None)
+    await gate.sweep()
+    await asyncio.sleep(0.3)  # the renewal comes back after the release
+    assert not gate._renewed and gate.renewals == 0
+    assert len(store.renewed) == 1  # and it is never renewed again
+
+
+async def test_a_lease_taken_after_a_mid_run_sweep_is_renewed_too() -> None:
+    store = RenewScripted([True])
+    await store.ensure("calls", LIMIT)
+    gate = _gate(store)
+    first = await gate.enter(1)
+    await gate.exit(first, None)
+    await gate.sweep(0)  # every slot back: the renewer is cancelled
+    second = await gate.enter(1)  # at once, before the cancelled task has run
+    await _until(lambda: store.renewed)
+    await gate.exit(second, None)
+    await gate.sweep()
+
+
+def test_a_new_event_loop_gives_back_the_idle_slots_of_the_last() -> None:
+    store = LocalLimits()
+    gate = PooledSlots("calls", store)
+
+    async def one_call(sweep: bool) -> None:
+        await store.ensure("calls", LIMIT)
+        held = await gate.enter(1)
+        await gate.exit(held, None)  # idle in this process, not given back yet
+        if sweep:
+            await asyncio.sleep(0.01)
+            await gate.sweep()
+
+    asyncio.run(one_call(sweep=False))  # a run ends with an idle slot left in the gate
+    asyncio.run(one_call(sweep=True))  # the next run's loop gives it back
+    state = asyncio.run(store.read("calls"))
+    assert state is not None and state.active_slots == 0
 
 
 def test_a_dead_holders_slots_come_back_within_about_a_minute() -> None:
