@@ -52,7 +52,8 @@ class PooledSlots:
         self.leases = 0  # round trips that leased a slot (for reports and tests)
         self._sweeping: asyncio.Future[None] | None = None
         self._releasing: set[asyncio.Future[None]] = set()
-        self._renewed: dict[int, tuple[Any, float]] = {}  # id(lease) -> (lease, lease set at)
+        # id(lease) -> (lease, lease set at, the loop that leased it)
+        self._renewed: dict[int, tuple[Any, float, asyncio.AbstractEventLoop]] = {}
         self._renewing: asyncio.Future[None] | None = None
         self.renewals = 0  # leases renewed (for tests)
 
@@ -94,7 +95,7 @@ class PooledSlots:
         lease = await self.store.lease([self.name], 1, self.LEASE_S, wait=False)
         if lease is not None:
             self.leases += 1
-            self._renewed[id(lease)] = (lease, time.monotonic())
+            self._renewed[id(lease)] = (lease, time.monotonic(), asyncio.get_running_loop())
             if self._renewing is None or self._renewing.done():
                 self._renewing = asyncio.ensure_future(self._renew_held())
         return lease
@@ -105,20 +106,29 @@ class PooledSlots:
         while self._renewed:
             await asyncio.sleep(self.RENEW_EVERY_S)
             now = time.monotonic()
-            due = [key for key, (_, set_at) in self._renewed.items()
+            for key, (lease, _, loop) in list(self._renewed.items()):
+                if loop.is_closed():  # its run ended without giving it back: let it go
+                    self._renewed.pop(key, None)
+                    self._release_soon(lease)
+            due = [key for key, (_, set_at, _) in self._renewed.items()
                    if now - set_at >= self.RENEW_AFTER_S]  # fmt: skip
-            await asyncio.gather(*(self._renew(key) for key in due))
+            await asyncio.gather(*(self._renew(key) for key in due), return_exceptions=True)
 
     async def _renew(self, key: int) -> None:
         held = self._renewed.get(key)
         if held is None:
             return
-        renewed = await self.store.renew(held[0], self.LEASE_S)
+        try:  # one slow renewal must not hold back the others past their margin
+            renewed = await asyncio.wait_for(
+                self.store.renew(held[0], self.LEASE_S), self.RENEW_EVERY_S
+            )
+        except TimeoutError:
+            renewed = None
         if key not in self._renewed:
             return  # given back while the renewal was on its way: nothing to keep alive
         if renewed:
             self.renewals += 1
-            self._renewed[key] = (held[0], time.monotonic())
+            self._renewed[key] = (held[0], time.monotonic(), held[2])
         elif renewed is False:  # it ran out already (its slot went back)
             self._renewed.pop(key, None)
         # None: the server could not be asked; the next tick asks again
@@ -144,6 +154,7 @@ class PooledSlots:
 
     async def sweep(self, idle_s: float = 0.0) -> None:
         """Give back the slots idle for ``idle_s`` (all of them with 0: the run's end)."""
+        self._bind()
         now = time.monotonic()
         idle = [slot for slot in self._free if now - slot[2] >= idle_s]
         self._free = [slot for slot in self._free if slot not in idle]
