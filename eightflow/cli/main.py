@@ -349,9 +349,14 @@ def server_stop(
     port: Annotated[int | None, typer.Option(help="Port (default 4200).")] = None,
 ) -> None:
     """Stop the local Prefect server started by eightflow."""
+    from eightflow.server.auth import unconfigure_profile
     from eightflow.server.local import LocalServer
 
-    stopped = LocalServer(port=port).stop()
+    server = LocalServer(port=port)
+    stopped = server.stop()
+    # The profile ``server start`` pointed at this server would send every later `prefect`
+    # command, and every script that imports Prefect first, to a closed port.
+    unconfigure_profile(server.api_url)
     out.print("Prefect server stopped." if stopped else "No eightflow-started server was running.")
 
 

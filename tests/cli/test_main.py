@@ -232,3 +232,39 @@ def test_the_batch_cli_takes_what_only_the_flow_knows(state: str, expected: dict
         "broken": Broken(),
     }
     assert _from_flow(states[state], "review_queue_run", "next_poll_flow_run") == expected
+
+
+@pytest.mark.parametrize(
+    ("points_at_ours", "kept"),
+    [(True, False), (False, True)],
+    ids=["the profile pointed at this server: restored", "another API: left alone"],
+)
+def test_server_stop_takes_back_what_server_start_put_in_the_profile(
+    tmp_path: Path, points_at_ours: bool, kept: bool
+) -> None:
+    """``server start`` points the active Prefect profile at the server; ``server stop`` must
+    take that back, or every later ``prefect`` command and every script that imports Prefect
+    first goes to a closed port. (In subprocesses: this process's Prefect settings are fixed.)"""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.ports import free_port
+
+    port = free_port()
+    ours = f"http://127.0.0.1:{port}/api"
+    url = ours if points_at_ours else "http://127.0.0.1:1/api"
+    profiles = tmp_path / "prefect" / "profiles.toml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EIGHTFLOW_"))}
+    env.update({"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_PROFILES_PATH": str(profiles),
+                "EIGHTFLOW_HOME": str(tmp_path / "home"), "EIGHTFLOW_CONFIGURE_PROFILE": "1",
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
+    run = {"env": env, "capture_output": True, "text": True, "timeout": 120, "check": False}
+    code = f"from eightflow.server.auth import configure_profile; configure_profile({url!r})"
+    done = subprocess.run([sys.executable, "-c", code], **run)  # type: ignore[call-overload]
+    assert done.returncode == 0 and url in profiles.read_text(), done.stderr
+    stop = [sys.executable, "-m", "eightflow.cli.main", "server", "stop", "--port", str(port)]
+    done = subprocess.run(stop, **run)  # type: ignore[call-overload]
+    assert done.returncode == 0, done.stderr
+    assert "No eightflow-started server was running." in done.stdout
+    assert (url in profiles.read_text()) is kept
