@@ -42,8 +42,10 @@ def ensure_connected() -> Connection:
     """Choose this process's Prefect API once, by :func:`connect`'s rules.
 
     An API already set in Prefect's settings (a profile, ``temporary_settings``, a test
-    harness) counts as configured. When Prefect was imported before the choice was made,
-    its global settings are re-read so the choice takes effect.
+    harness) counts as configured, unless it is the local eightflow server's own URL (what
+    ``eightflow server start`` writes into the profile): that server is checked, and started
+    if it is down (after a reboot), as when nothing is configured. When Prefect was imported
+    before the choice was made, its global settings are re-read so the choice takes effect.
     """
     if _connection is not None:
         return _connection
@@ -51,7 +53,8 @@ def ensure_connected() -> Connection:
         from prefect.settings import get_current_settings
 
         url = get_current_settings().api.url
-        if url and not os.environ.get("PREFECT_API_URL"):
+        ours = LocalServer().api_url  # a profile `server start` wrote: checked and started below
+        if url and not os.environ.get("PREFECT_API_URL") and url.rstrip("/") != ours:
             message = f"Using the Prefect API at {url}."
             return _remember(Connection("configured", url, None, message))
     connection = connect()

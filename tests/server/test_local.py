@@ -87,6 +87,8 @@ def test_a_plain_script_auto_starts_the_local_server_and_stop_closes_it(
         {
             "EIGHTFLOW_HOME": str(server.home),
             "EIGHTFLOW_SERVER_PORT": str(server.port),
+            # Prefect's profiles of its own: the machine's ~/.prefect is not the test's
+            "PREFECT_HOME": str(tmp_path / "prefect"),
             "PYTHONPATH": str(REPO),
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "LITELLM_OFFLINE_MODE": "true",
@@ -129,3 +131,20 @@ def test_a_plain_script_auto_starts_the_local_server_and_stop_closes_it(
     assert not port_open(server.port)
     assert server.recorded_pid() is None and not (server.prefect_home / "server.pid").exists()
     assert server.stop() is False
+
+    # After a reboot the profile `server start` wrote still points at the stopped server: a
+    # script importing Prefect first starts it again rather than failing on a closed port.
+    profile = (
+        "from eightflow.server.auth import configure_profile; "
+        f"configure_profile({server.api_url!r})"
+    )
+    configured = subprocess.run(
+        [sys.executable, "-c", profile], env={**env, "EIGHTFLOW_CONFIGURE_PROFILE": "1"},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert configured.returncode == 0, configured.stderr
+    assert server.api_url in (tmp_path / "prefect" / "profiles.toml").read_text()
+    rebooted = run(second, env)
+    assert json.loads(rebooted.stdout.strip().splitlines()[-1])["status"] == "completed"
+    assert f"Started a local Prefect server at {server.url}" in rebooted.stderr
+    assert server.stop() is True
