@@ -13,9 +13,12 @@ of :func:`eightflow.pipeline.sinks.default_sinks` takes the run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from pydantic import ValidationError
 
 from eightflow.definition import WorkflowDefinition
 from eightflow.documents import Document
@@ -185,10 +188,6 @@ def _retype_reviewed(result: WorkflowResult, definition: WorkflowDefinition) -> 
     """A kept result's outputs come back as JSON data: the ones review rules judge are
     made their schema's objects again, as the steps returned them, so the rules (a
     criterion reading attributes) see on the restart what they saw before it."""
-    import contextlib
-
-    from pydantic import ValidationError
-
     for rule in definition.review:
         value = result.outputs.get(rule.output)
         if rule.output_schema is not None and isinstance(value, dict):

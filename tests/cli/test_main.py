@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from eightflow.cli.main import app, register_plugins
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = str(REPO / "examples" / "sample.md")
@@ -245,12 +249,6 @@ def test_server_stop_takes_back_what_server_start_put_in_the_profile(
     """``server start`` points the active Prefect profile at the server; ``server stop`` must
     take that back, or every later ``prefect`` command and every script that imports Prefect
     first goes to a closed port. (In subprocesses: this process's Prefect settings are fixed.)"""
-    import os
-    import subprocess
-    import sys
-
-    from tests.support.ports import free_port
-
     port = free_port()
     ours = f"http://127.0.0.1:{port}/api"
     url = ours if points_at_ours else "http://127.0.0.1:1/api"
