@@ -19,14 +19,14 @@ from typing import Any
 import litellm
 from pydantic import BaseModel
 
-from eightflow.errors import BudgetExceeded, ModelOutputError, ModelTemporaryError
-from eightflow.gateway import unlogged
+from eightflow.errors import ModelOutputError, ModelTemporaryError
+from eightflow.gateway import exchange, unlogged
 from eightflow.gateway.batches import active_router
 from eightflow.gateway.call_record import parse_answer, record_call
 from eightflow.gateway.embedded import ensure_local_provider
 from eightflow.gateway.endpoints import key_allowed_for
+from eightflow.gateway.errors import budget_cause, map_error, provider_of
 from eightflow.gateway.errors import headers_of as _headers_of
-from eightflow.gateway.errors import map_error, provider_of
 from eightflow.gateway.keys import provider_key
 from eightflow.gateway.reask import reask_messages, remember_invalid
 from eightflow.gateway.request import (
@@ -143,7 +143,7 @@ class ModelGateway:
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
                 await asyncio.shield(budget.arelease(reservation))
                 raise
-            over_budget = _budget_cause(exc)
+            over_budget = budget_cause(exc)
             if over_budget is not None:
                 # Fatal for the run, wherever it was raised (the reservation, or a provider
                 # litellm wrapped it for): never mapped to a retryable model error.
@@ -225,7 +225,8 @@ class ModelGateway:
         The budget is reserved only once a limiter slot is held: a call queued behind the
         limiter while the cap was reached must not go out afterwards. The reservation is
         left in ``held[0]`` for the caller to settle, charge or release. The limiter hears
-        of every 429 and every answer, and adapts its slots.
+        of every 429 and every answer, and adapts its slots. To an OpenAI-compatible base
+        URL, the HTTP request itself takes the slot (:mod:`eightflow.gateway.exchange`).
         """
         replay = run.replay if run is not None else None
         if replay is not None and replay.serves(current_step.get()):
@@ -242,10 +243,22 @@ class ModelGateway:
                     run.model_calls += 1
                 held[0] = routed[1]
                 return routed[0], model
-        async with limiter.slot(model, _token_estimate(request)) as lease:
-            held[0] = await budget.areserve(*estimate)
+
+        async def reserve() -> Reservation:  # once a slot is held
+            reservation = await budget.areserve(*estimate)
             if run is not None:
                 run.model_calls += 1
+            return reservation
+
+        if exchange.applies(model, request):  # the HTTP request itself takes the slot
+            entry = exchange.Exchange(limiter, model, _token_estimate(request), reserve)
+            try:
+                sent = exchange.acompletion_in_exchange(unlogged.acompletion, request, entry)
+                return await sent, model
+            finally:
+                held[0] = entry.reservation or _NO_CALL
+        async with limiter.slot(model, _token_estimate(request)) as lease:
+            held[0] = await reserve()
             try:
                 response = await unlogged.acompletion(**request)
             except Exception as exc:
@@ -384,15 +397,3 @@ def _silence_error_banner() -> None:
     if not _BANNER_SILENCED:
         litellm.suppress_debug_info = True
         _BANNER_SILENCED = True
-
-
-def _budget_cause(exc: BaseException) -> BudgetExceeded | None:
-    """The ``BudgetExceeded`` behind ``exc``, if any (litellm wraps what a provider raises)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, BudgetExceeded):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None

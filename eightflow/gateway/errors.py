@@ -12,7 +12,7 @@ from typing import Any
 
 import litellm
 
-from eightflow.errors import ModelError, ModelPermanentError, ModelTemporaryError
+from eightflow.errors import BudgetExceeded, ModelError, ModelPermanentError, ModelTemporaryError
 from eightflow.gateway.model_names import provider_of
 
 _TEMPORARY = (
@@ -113,3 +113,15 @@ def _clean_message(text: str, limit: int = 500) -> str:
     from eightflow.safety.sanitize import sanitize_text
 
     return sanitize_text(text.replace("\n", " "), limit=limit)
+
+
+def budget_cause(exc: BaseException) -> BudgetExceeded | None:
+    """The ``BudgetExceeded`` behind ``exc``, if any (litellm wraps what a provider raises)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, BudgetExceeded):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

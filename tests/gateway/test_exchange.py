@@ -1,0 +1,123 @@
+"""The limiter's slot is held around the HTTP exchange of OpenAI-compatible calls only."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from eightflow.errors import ModelTemporaryError
+from eightflow.gateway import ModelGateway, exchange
+from eightflow.gateway.unlogged import _CALLBACK_LISTS
+from eightflow.runtime.limiter import CallLimiter
+from tests.support.stub_server import StubConfig, StubServer
+
+MODEL = "openai/gpt-4o-mini"
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch, home: object) -> Iterator[StubServer]:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "x" * 32)
+    with StubServer(StubConfig(prompt_tokens=11, completion_tokens=5)) as server:
+        yield server
+
+
+def _gateway(stub: StubServer, concurrency: int) -> ModelGateway:
+    gateway = ModelGateway(MODEL, api_base=stub.api_base)
+    gateway._limiter = CallLimiter(concurrency)  # the limiter a call outside a run uses
+    return gateway
+
+
+@pytest.mark.parametrize(
+    ("narrow", "held_while_litellm_builds_the_request"),
+    [
+        pytest.param(True, 0, id="OpenAI-compatible base URL: slot around the exchange"),
+        pytest.param(False, 1, id="any other call: slot around litellm's whole call"),
+    ],
+)
+async def test_the_slot_is_not_held_while_litellm_prepares_the_call(
+    stub: StubServer,
+    monkeypatch: pytest.MonkeyPatch,
+    narrow: bool,
+    held_while_litellm_builds_the_request: int,
+) -> None:
+    import litellm
+    from litellm.integrations.custom_logger import CustomLogger
+
+    gateway = _gateway(stub, 4)
+    seen: list[int] = []
+
+    class PreCall(CustomLogger):  # litellm calls it once the request is built, before sending
+        def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
+            seen.append(gateway._limiter.in_flight)
+
+    for name in _CALLBACK_LISTS:  # litellm copies a callback into its other lists
+        monkeypatch.setattr(litellm, name, [])
+    monkeypatch.setattr(litellm, "callbacks", [PreCall()])
+    if not narrow:
+        monkeypatch.setattr(exchange, "applies", lambda model, request: False)
+    generation = await gateway.complete("sentiment", "a calm day")
+    assert (generation.tokens_in, generation.tokens_out) == (11, 5)
+    assert seen and set(seen) == {held_while_litellm_builds_the_request}
+    assert gateway._limiter.peak_in_flight == 1  # the request itself went out in a slot
+    assert gateway._limiter.in_flight == 0
+
+
+async def test_requests_at_the_provider_never_exceed_the_concurrency(stub: StubServer) -> None:
+    stub.configure(latency_ms=150)
+    gateway = _gateway(stub, 2)
+    texts = [f"document number {i}" for i in range(8)]
+    await asyncio.gather(*(gateway.complete("sentiment", text) for text in texts))
+    stats = stub.stats()
+    assert stats["calls"] == 8
+    assert stats["max_in_flight"] == 2  # reached, never passed
+    assert gateway._limiter.in_flight == 0
+
+
+async def test_a_429_is_heard_by_the_limiter_with_its_headers(stub: StubServer) -> None:
+    stub.configure(status_script=[429], retry_after_s=3)
+    gateway = _gateway(stub, 4)
+    with pytest.raises(ModelTemporaryError):
+        await gateway.complete("sentiment", "a calm day")
+    assert gateway._limiter.rate_limited_calls == 1
+    assert gateway._limiter.in_flight == 0
+    generation = await gateway.complete("sentiment", "a second day")  # the script is spent
+    assert generation.tokens_in == 11
+
+
+@pytest.mark.parametrize(
+    ("model", "request_extra", "applies"),
+    [
+        pytest.param(MODEL, {"api_base": "http://127.0.0.1:9/v1", "api_key": "k"}, True, id="set"),
+        pytest.param(MODEL, {"api_key": "k"}, False, id="no base URL: litellm resolves it"),
+        pytest.param(MODEL, {"api_base": "http://127.0.0.1:9/v1"}, False, id="no key"),
+        pytest.param(
+            "anthropic/claude-3-5-haiku-latest",
+            {"api_base": "http://127.0.0.1:9", "api_key": "k"},
+            False,
+            id="not the OpenAI SDK",
+        ),
+        pytest.param(
+            MODEL,
+            {"api_base": "http://127.0.0.1:9/v1", "api_key": "k", "client": object()},
+            False,
+            id="a client given",
+        ),
+    ],
+)
+def test_which_calls_hold_the_slot_around_the_exchange(
+    model: str, request_extra: dict[str, Any], applies: bool
+) -> None:
+    assert exchange.applies(model, {"model": model, **request_extra}) is applies
+
+
+def test_one_sdk_client_per_base_url_and_key() -> None:
+    first = exchange.sdk_client("http://127.0.0.1:9/v1", "key-a")
+    assert exchange.sdk_client("http://127.0.0.1:9/v1", "key-a") is first
+    assert exchange.sdk_client("http://127.0.0.1:9/v1", "key-b") is not first
+    assert exchange.sdk_client("http://127.0.0.1:10/v1", "key-a") is not first
+    assert str(first.base_url).startswith("http://127.0.0.1:9/v1")
+    assert first.max_retries == 0  # one retry layer: Prefect's
+    assert isinstance(first._client, exchange.ExchangeClient)
