@@ -79,7 +79,7 @@ class ModelGateway:
         self.timeout_s = timeout_s
         self._limiter = CallLimiter(8)  # used outside a run only
         ensure_local_provider()
-        _silence_error_banner()
+        unlogged.silence_error_banner()
 
     # -- public API -----------------------------------------------------------------------
 
@@ -254,9 +254,12 @@ class ModelGateway:
             entry = exchange.Exchange(limiter, model, _token_estimate(request), reserve)
             try:
                 sent = exchange.acompletion_in_exchange(unlogged.acompletion, request, entry)
-                return await sent, model
+                response = await sent
             finally:
                 held[0] = entry.reservation or _NO_CALL
+            if not entry.requests and run is not None:
+                run.model_calls += 1  # litellm sent it past the client (logged there)
+            return response, model
         async with limiter.slot(model, _token_estimate(request)) as lease:
             held[0] = await reserve()
             try:
@@ -381,19 +384,3 @@ class ModelGateway:
 
 
 _NO_CALL = Reservation(0, 0.0, counted=False)
-
-
-_BANNER_SILENCED = False
-
-
-def _silence_error_banner() -> None:
-    """Stop litellm printing a "Give Feedback / Get Help" banner to stdout on each error.
-
-    litellm has no per-call switch for it: its exception mapper reads the module global
-    ``litellm.suppress_debug_info``. So it is set here, once, when the first gateway is
-    made, rather than as a side effect of importing eightflow.
-    """
-    global _BANNER_SILENCED
-    if not _BANNER_SILENCED:
-        litellm.suppress_debug_info = True
-        _BANNER_SILENCED = True

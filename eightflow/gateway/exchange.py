@@ -19,11 +19,26 @@ wraps. Every other call keeps the slot around the whole call (:mod:`eightflow.ga
 The key and the base URL are the ones the gateway put in the request, so litellm would
 have sent them to the same place: a client is made only for an explicit ``api_base`` and
 ``api_key`` (litellm's own fallbacks, environment variables included, never come into it).
+
+litellm does not send every ``openai/...`` call through the SDK client it is given: models
+priced as ``mode: responses`` (o1-pro, o3-pro, the -pro and codex models), tools or
+reasoning options, and two litellm-wide switches take its Responses bridge or its own HTTP
+handler, which build their own clients. :func:`applies` asks litellm's own bridge check and
+keeps those calls on the whole-call slot; should a call still come back without having
+passed through the client, the model keeps the whole-call slot from then on and a warning
+says so (:func:`acompletion_in_exchange`).
+
+The clients belong to one event loop each (litellm scopes its own SDK clients the same
+way) and a forked process starts without its parent's.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import weakref
+from asyncio import AbstractEventLoop, get_running_loop
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -35,6 +50,8 @@ import httpx
 from eightflow.gateway.errors import provider_of
 from eightflow.runtime.budget import Reservation
 from eightflow.runtime.limiter import CallLease, CallLimiter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,7 +105,7 @@ class ExchangeClient(httpx.AsyncClient):
     """
 
     def __init__(self, inner: httpx.AsyncClient) -> None:
-        super().__init__(transport=_NOT_USED, follow_redirects=True)
+        super().__init__(transport=_NOT_USED, follow_redirects=True, trust_env=False)
         self._inner = inner
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
@@ -98,13 +115,24 @@ class ExchangeClient(httpx.AsyncClient):
         async with exchange.hold() as lease:
             response = await self._inner.send(request, **kwargs)
             if kwargs.get("stream"):
-                await response.aread()  # the slot lasts until the provider has answered
+                try:
+                    await response.aread()  # the slot lasts until the provider has answered
+                except BaseException:
+                    await response.aclose()
+                    raise
             exchange.heard(response, lease)
             return response
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        if self._inner is not _litellm_session():  # the operator's shared session stays open
+            await self._inner.aclose()
         await super().aclose()
+
+
+def _litellm_session() -> Any:
+    import litellm
+
+    return getattr(litellm, "aclient_session", None)
 
 
 class _NotUsed(httpx.AsyncBaseTransport):
@@ -115,39 +143,88 @@ class _NotUsed(httpx.AsyncBaseTransport):
 
 
 _NOT_USED = _NotUsed()
-_clients: dict[tuple[str, str], Any] = {}
+_clients: weakref.WeakKeyDictionary[AbstractEventLoop, dict[tuple[str, str], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+_sends_chat: dict[tuple[str, str], bool] = {}  # (model, api_base): litellm's route, asked once
+_past_the_client: set[str] = set()  # models a call showed litellm sends another way
+
+# Request options that take litellm's Responses bridge or another path for some models.
+_OTHER_ROUTES = ("tools", "functions", "web_search_options", "reasoning_effort", "stream")
+
+
+def _forget_at_fork() -> None:
+    global _clients
+    _clients = weakref.WeakKeyDictionary()
+
+
+os.register_at_fork(after_in_child=_forget_at_fork)
 
 
 def applies(model: str, request: dict[str, Any]) -> bool:
-    """True when the call goes through the OpenAI SDK to the base URL the gateway set."""
-    return (
-        provider_of(model) == "openai"
-        and bool(request.get("api_base"))
-        and bool(request.get("api_key"))
-        and not request.get("client")
-    )
+    """True when litellm sends the call through the OpenAI SDK to the base URL set."""
+    api_base = request.get("api_base")
+    if provider_of(model) != "openai" or not api_base or not request.get("api_key"):
+        return False
+    if request.get("client") or any(request.get(name) for name in _OTHER_ROUTES):
+        return False
+    if model in _past_the_client or _litellm_reroutes_all():
+        return False
+    key = (model, str(api_base))
+    chat = _sends_chat.get(key)
+    if chat is None:
+        chat = _sends_chat[key] = _litellm_sends_chat(model, str(api_base))
+    return chat
+
+
+def _litellm_reroutes_all() -> bool:
+    """litellm's switches that send every OpenAI chat call another way."""
+    import litellm
+
+    if getattr(litellm, "route_all_chat_openai_to_responses", False):
+        return True
+    flag = os.environ.get("EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER", "")
+    return flag.strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def _litellm_sends_chat(model: str, api_base: str) -> bool:
+    """litellm's own answer: does this model stay on chat completions (not ``responses``)?"""
+    name = model.split("/", 1)[1] if "/" in model else model
+    if name.startswith("responses/"):
+        return False
+    try:
+        from litellm.responses.bridge_check import responses_api_bridge_check
+
+        info, _ = responses_api_bridge_check(
+            model=name, custom_llm_provider="openai", api_base=api_base
+        )
+    except Exception:  # a litellm without the check, or one that changed it: stay wide
+        return False
+    return info.get("mode") != "responses"
 
 
 def sdk_client(api_base: str, api_key: str) -> Any:
-    """One OpenAI SDK client per base URL and key, sending through :class:`ExchangeClient`.
+    """This event loop's OpenAI SDK client for a base URL and key, sending through
+    :class:`ExchangeClient`.
 
     SDK retries are off (Prefect's task retries are the one retry layer); the timeout is
     the request's, which litellm passes with each call.
     """
+    per_loop = _clients.setdefault(get_running_loop(), {})
     key = (api_base, api_key)
-    client = _clients.get(key)
+    client = per_loop.get(key)
     if client is None:
         from litellm.llms.openai.common_utils import BaseOpenAILLM
         from openai import AsyncOpenAI
 
-        inner = BaseOpenAILLM._get_async_http_client() or httpx.AsyncClient(follow_redirects=True)
-        client = AsyncOpenAI(
+        inner = BaseOpenAILLM.get_async_http_client() or httpx.AsyncClient(follow_redirects=True)
+        client = per_loop[key] = AsyncOpenAI(
             api_key=api_key,
             base_url=api_base,
-            http_client=ExchangeClient(inner),
+            # The SDK takes an ``httpx`` client as litellm's is (typed for its httpx2 one).
+            http_client=ExchangeClient(inner),  # type: ignore[arg-type]
             max_retries=0,
         )
-        _clients[key] = client
     return client
 
 
@@ -158,6 +235,14 @@ async def acompletion_in_exchange(
     request["client"] = sdk_client(request["api_base"], request["api_key"])
     token = _current.set(exchange)
     try:
-        return await send(**request)
+        response = await send(**request)
     finally:
         _current.reset(token)
+    if not exchange.requests:
+        _past_the_client.add(exchange.model)
+        log.warning(
+            "litellm answered a call to %s without sending it through eightflow's client; "
+            "that model's calls now hold their slot for litellm's whole call",
+            exchange.model,
+        )
+    return response

@@ -67,3 +67,19 @@ async def acompletion(**request: Any) -> Any:
         return await litellm.acompletion(**request)
     with _quiet():
         return await litellm.acompletion(**request)
+
+
+_BANNER_SILENCED = False
+
+
+def silence_error_banner() -> None:
+    """Stop litellm printing a "Give Feedback / Get Help" banner to stdout on each error.
+
+    litellm has no per-call switch for it: its exception mapper reads the module global
+    ``litellm.suppress_debug_info``. So it is set here, once, when the first gateway is
+    made, rather than as a side effect of importing eightflow.
+    """
+    global _BANNER_SILENCED
+    if not _BANNER_SILENCED:
+        litellm.suppress_debug_info = True
+        _BANNER_SILENCED = True

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,9 +14,23 @@ from eightflow.errors import ModelTemporaryError
 from eightflow.gateway import ModelGateway, exchange
 from eightflow.gateway.unlogged import _CALLBACK_LISTS
 from eightflow.runtime.limiter import CallLimiter
+from eightflow.runtime.pacing import pacer_for, reset_pacers
 from tests.support.stub_server import StubConfig, StubServer
 
 MODEL = "openai/gpt-4o-mini"
+
+
+@pytest.fixture(autouse=True)
+def fresh_routes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test asks litellm afresh, and leaves no client or pacer behind."""
+    import weakref
+
+    monkeypatch.setattr(exchange, "_clients", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(exchange, "_sends_chat", {})
+    monkeypatch.setattr(exchange, "_past_the_client", set())
+    reset_pacers()
+    yield
+    reset_pacers()
 
 
 @pytest.fixture
@@ -66,6 +82,7 @@ async def test_the_slot_is_not_held_while_litellm_prepares_the_call(
 
 
 async def test_requests_at_the_provider_never_exceed_the_concurrency(stub: StubServer) -> None:
+    """The bound itself (held before the change too): slots are entered by every request."""
     stub.configure(latency_ms=150)
     gateway = _gateway(stub, 2)
     texts = [f"document number {i}" for i in range(8)]
@@ -77,14 +94,53 @@ async def test_requests_at_the_provider_never_exceed_the_concurrency(stub: StubS
 
 
 async def test_a_429_is_heard_by_the_limiter_with_its_headers(stub: StubServer) -> None:
-    stub.configure(status_script=[429], retry_after_s=3)
+    stub.configure(status_script=[429], retry_after_s=30)
     gateway = _gateway(stub, 4)
     with pytest.raises(ModelTemporaryError):
         await gateway.complete("sentiment", "a calm day")
     assert gateway._limiter.rate_limited_calls == 1
     assert gateway._limiter.in_flight == 0
+    # The 429's Retry-After reached the provider's pacer: the next call would wait for it.
+    assert pacer_for(MODEL).blocked_until > time.monotonic() + 20
+    reset_pacers()
     generation = await gateway.complete("sentiment", "a second day")  # the script is spent
     assert generation.tokens_in == 11
+
+
+async def test_a_cancelled_call_gives_its_slot_back(stub: StubServer) -> None:
+    stub.configure(latency_ms=5_000)
+    gateway = _gateway(stub, 1)
+    call = asyncio.create_task(gateway.complete("sentiment", "a slow day"))
+    for _ in range(200):  # until the request is at the stub, holding the only slot
+        await asyncio.sleep(0.01)
+        if stub.stats()["in_flight"]:
+            break
+    assert gateway._limiter.in_flight == 1
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert gateway._limiter.in_flight == 0
+    stub.configure(latency_ms=0)
+    assert (await gateway.complete("sentiment", "the next day")).tokens_in == 11
+
+
+async def test_a_call_litellm_sends_another_way_keeps_the_whole_call_slot_from_then_on(
+    stub: StubServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Should litellm not use the client it was given, the model falls back, and says so."""
+    from openai import AsyncOpenAI
+
+    def bypassed(api_base: str, api_key: str) -> AsyncOpenAI:  # a client without the hook
+        return AsyncOpenAI(api_key=api_key, base_url=api_base, max_retries=0)
+
+    monkeypatch.setattr(exchange, "sdk_client", bypassed)
+    gateway = _gateway(stub, 4)
+    request = {"api_base": stub.api_base, "api_key": "k"}
+    assert exchange.applies(MODEL, request)
+    with caplog.at_level(logging.WARNING, logger=exchange.__name__):
+        await gateway.complete("sentiment", "a calm day")
+    assert "without sending it through eightflow's client" in caplog.text
+    assert not exchange.applies(MODEL, request)  # from now on: the whole-call slot
 
 
 @pytest.mark.parametrize(
@@ -105,6 +161,30 @@ async def test_a_429_is_heard_by_the_limiter_with_its_headers(stub: StubServer) 
             False,
             id="a client given",
         ),
+        pytest.param(
+            "openai/o3-pro",
+            {"api_base": "http://127.0.0.1:9/v1", "api_key": "k"},
+            False,
+            id="priced as mode responses: litellm's Responses bridge",
+        ),
+        pytest.param(
+            "openai/responses/gpt-4o-mini",
+            {"api_base": "http://127.0.0.1:9/v1", "api_key": "k"},
+            False,
+            id="the responses/ prefix",
+        ),
+        pytest.param(
+            MODEL,
+            {"api_base": "http://127.0.0.1:9/v1", "api_key": "k", "tools": [{"type": "x"}]},
+            False,
+            id="tools",
+        ),
+        pytest.param(
+            MODEL,
+            {"api_base": "http://127.0.0.1:9/v1", "api_key": "k", "reasoning_effort": "low"},
+            False,
+            id="reasoning options",
+        ),
     ],
 )
 def test_which_calls_hold_the_slot_around_the_exchange(
@@ -113,7 +193,28 @@ def test_which_calls_hold_the_slot_around_the_exchange(
     assert exchange.applies(model, {"model": model, **request_extra}) is applies
 
 
-def test_one_sdk_client_per_base_url_and_key() -> None:
+@pytest.mark.parametrize(
+    ("switch", "value"),
+    [
+        pytest.param("route_all_chat_openai_to_responses", True, id="litellm's route-all flag"),
+        pytest.param("EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER", "true", id="its HTTP handler"),
+    ],
+)
+def test_litellm_wide_switches_keep_the_whole_call_slot(
+    monkeypatch: pytest.MonkeyPatch, switch: str, value: object
+) -> None:
+    import litellm
+
+    request = {"api_base": "http://127.0.0.1:9/v1", "api_key": "k"}
+    assert exchange.applies(MODEL, request)
+    if switch.isupper():
+        monkeypatch.setenv(switch, str(value))
+    else:
+        monkeypatch.setattr(litellm, switch, value)
+    assert not exchange.applies(MODEL, request)
+
+
+async def test_one_sdk_client_per_event_loop_base_url_and_key() -> None:
     first = exchange.sdk_client("http://127.0.0.1:9/v1", "key-a")
     assert exchange.sdk_client("http://127.0.0.1:9/v1", "key-a") is first
     assert exchange.sdk_client("http://127.0.0.1:9/v1", "key-b") is not first
@@ -121,3 +222,11 @@ def test_one_sdk_client_per_base_url_and_key() -> None:
     assert str(first.base_url).startswith("http://127.0.0.1:9/v1")
     assert first.max_retries == 0  # one retry layer: Prefect's
     assert isinstance(first._client, exchange.ExchangeClient)
+
+    def another_loop() -> object:
+        async def make() -> object:
+            return exchange.sdk_client("http://127.0.0.1:9/v1", "key-a")
+
+        return asyncio.run(make())
+
+    assert await asyncio.to_thread(another_loop) is not first  # never shared across loops
