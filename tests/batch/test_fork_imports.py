@@ -30,7 +30,7 @@ def test_a_fork_never_copies_an_import_another_thread_has_half_done(
     import importlib
     import os
 
-    from eightflow.batch.workers import imports_in_flight, quiet_imports
+    from eightflow.batch.fork_imports import imports_in_flight, quiet_imports
 
     monkeypatch.syspath_prepend(str(tmp_path))
     name, started, gate = _module_that_waits(tmp_path)
@@ -61,8 +61,8 @@ def test_a_fork_never_copies_an_import_another_thread_has_half_done(
 def test_a_fork_made_while_imports_are_still_in_flight_is_said(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from eightflow.batch.workers import warn_busy_fork
+    from eightflow.batch.fork_imports import warn_busy_fork
 
-    with caplog.at_level("WARNING", logger="eightflow.batch.workers"):
+    with caplog.at_level("WARNING", logger="eightflow.batch.fork_imports"):
         warn_busy_fork("eightflow-worker-1", ["croniter", "yaml"])
     assert "eightflow-worker-1" in caplog.text and "croniter, yaml" in caplog.text
