@@ -47,6 +47,7 @@ from typing import Any
 
 import httpx
 
+from eightflow.gateway import inline_start
 from eightflow.gateway.errors import provider_of
 from eightflow.runtime.budget import Reservation
 from eightflow.runtime.limiter import CallLease, CallLimiter
@@ -85,6 +86,11 @@ class Exchange:
 
 
 _current: ContextVar[Exchange | None] = ContextVar("eightflow_exchange", default=None)
+
+
+def _exchanging() -> bool:
+    """A call of this context is on the exchange path (litellm's start may run inline)."""
+    return _current.get() is not None
 
 
 def _total_tokens(response: httpx.Response) -> int:
@@ -233,6 +239,7 @@ async def acompletion_in_exchange(
 ) -> Any:
     """``send(**request)`` with ``exchange`` entered by the request that goes out."""
     request["client"] = sdk_client(request["api_base"], request["api_key"])
+    inline_start.install(get_running_loop(), _exchanging)
     token = _current.set(exchange)
     try:
         response = await send(**request)
