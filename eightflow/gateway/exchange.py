@@ -65,6 +65,8 @@ class Exchange:
     reserve: Callable[[], Awaitable[Reservation]]  # the budget's reservation, and the count
     reservation: Reservation | None = None
     requests: int = 0
+    client: Any = None  # the SDK client litellm was given for this call
+    started: bool = False  # litellm's start of this call ran inline (:mod:`.inline_start`)
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[CallLease]:
@@ -88,9 +90,28 @@ class Exchange:
 _current: ContextVar[Exchange | None] = ContextVar("eightflow_exchange", default=None)
 
 
-def _exchanging() -> bool:
-    """A call of this context is on the exchange path (litellm's start may run inline)."""
-    return _current.get() is not None
+def inline_start_allowed(keywords: dict[str, Any]) -> bool:
+    """litellm's start of this context's exchange call, and nothing litellm does that may
+    block: once per call, asynchronous, with the exchange's own client and model, and no
+    litellm-wide proxy auth or secret manager (both may fetch over HTTP in the start)."""
+    exchange = _current.get()
+    if exchange is None or exchange.started or exchange.client is None:
+        return False
+    if keywords.get("acompletion") is not True or keywords.get("client") is not exchange.client:
+        return False
+    if keywords.get("model") != exchange.model or _litellm_may_block():
+        return False
+    exchange.started = True
+    return True
+
+
+def _litellm_may_block() -> bool:
+    import litellm
+
+    return (
+        getattr(litellm, "proxy_auth", None) is not None
+        or getattr(litellm, "secret_manager_client", None) is not None
+    )
 
 
 def _total_tokens(response: httpx.Response) -> int:
@@ -239,7 +260,8 @@ async def acompletion_in_exchange(
 ) -> Any:
     """``send(**request)`` with ``exchange`` entered by the request that goes out."""
     request["client"] = sdk_client(request["api_base"], request["api_key"])
-    inline_start.install(get_running_loop(), _exchanging)
+    exchange.client = request["client"]
+    inline_start.install(get_running_loop(), inline_start_allowed)
     token = _current.set(exchange)
     try:
         response = await send(**request)

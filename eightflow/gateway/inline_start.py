@@ -32,38 +32,50 @@ def _litellm_completion() -> Any:
     return litellm.main.completion
 
 
-def is_litellm_start(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
-    """``fn`` is what ``litellm.acompletion`` submits: ``partial(ctx.run, partial(completion))``."""
+def litellm_start_keywords(fn: Callable[..., Any], args: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The keywords of ``completion`` when ``fn`` is what ``litellm.acompletion`` submits
+    (``partial(ctx.run, partial(completion, **keywords))``); None for anything else."""
     if args or not isinstance(fn, partial) or len(fn.args) != 1 or fn.keywords:
-        return False
+        return None
     if not isinstance(getattr(fn.func, "__self__", None), contextvars.Context):
-        return False
+        return None
     inner = fn.args[0]
-    return isinstance(inner, partial) and inner.func is _litellm_completion()
+    if not isinstance(inner, partial) or inner.func is not _litellm_completion() or inner.args:
+        return None
+    return inner.keywords
+
+
+def _settle(future: Future[Any], fn: Callable[[], Any]) -> None:
+    try:
+        future.set_result(fn())
+    except BaseException as exc:  # as a worker thread would: the awaiting side raises it
+        future.set_exception(exc)
+        future = None  # type: ignore[assignment]  # the traceback keeps this frame, not it
 
 
 class InlineStartExecutor(ThreadPoolExecutor):
     """A loop's default executor that runs litellm's exchange-path starts inline.
 
+    ``inline_when`` sees the keywords of each ``completion`` start and says whether this one
+    is the exchange path's own (see :func:`eightflow.gateway.exchange.inline_start_allowed`).
+
     A ``ThreadPoolExecutor`` because asyncio accepts nothing else as a default executor; its
     own pool is never used: other work goes to ``delegate``.
     """
 
-    def __init__(self, delegate: ThreadPoolExecutor, inline_when: Callable[[], bool]) -> None:
+    def __init__(
+        self, delegate: ThreadPoolExecutor, inline_when: Callable[[dict[str, Any]], bool]
+    ) -> None:
         super().__init__(max_workers=1)
         self._delegate = delegate
         self._inline_when = inline_when
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        if kwargs or not is_litellm_start(fn, args) or not self._inline_when():
+        keywords = None if kwargs else litellm_start_keywords(fn, args)
+        if keywords is None or not self._inline_when(keywords):
             return self._delegate.submit(fn, *args, **kwargs)
         future: Future[Any] = Future()
-        try:
-            result = fn()
-        except BaseException as exc:  # as a worker thread would: the awaiting side raises it
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
+        _settle(future, fn)
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -71,7 +83,7 @@ class InlineStartExecutor(ThreadPoolExecutor):
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-def install(loop: asyncio.AbstractEventLoop, inline_when: Callable[[], bool]) -> None:
+def install(loop: asyncio.AbstractEventLoop, inline_when: Callable[[dict[str, Any]], bool]) -> None:
     """Make ``loop``'s default executor an :class:`InlineStartExecutor` (once per loop).
 
     Only on asyncio's own loops, whose default executor is the attribute read here; any
