@@ -41,6 +41,8 @@ from typing import Any
 _TASK_KEYS: dict[str, float] = {}
 # task-run id -> the held Running event: its timer, and the state change it reports
 _held: dict[Any, tuple[asyncio.TimerHandle, Any, Any]] = {}
+# A held Running sent by its timer: the engine never saw it, so its next event follows it here.
+_sent_late: dict[Any, Any] = {}
 _installed = False
 _lock = threading.Lock()
 
@@ -100,20 +102,24 @@ def _install() -> None:
         def send_held(task_run: Any, initial_state: Any, validated_state: Any) -> None:
             # Still running after the hold: the UI shows it as running from now on.
             if _held.pop(task_run.id, None) is not None:
-                send(task_run, initial_state, validated_state, None)
+                event = send(task_run, initial_state, validated_state, None)
+                if event is not None:
+                    _sent_late[task_run.id] = event
 
         def emit(
             task_run: Any, initial_state: Any, validated_state: Any, follows: Any = None
         ) -> Any:
             if is_instant_pending(task_run, initial_state, validated_state):
                 return None  # the engine's next event then follows none
-            held = _held.pop(getattr(task_run, "id", None), None)
+            run_id = getattr(task_run, "id", None)
+            follows = _sent_late.pop(run_id, None) or follows
+            held = _held.pop(run_id, None)
             if held is not None:  # its Running event was never sent
                 timer, held_initial, held_running = held
                 timer.cancel()
                 if not validated_state.is_final():  # e.g. a retry: its history first
-                    send(task_run, held_initial, held_running, None)
-                return send(task_run, initial_state, validated_state, None)
+                    follows = send(task_run, held_initial, held_running, follows) or follows
+                return send(task_run, initial_state, validated_state, follows)
             hold = running_hold_s(task_run, initial_state, validated_state)
             if hold > 0:
                 try:

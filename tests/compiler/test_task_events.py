@@ -146,6 +146,13 @@ def test_a_run_that_outlasts_the_hold_reports_running(
     assert _names(sent, slow.task_key) == expected
     assert names_seen_while_running == [expected[:-1]]  # Running was out before the end
     assert held_count() == 0
+    # Each event follows the one sent before it for this run (the server orders them by it),
+    # including a Running its timer sent, which Prefect's engine never saw.
+    follows = [f for k, _, f in sent if k == slow.task_key]
+    assert follows[0] is None
+    assert [getattr(f, "event", None) for f in follows[1:]] == [
+        f"prefect.task-run.{name}" for name in expected[:-1]
+    ]
 
 
 @pytest.mark.prefect
@@ -172,3 +179,9 @@ def test_a_retried_run_keeps_its_whole_history(monkeypatch: pytest.MonkeyPatch) 
     # Without a delay Prefect retries in a Running state named Retrying.
     assert _names(sent, retried.task_key) == ["Running", "Retrying", "Completed"]
     assert held_count() == 0
+    follows = [f for k, _, f in sent if k == retried.task_key]
+    assert [getattr(f, "event", None) for f in follows] == [
+        None,
+        "prefect.task-run.Running",
+        "prefect.task-run.Retrying",
+    ]
