@@ -114,6 +114,12 @@ def _litellm_may_block() -> bool:
     )
 
 
+def _litellm_cache_hit(response: Any) -> bool:
+    """An answer litellm's own cache served (an operator's ``litellm.cache``): no request."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    return bool(hidden.get("cache_hit"))
+
+
 def _total_tokens(response: httpx.Response) -> int:
     """``usage.total_tokens`` of an OpenAI-shaped JSON answer; 0 when it has none."""
     try:
@@ -205,10 +211,16 @@ def applies(model: str, request: dict[str, Any]) -> bool:
 
 
 def _litellm_reroutes_all() -> bool:
-    """litellm's switches that send every OpenAI chat call another way."""
+    """litellm's switches that send every OpenAI chat call another way.
+
+    litellm reads its HTTP-handler switch through its secret manager too; with one set, that
+    cannot be read here without a round trip, so such a process keeps the whole-call slot.
+    """
     import litellm
 
     if getattr(litellm, "route_all_chat_openai_to_responses", False):
+        return True
+    if getattr(litellm, "secret_manager_client", None) is not None:
         return True
     flag = os.environ.get("EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER", "")
     return flag.strip().lower() not in ("", "0", "false", "no", "off")
@@ -267,7 +279,7 @@ async def acompletion_in_exchange(
         response = await send(**request)
     finally:
         _current.reset(token)
-    if not exchange.requests:
+    if not exchange.requests and not _litellm_cache_hit(response):
         _past_the_client.add(exchange.model)
         log.warning(
             "litellm answered a call to %s without sending it through eightflow's client; "

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -144,6 +145,31 @@ async def test_a_call_litellm_sends_another_way_keeps_the_whole_call_slot_from_t
 
 
 @pytest.mark.parametrize(
+    ("cache_hit", "falls_back"),
+    [
+        pytest.param(True, False, id="litellm's own cache answered: no request, no alarm"),
+        pytest.param(False, True, id="answered without passing the client: falls back"),
+    ],
+)
+async def test_an_answer_without_a_request(
+    caplog: pytest.LogCaptureFixture, cache_hit: bool, falls_back: bool
+) -> None:
+    async def send(**request: Any) -> Any:
+        return SimpleNamespace(_hidden_params={"cache_hit": cache_hit})
+
+    async def reserve() -> Any:
+        raise AssertionError("no request, no reservation")
+
+    request = {"model": MODEL, "api_base": "http://127.0.0.1:9/v1", "api_key": "k"}
+    entry = exchange.Exchange(CallLimiter(1), MODEL, 0, reserve)
+    with caplog.at_level(logging.WARNING, logger=exchange.__name__):
+        await exchange.acompletion_in_exchange(send, dict(request), entry)
+    assert (MODEL in exchange._past_the_client) is falls_back
+    assert ("without sending it through" in caplog.text) is falls_back
+    assert exchange.applies(MODEL, request) is not falls_back
+
+
+@pytest.mark.parametrize(
     ("model", "request_extra", "applies"),
     [
         pytest.param(MODEL, {"api_base": "http://127.0.0.1:9/v1", "api_key": "k"}, True, id="set"),
@@ -198,6 +224,7 @@ def test_which_calls_hold_the_slot_around_the_exchange(
     [
         pytest.param("route_all_chat_openai_to_responses", True, id="litellm's route-all flag"),
         pytest.param("EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER", "true", id="its HTTP handler"),
+        pytest.param("secret_manager_client", object(), id="a secret manager (may hold that)"),
     ],
 )
 def test_litellm_wide_switches_keep_the_whole_call_slot(
@@ -210,7 +237,7 @@ def test_litellm_wide_switches_keep_the_whole_call_slot(
     if switch.isupper():
         monkeypatch.setenv(switch, str(value))
     else:
-        monkeypatch.setattr(litellm, switch, value)
+        monkeypatch.setattr(litellm, switch, value, raising=False)
     assert not exchange.applies(MODEL, request)
 
 
