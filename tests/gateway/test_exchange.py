@@ -19,6 +19,7 @@ from eightflow.runtime.pacing import pacer_for, reset_pacers
 from tests.support.stub_server import StubConfig, StubServer
 
 MODEL = "openai/gpt-4o-mini"
+SET = {"api_base": "http://127.0.0.1:9/v1", "api_key": "k"}  # a base URL and key the gateway set
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +161,7 @@ async def test_an_answer_without_a_request(
     async def reserve() -> Any:
         raise AssertionError("no request, no reservation")
 
-    request = {"model": MODEL, "api_base": "http://127.0.0.1:9/v1", "api_key": "k"}
+    request = {"model": MODEL, **SET}
     entry = exchange.Exchange(CallLimiter(1), MODEL, 0, reserve)
     with caplog.at_level(logging.WARNING, logger=exchange.__name__):
         await exchange.acompletion_in_exchange(send, dict(request), entry)
@@ -172,7 +173,7 @@ async def test_an_answer_without_a_request(
 @pytest.mark.parametrize(
     ("model", "request_extra", "applies"),
     [
-        pytest.param(MODEL, {"api_base": "http://127.0.0.1:9/v1", "api_key": "k"}, True, id="set"),
+        pytest.param(MODEL, SET, True, id="set"),
         pytest.param(MODEL, {"api_key": "k"}, False, id="no base URL: litellm resolves it"),
         pytest.param(MODEL, {"api_base": "http://127.0.0.1:9/v1"}, False, id="no key"),
         pytest.param(
@@ -181,36 +182,11 @@ async def test_an_answer_without_a_request(
             False,
             id="not the OpenAI SDK",
         ),
-        pytest.param(
-            MODEL,
-            {"api_base": "http://127.0.0.1:9/v1", "api_key": "k", "client": object()},
-            False,
-            id="a client given",
-        ),
-        pytest.param(
-            "openai/o3-pro",
-            {"api_base": "http://127.0.0.1:9/v1", "api_key": "k"},
-            False,
-            id="priced as mode responses: litellm's Responses bridge",
-        ),
-        pytest.param(
-            "openai/responses/gpt-4o-mini",
-            {"api_base": "http://127.0.0.1:9/v1", "api_key": "k"},
-            False,
-            id="the responses/ prefix",
-        ),
-        pytest.param(
-            MODEL,
-            {"api_base": "http://127.0.0.1:9/v1", "api_key": "k", "tools": [{"type": "x"}]},
-            False,
-            id="tools",
-        ),
-        pytest.param(
-            MODEL,
-            {"api_base": "http://127.0.0.1:9/v1", "api_key": "k", "reasoning_effort": "low"},
-            False,
-            id="reasoning options",
-        ),
+        pytest.param(MODEL, {**SET, "client": object()}, False, id="a client given"),
+        pytest.param("openai/o3-pro", SET, False, id="mode responses: litellm's Responses bridge"),
+        pytest.param("openai/responses/gpt-4o-mini", SET, False, id="the responses/ prefix"),
+        pytest.param(MODEL, {**SET, "tools": [{"type": "x"}]}, False, id="tools"),
+        pytest.param(MODEL, {**SET, "reasoning_effort": "low"}, False, id="reasoning options"),
     ],
 )
 def test_which_calls_hold_the_slot_around_the_exchange(
@@ -232,7 +208,7 @@ def test_litellm_wide_switches_keep_the_whole_call_slot(
 ) -> None:
     import litellm
 
-    request = {"api_base": "http://127.0.0.1:9/v1", "api_key": "k"}
+    request = dict(SET)
     assert exchange.applies(MODEL, request)
     if switch.isupper():
         monkeypatch.setenv(switch, str(value))
