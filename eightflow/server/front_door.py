@@ -14,6 +14,12 @@ the server runs.
 - Everything else is the UI's static app, passed through.
 - Websockets: the first message (``{"type": "auth", "token": ...}``) says who it is; a runner
   may open only the read-only streams in ``RUNNER_SOCKETS``.
+- A 503 from the server is retried (:data:`BUSY_RETRY_DELAYS`) before it reaches the browser.
+  Prefect answers 503 only for what its own client retries: its database was busy (SQLite's
+  ``SQLITE_BUSY_SNAPSHOT`` when two writers meet, a dropped PostgreSQL connection), and the
+  request's transaction was rolled back, so sending the same request again is safe. Prefect's
+  Python client retries those by itself; the UI does not, and a reviewer's "Resume" would
+  otherwise fail with "Service Unavailable" while a batch writes.
 
 Run as ``python -m eightflow.server.front_door --port P --upstream http://127.0.0.1:Q
 --home EIGHTFLOW_HOME``; the credentials are read from the home's 0600 files, never argv.
@@ -22,8 +28,10 @@ Run as ``python -m eightflow.server.front_door --port P --upstream http://127.0.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,6 +57,9 @@ HOP_BY_HOP = frozenset(
 )  # fmt: skip
 OPEN_API = frozenset({("GET", "/health"), ("GET", "/ready")})
 BODY_LIMITS = {ADMIN: 100 * MAX_RUNNER_BODY, RUNNER: MAX_RUNNER_BODY + 1}
+# Seconds before each resend of a request the server answered 503 (its database was busy).
+BUSY_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
+MAX_RETRY_AFTER = 10.0  # a server's Retry-After is honoured up to this
 
 
 class FrontDoor:
@@ -140,12 +151,20 @@ class FrontDoor:
         outgoing = {k: v for k, v in headers.items() if k not in HOP_BY_HOP}
         # The body is relayed as the server encoded it: only in what the client accepts.
         outgoing.setdefault("accept-encoding", "identity")
-        request = self.client.build_request(method, url, headers=outgoing, content=body)
-        try:
-            response = await self.client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            await _json(send, 502, {"detail": f"the Prefect server did not answer ({exc!r})"})
-            return 502
+        for delay in (*BUSY_RETRY_DELAYS, None):
+            request = self.client.build_request(method, url, headers=outgoing, content=body)
+            try:
+                response = await self.client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                await _json(send, 502, {"detail": f"the Prefect server did not answer ({exc!r})"})
+                return 502
+            if response.status_code != 503 or delay is None:
+                break
+            await response.aclose()
+            wait = _retry_after(response.headers.get("retry-after"), delay)
+            log.warning("%s %s -> 503 (the server's database was busy); again in %.2f s",
+                        method, raw, wait)  # fmt: skip
+            await asyncio.sleep(wait)
         try:
             reply = [
                 (k.encode("latin-1"), v.encode("latin-1"))
@@ -160,6 +179,17 @@ class FrontDoor:
         finally:
             await response.aclose()
         return response.status_code
+
+
+def _retry_after(header: str | None, default: float) -> float:
+    """The server's ``Retry-After`` in seconds (capped), else ``default``."""
+    try:
+        seconds = float(header) if header is not None else default
+    except ValueError:  # an HTTP date: Prefect never sends one, the back-off does
+        return default
+    if not math.isfinite(seconds):
+        return default
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
