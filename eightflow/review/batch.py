@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -113,7 +114,7 @@ async def publish_pending_reviews(batch_id: str | None, queue_run: str | None = 
 
     if FlowRunContext.get() is None or batch_id is None:
         return None
-    rows = [r for r in list_reviews("pending") if r["batch_id"] == batch_id]
+    rows = await asyncio.to_thread(list_reviews, "pending", batch_id=batch_id)
     page = run_page(queue_run)  # the run's page: its Resume opens the form
     where = (
         f"Decide them in the [review queue]({page}) (press *Resume*)"

@@ -29,12 +29,11 @@ from eightflow.review.decide import WorkflowLoader, decide, rule_of
 from eightflow.review.queue_runs import (
     QUEUE_DEPLOYMENT,
     decided_by,
-    pending_page,
     start_queue_run,
 )
 from eightflow.review.render import queue_item_markdown, queue_markdown
 from eightflow.review.requests import run_page
-from eightflow.review.store import get_review
+from eightflow.review.store import count_reviews, get_review
 from eightflow.safety.form_types import form_type
 from eightflow.store.ledger import Ledger
 
@@ -195,7 +194,7 @@ async def start_review_queue(batch_id: str | None) -> str | None:
     ``eightflow stack``: the shell path still decides)."""
     if batch_id is None:
         return None
-    waiting = len(pending_page(batch_id, size=10_000))
+    waiting = await asyncio.to_thread(count_reviews, "pending", batch_id)
     if not waiting:
         return None
     run_id = await asyncio.to_thread(start_queue_run, batch_id)

@@ -32,7 +32,7 @@ def pending_page(
 ) -> list[dict[str, Any]]:
     """The batch's oldest pending reviews, at most ``size`` (the page-size setting)."""
     size = size or get_settings().review_page_size
-    return [r for r in list_reviews("pending", ledger) if r["batch_id"] == batch_id][:size]
+    return list_reviews("pending", ledger, batch_id=batch_id, limit=size)
 
 
 def queue_rows(review_ids: Sequence[str], ledger: Ledger | None = None) -> list[dict[str, Any]]:

@@ -30,14 +30,39 @@ def save_pending(request: ReviewRequest, ledger: Ledger | None = None) -> None:
     )
 
 
+def _where(status: str | None, batch_id: str | None) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause (and its parameters) for reviews in ``status`` of ``batch_id``."""
+    terms = [(column, value) for column, value in (("status", status), ("batch_id", batch_id))
+             if value is not None]  # fmt: skip
+    if not terms:
+        return "", ()
+    return " WHERE " + " AND ".join(f"{c} = ?" for c, _ in terms), tuple(v for _, v in terms)
+
+
 def list_reviews(
-    status: str | None = "pending", ledger: Ledger | None = None
+    status: str | None = "pending",
+    ledger: Ledger | None = None,
+    *,
+    batch_id: str | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    sql, params = "SELECT * FROM reviews", ()
-    if status is not None:
-        sql, params = sql + " WHERE status = ?", (status,)  # type: ignore[assignment]
-    rows = (ledger or default_ledger()).query(sql + " ORDER BY created", params)
+    """Reviews oldest first; ``status`` None for every status; of one batch, at most
+    ``limit``. Filtered by the ledger, not after reading every pending review."""
+    where, params = _where(status, batch_id)
+    sql = "SELECT * FROM reviews" + where + " ORDER BY created"
+    if limit is not None:
+        sql, params = sql + " LIMIT ?", (*params, max(0, int(limit)))
+    rows = (ledger or default_ledger()).query(sql, params)
     return [decode_row(r) for r in rows]
+
+
+def count_reviews(
+    status: str | None = "pending", batch_id: str | None = None, ledger: Ledger | None = None
+) -> int:
+    """How many reviews :func:`list_reviews` would list (without reading them)."""
+    where, params = _where(status, batch_id)
+    rows = (ledger or default_ledger()).query("SELECT COUNT(*) AS n FROM reviews" + where, params)
+    return int(rows[0]["n"]) if rows else 0
 
 
 def get_review(review_id: str, ledger: Ledger | None = None) -> dict[str, Any]:

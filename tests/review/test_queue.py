@@ -32,7 +32,7 @@ from eightflow.review.queue import (
 )
 from eightflow.review.queue_runs import pending_page, queue_rows
 from eightflow.review.requests import ReviewRequest
-from eightflow.review.store import get_review, save_pending
+from eightflow.review.store import count_reviews, get_review, list_reviews, save_pending
 from eightflow.store.ledger import default_ledger
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "documents"
@@ -144,6 +144,31 @@ def test_long_queues_are_paged(home: Path, size: int, count: int) -> None:
     pending(home, 2, batch_id="another-batch")
     page = pending_page("batch-1", size=size)
     assert [r["review_id"] for r in page] == [r["review_id"] for r in rows][:count]
+
+
+@pytest.mark.parametrize(
+    ("status", "batch_id", "limit", "listed", "counted"),
+    [
+        ("pending", "batch-1", None, 3, 3),
+        ("pending", "another-batch", None, 2, 2),
+        ("pending", None, None, 5, 5),  # every batch
+        (None, "batch-1", None, 3, 3),  # every status
+        ("pending", "batch-1", 2, 2, 3),  # a page; the count is the batch's
+        ("approved", "batch-1", None, 0, 0),
+        ("pending", "no-such-batch", None, 0, 0),
+        ("pending", "batch-1' OR '1'='1", None, 0, 0),  # a value, never SQL
+    ],
+)
+def test_reviews_are_picked_by_the_ledger(
+    home: Path, status: str | None, batch_id: str | None, limit: int | None, listed: int,
+    counted: int,
+) -> None:  # fmt: skip
+    pending(home, 3)
+    pending(home, 2, batch_id="another-batch")
+    rows = list_reviews(status, batch_id=batch_id, limit=limit)
+    assert len(rows) == listed
+    assert all(batch_id is None or row["batch_id"] == batch_id for row in rows)
+    assert count_reviews(status, batch_id) == counted
 
 
 def test_the_page_size_is_a_setting(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
