@@ -174,7 +174,7 @@ def configure_profile(api_url: str) -> str | None:
 
 def unconfigure_profile(api_url: str) -> None:
     """Undo :func:`configure_profile` when the profile still points at ``api_url``."""
-    if not get_settings().configure_profile:
+    if not get_settings().configure_profile or not _profiles_may_mention(api_url):
         return
     import prefect.context
     from prefect.settings import load_profiles, save_profiles
@@ -196,3 +196,36 @@ def unconfigure_profile(api_url: str) -> None:
     }
     profiles.add_profile(type(profile)(name=current.name, settings=keep, source=profile.source))
     save_profiles(profiles)
+
+
+def _profiles_may_mention(api_url: str) -> bool:
+    """False only when the Prefect profiles file in use surely does not name ``api_url``.
+
+    Lets ``server stop`` skip importing Prefect (about a second) when there is nothing to
+    take back. Where the file is comes from ``PREFECT_PROFILES_PATH``, else ``PREFECT_HOME``,
+    else ``~/.prefect``; when a settings file in this directory may say otherwise (a
+    ``prefect.toml``, a ``.env`` or ``pyproject.toml`` naming Prefect) or the path holds a
+    template, Prefect is asked.
+    """
+    here = Path.cwd()
+    if (here / "prefect.toml").exists():
+        return True
+    for name, marker in ((".env", "PREFECT_"), ("pyproject.toml", "tool.prefect")):
+        try:
+            if marker in (here / name).read_text(encoding="utf-8", errors="replace"):
+                return True
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return True
+    path = os.environ.get("PREFECT_PROFILES_PATH") or str(
+        Path(os.environ.get("PREFECT_HOME") or "~/.prefect") / "profiles.toml"
+    )
+    if "$" in path:
+        return True  # Prefect substitutes its home into the path
+    try:
+        return api_url in Path(path).expanduser().read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # Prefect's own reading will say what is wrong

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -239,30 +240,41 @@ def test_the_batch_cli_takes_what_only_the_flow_knows(state: str, expected: dict
 
 
 @pytest.mark.parametrize(
-    ("points_at_ours", "kept"),
-    [(True, False), (False, True)],
-    ids=["the profile pointed at this server: restored", "another API: left alone"],
+    ("points_at_ours", "by_path", "kept"),
+    [(True, True, False), (False, True, True), (True, False, False), (False, False, True)],
+    ids=[
+        "the profile pointed at this server: restored",
+        "another API: left alone, Prefect not imported",
+        "found under PREFECT_HOME: restored",
+        "under PREFECT_HOME, another API: left alone, Prefect not imported",
+    ],
 )
 def test_server_stop_takes_back_what_server_start_put_in_the_profile(
-    tmp_path: Path, points_at_ours: bool, kept: bool
+    tmp_path: Path, points_at_ours: bool, by_path: bool, kept: bool
 ) -> None:
     """``server start`` points the active Prefect profile at the server; ``server stop`` must
     take that back, or every later ``prefect`` command and every script that imports Prefect
-    first goes to a closed port. (In subprocesses: this process's Prefect settings are fixed.)"""
+    first goes to a closed port. With nothing to take back it does not import Prefect (about
+    a second). (In subprocesses: this process's Prefect settings are fixed.)"""
     port = free_port()
     ours = f"http://127.0.0.1:{port}/api"
     url = ours if points_at_ours else "http://127.0.0.1:1/api"
     profiles = tmp_path / "prefect" / "profiles.toml"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EIGHTFLOW_"))}
-    env.update({"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_PROFILES_PATH": str(profiles),
+    env.update({"PREFECT_HOME": str(tmp_path / "prefect"),
                 "EIGHTFLOW_HOME": str(tmp_path / "home"), "EIGHTFLOW_CONFIGURE_PROFILE": "1",
                 "LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
+    if by_path:
+        env["PREFECT_PROFILES_PATH"] = str(profiles)
     run = {"env": env, "capture_output": True, "text": True, "timeout": 120, "check": False}
     code = f"from eightflow.server.auth import configure_profile; configure_profile({url!r})"
     done = subprocess.run([sys.executable, "-c", code], **run)  # type: ignore[call-overload]
     assert done.returncode == 0 and url in profiles.read_text(), done.stderr
-    stop = [sys.executable, "-m", "eightflow.cli.main", "server", "stop", "--port", str(port)]
+    stop = [sys.executable, "-X", "importtime", "-m", "eightflow.cli.main", "server", "stop",
+            "--port", str(port)]  # fmt: skip
     done = subprocess.run(stop, **run)  # type: ignore[call-overload]
     assert done.returncode == 0, done.stderr
     assert "No eightflow-started server was running." in done.stdout
     assert (url in profiles.read_text()) is kept
+    imported_prefect = re.search(r"\|\s+prefect$", done.stderr, re.MULTILINE) is not None
+    assert imported_prefect is not kept
