@@ -337,26 +337,18 @@ class WaveRouter:
 
 
 def cost_comparison(router: WaveRouter) -> dict[str, Any]:
-    """A router's batch lines: cost at the batch rate and what online would have cost."""
-    batch_cost = online_cost = 0.0
-    priced = True
-    for wave in router.waves:
-        for batch_id in wave["batches"]:
-            rows = router.ledger.query(
-                "SELECT cost_usd, online_cost_usd FROM provider_batches WHERE batch_id = ?",
-                (batch_id,),
-            )
-            for row in rows:
-                if row["cost_usd"] is None or row["online_cost_usd"] is None:
-                    priced = priced and row["cost_usd"] is not None
-                    continue
-                batch_cost += row["cost_usd"]
-                online_cost += row["online_cost_usd"]
+    """A router's batch lines: cost at the batch rate and what online would have cost
+    (summed by :func:`eightflow.store.provider_batches.cost_comparison`), with its waves."""
+    from eightflow.store.provider_batches import cost_comparison as batch_line_costs
+
+    batch_ids = [batch_id for wave in router.waves for batch_id in wave["batches"]]
+    costs = batch_line_costs(router.ledger, batch_ids=batch_ids)
     return {
         "waves": [dict(w) for w in router.waves],
         "batches": len(router.batches),
-        "cost_usd": batch_cost if priced else None,
-        "online_cost_usd": online_cost,
+        "cost_usd": costs["cost_usd"],
+        "online_cost_usd": costs["online_cost_usd"],
+        "unpriced_lines": costs["unpriced_lines"],
         "online_retries": router.online_retries,
         "waiting_batches": list(router.waiting),
         # Earlier batches that could not be polled: their lines were sent online, at the

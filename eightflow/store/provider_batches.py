@@ -8,6 +8,7 @@ instead of submitting (and paying for) the same lines twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -167,16 +168,41 @@ def list_batches(ledger: Ledger, *, open_only: bool = True) -> list[dict[str, An
     )
 
 
-def cost_comparison(ledger: Ledger, since: str | None = None) -> dict[str, Any]:
-    """What collected batch lines cost at the batch rate and would have cost online."""
+def cost_comparison(
+    ledger: Ledger, since: str | None = None, *, batch_ids: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """What collected batch lines cost at the batch rate and would have cost online.
+
+    The one place the comparison is computed: for the ledger's report (every batch created
+    since ``since``) and for one run's summary (its ``batch_ids``). A line shared by two
+    documents counts once. A total is None ("unpriced") when any of its lines has no price,
+    rather than a sum that silently leaves those lines out; ``unpriced_lines`` says how many.
+    """
+    ids = list(dict.fromkeys(batch_ids)) if batch_ids is not None else None
+    if ids == []:
+        return {"lines": 0, "batches": 0, "cost_usd": 0.0, "online_cost_usd": 0.0,
+                "unpriced_lines": 0}  # fmt: skip
+    chosen = f"AND b.batch_id IN ({', '.join('?' * len(ids))})" if ids else ""
     rows = ledger.query(
-        """SELECT COUNT(*) AS lines, SUM(cost) AS cost_usd, SUM(online) AS online_cost_usd,
-        COUNT(DISTINCT batch_id) AS batches FROM (
+        f"""SELECT COUNT(*) AS lines, COUNT(DISTINCT batch_id) AS batches,
+        SUM(cost) AS cost_usd, SUM(online) AS online_cost_usd,
+        COUNT(*) - COUNT(cost) AS unpriced, COUNT(*) - COUNT(online) AS unpriced_online
+        FROM (
             SELECT l.batch_id, l.custom_id, MAX(l.cost_usd) AS cost,
             MAX(l.online_cost_usd) AS online
             FROM provider_batch_lines l JOIN provider_batches b ON b.batch_id = l.batch_id
-            WHERE l.status = 'completed' AND (? IS NULL OR b.created >= ?)
+            WHERE l.status = 'completed' AND (? IS NULL OR b.created >= ?) {chosen}
             GROUP BY l.batch_id, l.custom_id)""",
-        (since, since),
+        (since, since, *(ids or ())),
     )
-    return rows[0] if rows else {}
+    row = rows[0] if rows else {}
+    lines = int(row.get("lines") or 0)
+    return {
+        "lines": lines,
+        "batches": int(row.get("batches") or 0),
+        "cost_usd": None if row.get("unpriced") else float(row.get("cost_usd") or 0.0),
+        "online_cost_usd": (
+            None if row.get("unpriced_online") else float(row.get("online_cost_usd") or 0.0)
+        ),
+        "unpriced_lines": max(int(row.get("unpriced") or 0), int(row.get("unpriced_online") or 0)),
+    }

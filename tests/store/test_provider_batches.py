@@ -63,6 +63,40 @@ def test_a_line_shared_by_two_documents_is_costed_once(tmp_path: Path) -> None:
     )  # fmt: skip
 
 
+PRICED = {"status": "completed", "cost_usd": 1.0, "online_cost_usd": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("lines_of_b2", "batch_ids", "expected"),
+    [
+        # (lines, batches, batch-rate cost, online cost, unpriced lines)
+        ({"ef-3": PRICED}, None, (3, 2, 3.0, 6.0, 0)),  # the whole ledger
+        ({"ef-3": PRICED}, ["b2"], (1, 1, 1.0, 2.0, 0)),  # one run's batches
+        ({"ef-3": PRICED}, ["b1", "b2", "b1"], (3, 2, 3.0, 6.0, 0)),  # an id named twice
+        ({"ef-3": PRICED}, [], (0, 0, 0.0, 0.0, 0)),  # a run that sent no batch
+        ({"ef-3": PRICED}, ["no-such-batch"], (0, 0, 0.0, 0.0, 0)),
+        # A line without a price makes its total unknown, not a sum that leaves it out.
+        ({"ef-3": {**PRICED, "cost_usd": None}}, None, (3, 2, None, 6.0, 1)),
+        ({"ef-3": {**PRICED, "online_cost_usd": None}}, ["b2"], (1, 1, 1.0, None, 1)),
+        ({"ef-3": {**PRICED, "status": "failed"}}, None, (2, 1, 2.0, 4.0, 0)),  # not counted
+    ],
+)
+def test_the_batch_and_online_costs_of_collected_lines(
+    tmp_path: Path,
+    lines_of_b2: dict[str, dict[str, object]],
+    batch_ids: list[str] | None,
+    expected: tuple[object, ...],
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    submit(ledger, "b1", {"ef-1": [("a.txt", "sentiment")], "ef-2": [("b.txt", "sentiment")]})
+    submit(ledger, "b2", {"ef-3": [("c.txt", "sentiment")]})
+    record_collected(ledger, "b1", {"ef-1": PRICED, "ef-2": PRICED})
+    record_collected(ledger, "b2", lines_of_b2)
+    found = cost_comparison(ledger, batch_ids=batch_ids)
+    keys = ("lines", "batches", "cost_usd", "online_cost_usd", "unpriced_lines")
+    assert tuple(found[k] for k in keys) == expected
+
+
 @pytest.mark.parametrize("include_collected", [True, False])
 def test_refresh_takes_back_only_unread_batches(tmp_path: Path, include_collected: bool) -> None:
     ledger = Ledger(tmp_path / "ledger.sqlite")
