@@ -54,7 +54,9 @@ class PooledSlots:
         self._releasing: set[asyncio.Future[None]] = set()
         # id(lease) -> (lease, lease set at, the loop that leased it)
         self._renewed: dict[int, tuple[Any, float, asyncio.AbstractEventLoop]] = {}
-        self._renewing: asyncio.Future[None] | None = None
+        # One renewer per event loop, renewing only that loop's leases: two loops in one
+        # process (a run inside another's thread) must not each renew every lease.
+        self._renewers: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
         self.renewals = 0  # leases renewed (for tests)
 
     def _bind(self) -> None:
@@ -63,9 +65,9 @@ class PooledSlots:
             stale = [lease for lease, _, _ in self._free]
             self._loop, self._free, self._full = loop, [], False
             self._turn, self._returned = asyncio.Lock(), asyncio.Event()
-            # The renewer and releases in flight belong to the old loop: this one starts its
-            # own (the renewals are kept in ``_renewed``, shared by both loops).
-            self._renewing, self._releasing = None, set()
+            # Releases in flight belong to the old loop (as its renewer and its leases in
+            # ``_renewed`` do): this loop starts its own.
+            self._releasing = set()
             for lease in stale:  # idle slots of the old loop go back rather than run out
                 self._release_soon(lease)
 
@@ -95,23 +97,35 @@ class PooledSlots:
         lease = await self.store.lease([self.name], 1, self.LEASE_S, wait=False)
         if lease is not None:
             self.leases += 1
-            self._renewed[id(lease)] = (lease, time.monotonic(), asyncio.get_running_loop())
-            if self._renewing is None or self._renewing.done():
-                self._renewing = asyncio.ensure_future(self._renew_held())
+            loop = asyncio.get_running_loop()
+            self._renewed[id(lease)] = (lease, time.monotonic(), loop)
+            renewer = self._renewers.get(loop)
+            if renewer is None or renewer.done():
+                self._forget_closed_loops()
+                self._renewers[loop] = asyncio.ensure_future(self._renew_held())
         return lease
 
+    def _held_here(self) -> list[int]:
+        """Keys of the leases the running loop took (and holds)."""
+        loop = asyncio.get_running_loop()
+        return [key for key, (_, _, owner) in self._renewed.items() if owner is loop]
+
+    def _forget_closed_loops(self) -> None:
+        for loop in [loop for loop in self._renewers if loop.is_closed()]:
+            del self._renewers[loop]
+
     async def _renew_held(self) -> None:
-        """While this process holds slots, renew the leases about to run out (all at once:
-        each renewal is a round trip, and the margin is ``LEASE_S - RENEW_AFTER_S``)."""
-        while self._renewed:
+        """While this loop holds slots, renew its leases about to run out (all at once: each
+        renewal is a round trip, and the margin is ``LEASE_S - RENEW_AFTER_S``)."""
+        while self._held_here():
             await asyncio.sleep(self.RENEW_EVERY_S)
             now = time.monotonic()
             for key, (lease, _, loop) in list(self._renewed.items()):
                 if loop.is_closed():  # its run ended without giving it back: let it go
                     self._renewed.pop(key, None)
                     self._release_soon(lease)
-            due = [key for key, (_, set_at, _) in self._renewed.items()
-                   if now - set_at >= self.RENEW_AFTER_S]  # fmt: skip
+            due = [key for key in self._held_here()
+                   if now - self._renewed[key][1] >= self.RENEW_AFTER_S]  # fmt: skip
             await asyncio.gather(*(self._renew(key) for key in due), return_exceptions=True)
 
     async def _renew(self, key: int) -> None:
@@ -160,9 +174,10 @@ class PooledSlots:
         self._free = [slot for slot in self._free if slot not in idle]
         pending = [*self._releasing] if not idle_s else []
         await asyncio.gather(*(self._release(lease) for lease, _, _ in idle), *pending)
-        if not self._renewed and self._renewing is not None:
-            self._renewing.cancel()  # nothing held: no timer left behind on the loop
-            self._renewing = None  # a lease taken from now on starts a renewer of its own
+        renewer = self._renewers.get(asyncio.get_running_loop())
+        if renewer is not None and not self._held_here():
+            renewer.cancel()  # nothing held: no timer left behind on the loop
+            del self._renewers[asyncio.get_running_loop()]  # a later lease starts another
 
     async def _release(self, lease: Any) -> None:
         self._renewed.pop(id(lease), None)

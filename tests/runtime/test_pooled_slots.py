@@ -53,11 +53,13 @@ class RenewScripted(LocalLimits):
         self.answers, self.delay = answers, delay
         self.renewed: list[float] = []  # the duration asked for, per renewal
         self.leases: list[object] = []  # the lease, per renewal
+        self.loops: list[asyncio.AbstractEventLoop] = []  # the loop that renewed, per renewal
         self.answered = 0
 
     async def renew(self, lease: object, seconds: float) -> bool | None:
         self.renewed.append(seconds)
         self.leases.append(lease)
+        self.loops.append(asyncio.get_running_loop())
         answer = self.answers[min(len(self.renewed), len(self.answers)) - 1]
         await asyncio.sleep(self.delay)
         self.answered += 1
@@ -66,6 +68,10 @@ class RenewScripted(LocalLimits):
     def asked(self, lease: object) -> int:
         """Renewals asked for this very lease (in-process leases are equal tuples)."""
         return sum(each is lease for each in self.leases)
+
+    def renewed_on(self, lease: object) -> set[asyncio.AbstractEventLoop]:
+        """The event loops that renewed this very lease."""
+        return {loop for each, loop in zip(self.leases, self.loops, strict=True) if each is lease}
 
 
 async def _until(condition: object, timeout: float = 10.0) -> None:
@@ -190,3 +196,31 @@ def test_a_lease_whose_run_ended_holding_it_is_let_go_not_renewed_for_ever() -> 
 
     asyncio.run(next_run())
     assert store.asked(leaked) <= 1  # at most the one on its way when its run ended
+
+
+async def test_two_loops_in_one_process_each_renew_only_their_own_leases() -> None:
+    """A run whose loop lives in another thread of the same process (a workflow run from a
+    synchronous step): each lease is renewed by the renewer of the loop that took it, once
+    per tick, not by both loops' renewers."""
+    store = RenewScripted([True])
+    await store.ensure("calls", LIMIT)
+    gate = _gate(store)
+    here = await gate.enter(1)
+    main_loop = asyncio.get_running_loop()
+
+    def other_run() -> tuple[object, asyncio.AbstractEventLoop]:
+        async def hold() -> tuple[object, asyncio.AbstractEventLoop]:
+            held = await gate.enter(1)
+            await _until(lambda: store.asked(held[0]) >= 3)
+            await gate.exit(held, None)
+            await gate.sweep()
+            return held[0], asyncio.get_running_loop()
+
+        return asyncio.run(hold())
+
+    there, other_loop = await asyncio.to_thread(other_run)
+    await _until(lambda: store.asked(here[0]) >= 3)
+    await gate.exit(here, None)
+    await gate.sweep()
+    assert store.renewed_on(here[0]) == {main_loop}
+    assert store.renewed_on(there) == {other_loop}
