@@ -97,22 +97,24 @@ class PooledSlots:
         lease = await self.store.lease([self.name], 1, self.LEASE_S, wait=False)
         if lease is not None:
             self.leases += 1
-            loop = asyncio.get_running_loop()
-            self._renewed[id(lease)] = (lease, time.monotonic(), loop)
-            renewer = self._renewers.get(loop)
-            if renewer is None or renewer.done():
-                self._forget_closed_loops()
-                self._renewers[loop] = asyncio.ensure_future(self._renew_held())
+            self._renewed[id(lease)] = (lease, time.monotonic(), asyncio.get_running_loop())
+            self._start_renewer()
         return lease
 
-    def _held_here(self) -> list[int]:
-        """Keys of the leases the running loop took (and holds)."""
+    def _start_renewer(self) -> None:
         loop = asyncio.get_running_loop()
-        return [key for key, (_, _, owner) in self._renewed.items() if owner is loop]
+        renewer = self._renewers.get(loop)
+        if renewer is None or renewer.done():
+            for closed in [other for other in list(self._renewers) if other.is_closed()]:
+                self._renewers.pop(closed, None)
+            self._renewers[loop] = asyncio.ensure_future(self._renew_held())
 
-    def _forget_closed_loops(self) -> None:
-        for loop in [loop for loop in self._renewers if loop.is_closed()]:
-            del self._renewers[loop]
+    def _held_here(self) -> list[tuple[int, float]]:
+        """(key, lease set at) of the leases the running loop holds. (A snapshot: a loop in
+        another thread may add or drop one meanwhile.)"""
+        loop = asyncio.get_running_loop()
+        return [(key, set_at) for key, (_, set_at, owner) in list(self._renewed.items())
+                if owner is loop]  # fmt: skip
 
     async def _renew_held(self) -> None:
         """While this loop holds slots, renew its leases about to run out (all at once: each
@@ -124,8 +126,7 @@ class PooledSlots:
                 if loop.is_closed():  # its run ended without giving it back: let it go
                     self._renewed.pop(key, None)
                     self._release_soon(lease)
-            due = [key for key in self._held_here()
-                   if now - self._renewed[key][1] >= self.RENEW_AFTER_S]  # fmt: skip
+            due = [key for key, set_at in self._held_here() if now - set_at >= self.RENEW_AFTER_S]
             await asyncio.gather(*(self._renew(key) for key in due), return_exceptions=True)
 
     async def _renew(self, key: int) -> None:
@@ -153,6 +154,12 @@ class PooledSlots:
         if now - leased_at > self.HOLD_S:  # its turn is over: back to the batch, off this call
             self._release_soon(lease)
             return
+        if self._loop is not asyncio.get_running_loop():
+            # The gate serves another loop now: its free slots are that loop's, renewed by
+            # that loop's renewer. This loop's lease goes back rather than change hands (at
+            # once: a release in the background would be this loop's task in that loop's set).
+            await self._release(lease)
+            return
         self._free.append((lease, leased_at, now))
         self._returned.set()
         asyncio.get_running_loop().call_later(self.IDLE_S * 2, self._sweep_soon)
@@ -177,7 +184,7 @@ class PooledSlots:
         renewer = self._renewers.get(asyncio.get_running_loop())
         if renewer is not None and not self._held_here():
             renewer.cancel()  # nothing held: no timer left behind on the loop
-            del self._renewers[asyncio.get_running_loop()]  # a later lease starts another
+            self._renewers.pop(asyncio.get_running_loop(), None)  # a later lease starts another
 
     async def _release(self, lease: Any) -> None:
         self._renewed.pop(id(lease), None)

@@ -4,6 +4,7 @@ from call to call while their turn lasts, and every slot goes back at the end.""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -224,3 +225,33 @@ async def test_two_loops_in_one_process_each_renew_only_their_own_leases() -> No
     await gate.sweep()
     assert store.renewed_on(here[0]) == {main_loop}
     assert store.renewed_on(there) == {other_loop}
+
+
+async def test_a_slot_given_back_on_a_loop_the_gate_no_longer_serves_goes_back() -> None:
+    """A call of one loop ends after another loop's call bound the gate: its slot goes back
+    to the server, not into the other loop's free slots (where no renewer of its own would
+    keep it, and the closed loop's clean-up would release it while in use)."""
+    store = RenewScripted([True])
+    await store.ensure("calls", LIMIT)
+    gate = _gate(store)
+    taken, bound_elsewhere = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        async def call() -> None:
+            held = await gate.enter(1)
+            taken.set()
+            await asyncio.to_thread(bound_elsewhere.wait, 10)
+            await gate.exit(held, None)  # the gate now serves the main loop
+
+        asyncio.run(call())
+
+    thread = asyncio.create_task(asyncio.to_thread(other_run))
+    assert await asyncio.to_thread(taken.wait, 10)
+    here = await gate.enter(1)  # binds the gate to this loop
+    bound_elsewhere.set()
+    await thread
+    assert gate._free == []  # the other loop's slot did not change hands
+    assert (await store.read("calls")).active_slots == 1  # type: ignore[union-attr]
+    await gate.exit(here, None)
+    await gate.sweep()
+    assert (await store.read("calls")).active_slots == 0  # type: ignore[union-attr]
