@@ -202,29 +202,39 @@ def _profiles_may_mention(api_url: str) -> bool:
     """False only when the Prefect profiles file in use surely does not name ``api_url``.
 
     Lets ``server stop`` skip importing Prefect (about a second) when there is nothing to
-    take back. Where the file is comes from ``PREFECT_PROFILES_PATH``, else ``PREFECT_HOME``,
-    else ``~/.prefect``; when a settings file in this directory may say otherwise (a
-    ``prefect.toml``, a ``.env`` or ``pyproject.toml`` naming Prefect) or the path holds a
-    template, Prefect is asked.
+    take back. The file is ``PREFECT_PROFILES_PATH``, else ``PREFECT_HOME/profiles.toml``,
+    else ``~/.prefect/profiles.toml``. Prefect is asked whenever it could read the settings
+    otherwise: a settings file in this directory (``prefect.toml``, a ``.env`` or
+    ``pyproject.toml`` naming Prefect), a ``PREFECT_`` variable spelled in another case
+    (Prefect's names ignore case), an empty one, or a path with a template or a ``~`` that
+    Prefect may not expand the way this check would.
     """
     here = Path.cwd()
     if (here / "prefect.toml").exists():
         return True
-    for name, marker in ((".env", "PREFECT_"), ("pyproject.toml", "tool.prefect")):
+    for name, marker in ((".env", "prefect_"), ("pyproject.toml", "tool.prefect")):
         try:
-            if marker in (here / name).read_text(encoding="utf-8", errors="replace"):
-                return True
+            text = (here / name).read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             continue
         except OSError:
             return True
-    path = os.environ.get("PREFECT_PROFILES_PATH") or str(
-        Path(os.environ.get("PREFECT_HOME") or "~/.prefect") / "profiles.toml"
-    )
+        if marker in text.lower():
+            return True
+    for name, value in os.environ.items():
+        if name.upper().startswith("PREFECT_") and (name != name.upper() or not value):
+            return True
+    if "PREFECT_PROFILES_PATH" in os.environ:
+        path = os.environ["PREFECT_PROFILES_PATH"]
+        if "~" in path:
+            return True
+    else:
+        home = os.environ.get("PREFECT_HOME", "~/.prefect")
+        path = str(Path(home).expanduser() / "profiles.toml")
     if "$" in path:
         return True  # Prefect substitutes its home into the path
     try:
-        return api_url in Path(path).expanduser().read_text(encoding="utf-8", errors="replace")
+        return api_url in Path(path).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return False
     except OSError:

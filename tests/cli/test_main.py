@@ -266,7 +266,10 @@ def test_server_stop_takes_back_what_server_start_put_in_the_profile(
                 "LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
     if by_path:
         env["PREFECT_PROFILES_PATH"] = str(profiles)
-    run = {"env": env, "capture_output": True, "text": True, "timeout": 120, "check": False}
+    # From a folder of its own: a settings file where the tests run (a .env) would be read.
+    (tmp_path / "cwd").mkdir()
+    run = {"env": env, "capture_output": True, "text": True, "timeout": 120, "check": False,
+           "cwd": tmp_path / "cwd"}  # fmt: skip
     code = f"from eightflow.server.auth import configure_profile; configure_profile({url!r})"
     done = subprocess.run([sys.executable, "-c", code], **run)  # type: ignore[call-overload]
     assert done.returncode == 0 and url in profiles.read_text(), done.stderr
