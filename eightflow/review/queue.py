@@ -194,7 +194,7 @@ async def start_review_queue(batch_id: str | None) -> str | None:
     ``eightflow stack``: the shell path still decides)."""
     if batch_id is None:
         return None
-    waiting = await asyncio.to_thread(count_reviews, "pending", batch_id)
+    waiting = await asyncio.to_thread(count_reviews, "pending", batch_id=batch_id)
     if not waiting:
         return None
     run_id = await asyncio.to_thread(start_queue_run, batch_id)

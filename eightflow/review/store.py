@@ -57,7 +57,7 @@ def list_reviews(
 
 
 def count_reviews(
-    status: str | None = "pending", batch_id: str | None = None, ledger: Ledger | None = None
+    status: str | None = "pending", *, batch_id: str | None = None, ledger: Ledger | None = None
 ) -> int:
     """How many reviews :func:`list_reviews` would list (without reading them)."""
     where, params = _where(status, batch_id)

@@ -186,7 +186,8 @@ def cost_comparison(
     rows = ledger.query(
         f"""SELECT COUNT(*) AS lines, COUNT(DISTINCT batch_id) AS batches,
         SUM(cost) AS cost_usd, SUM(online) AS online_cost_usd,
-        COUNT(*) - COUNT(cost) AS unpriced, COUNT(*) - COUNT(online) AS unpriced_online
+        COUNT(*) - COUNT(cost) AS unpriced, COUNT(*) - COUNT(online) AS unpriced_online,
+        SUM(cost IS NULL OR online IS NULL) AS unpriced_lines
         FROM (
             SELECT l.batch_id, l.custom_id, MAX(l.cost_usd) AS cost,
             MAX(l.online_cost_usd) AS online
@@ -204,5 +205,5 @@ def cost_comparison(
         "online_cost_usd": (
             None if row.get("unpriced_online") else float(row.get("online_cost_usd") or 0.0)
         ),
-        "unpriced_lines": max(int(row.get("unpriced") or 0), int(row.get("unpriced_online") or 0)),
+        "unpriced_lines": int(row.get("unpriced_lines") or 0),
     }

@@ -168,7 +168,7 @@ def test_reviews_are_picked_by_the_ledger(
     rows = list_reviews(status, batch_id=batch_id, limit=limit)
     assert len(rows) == listed
     assert all(batch_id is None or row["batch_id"] == batch_id for row in rows)
-    assert count_reviews(status, batch_id) == counted
+    assert count_reviews(status, batch_id=batch_id) == counted
 
 
 def test_the_page_size_is_a_setting(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -97,6 +97,15 @@ def test_the_batch_and_online_costs_of_collected_lines(
     assert tuple(found[k] for k in keys) == expected
 
 
+def test_lines_missing_different_prices_are_each_counted(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    submit(ledger, "b1", {"ef-1": [("a.txt", "sentiment")], "ef-2": [("b.txt", "sentiment")]})
+    record_collected(ledger, "b1", {"ef-1": {**PRICED, "cost_usd": None},
+                                    "ef-2": {**PRICED, "online_cost_usd": None}})  # fmt: skip
+    found = cost_comparison(ledger)
+    assert (found["cost_usd"], found["online_cost_usd"], found["unpriced_lines"]) == (None, None, 2)
+
+
 @pytest.mark.parametrize("include_collected", [True, False])
 def test_refresh_takes_back_only_unread_batches(tmp_path: Path, include_collected: bool) -> None:
     ledger = Ledger(tmp_path / "ledger.sqlite")
