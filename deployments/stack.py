@@ -208,11 +208,14 @@ def up(
     )
     server.start()
     runner_auth(create=True, home=server.home)
-    if not (door_alive and healthy(public_url)):
-        if door_pid and door_alive:
-            stop_front_door(int(door_pid))  # alive but not answering
+    database = "postgres" if postgres else "sqlite"
+    if not (door_alive and healthy(public_url) and previous.get("database") == database):
+        if door_pid and door_alive:  # not answering, or its server's database changed
+            stop_front_door(int(door_pid))
         log(f"starting the front door on {public_url}")
-        door_pid = start_front_door(host, public_port, server.url, server.home)
+        door_pid = start_front_door(
+            host, public_port, server.url, server.home, resend_busy_writes=not postgres
+        )
     env = stack_env(server.api_url, public_url=public_url)
     use_server(server.api_url, public_url)
     for name in ("EIGHTFLOW_DATA_ROOTS", "EIGHTFLOW_OUT_ROOT"):
@@ -224,7 +227,7 @@ def up(
         "port": public_port,
         "url": public_url,
         "api_url": f"{public_url}/api",
-        "database": "postgres" if postgres else "sqlite",
+        "database": database,
         "workers": [],
     }
     _save_state(state)

@@ -14,15 +14,13 @@ the server runs.
 - Everything else is the UI's static app, passed through.
 - Websockets: the first message (``{"type": "auth", "token": ...}``) says who it is; a runner
   may open only the read-only streams in ``RUNNER_SOCKETS``.
-- A 503 from the server is retried (:data:`BUSY_RETRY_DELAYS`) before it reaches the browser.
-  Prefect answers 503 only for what its own client retries: its database was busy (SQLite's
-  ``SQLITE_BUSY_SNAPSHOT`` when two writers meet, a dropped PostgreSQL connection), and the
-  request's transaction was rolled back, so sending the same request again is safe. Prefect's
-  Python client retries those by itself; the UI does not, and a reviewer's "Resume" would
-  otherwise fail with "Service Unavailable" while a batch writes.
+- A 503 that says the server's database was busy (the transaction rolled back) is sent
+  again, within a few seconds, before it reaches the browser; writes only on SQLite
+  (:mod:`eightflow.server.busy_retry` says which and why).
 
 Run as ``python -m eightflow.server.front_door --port P --upstream http://127.0.0.1:Q
---home EIGHTFLOW_HOME``; the credentials are read from the home's 0600 files, never argv.
+--home EIGHTFLOW_HOME [--resend-busy-writes]``; the credentials are read from the home's
+0600 files, never argv.
 """
 
 from __future__ import annotations
@@ -31,13 +29,14 @@ import argparse
 import asyncio
 import json
 import logging
-import math
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from eightflow.server import busy_retry
 from eightflow.server.credentials import ADMIN, RUNNER, Credentials
 from eightflow.server.runner_policy import (
     MAX_RUNNER_BODY,
@@ -57,17 +56,18 @@ HOP_BY_HOP = frozenset(
 )  # fmt: skip
 OPEN_API = frozenset({("GET", "/health"), ("GET", "/ready")})
 BODY_LIMITS = {ADMIN: 100 * MAX_RUNNER_BODY, RUNNER: MAX_RUNNER_BODY + 1}
-# Seconds before each resend of a request the server answered 503 (its database was busy).
-BUSY_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
-MAX_RETRY_AFTER = 10.0  # a server's Retry-After is honoured up to this
 
 
 class FrontDoor:
     """The ASGI app: ``FrontDoor("http://127.0.0.1:4311", Credentials(...))``."""
 
-    def __init__(self, upstream: str, credentials: Credentials) -> None:
+    def __init__(
+        self, upstream: str, credentials: Credentials, *, resend_busy_writes: bool = False
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         self.credentials = credentials
+        # Writes go again after a busy 503 only on SQLite (see eightflow.server.busy_retry).
+        self.resend_busy_writes = resend_busy_writes
         self._client: httpx.AsyncClient | None = None
 
     @property
@@ -151,20 +151,27 @@ class FrontDoor:
         outgoing = {k: v for k, v in headers.items() if k not in HOP_BY_HOP}
         # The body is relayed as the server encoded it: only in what the client accepts.
         outgoing.setdefault("accept-encoding", "identity")
-        for delay in (*BUSY_RETRY_DELAYS, None):
+        resend = busy_retry.may_resend(method, raw, resend_writes=self.resend_busy_writes)
+        attempt, started, slept = 0, time.monotonic(), 0.0
+        while True:
             request = self.client.build_request(method, url, headers=outgoing, content=body)
             try:
                 response = await self.client.send(request, stream=True)
             except httpx.HTTPError as exc:
                 await _json(send, 502, {"detail": f"the Prefect server did not answer ({exc!r})"})
                 return 502
-            if response.status_code != 503 or delay is None:
+            if not (resend and response.status_code == 503):
                 break
+            answer = await response.aread()  # a short JSON body; relayed below if final
             await response.aclose()
-            wait = _retry_after(response.headers.get("retry-after"), delay)
+            waited = max(time.monotonic() - started, slept)
+            wait = busy_retry.wait_before(attempt, response.headers.get("retry-after"), waited)
+            if wait is None or not busy_retry.is_busy(response.status_code, answer):
+                break
             log.warning("%s %s -> 503 (the server's database was busy); again in %.2f s",
                         method, raw, wait)  # fmt: skip
             await asyncio.sleep(wait)
+            attempt, slept = attempt + 1, slept + wait
         try:
             reply = [
                 (k.encode("latin-1"), v.encode("latin-1"))
@@ -173,23 +180,16 @@ class FrontDoor:
             ]
             await send({"type": "http.response.start", "status": response.status_code,
                         "headers": reply})  # fmt: skip
-            async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if response.is_stream_consumed:  # a 503 read above to see whether it was busy
+                await send({"type": "http.response.body", "body": response.content,
+                            "more_body": True})  # fmt: skip
+            else:
+                async for chunk in response.aiter_raw():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         finally:
             await response.aclose()
         return response.status_code
-
-
-def _retry_after(header: str | None, default: float) -> float:
-    """The server's ``Retry-After`` in seconds (capped), else ``default``."""
-    try:
-        seconds = float(header) if header is not None else default
-    except ValueError:  # an HTTP date: Prefect never sends one, the back-off does
-        return default
-    if not math.isfinite(seconds):
-        return default
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -227,6 +227,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="the Prefect server's base URL")
     parser.add_argument("--home", required=True, help="EIGHTFLOW_HOME holding the credentials")
+    parser.add_argument(
+        "--resend-busy-writes",
+        action="store_true",
+        help="the server's database is SQLite: a write it answered 'busy' may go again",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
@@ -238,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
 
     credentials = Credentials.of_home(Path(args.home))
     check_bind(args.host, credentials.admin)
-    app = FrontDoor(args.upstream, credentials)
+    app = FrontDoor(args.upstream, credentials, resend_busy_writes=args.resend_busy_writes)
     uvicorn.run(
         app,
         host=args.host,

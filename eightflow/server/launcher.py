@@ -28,14 +28,25 @@ def healthy(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def start_front_door(host: str, port: int, upstream: str, home: Path, timeout: float = 60.0) -> int:
-    """Start the door on ``host:port`` for ``upstream``; returns its pid once it answers."""
+def start_front_door(
+    host: str,
+    port: int,
+    upstream: str,
+    home: Path,
+    timeout: float = 60.0,
+    *,
+    resend_busy_writes: bool = False,
+) -> int:
+    """Start the door on ``host:port`` for ``upstream``; returns its pid once it answers.
+    ``resend_busy_writes``: the server's database is SQLite (see
+    :mod:`eightflow.server.busy_retry`)."""
     url = f"http://{host}:{port}"
     log_file = home / "logs" / LOG_NAME
     log_file.parent.mkdir(parents=True, exist_ok=True)
     make_home_private(home)
     command = [sys.executable, "-m", "eightflow.server.front_door", "--host", host]
     command += ["--port", str(port), "--upstream", upstream, "--home", str(home)]
+    command += ["--resend-busy-writes"] if resend_busy_writes else []
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     with log_file.open("ab") as handle:
         process = subprocess.Popen(
