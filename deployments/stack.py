@@ -209,12 +209,14 @@ def up(
     server.start()
     runner_auth(create=True, home=server.home)
     database = "postgres" if postgres else "sqlite"
-    if not (door_alive and healthy(public_url) and previous.get("database") == database):
-        if door_pid and door_alive:  # not answering, or its server's database changed
+    resend_writes = not postgres  # the door's policy for its server's busy answers
+    same_door = previous.get("door_resend_writes") == resend_writes
+    if not (door_alive and healthy(public_url) and same_door):
+        if door_pid and door_alive:  # not answering, or started for another policy
             stop_front_door(int(door_pid))
         log(f"starting the front door on {public_url}")
         door_pid = start_front_door(
-            host, public_port, server.url, server.home, resend_busy_writes=not postgres
+            host, public_port, server.url, server.home, resend_busy_writes=resend_writes
         )
     env = stack_env(server.api_url, public_url=public_url)
     use_server(server.api_url, public_url)
@@ -228,6 +230,7 @@ def up(
         "url": public_url,
         "api_url": f"{public_url}/api",
         "database": database,
+        "door_resend_writes": resend_writes,
         "workers": [],
     }
     _save_state(state)

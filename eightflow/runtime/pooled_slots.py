@@ -52,6 +52,7 @@ class PooledSlots:
         self.leases = 0  # round trips that leased a slot (for reports and tests)
         self._sweeping: asyncio.Future[None] | None = None
         self._releasing: set[asyncio.Future[None]] = set()
+        self._elsewhere: set[asyncio.Future[None]] = set()  # releases on another loop
         # id(lease) -> (lease, lease set at, the loop that leased it)
         self._renewed: dict[int, tuple[Any, float, asyncio.AbstractEventLoop]] = {}
         # One renewer per event loop, renewing only that loop's leases: two loops in one
@@ -151,23 +152,31 @@ class PooledSlots:
     async def exit(self, held: Any, used: int | None) -> None:
         lease, leased_at = held
         now = time.monotonic()
-        if now - leased_at > self.HOLD_S:  # its turn is over: back to the batch, off this call
+        # Back to the batch, off this call: when its turn is over, or when the gate serves
+        # another loop now (its free slots are that loop's, renewed by that loop's renewer:
+        # this loop's lease goes back rather than change hands).
+        if now - leased_at > self.HOLD_S or self._loop is not asyncio.get_running_loop():
             self._release_soon(lease)
-            return
-        if self._loop is not asyncio.get_running_loop():
-            # The gate serves another loop now: its free slots are that loop's, renewed by
-            # that loop's renewer. This loop's lease goes back rather than change hands (at
-            # once: a release in the background would be this loop's task in that loop's set).
-            await self._release(lease)
             return
         self._free.append((lease, leased_at, now))
         self._returned.set()
         asyncio.get_running_loop().call_later(self.IDLE_S * 2, self._sweep_soon)
 
     def _release_soon(self, lease: Any) -> None:
+        """Give ``lease`` back in the background, on the gate's loop: its run's last sweep
+        waits for it. Asked from another loop (a run in another thread), the release is
+        handed to the gate's loop; only when that loop is gone does it run here, in a set of
+        its own (a task of one loop cannot be awaited from another)."""
+        running = asyncio.get_running_loop()
+        gates = self._loop
+        if gates is not None and gates is not running and not gates.is_closed():
+            with contextlib.suppress(RuntimeError):  # closed meanwhile: released here
+                gates.call_soon_threadsafe(self._release_soon, lease)
+                return
         task = asyncio.ensure_future(self._release(lease))
-        self._releasing.add(task)
-        task.add_done_callback(self._releasing.discard)
+        tasks = self._releasing if gates is running else self._elsewhere
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     def _sweep_soon(self) -> None:
         if self._free and (self._sweeping is None or self._sweeping.done()):

@@ -9,8 +9,9 @@ reviewer's Resume would fail while a batch writes.
 
 Not every such 503 is that clean, so not every request goes again:
 
-- reads (``GET``, ``HEAD``, ``OPTIONS``, and Prefect's read-only ``POST .../filter``,
-  ``.../count``, ``.../paginate``, ``.../history``) always may;
+- reads (``GET``, ``HEAD``, ``OPTIONS``, and Prefect's read-only ``POST`` routes:
+  ``.../filter``, ``.../count``, ``.../paginate``, ``.../history``, the UI's counts) always
+  may;
 - writes only when the server's database is SQLite (``resend_writes``, set by
   ``eightflow stack up``). On PostgreSQL the same 503 also covers a connection lost at
   ``COMMIT``, when no one knows whether the write landed: sent again, a Run could start twice;
@@ -18,7 +19,8 @@ Not every such 503 is that clean, so not every request goes again:
   that answer now), nor a 503 with any other body.
 
 The waits (:data:`DELAYS`, or the server's ``Retry-After`` up to :data:`MAX_RETRY_AFTER`)
-stop once :data:`WITHIN_S` would be exceeded: a browser is waiting.
+stop once the time spent would pass :data:`WITHIN_S`: a browser is waiting. (The last
+request's own time comes on top.)
 """
 
 from __future__ import annotations
@@ -31,7 +33,11 @@ MAX_RETRY_AFTER = 5.0  # a server's Retry-After is honoured up to this
 WITHIN_S = 10.0  # no more waiting once the waits would pass this
 BUSY = {"exception_message": "Service Unavailable"}
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
-_READ_POSTS = frozenset({"filter", "count", "paginate", "history"})
+# The last segment of Prefect's (and its UI's) POST routes that only read.
+_READ_POSTS = frozenset(
+    {"filter", "count", "paginate", "history", "count-deployments", "next-runs", "counts",
+     "count-task-runs", "lateness", "validate", "concurrency_status"}
+)  # fmt: skip
 _PROBES = frozenset({"/api/ready", "/api/health"})
 
 
@@ -39,8 +45,9 @@ def may_resend(method: str, path: str, *, resend_writes: bool) -> bool:
     """Whether a request to ``path`` (``/api/...``) may go again after a busy 503."""
     if path.rstrip("/") in _PROBES or not path.startswith("/api/"):
         return False
-    last = path.rstrip("/").rsplit("/", 1)[-1]
-    return method in _READS or (method == "POST" and last in _READ_POSTS) or resend_writes
+    *_, before, last = ["", *path.rstrip("/").split("/")]
+    read_post = method == "POST" and (last in _READ_POSTS or before == "count-by")
+    return method in _READS or read_post or resend_writes
 
 
 def is_busy(status: int, body: bytes) -> bool:

@@ -153,21 +153,27 @@ class FrontDoor:
         outgoing.setdefault("accept-encoding", "identity")
         resend = busy_retry.may_resend(method, raw, resend_writes=self.resend_busy_writes)
         attempt, started, slept = 0, time.monotonic(), 0.0
+        read: bytes | None = None  # a 503's body, read (as sent) to see whether it was busy
         while True:
             request = self.client.build_request(method, url, headers=outgoing, content=body)
             try:
                 response = await self.client.send(request, stream=True)
             except httpx.HTTPError as exc:
-                await _json(send, 502, {"detail": f"the Prefect server did not answer ({exc!r})"})
-                return 502
+                return await _unanswered(send, exc)
             if not (resend and response.status_code == 503):
                 break
-            answer = await response.aread()  # a short JSON body; relayed below if final
-            await response.aclose()
+            try:
+                read = b"".join([chunk async for chunk in response.aiter_raw()])
+            except httpx.HTTPError as exc:
+                return await _unanswered(send, exc)
+            finally:
+                await response.aclose()
             waited = max(time.monotonic() - started, slept)
             wait = busy_retry.wait_before(attempt, response.headers.get("retry-after"), waited)
-            if wait is None or not busy_retry.is_busy(response.status_code, answer):
+            plain = "content-encoding" not in response.headers  # Prefect's busy body is short
+            if wait is None or not (plain and busy_retry.is_busy(response.status_code, read)):
                 break
+            read = None
             log.warning("%s %s -> 503 (the server's database was busy); again in %.2f s",
                         method, raw, wait)  # fmt: skip
             await asyncio.sleep(wait)
@@ -180,9 +186,8 @@ class FrontDoor:
             ]
             await send({"type": "http.response.start", "status": response.status_code,
                         "headers": reply})  # fmt: skip
-            if response.is_stream_consumed:  # a 503 read above to see whether it was busy
-                await send({"type": "http.response.body", "body": response.content,
-                            "more_body": True})  # fmt: skip
+            if read is not None:  # a 503 read above to see whether it was busy, as it came
+                await send({"type": "http.response.body", "body": read, "more_body": True})
             else:
                 async for chunk in response.aiter_raw():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -190,6 +195,11 @@ class FrontDoor:
         finally:
             await response.aclose()
         return response.status_code
+
+
+async def _unanswered(send: Send, exc: Exception) -> int:
+    await _json(send, 502, {"detail": f"the Prefect server did not answer ({exc!r})"})
+    return 502
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -227,13 +227,19 @@ async def test_two_loops_in_one_process_each_renew_only_their_own_leases() -> No
     assert store.renewed_on(there) == {other_loop}
 
 
-async def test_a_slot_given_back_on_a_loop_the_gate_no_longer_serves_goes_back() -> None:
+@pytest.mark.parametrize("turn_over", [False, True], ids=["in its turn", "its turn over"])
+async def test_a_slot_given_back_on_a_loop_the_gate_no_longer_serves_goes_back(
+    turn_over: bool,
+) -> None:
     """A call of one loop ends after another loop's call bound the gate: its slot goes back
     to the server, not into the other loop's free slots (where no renewer of its own would
-    keep it, and the closed loop's clean-up would release it while in use)."""
+    keep it, and the closed loop's clean-up would release it while in use); the release is
+    handed to the gate's loop, whose last sweep waits for it without mixing loops."""
     store = RenewScripted([True])
     await store.ensure("calls", LIMIT)
     gate = _gate(store)
+    if turn_over:
+        gate.HOLD_S = -1.0  # every exit gives its slot back in the background
     taken, bound_elsewhere = threading.Event(), threading.Event()
 
     def other_run() -> None:
@@ -250,7 +256,11 @@ async def test_a_slot_given_back_on_a_loop_the_gate_no_longer_serves_goes_back()
     here = await gate.enter(1)  # binds the gate to this loop
     bound_elsewhere.set()
     await thread
-    assert gate._free == []  # the other loop's slot did not change hands
+    assert gate._free == [] and gate._elsewhere == set()  # no slot changed hands
+    for _ in range(100):  # its release was handed to this loop: on its way
+        if (await store.read("calls")).active_slots == 1:  # type: ignore[union-attr]
+            break
+        await asyncio.sleep(0.01)
     assert (await store.read("calls")).active_slots == 1  # type: ignore[union-attr]
     await gate.exit(here, None)
     await gate.sweep()

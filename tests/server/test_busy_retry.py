@@ -28,6 +28,11 @@ RUN = "/api/flow_runs/0b9c6f1e-8d1a-4d3e-9a53-7f1f3c2b1a00"
         ("GET", "/api/health", True, False),
         ("GET", "/runs/flow-run/x", True, False),  # the UI's pages: not Prefect's API
         ("POST", "/api/filter-not/resume", False, False),
+        ("POST", "/api/ui/flows/count-deployments", False, True),  # the UI's dashboards
+        ("POST", "/api/ui/task_runs/dashboard/counts", False, True),
+        ("POST", "/api/events/count-by/day", False, True),
+        ("POST", "/api/ui/schemas/validate", False, True),
+        ("POST", "/api/work_pools/local/get_scheduled_flow_runs", False, False),  # a write
     ],
 )
 def test_which_requests_may_go_again(method: str, path: str, sqlite: bool, may: bool) -> None:

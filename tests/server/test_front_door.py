@@ -10,6 +10,7 @@ the policy's table is in tests/server/test_busy_retry.py.)
 from __future__ import annotations
 
 import base64
+import gzip
 from typing import Any
 
 import httpx
@@ -36,8 +37,15 @@ class BusyServer:
     """Answers 503 with ``body`` (and ``retry_after``, if given) ``busy`` times, then 201;
     records the bodies it was sent."""
 
-    def __init__(self, busy: int, retry_after: str | None = None, body: bytes = BUSY) -> None:
+    def __init__(
+        self,
+        busy: int,
+        retry_after: str | None = None,
+        body: bytes = BUSY,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         self.busy, self.retry_after, self.body = busy, retry_after, body
+        self.headers = headers or []
         self.bodies: list[bytes] = []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -49,7 +57,7 @@ class BusyServer:
                 break
         self.bodies.append(body)
         if len(self.bodies) <= self.busy:
-            headers = [(b"content-type", b"application/json")]
+            headers = [(b"content-type", b"application/json"), *self.headers]
             if self.retry_after is not None:
                 headers.append((b"retry-after", self.retry_after.encode()))
             await send({"type": "http.response.start", "status": 503, "headers": headers})
@@ -167,3 +175,18 @@ async def test_the_waits_stop_before_the_browser_has_waited_too_long(slept: list
         busy_retry.WITHIN_S // busy_retry.MAX_RETRY_AFTER
     )
     assert sum(slept) <= busy_retry.WITHIN_S
+
+
+@pytest.mark.parametrize("body", [BUSY, b'{"detail": "' + b"x" * 600 + b'"}'])
+async def test_a_503_read_to_look_at_is_relayed_as_the_server_sent_it(
+    slept: list[float], body: bytes
+) -> None:
+    """Prefect's API compresses answers of 500 bytes or more for a browser that accepts gzip:
+    the door looks at a 503's body and relays the bytes it was sent, with their encoding.
+    (A compressed body is never Prefect's short busy answer: not sent again.)"""
+    server = BusyServer(1, body=gzip.compress(body), headers=[(b"content-encoding", b"gzip")])
+    answer = await through_door(server)
+    assert len(server.bodies) == 1
+    assert answer.status_code == 503
+    assert answer.headers["content-encoding"] == "gzip"
+    assert answer.content == body  # httpx undoes the gzip the door relayed
