@@ -22,6 +22,7 @@ from eightflow.server.runner_policy import (
     runner_may,
     split_path,
 )
+from tests.support.asgi import read_body
 
 RUN = "0b9c6f1e-8d1a-4d3e-9a53-7f1f3c2b1a00"
 ADMIN_AUTH = "eightflow:" + "a" * 48
@@ -206,12 +207,7 @@ class Upstream:
         self.seen: list[dict[str, Any]] = []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         self.seen.append({"method": scope["method"], "path": scope["path"],
                           "query": scope["query_string"].decode(), "body": body,

@@ -19,6 +19,7 @@ import pytest
 from eightflow.server import busy_retry, front_door
 from eightflow.server.credentials import Credentials
 from eightflow.server.front_door import FrontDoor
+from tests.support.asgi import read_body
 
 ADMIN_AUTH = "eightflow:" + "a" * 48
 RUNNER_AUTH = "runner:" + "b" * 48
@@ -49,12 +50,7 @@ class BusyServer:
         self.bodies: list[bytes] = []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         self.bodies.append(body)
         if len(self.bodies) <= self.busy:
             headers = [(b"content-type", b"application/json"), *self.headers]
