@@ -179,10 +179,8 @@ def cost_comparison(
     rather than a sum that silently leaves those lines out; ``unpriced_lines`` says how many.
     """
     ids = list(dict.fromkeys(batch_ids)) if batch_ids is not None else None
-    if ids == []:
-        return {"lines": 0, "batches": 0, "cost_usd": 0.0, "online_cost_usd": 0.0,
-                "unpriced_lines": 0}  # fmt: skip
-    chosen = f"AND b.batch_id IN ({', '.join('?' * len(ids))})" if ids else ""
+    # SQLite takes an empty list (a run that sent no batch): no line matches.
+    chosen = f"AND b.batch_id IN ({', '.join('?' * len(ids))})" if ids is not None else ""
     rows = ledger.query(
         f"""SELECT COUNT(*) AS lines, COUNT(DISTINCT batch_id) AS batches,
         SUM(cost) AS cost_usd, SUM(online) AS online_cost_usd,
