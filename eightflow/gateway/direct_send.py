@@ -5,9 +5,10 @@ hooks, a cookie jar update and an INFO log line before and after the transport's
 exchange. For the gateway's exchange-path calls none of them does anything: the OpenAI SDK
 builds the request on :class:`eightflow.gateway.exchange.ExchangeClient` (so any cookies
 were merged there, and the wrapped client's jar is never read), authenticates with a
-header, and sets no hooks. Yet in a py-spy profile of a batch those layers were about 4% of
-the process's CPU (the cookie jar alone 1.8%: a ``http.cookiejar`` request object built per
-answer to find no ``Set-Cookie``).
+header, and sets no hooks. Yet they cost about 40 us of CPU per request (120 -> 79 us for
+building and sending one against a canned transport, interleaved rounds; about 1% of a
+call), most of it the cookie jar: a ``http.cookiejar`` request object built per answer to
+find no ``Set-Cookie``.
 
 :func:`direct_send` does what ``AsyncClient._send_single_request`` does (the wrapped
 client's transport for the URL, its timeout, the response bound to its request and timed)
