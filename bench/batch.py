@@ -16,6 +16,13 @@ With ``--peers`` (the ``bench`` extra: LangGraph), ``bench/peers.py``'s LangGrap
 runs between (a) and (b): the script, LangGraph and eightflow side by side from one
 invocation (``langgraph_process_ratio`` is LangGraph's whole process over the script's).
 
+With ``--rounds N``, N-1 more rounds of the script then eightflow follow, each on new
+documents (another seed, so nothing is served from cache) against the same server and
+stub: the JSON adds ``rounds`` (each round's whole-process walls, ``process_ratio``, CPU
+per call and server CPU) and their medians (``process_ratio_median`` ...). This machine's
+speed drifts by a third within an hour; one pair of runs says less than the median of
+interleaved ones.
+
 The last line printed is JSON: docs, calls, baseline_wall_s, eightflow_wall_s,
 ideal_wall_s, cached_wall_s, cached_calls, peak_rss_mb, baseline_cost_usd,
 eightflow_cost_usd, server_cpu_s (the Prefect server's CPU during phase (b);
@@ -36,11 +43,13 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,6 +280,72 @@ def child_main(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
+def measure_round(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    folder: Path,
+    out: Path,
+    stub: Any,
+    server: Any,
+    say: Any,
+) -> dict[str, Any]:
+    """One round: the script (unless skipped), LangGraph (with ``--peers``), then eightflow,
+    on ``folder``, with the server's CPU during eightflow's phase."""
+    if args.skip_baseline:
+        base: dict[str, Any] = {
+            "wall_s": float("nan"),
+            "process_wall_s": float("nan"),
+            "cpu_s": float("nan"),
+            "process_cpu_s": float("nan"),
+            "cost_usd": float("nan"),
+            "peak_rss_mb": 0.0,
+        }
+        base_calls = 0
+    else:
+        say("(a) baseline: asyncio + litellm")
+        base = run_child("baseline", args, env, folder=str(folder), api_base=stub.api_base)
+        base_calls = stub.stats()["calls"]
+        stub.reset()
+    peer: dict[str, Any] = {}
+    if args.peers:
+        say("(a2) LangGraph")
+        peer = run_langgraph(args, env, folder, stub.api_base)
+        stub.reset()
+    say(f"    {base['wall_s']:.1f} s; (b) eightflow")
+    server_cpu0 = process_cpu_s(server.recorded_pid())
+    first = run_child(
+        "eightflow", args, env, folder=str(folder), out=str(out), api_base=stub.api_base
+    )
+    server_cpu = process_cpu_s(server.recorded_pid()) - server_cpu0
+    calls = stub.stats()["calls"]
+    stub.reset()
+    return {
+        "base": base,
+        "eightflow": first,
+        "peer": peer,
+        "baseline_calls": base_calls,
+        "calls": calls,
+        "server_cpu_s": server_cpu,
+        "server_cpu0": server_cpu0,
+    }
+
+
+def round_summary(measured: dict[str, Any]) -> dict[str, Any]:
+    """What ``--rounds`` reports of each round."""
+    base, first = measured["base"], measured["eightflow"]
+    return {
+        "baseline_process_wall_s": round(base["process_wall_s"], 3),
+        "eightflow_process_wall_s": round(first["process_wall_s"], 3),
+        "process_ratio": round(first["process_wall_s"] / base["process_wall_s"], 3),
+        "baseline_process_cpu_ms_per_call": per_call(
+            base["process_cpu_s"], measured["baseline_calls"]
+        ),
+        "eightflow_process_cpu_ms_per_call": per_call(first["process_cpu_s"], measured["calls"]),
+        "server_cpu_s": round(measured["server_cpu_s"], 3),
+        "completed": first["completed"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -306,6 +381,14 @@ def main() -> None:
         action="store_true",
         help="Also run bench/peers.py's LangGraph side (needs the bench extra), between the "
         "script and eightflow: the three side by side from one invocation.",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="Rounds of script then eightflow, each on new documents (the same server and "
+        "stub): adds each round's figures and the medians, against a machine whose speed "
+        "drifts between runs.",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -345,47 +428,19 @@ def main() -> None:
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
-    peer: dict = {}
     try:
         with start_stub_process(StubConfig(latency_ms=args.latency_ms)) as stub:
-            if args.skip_baseline:
-                base = {
-                    "wall_s": float("nan"),
-                    "process_wall_s": float("nan"),
-                    "cpu_s": float("nan"),
-                    "process_cpu_s": float("nan"),
-                    "cost_usd": float("nan"),
-                    "peak_rss_mb": 0.0,
-                }
-                base_calls = 0
-            else:
-                say("(a) baseline: asyncio + litellm")
-                base = run_child("baseline", args, env, folder=str(folder), api_base=stub.api_base)
-                base_calls = stub.stats()["calls"]
-                stub.reset()
-            if args.peers:
-                say("(a2) LangGraph")
-                peer = run_langgraph(args, env, folder, stub.api_base)
-                stub.reset()
-            say(f"    {base['wall_s']:.1f} s; (b) eightflow")
-            server_cpu0 = process_cpu_s(server.recorded_pid())
-            first = run_child(
-                "eightflow",
-                args,
-                env,
-                folder=str(folder),
-                out=str(work / "out1"),
-                api_base=stub.api_base,
-            )
-            server_cpu = process_cpu_s(server.recorded_pid()) - server_cpu0
+            first_round = measure_round(args, env, folder, work / "out1", stub, server, say)
+            base, first = first_round["base"], first_round["eightflow"]
+            base_calls, calls = first_round["baseline_calls"], first_round["calls"]
+            server_cpu = first_round["server_cpu_s"]
+            server_cpu0 = first_round["server_cpu0"]
             recorded = run_child(
                 "recorded", args, env, flow_run_id=first["flow_run_id"], since=str(first["ended"])
             )
             # With what the server did after the batch's process ended (batched writes
             # flushed later, and the count queries of the "recorded" phase: an upper bound).
             server_cpu_tail = settled_cpu_s(server.recorded_pid()) - server_cpu0
-            calls = stub.stats()["calls"]
-            stub.reset()
             say(f"    {first['wall_s']:.1f} s; (c) eightflow, unchanged folder")
             cached = run_child(
                 "eightflow",
@@ -402,6 +457,13 @@ def main() -> None:
                 if args.containment
                 else None
             )
+            rounds = [first_round]
+            for number in range(2, args.rounds + 1):  # each on documents of its own
+                say(f"round {number} of {args.rounds}")
+                again = work / f"docs-{number}"
+                write_corpus(again, args.docs, seed=number)
+                out = work / f"out-round-{number}"
+                rounds.append(measure_round(args, env, again, out, stub, server, say))
     finally:
         server.stop()
     report = {
@@ -447,6 +509,17 @@ def main() -> None:
         "completed": first["completed"],
         "granularity": args.granularity,
     }
+    if args.rounds > 1:
+        report["rounds"] = [round_summary(r) for r in rounds]
+        for key in (
+            "process_ratio",
+            "baseline_process_cpu_ms_per_call",
+            "eightflow_process_cpu_ms_per_call",
+            "server_cpu_s",
+        ):
+            values = [r[key] for r in report["rounds"] if r[key] == r[key]]  # NaN: skipped
+            report[f"{key}_median"] = round(statistics.median(values), 3) if values else None
+    peer = first_round.get("peer") or {}
     if args.peers:
         if "error" in peer:
             report["langgraph_error"] = peer["error"]
