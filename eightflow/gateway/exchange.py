@@ -47,8 +47,7 @@ from typing import Any
 
 import httpx
 
-from eightflow.gateway import inline_start
-from eightflow.gateway.direct_send import can_send_direct, direct_send
+from eightflow.gateway import direct_send, inline_start
 from eightflow.gateway.errors import provider_of
 from eightflow.runtime.budget import Reservation
 from eightflow.runtime.limiter import CallLease, CallLimiter
@@ -142,19 +141,13 @@ class ExchangeClient(httpx.AsyncClient):
     def __init__(self, inner: httpx.AsyncClient) -> None:
         super().__init__(transport=_NOT_USED, follow_redirects=True, trust_env=False)
         self._inner = inner
-        self._direct = can_send_direct(inner)
-
-    def _send_inner(self, request: httpx.Request, **kwargs: Any) -> Awaitable[httpx.Response]:
-        if self._direct:
-            return direct_send(self._inner, request, **kwargs)
-        return self._inner.send(request, **kwargs)
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         exchange = _current.get()
         if exchange is None:
-            return await self._send_inner(request, **kwargs)
+            return await direct_send.send(self._inner, request, **kwargs)
         async with exchange.hold() as lease:
-            response = await self._send_inner(request, **kwargs)
+            response = await direct_send.send(self._inner, request, **kwargs)
             if kwargs.get("stream"):
                 try:
                     await response.aread()  # the slot lasts until the provider has answered
