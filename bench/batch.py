@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -330,10 +331,15 @@ def measure_round(
     }
 
 
+def _measured(value: Any) -> bool:
+    """A figure a round has (not absent, not NaN: the script skipped)."""
+    return isinstance(value, int | float) and not math.isnan(value)
+
+
 def round_summary(measured: dict[str, Any]) -> dict[str, Any]:
     """What ``--rounds`` reports of each round."""
     base, first = measured["base"], measured["eightflow"]
-    return {
+    summary: dict[str, Any] = {
         "baseline_process_wall_s": round(base["process_wall_s"], 3),
         "eightflow_process_wall_s": round(first["process_wall_s"], 3),
         "process_ratio": round(first["process_wall_s"] / base["process_wall_s"], 3),
@@ -344,6 +350,12 @@ def round_summary(measured: dict[str, Any]) -> dict[str, Any]:
         "server_cpu_s": round(measured["server_cpu_s"], 3),
         "completed": first["completed"],
     }
+    peer = measured.get("peer") or {}
+    if "process_wall_s" in peer:
+        summary["langgraph_process_ratio"] = round(
+            peer["process_wall_s"] / base["process_wall_s"], 3
+        )
+    return summary
 
 
 def main() -> None:
@@ -516,8 +528,9 @@ def main() -> None:
             "baseline_process_cpu_ms_per_call",
             "eightflow_process_cpu_ms_per_call",
             "server_cpu_s",
+            *(("langgraph_process_ratio",) if args.peers else ()),
         ):
-            values = [r[key] for r in report["rounds"] if r[key] == r[key]]  # NaN: skipped
+            values = [r[key] for r in report["rounds"] if _measured(r.get(key))]
             report[f"{key}_median"] = round(statistics.median(values), 3) if values else None
     peer = first_round.get("peer") or {}
     if args.peers:
