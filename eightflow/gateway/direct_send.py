@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
 import time
 from functools import cache
 from typing import Any
@@ -40,6 +41,7 @@ except ImportError:  # pragma: no cover - depends on the installed httpx
     BoundAsyncStream = None  # type: ignore[assignment,misc]
     request_context = None  # type: ignore[assignment]
 
+_HTTPX_CLIENT_FILE = getattr(sys.modules.get("httpx._client"), "__file__", None)
 _NEEDED = (
     "_transport_for_url",
     "_set_timeout",
@@ -71,7 +73,7 @@ def _plain_send(cls: type[Any]) -> bool:
     return (
         code is not None
         and not hasattr(send, "__wrapped__")
-        and code.co_filename == httpx.AsyncClient.send.__code__.co_filename
+        and code.co_filename == _HTTPX_CLIENT_FILE  # not AsyncClient.send: it may be patched
         and getattr(send, "__qualname__", "") == "AsyncClient.send"
     )
 

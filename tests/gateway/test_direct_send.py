@@ -90,6 +90,17 @@ def test_a_send_an_instrumentation_wrapped_is_kept(monkeypatch: pytest.MonkeyPat
     assert can_send_direct(Traced(transport=httpx.MockTransport(_answer))) is False
 
 
+def test_a_patched_httpx_send_is_kept_however_it_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = httpx.AsyncClient.send
+
+    async def send(self: Any, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        return await original(self, request, **kwargs)
+
+    send.__qualname__ = "AsyncClient.send"  # named as httpx's own, without __wrapped__
+    monkeypatch.setattr(httpx.AsyncClient, "send", send)
+    assert can_send_direct(_client(_answer)) is False
+
+
 def test_an_httpx_whose_private_parts_differ_keeps_the_whole_send(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
