@@ -83,7 +83,7 @@ async def _cached_or_run(runner: Any, path: Path, doc_id: str, lane: Lane) -> Do
     if outcome.status == "completed" and document.sha256:
         try:
             await runner.cache.aput_outcome(
-                runner.outcome_key(document.sha256, lane.model), outcome.model_dump(mode="json")
+                runner.outcome_key(document.sha256, lane.model), outcome.model_dump_json()
             )
         except Exception as exc:
             # Not stored means not resumable: say so rather than pretend it is done.

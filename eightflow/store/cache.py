@@ -10,9 +10,13 @@ Two tables in one SQLite file under ``EIGHTFLOW_HOME``:
   and model, so an unchanged document is served without even re-parsing it.
 
 Writes go through one writer thread with its own connection, off the event loop (a commit
-costs ~1 ms on a busy 2-core machine, and a batch makes thousands). ``aput_outcome`` waits
-for its commit: a document counts as finished only once its outcome is on disk, so after
-a ``kill -9`` no finished document is repeated. WAL mode lets reads run beside the writer.
+costs ~1 ms on a busy 2-core machine, and a batch makes thousands). The writer commits
+whatever has queued up since it last woke in one transaction (a group commit): a batch's
+five writes per document (four answers and the outcome) no longer cost five commits and
+five wake-ups of the writer thread. A write's future completes only once its group is
+committed, so ``aput_outcome`` still waits for its commit: a document counts as finished
+only once its outcome is on disk, and after a ``kill -9`` no finished document is
+repeated. WAL mode lets reads run beside the writer.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from eightflow.runtime.failpoints import failpoint
 from eightflow.settings import get_settings
@@ -47,6 +51,21 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def _as_json(value: dict[str, Any] | str) -> str:
+    """A value's JSON text: a string is JSON already (our own ``model_dump_json()``)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+_INSERT = "INSERT OR REPLACE INTO {table} (key, value, created) VALUES (?, ?, ?)"
+
+
+class _Write(NamedTuple):
+    table: str
+    key: str
+    value: dict[str, Any] | str  # a dict, or its JSON already
+    future: Future[None]
+
+
 class ResponseCache:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -60,6 +79,10 @@ class ResponseCache:
         }
         self._writer_db: sqlite3.Connection | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eightflow-cache")
+        # Writes queued since the writer last took them, and whether it is due to take them.
+        self._pending: list[_Write] = []
+        self._pending_lock = threading.Lock()
+        self._drain_due = False
         self.hits = 0
         self.misses = 0
 
@@ -99,25 +122,65 @@ class ResponseCache:
 
     # -- writes (the writer thread) -------------------------------------------------------
 
-    def _write(self, table: str, key: str, value: dict[str, Any]) -> None:
+    def _queue(self, table: str, key: str, value: dict[str, Any] | str) -> Future[None]:
+        """Queue a write for the writer thread; wakes it only if it is not due already."""
+        future: Future[None] = Future()
+        with self._pending_lock:
+            self._pending.append(_Write(table, key, value, future))
+            due, self._drain_due = self._drain_due, True
+        if not due:
+            self._writer.submit(self._drain)
+        return future
+
+    def _drain(self) -> None:
+        """Write every queued write in one transaction, then complete their futures.
+
+        A write that fails (its value is not JSON, its statement fails) fails alone: the
+        others of its group are still committed. A failed commit fails them all.
+        """
+        with self._pending_lock:
+            writes, self._pending, self._drain_due = self._pending, [], False
+        writes = [write for write in writes if write.future.set_running_or_notify_cancel()]
+        if not writes:
+            return
         if self._writer_db is None:
             self._writer_db = _connect(self.path)
-        failpoint("cache_write")
-        self._writer_db.execute(
-            f"INSERT OR REPLACE INTO {table} (key, value, created) VALUES (?, ?, ?)",
-            (key, json.dumps(value), time.time()),
-        )
+        db, now, written = self._writer_db, time.time(), []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for write in writes:
+                failpoint("cache_write")
+                try:
+                    db.execute(
+                        _INSERT.format(table=write.table), (write.key, _as_json(write.value), now)
+                    )
+                except (TypeError, ValueError, sqlite3.Error) as exc:
+                    write.future.set_exception(exc)  # SQLite undid this statement only
+                else:
+                    written.append(write)
+            db.execute("COMMIT")
+        except Exception as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for write in writes:
+                if not write.future.done():  # those that failed alone have their error
+                    write.future.set_exception(exc)
+            return
+        for write in written:
+            if write.table == "responses":
+                self._keys.add(write.key)
+            write.future.set_result(None)
 
     def put(self, key: str, value: dict[str, Any]) -> Future[None]:
         """Store an answer; returns at once, the commit follows on the writer thread."""
-        future = self._writer.submit(self._write, "responses", key, value)
-        future.add_done_callback(lambda done: None if done.exception() else self._keys.add(key))
-        return future
+        return self._queue("responses", key, value)
 
-    def put_outcome(self, key: str, value: dict[str, Any]) -> Future[None]:
-        return self._writer.submit(self._write, "outcomes", key, value)
+    def put_outcome(self, key: str, value: dict[str, Any] | str) -> Future[None]:
+        """Store a document's outcome: a dict, or its JSON (``model_dump_json()`` writes
+        it in a fraction of what ``json.dumps`` of the dumped dict costs)."""
+        return self._queue("outcomes", key, value)
 
-    async def aput_outcome(self, key: str, value: dict[str, Any]) -> None:
+    async def aput_outcome(self, key: str, value: dict[str, Any] | str) -> None:
         """Store a document's outcome and wait until it is committed."""
         await asyncio.wrap_future(self.put_outcome(key, value))
 
