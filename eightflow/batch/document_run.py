@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import PydanticSerializationError
+
 from eightflow.batch.cached import cached_run, document_sha256, outcome_from_cache
 from eightflow.batch.models import DocumentOutcome
 from eightflow.batch.on_budget import Lane
@@ -83,12 +85,21 @@ async def _cached_or_run(runner: Any, path: Path, doc_id: str, lane: Lane) -> Do
     if outcome.status == "completed" and document.sha256:
         try:
             await runner.cache.aput_outcome(
-                runner.outcome_key(document.sha256, lane.model), outcome.model_dump_json()
+                runner.outcome_key(document.sha256, lane.model), _stored(outcome)
             )
         except Exception as exc:
             # Not stored means not resumable: say so rather than pretend it is done.
             return contained(document.id, path, exc, "storing the outcome in the cache")
     return outcome
+
+
+def _stored(outcome: DocumentOutcome) -> dict[str, Any] | str:
+    """The outcome as the cache stores it: pydantic's JSON (a fraction of ``json.dumps``'s
+    cost), or the dict where pydantic cannot write it (a file name that is not UTF-8)."""
+    try:
+        return outcome.model_dump_json()
+    except PydanticSerializationError:
+        return outcome.model_dump(mode="json")
 
 
 async def run_document(runner: Any, document: Document, t0: float, lane: Lane) -> DocumentOutcome:

@@ -22,6 +22,7 @@ repeated. WAL mode lets reads run beside the writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
@@ -57,6 +58,12 @@ def _as_json(value: dict[str, Any] | str) -> str:
 
 
 _INSERT = "INSERT OR REPLACE INTO {table} (key, value, created) VALUES (?, ?, ?)"
+
+
+def _fail(writes: list[_Write], exc: BaseException) -> None:
+    for write in writes:
+        if not write.future.done():
+            write.future.set_exception(exc)
 
 
 class _Write(NamedTuple):
@@ -123,53 +130,82 @@ class ResponseCache:
     # -- writes (the writer thread) -------------------------------------------------------
 
     def _queue(self, table: str, key: str, value: dict[str, Any] | str) -> Future[None]:
-        """Queue a write for the writer thread; wakes it only if it is not due already."""
+        """Queue a write for the writer thread; wakes it only if it is not due already.
+
+        ``table`` "" is a barrier: no row, done once everything queued before it is.
+        """
         future: Future[None] = Future()
         with self._pending_lock:
             self._pending.append(_Write(table, key, value, future))
             due, self._drain_due = self._drain_due, True
         if not due:
-            self._writer.submit(self._drain)
+            try:
+                self._writer.submit(self._drain)
+            except BaseException as exc:  # closed, or no thread to be had: say so to all
+                with self._pending_lock:
+                    writes, self._pending, self._drain_due = self._pending, [], False
+                _fail([w for w in writes if w.future.set_running_or_notify_cancel()], exc)
+                raise
         return future
 
     def _drain(self) -> None:
         """Write every queued write in one transaction, then complete their futures.
 
-        A write that fails (its value is not JSON, its statement fails) fails alone: the
-        others of its group are still committed. A failed commit fails them all.
+        A write that fails alone (its value is not JSON, SQLite refuses its statement)
+        fails alone: the others of its group are still committed. If the transaction
+        fails (a commit, a lock held too long, an error after which SQLite rolled the whole
+        transaction back), every write of the group not yet failed fails with it.
         """
         with self._pending_lock:
             writes, self._pending, self._drain_due = self._pending, [], False
-        writes = [write for write in writes if write.future.set_running_or_notify_cancel()]
-        if not writes:
+        writes = [w for w in writes if w.future.set_running_or_notify_cancel()]
+        try:
+            rows: list[tuple[_Write, str]] = []
+            for write in writes:  # encoded before the write lock is taken
+                if not write.table:
+                    continue
+                try:
+                    rows.append((write, _as_json(write.value)))
+                except Exception as exc:
+                    write.future.set_exception(exc)
+            written = self._commit(rows) if rows else []
+        except BaseException as exc:
+            _fail(writes, exc)
+            if not isinstance(exc, Exception):
+                raise
             return
+        for write in written:
+            if write.table == "responses":
+                self._keys.add(write.key)
+        for write in writes:
+            if not write.future.done():
+                write.future.set_result(None)
+
+    def _commit(self, rows: list[tuple[_Write, str]]) -> list[_Write]:
+        """Insert ``rows`` in one transaction; the writes whose row is committed. Raises
+        if the transaction fails (the writes not failed alone then fail with it)."""
         if self._writer_db is None:
             self._writer_db = _connect(self.path)
         db, now, written = self._writer_db, time.time(), []
         try:
             db.execute("BEGIN IMMEDIATE")
-            for write in writes:
+            for write, text in rows:
                 failpoint("cache_write")
                 try:
-                    db.execute(
-                        _INSERT.format(table=write.table), (write.key, _as_json(write.value), now)
-                    )
-                except (TypeError, ValueError, sqlite3.Error) as exc:
+                    db.execute(_INSERT.format(table=write.table), (write.key, text, now))
+                except sqlite3.Error as exc:
+                    if not db.in_transaction:  # SQLite rolled it all back (disk full, ...)
+                        raise
                     write.future.set_exception(exc)  # SQLite undid this statement only
                 else:
                     written.append(write)
             db.execute("COMMIT")
-        except Exception as exc:
+        except BaseException:
             if db.in_transaction:
-                db.execute("ROLLBACK")
-            for write in writes:
-                if not write.future.done():  # those that failed alone have their error
-                    write.future.set_exception(exc)
-            return
-        for write in written:
-            if write.table == "responses":
-                self._keys.add(write.key)
-            write.future.set_result(None)
+                with contextlib.suppress(Exception):
+                    db.execute("ROLLBACK")
+            raise
+        return written
 
     def put(self, key: str, value: dict[str, Any]) -> Future[None]:
         """Store an answer; returns at once, the commit follows on the writer thread."""
@@ -185,8 +221,8 @@ class ResponseCache:
         await asyncio.wrap_future(self.put_outcome(key, value))
 
     def flush(self) -> None:
-        """Wait for every queued write."""
-        self._writer.submit(lambda: None).result()
+        """Wait for every write queued before it (from any thread)."""
+        self._queue("", "", "").result()
 
     def __len__(self) -> int:
         self.flush()

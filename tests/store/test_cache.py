@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -72,19 +73,50 @@ def test_a_future_completes_only_once_its_write_is_readable(cache: ResponseCache
         assert stored(cache.path, "outcomes")[f"doc{i}"] == f'{{"n": {i}}}'
 
 
+def test_no_future_is_done_before_its_group_commits(cache: ResponseCache) -> None:
+    commits_of(cache)  # opens the writer's connection
+    assert cache._writer_db is not None
+    futures: list[Future[None]] = []
+    at_commit: list[bool] = []
+    cache._writer_db.set_trace_callback(
+        lambda sql: at_commit.extend(f.done() for f in futures) if sql == "COMMIT" else None
+    )
+    release = held_writer(cache)
+    futures += [cache.put(f"k{i}", {"v": i}) for i in range(5)]
+    release.set()
+    for future in futures:
+        future.result(timeout=10)
+    assert at_commit == [False] * 5
+
+
+def refusing(store: ResponseCache, key: str, action: str) -> None:
+    """A trigger that makes SQLite refuse the insert of ``key``: ``ABORT`` undoes that
+    statement only, ``ROLLBACK`` the whole transaction (as a full disk does)."""
+    with sqlite3.connect(store.path) as db:
+        db.execute(
+            f"CREATE TRIGGER refuse BEFORE INSERT ON responses WHEN NEW.key = '{key}' "
+            f"BEGIN SELECT RAISE({action}, 'refused'); END"
+        )
+
+
 @pytest.mark.parametrize(
-    ("bad_key", "bad_value", "error"),
+    ("bad_value", "refused_by", "error"),
     [
-        ("unserialisable", {"v": object()}, TypeError),  # not JSON
-        (["not", "a", "key"], {"v": 1}, sqlite3.Error),  # a statement SQLite refuses
+        ({"v": object()}, None, TypeError),  # not JSON
+        ({"v": 1}, "ABORT", sqlite3.IntegrityError),  # SQLite refuses this statement
     ],
 )
 def test_a_write_that_fails_fails_alone(
-    cache: ResponseCache, bad_key: Any, bad_value: dict[str, Any], error: type[Exception]
+    cache: ResponseCache,
+    bad_value: dict[str, Any],
+    refused_by: str | None,
+    error: type[Exception],
 ) -> None:
+    if refused_by:
+        refusing(cache, "bad", refused_by)
     release = held_writer(cache)
     before = cache.put("before", {"v": 1})
-    bad = cache.put(bad_key, bad_value)
+    bad = cache.put("bad", bad_value)
     after = cache.put_outcome("after", {"v": 2})
     release.set()
     with pytest.raises(error):
@@ -94,6 +126,47 @@ def test_a_write_that_fails_fails_alone(
     assert set(stored(cache.path)) == {"before"}
     assert cache.get_outcome("after") == {"v": 2}
     assert cache.get("before") == {"v": 1}
+
+
+def test_a_statement_that_rolls_back_the_transaction_fails_the_whole_group(
+    cache: ResponseCache,
+) -> None:
+    refusing(cache, "bad", "ROLLBACK")
+    release = held_writer(cache)
+    futures = [cache.put("before", {"v": 1}), cache.put("bad", {"v": 2})]
+    futures.append(cache.put_outcome("after", {"v": 3}))
+    release.set()
+    for future in futures:
+        with pytest.raises(sqlite3.IntegrityError, match="refused"):
+            future.result(timeout=10)
+    assert stored(cache.path) == {} and stored(cache.path, "outcomes") == {}
+    assert cache.get("before") is None  # never counted as stored
+    cache.put("before", {"v": 4}).result(timeout=10)  # the writer goes on
+    assert cache.get("before") == {"v": 4}
+
+
+def test_a_writer_that_cannot_open_the_file_fails_its_writes(
+    cache: ResponseCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unopenable(path: Path) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(cache_module, "_connect", unopenable)
+    futures = [cache.put("a", {"v": 1}), cache.put_outcome("b", {"v": 2})]
+    for future in futures:
+        with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+            future.result(timeout=10)
+    monkeypatch.undo()
+    cache.put("a", {"v": 3}).result(timeout=10)
+    assert cache.get("a") == {"v": 3}
+
+
+def test_a_write_after_close_is_refused_every_time(tmp_path: Path) -> None:
+    store = ResponseCache(tmp_path / "cache.sqlite")
+    store.close()
+    for _ in range(3):  # never a future left waiting for a writer that is gone
+        with pytest.raises(RuntimeError):
+            store.put("k", {"v": 1})
 
 
 def test_a_failed_commit_fails_its_group_and_the_writer_goes_on(
@@ -136,7 +209,11 @@ def test_an_outcome_given_as_json_is_stored_as_given(cache: ResponseCache) -> No
 def test_flush_waits_for_every_queued_write(cache: ResponseCache) -> None:
     release = held_writer(cache)
     futures = [cache.put(f"k{i}", {"v": i}) for i in range(5)]
-    threading.Timer(0.05, release.set).start()
-    cache.flush()
+    flushed = threading.Event()
+    flusher = threading.Thread(target=lambda: (cache.flush(), flushed.set()))
+    flusher.start()  # from another thread, as a batch's end does
+    assert not flushed.wait(0.1)
+    release.set()
+    assert flushed.wait(10)
     assert all(f.done() and f.exception() is None for f in futures)
     assert len(cache) == 5
