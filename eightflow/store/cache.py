@@ -151,10 +151,10 @@ class ResponseCache:
     def _drain(self) -> None:
         """Write every queued write in one transaction, then complete their futures.
 
-        A write that fails alone (its value is not JSON, SQLite refuses its statement)
-        fails alone: the others of its group are still committed. If the transaction
-        fails (a commit, a lock held too long, an error after which SQLite rolled the whole
-        transaction back), every write of the group not yet failed fails with it.
+        A write whose value is not JSON, or whose statement SQLite refuses, fails alone:
+        the others of its group are still committed. If the transaction fails (a commit, a
+        lock held too long, an error after which SQLite rolled the whole transaction back),
+        every write of the group not yet failed fails with it.
         """
         with self._pending_lock:
             writes, self._pending, self._drain_due = self._pending, [], False
@@ -212,8 +212,8 @@ class ResponseCache:
         return self._queue("responses", key, value)
 
     def put_outcome(self, key: str, value: dict[str, Any] | str) -> Future[None]:
-        """Store a document's outcome: a dict, or its JSON (``model_dump_json()`` writes
-        it in a fraction of what ``json.dumps`` of the dumped dict costs)."""
+        """Store a document's outcome: a dict, or its JSON text (``model_dump_json()``
+        writes it in less than half the time of ``model_dump`` then ``json.dumps``)."""
         return self._queue("outcomes", key, value)
 
     async def aput_outcome(self, key: str, value: dict[str, Any] | str) -> None:
