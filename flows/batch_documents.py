@@ -16,13 +16,13 @@ from eightflow_app.tasks.loading import iter_document_paths
 from eightflow_app.tasks.loading.sandbox import sandboxed_load_document
 from eightflow_app.tasks.out_lock import OutDirLock
 from eightflow_app.tasks.publishing import ResultsWriter
-from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.states import Failed
 
 from eightflow.batch import BatchRunner
 from eightflow.batch.params import FLOW_EXCLUDES, FORM_CHECKS, FORM_ORDER, BatchParams
 from eightflow.batch.runner import in_shard
+from eightflow.compiler.flows import flow
 from eightflow.registry import load_workflow
 from eightflow.safety.form_types import flat_parameters
 from eightflow.safety.path_roots import check_output_dir, check_readable

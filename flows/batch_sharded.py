@@ -30,7 +30,7 @@ from eightflow_app.tasks.shard_watch import (
     shard_run_name,
     watch_shards,
 )
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 from prefect.context import FlowRunContext
 from prefect.deployments.flow_runs import arun_deployment
 from prefect.states import Failed
@@ -38,6 +38,7 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from eightflow.batch.params import FORM_CHECKS, BatchParams, shared_field
 from eightflow.batch.shared_bounds import BatchLimits
+from eightflow.compiler.flows import flow
 from eightflow.safety.form_types import flat_parameters, none_if_empty, to_form
 from eightflow.safety.path_roots import check_output_dir, check_readable
 

@@ -14,7 +14,6 @@ from eightflow_app.tasks.analysis import steps
 from eightflow_app.tasks.analysis.compile import compile_results
 from eightflow_app.tasks.analysis.schemas import Entities, Sentiment
 from eightflow_app.tasks.loading.sandbox import sandboxed_load_document
-from prefect import flow
 from pydantic import Field
 
 from eightflow import (
@@ -32,6 +31,7 @@ from eightflow import (
     WorkflowError,
     WorkflowResult,
 )
+from eightflow.compiler.flows import flow
 from eightflow.pipeline.run import flow_return
 from eightflow.safety.form_types import AllowedModel, ReadablePath, default_model_choice
 from eightflow.safety.sanitize import sanitize_text

@@ -20,10 +20,10 @@ from eightflow_app.tasks.loading.sandbox import sandboxed_load_document
 from eightflow_app.tasks.triage import steps
 from eightflow_app.tasks.triage.features import profile_document
 from eightflow_app.tasks.triage.planning import TRIAGE_PLANNING_RULES
-from prefect import flow
 from pydantic import BaseModel
 
 from eightflow import Context, RetryPolicy, ReviewRule, StepResult, WorkflowResult
+from eightflow.compiler.flows import flow
 from eightflow.embedded.planner import use_planning_rules
 from eightflow.planning.dynamic import DynamicWorkflow, StepType
 from eightflow.safety.form_types import AllowedModel, ReadablePath, default_model_choice

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import suspend_flow_run
 from prefect.logging import get_run_logger
 
+from eightflow.compiler.flows import flow
 from eightflow.registry import load_workflow
 from eightflow.review.queue import (
     ELSEWHERE,

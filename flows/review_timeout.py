@@ -9,9 +9,9 @@ waiting run deletes this scheduled run, or this run finds nothing to do.
 
 from __future__ import annotations
 
-from prefect import flow
 from prefect.logging import get_run_logger
 
+from eightflow.compiler.flows import flow
 from eightflow.review.timeouts import apply_timeout
 
 __all__ = ["review_timeout"]

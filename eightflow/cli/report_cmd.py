@@ -68,9 +68,10 @@ def _publish(markdown: str, rows: list[dict[str, Any]], console: Console) -> str
 
     connection = connect()  # before Prefect is imported
     console.print(f"[dim]{connection.message}[/dim]")
-    from prefect import flow
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
     from prefect.runtime import flow_run
+
+    from eightflow.compiler.flows import flow
 
     @flow(name="publish-report", log_prints=False)
     def publish_report() -> str:

@@ -20,10 +20,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefect import Flow, flow, task
+from prefect import Flow, task
 from prefect.context import TaskRunContext
 from prefect.states import Failed, State
 
+from eightflow.compiler.flows import flow
 from eightflow.compiler.task_events import send_fewer_events
 from eightflow.compiler.task_options import step_task_options
 from eightflow.definition import WorkflowDefinition
