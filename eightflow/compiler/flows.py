@@ -19,10 +19,12 @@ that every flow in ``flows/`` is one). ``Flow.with_options`` returns a plain Pre
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, overload
 
 from prefect import Flow
 
+P = ParamSpec("P")
+R = TypeVar("R")
 _SCALARS = (str, int, float, bool, type(None))
 _MAX_DEPTH = 32  # deeper values go through Prefect's encoder (and its own limits)
 
@@ -46,7 +48,7 @@ def is_plain_json(value: Any, depth: int = 0) -> bool:
     return False  # subclasses too (an Enum of str, a pydantic model): Prefect encodes those
 
 
-class EightflowFlow(Flow[Any, Any]):
+class EightflowFlow(Flow[P, R]):
     """A Prefect ``Flow`` whose plain parameters reach the API without FastAPI's encoder."""
 
     def serialize_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +57,14 @@ class EightflowFlow(Flow[Any, Any]):
         if all(is_plain_json(value) for value in parameters.values()):
             return dict(parameters)
         return super().serialize_parameters(parameters)
+
+
+@overload
+def flow(fn: Callable[P, R], /, **options: Any) -> EightflowFlow[P, R]: ...
+
+
+@overload
+def flow(fn: None = None, /, **options: Any) -> Callable[[Callable[P, R]], EightflowFlow[P, R]]: ...
 
 
 def flow(fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:

@@ -34,9 +34,8 @@ from eightflow.safety.sanitize import sanitize_text
 from eightflow.settings import get_settings
 
 # Options are assembled as dicts in one place (task_options); Prefect's overloads cannot
-# type-check ``**options``, so the factories are used untyped here.
+# type-check ``**options``, so the task factory is used untyped here.
 _task: Any = task
-_flow: Any = flow
 
 current_executor: ContextVar[StepExecutor | None] = ContextVar("eightflow_executor", default=None)
 
@@ -218,7 +217,7 @@ class CompiledWorkflow:
 
     def build_flow(self, body: Callable[..., Any], **options: Any) -> Flow[..., Any]:
         """A Prefect flow named after the definition, versioned by its hash."""
-        built: Flow[..., Any] = _flow(
+        built: Flow[..., Any] = flow(
             body,
             name=self.flow_name,
             version=self.version,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import enum
 import importlib
+import os
 import pkgutil
 import subprocess
 import sys
@@ -145,3 +146,40 @@ def test_plain_parameters_do_not_import_fastapi() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.prefect
+@pytest.mark.parametrize(
+    ("module", "imports_fastapi"), [("eightflow.compiler.flows", False), ("prefect", True)]
+)
+def test_a_flow_run_with_plain_parameters_leaves_fastapi_unimported(
+    prefect_api: str, module: str, imports_fastapi: bool
+) -> None:
+    """A whole flow run against a real API: with Prefect's ``@flow`` the run's start
+    imports FastAPI, with eightflow's it does not."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from {module} import flow
+
+        @flow(name="plain-parameters")
+        def plain(folder: str, n: int = 1, tags: list[str] | None = None) -> int:
+            return n
+
+        state = plain("docs", n=2, tags=["a"], return_state=True)
+        assert state.is_completed() and state.result() == 2, state
+        print("fastapi" in sys.modules)
+        """
+    )
+    env = {**os.environ, "PREFECT_API_URL": prefect_api}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == str(imports_fastapi)
