@@ -52,9 +52,8 @@ class EightflowFlow(Flow[P, R]):
     """A Prefect ``Flow`` whose plain parameters reach the API without FastAPI's encoder."""
 
     def serialize_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        if self.ismethod or self.isclassmethod:  # Prefect drops the bound self or class
-            return super().serialize_parameters(parameters)
-        if all(is_plain_json(value) for value in parameters.values()):
+        bound = self.ismethod or self.isclassmethod  # Prefect drops the bound self or class
+        if not bound and all(is_plain_json(value) for value in parameters.values()):
             return dict(parameters)
         return super().serialize_parameters(parameters)
 
